@@ -1,0 +1,55 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# lazyresume: the project's make targets.  The module itself is built by
+# Kbuild (see Kbuild) through scripts/build-module.sh.
+#
+#   make setup      install what this Debian 12 machine lacks (idempotent)
+#   make kernel     the patched kernel, release and debug flavours (cached)
+#   make module     lazyresume.ko for both flavours
+#   make userspace  the static userspace tools
+#   make initramfs  the test initramfs for both flavours
+#   make check      every test; ends with "N passed, M failed"
+#   make demo       build everything, boot, load the module, show it
+#   make fmt        reformat the Rust code
+
+FLAVOURS := release debug
+CARGO_STATIC := CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS="-C target-feature=+crt-static"
+
+.PHONY: all setup kernel module userspace initramfs check demo fmt clean \
+	$(addprefix kernel-,$(FLAVOURS)) $(addprefix module-,$(FLAVOURS)) \
+	$(addprefix initramfs-,$(FLAVOURS))
+
+all: initramfs
+
+setup:
+	@scripts/setup.sh
+
+kernel: $(addprefix kernel-,$(FLAVOURS))
+$(addprefix kernel-,$(FLAVOURS)): kernel-%: setup
+	@scripts/build-kernel.sh $*
+
+module: $(addprefix module-,$(FLAVOURS))
+$(addprefix module-,$(FLAVOURS)): module-%: kernel-%
+	@scripts/build-module.sh $*
+
+userspace: setup
+	@cd userspace && $(CARGO_STATIC) cargo build --quiet --release --locked \
+		--target x86_64-unknown-linux-gnu --target-dir ../build/userspace
+
+initramfs: $(addprefix initramfs-,$(FLAVOURS))
+$(addprefix initramfs-,$(FLAVOURS)): initramfs-%: module-% userspace
+	@scripts/build-initramfs.sh $*
+
+check: setup
+	@scripts/check.sh
+
+demo: initramfs-release
+	@scripts/demo.sh
+
+fmt:
+	cd userspace && cargo fmt
+	rustfmt --config-path .rustfmt.toml rust/lazyresume.rs
+
+clean:
+	rm -rf build/module build/initramfs build/runs build/tests build/userspace \
+		build/check userspace/target

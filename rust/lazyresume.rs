@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! lazyresume: fast network boot by resuming a memory image over TFTP.
+//!
+//! This is the module's entry point. It registers the control device
+//! `/dev/lazyresume` and the debugfs directory `lazyresume/`.
+
+use kernel::prelude::*;
+
+#[path = "../userspace/crates/abi/src/abi.rs"]
+mod abi;
+mod control;
+mod debugfs;
+mod miscdev;
+mod stats;
+
+module! {
+    type: LazyResume,
+    name: "lazyresume",
+    author: "lazyresume developers",
+    description: "Lazy network resume of a memory image over TFTP",
+    license: "GPL",
+}
+
+/// Version of the module, reported by `LAZYRESUME_IOC_GET_VERSION`.
+const VERSION: &str = "0.1.0";
+
+/// The loaded module. Fields drop in order: the device goes first so that
+/// no ioctl runs once debugfs is gone.
+struct LazyResume {
+    _control: miscdev::Registration<control::Control>,
+    _debugfs: debugfs::Dir,
+}
+
+impl kernel::Module for LazyResume {
+    fn init(module: &'static ThisModule) -> Result<Self> {
+        let debugfs = debugfs::Dir::new(c_str!("lazyresume"));
+        debugfs.add_show_file(c_str!("stats"), stats::show);
+        let control =
+            miscdev::Registration::register(c_str!("lazyresume"), control::Control, module)?;
+        pr_info!("lazyresume {} loaded (ABI {}.{})\n", VERSION, abi::ABI_MAJOR, abi::ABI_MINOR);
+        Ok(Self {
+            _control: control,
+            _debugfs: debugfs,
+        })
+    }
+}
+
+impl Drop for LazyResume {
+    fn drop(&mut self) {
+        pr_info!("lazyresume unloading\n");
+    }
+}

@@ -1,0 +1,46 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# build-initramfs.sh FLAVOUR: pack build/initramfs/FLAVOUR.cpio.gz from
+# busybox-static, the module built for FLAVOUR, the static userspace tools
+# and the in-guest kselftests (run by the kernel's run_kselftest.sh).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+flavour=${1:?usage: build-initramfs.sh release|debug}
+kdir="$here/build/kernel/$flavour"
+ksrc=$(readlink -f "$kdir/source")
+kver=$(cat "$kdir/include/config/kernel.release")
+ko="$here/build/module/$flavour/rust/lazyresume.ko"
+tool="$here/build/userspace/x86_64-unknown-linux-gnu/release/lazyresume"
+for f in "$ko" "$tool" /bin/busybox; do
+	[ -e "$f" ] || { echo "build-initramfs: missing $f" >&2; exit 1; }
+done
+
+root="$here/build/initramfs/$flavour.root"
+rm -rf "$root"
+mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,etc,root}
+cp /bin/busybox "$root/bin/busybox"
+for applet in $("$root/bin/busybox" --list-full); do
+	[ -e "$root/$applet" ] || ln -s /bin/busybox "$root/$applet"
+done
+install -m 0755 "$here/scripts/guest/init" "$root/init"
+install -D -m 0644 "$ko" "$root/lib/modules/$kver/extra/lazyresume.ko"
+install -m 0755 "$tool" "$root/usr/bin/lazyresume"
+
+# The in-guest tests, laid out as a kselftest install tree.
+kt="$root/ktests"
+mkdir -p "$kt/kselftest"
+make -s -C "$here/tests" KSRC="$ksrc" OUTPUT="$here/build/tests/$flavour" \
+	KHDR_INCLUDES="-isystem $kdir/usr/include" \
+	install INSTALL_PATH="$kt/lazyresume" >/dev/null
+make -s -C "$here/tests" KSRC="$ksrc" OUTPUT="$here/build/tests/$flavour" \
+	emit_tests >"$kt/kselftest-list.txt"
+cp "$ksrc/tools/testing/selftests/run_kselftest.sh" "$kt/"
+cp "$ksrc/tools/testing/selftests/kselftest/runner.sh" \
+	"$ksrc/tools/testing/selftests/kselftest/ktap_helpers.sh" "$kt/kselftest/"
+
+out="$here/build/initramfs/$flavour.cpio.gz"
+(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet | gzip -9n) >"$out.tmp"
+mv "$out.tmp" "$out"
+echo "build-initramfs: $out ($(du -k "$out" | cut -f1) KiB, kernel $kver)"

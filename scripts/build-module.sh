@@ -1,0 +1,37 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# build-module.sh FLAVOUR: build lazyresume.ko against build/kernel/FLAVOUR
+# into build/module/FLAVOUR/, with clippy (CLIPPY=1), and fail on any
+# compiler or clippy warning.  Kbuild makes it incremental: unchanged
+# sources are not rebuilt.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+flavour=${1:?usage: build-module.sh release|debug}
+kdir="$here/build/kernel/$flavour"
+[ -e "$kdir/.lazyresume-built" ] || {
+	echo "build-module: no $flavour kernel, run 'make kernel'" >&2
+	exit 1
+}
+
+# Out-of-tree builds write their objects next to the sources, so each
+# flavour builds in its own copy of them (mtimes kept, so Kbuild stays
+# incremental).
+out="$here/build/module/$flavour"
+mkdir -p "$out"
+(cd "$here" && rsync -a --relative --delete-missing-args \
+	Kbuild rust/ userspace/crates/abi/src/ "$out/")
+
+log="$out/build.log"
+if ! make -C "$kdir" M="$out" LLVM=1 CLIPPY=1 -j3 modules >"$log" 2>&1; then
+	cat "$log" >&2
+	echo "build-module: $flavour module build failed" >&2
+	exit 1
+fi
+if grep -q 'warning' "$log"; then
+	cat "$log" >&2
+	echo "build-module: $flavour module build has warnings" >&2
+	exit 1
+fi
+echo "build-module: $out/rust/lazyresume.ko"

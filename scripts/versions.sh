@@ -1,0 +1,7 @@
+# SPDX-License-Identifier: GPL-2.0
+# Pinned versions of what lazyresume builds on; sourced by the scripts.
+
+# Debian package version of linux-source-6.12 the patch series is tested on.
+KERNEL_DEB_VERSION=6.12.117-1~deb12u1
+# bindgen-cli used by the kernel's Rust build.
+BINDGEN_VERSION=0.73.2

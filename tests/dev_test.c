@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The /dev/lazyresume control device: version query, unknown ioctls,
+ * bad user pointers and the debugfs statistics that count them.
+ *
+ * Needs the lazyresume module (loaded with modprobe if it is not).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <linux/lazyresume.h>
+
+#include "kselftest_harness.h"
+
+#define DEV_PATH "/dev/lazyresume"
+#define STATS_PATH "/sys/kernel/debug/lazyresume/stats"
+
+/* Value of the counter @name in the debugfs statistics, or -1. */
+static long long stat_value(const char *name)
+{
+	char key[64];
+	long long val;
+	FILE *f = fopen(STATS_PATH, "r");
+	long long found = -1;
+
+	if (!f)
+		return -1;
+	while (fscanf(f, "%63s %lld", key, &val) == 2)
+		if (!strcmp(key, name))
+			found = val;
+	fclose(f);
+	return found;
+}
+
+FIXTURE(dev) {
+	int fd;
+};
+
+FIXTURE_SETUP(dev)
+{
+	struct stat st;
+
+	if (stat(DEV_PATH, &st))
+		ASSERT_EQ(0, system("modprobe lazyresume"));
+	ASSERT_EQ(0, stat(DEV_PATH, &st));
+	ASSERT_TRUE(S_ISCHR(st.st_mode));
+	self->fd = open(DEV_PATH, O_RDONLY);
+	ASSERT_LE(0, self->fd);
+}
+
+FIXTURE_TEARDOWN(dev)
+{
+	close(self->fd);
+}
+
+TEST_F(dev, get_version)
+{
+	struct lazyresume_version v;
+
+	memset(&v, 0xa5, sizeof(v));
+	ASSERT_EQ(0, ioctl(self->fd, LAZYRESUME_IOC_GET_VERSION, &v));
+	EXPECT_EQ(LAZYRESUME_ABI_MAJOR, v.abi_major);
+	EXPECT_EQ(LAZYRESUME_ABI_MINOR, v.abi_minor);
+	/* The string is NUL-terminated and not empty. */
+	ASSERT_NE(NULL, memchr(v.version, 0, sizeof(v.version)));
+	EXPECT_LT(0, strlen(v.version));
+	TH_LOG("module version %s, ABI %u.%u, features %#llx", v.version,
+	       v.abi_major, v.abi_minor, (unsigned long long)v.features);
+}
+
+TEST_F(dev, get_version_bad_pointer)
+{
+	errno = 0;
+	EXPECT_EQ(-1, ioctl(self->fd, LAZYRESUME_IOC_GET_VERSION, NULL));
+	EXPECT_EQ(EFAULT, errno);
+	errno = 0;
+	EXPECT_EQ(-1, ioctl(self->fd, LAZYRESUME_IOC_GET_VERSION, (void *)1));
+	EXPECT_EQ(EFAULT, errno);
+}
+
+TEST_F(dev, unknown_ioctls_are_enotty)
+{
+	struct lazyresume_version v;
+	const unsigned long bad[] = {
+		/* a number the ABI does not define */
+		_IOR(LAZYRESUME_IOC_MAGIC, 0x7f, struct lazyresume_version),
+		/* GET_VERSION with another size or direction */
+		_IOR(LAZYRESUME_IOC_MAGIC, 0x00, __u32),
+		_IOW(LAZYRESUME_IOC_MAGIC, 0x00, struct lazyresume_version),
+		_IO(LAZYRESUME_IOC_MAGIC, 0x00),
+		/* another driver's type byte */
+		_IOR('T', 0x00, struct lazyresume_version),
+		0,
+	};
+	unsigned int i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		errno = 0;
+		EXPECT_EQ(-1, ioctl(self->fd, bad[i], &v)) {
+			TH_LOG("ioctl %#lx", bad[i]);
+		}
+		EXPECT_EQ(ENOTTY, errno) {
+			TH_LOG("ioctl %#lx", bad[i]);
+		}
+	}
+}
+
+TEST_F(dev, stats_count_ioctls)
+{
+	struct lazyresume_version v;
+	long long ioctls, unknown, versions;
+
+	ioctls = stat_value("ioctls");
+	unknown = stat_value("unknown_ioctls");
+	versions = stat_value("version_queries");
+	if (ioctls < 0)
+		SKIP(return, "%s not readable (debugfs not mounted?)", STATS_PATH);
+	ASSERT_LE(0, unknown);
+	ASSERT_LE(0, versions);
+
+	ASSERT_EQ(0, ioctl(self->fd, LAZYRESUME_IOC_GET_VERSION, &v));
+	ASSERT_EQ(-1, ioctl(self->fd, _IO(LAZYRESUME_IOC_MAGIC, 0x7e)));
+
+	EXPECT_EQ(ioctls + 2, stat_value("ioctls"));
+	EXPECT_EQ(unknown + 1, stat_value("unknown_ioctls"));
+	EXPECT_EQ(versions + 1, stat_value("version_queries"));
+}
+
+TEST(open_needs_root_only_mode)
+{
+	struct stat st;
+
+	if (stat(DEV_PATH, &st))
+		ASSERT_EQ(0, system("modprobe lazyresume"));
+	ASSERT_EQ(0, stat(DEV_PATH, &st));
+	EXPECT_EQ(0600, st.st_mode & 0777);
+}
+
+TEST_HARNESS_MAIN

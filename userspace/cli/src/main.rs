@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `lazyresume`: the userspace tool of lazyresume.
+
+mod device;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use lazyresume_abi as abi;
+use std::path::PathBuf;
+
+/// Fast network boot by lazily resuming a memory image over TFTP.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    /// The control device of the lazyresume module.
+    #[arg(long, default_value = device::DEFAULT_PATH, global = true)]
+    device: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print the versions of this tool and of the loaded module.
+    Version,
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Version => version(&cli.device),
+    }
+}
+
+fn version(path: &std::path::Path) -> Result<()> {
+    println!(
+        "tool:   lazyresume {} (ABI {}.{})",
+        env!("CARGO_PKG_VERSION"),
+        abi::ABI_MAJOR,
+        abi::ABI_MINOR
+    );
+    let v = device::Device::open(path)?.version()?;
+    println!(
+        "module: lazyresume {} (ABI {}.{}, features {:#x})",
+        v.version_str().unwrap_or("<invalid>"),
+        v.abi_major,
+        v.abi_minor,
+        v.features
+    );
+    Ok(())
+}

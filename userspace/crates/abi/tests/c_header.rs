@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The Rust ABI and `include/uapi/linux/lazyresume.h` must agree: compile a
+//! C program against the header and compare every number it prints.
+
+use lazyresume_abi as abi;
+use std::path::PathBuf;
+use std::process::Command;
+
+const PROBE: &str = r#"
+#include <stddef.h>
+#include <stdio.h>
+#include <linux/lazyresume.h>
+int main(void)
+{
+	printf("ABI_MAJOR %u\n", LAZYRESUME_ABI_MAJOR);
+	printf("ABI_MINOR %u\n", LAZYRESUME_ABI_MINOR);
+	printf("IOC_MAGIC %u\n", LAZYRESUME_IOC_MAGIC);
+	printf("VERSION_LEN %u\n", LAZYRESUME_VERSION_LEN);
+	printf("VERSION_SIZE %zu\n", sizeof(struct lazyresume_version));
+	printf("OFF_abi_minor %zu\n", offsetof(struct lazyresume_version, abi_minor));
+	printf("OFF_features %zu\n", offsetof(struct lazyresume_version, features));
+	printf("OFF_version %zu\n", offsetof(struct lazyresume_version, version));
+	printf("IOC_GET_VERSION %lu\n", (unsigned long)LAZYRESUME_IOC_GET_VERSION);
+	return 0;
+}
+"#;
+
+fn c_values() -> Vec<(String, u64)> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../..");
+    let dir = std::env::temp_dir().join(format!("lazyresume-abi-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let src = dir.join("probe.c");
+    let bin = dir.join("probe");
+    std::fs::write(&src, PROBE).unwrap();
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+    let st = Command::new(cc)
+        .arg("-Wall")
+        .arg("-Werror")
+        .arg("-I")
+        .arg(root.join("include/uapi"))
+        .arg(&src)
+        .arg("-o")
+        .arg(&bin)
+        .status()
+        .expect("run the C compiler");
+    assert!(st.success(), "the uapi header does not compile");
+    let out = Command::new(&bin).output().expect("run the probe");
+    std::fs::remove_dir_all(&dir).ok();
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let (k, v) = l.split_once(' ').unwrap();
+            (k.to_string(), v.parse().unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn c_header_matches_rust_abi() {
+    let v = core::mem::offset_of!(abi::Version, abi_minor) as u64;
+    let f = core::mem::offset_of!(abi::Version, features) as u64;
+    let s = core::mem::offset_of!(abi::Version, version) as u64;
+    let expected = [
+        ("ABI_MAJOR", u64::from(abi::ABI_MAJOR)),
+        ("ABI_MINOR", u64::from(abi::ABI_MINOR)),
+        ("IOC_MAGIC", u64::from(abi::IOC_MAGIC)),
+        ("VERSION_LEN", abi::VERSION_LEN as u64),
+        ("VERSION_SIZE", abi::VERSION_SIZE as u64),
+        ("OFF_abi_minor", v),
+        ("OFF_features", f),
+        ("OFF_version", s),
+        ("IOC_GET_VERSION", u64::from(abi::IOC_GET_VERSION)),
+    ];
+    let got = c_values();
+    assert_eq!(got.len(), expected.len(), "probe printed {got:?}");
+    for ((gk, gv), (ek, ev)) in got.iter().zip(expected.iter()) {
+        assert_eq!(gk, ek);
+        assert_eq!(gv, ev, "{ek}: C says {gv}, Rust says {ev}");
+    }
+}
