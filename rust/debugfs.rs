@@ -6,7 +6,7 @@
 //! As everywhere in the kernel, debugfs failures are not errors: a
 //! directory or file that could not be created is simply absent.
 
-use core::ffi::{c_int, c_void};
+use kernel::ffi::{c_int, c_void};
 use core::fmt;
 
 use kernel::bindings;

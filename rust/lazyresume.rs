@@ -5,8 +5,11 @@
 //! This is the module's entry point. It registers the control device
 //! `/dev/lazyresume` and the debugfs directory `lazyresume/`.
 
-use kernel::prelude::*;
+use kernel::{c_str, prelude::*};
 
+// Shared with userspace, where its whole `pub` API is used; the module uses
+// part of it.
+#[allow(unreachable_pub, dead_code)]
 #[path = "../userspace/crates/abi/src/abi.rs"]
 mod abi;
 mod control;

@@ -3,7 +3,7 @@
 //! A minimal safe wrapper around `misc_register()` for an ioctl-only
 //! character device (6.12 has no Rust misc device abstraction).
 
-use core::ffi::{c_long, c_uint, c_ulong};
+use kernel::ffi::{c_long, c_uint, c_ulong};
 use core::pin::Pin;
 
 use kernel::bindings;

@@ -25,11 +25,14 @@ for applet in $("$root/bin/busybox" --list-full); do
 	[ -e "$root/$applet" ] || ln -s /bin/busybox "$root/$applet"
 done
 install -m 0755 "$here/scripts/guest/init" "$root/init"
+rm -f "$root/usr/bin/timeout"
+install -m 0755 "$here/scripts/guest/timeout" "$root/usr/bin/timeout"
 install -D -m 0644 "$ko" "$root/lib/modules/$kver/extra/lazyresume.ko"
 install -m 0755 "$tool" "$root/usr/bin/lazyresume"
 
 # The in-guest tests, laid out as a kselftest install tree.
 kt="$root/ktests"
+mkdir -p "$here/build/tests/$flavour"
 mkdir -p "$kt/kselftest"
 make -s -C "$here/tests" KSRC="$ksrc" OUTPUT="$here/build/tests/$flavour" \
 	KHDR_INCLUDES="-isystem $kdir/usr/include" \

@@ -80,7 +80,7 @@ run_log="$logs/guest-kselftests.log"
 run=$("$here/scripts/qemu-run.sh" --name kselftests --timeout 900 --mem 2048 \
 	--kernel "$kd/arch/x86/boot/bzImage" \
 	--initrd "$here/build/initramfs/debug.cpio.gz" \
-	--append "lazyresume.mode=tests" 2>"$run_log")
+	--append "lrmode=tests" 2>"$run_log")
 rc=$?
 read -r top_ok top_bad plan sub_ok sub_bad < <(echo 0 0 0 0 0)
 if [ -n "$run" ] && [ -r "$run/result.log" ]; then

@@ -13,11 +13,11 @@ set +e
 run=$("$here/scripts/qemu-run.sh" --name demo --timeout 180 \
 	--kernel "$k/arch/x86/boot/bzImage" \
 	--initrd "$here/build/initramfs/release.cpio.gz" \
-	--append "quiet lazyresume.mode=demo")
+	--append "quiet lrmode=demo")
 rc=$?
 set -e
 end=$(date +%s.%N)
 grep -av '^LAZYRESUME-VERDICT' "$run/result.log" || true
-printf '== guest booted, ran the demo and powered off in %.1f s (QEMU TCG)\n' \
+printf '== guest booted, ran the demo and shut down in %.1f s (QEMU TCG)\n' \
 	"$(echo "$end - $start" | bc)"
 exit "$rc"

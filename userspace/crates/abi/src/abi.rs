@@ -70,7 +70,7 @@ impl Version {
     }
 
     /// The structure as the bytes the ioctl copies, in native byte order.
-    pub fn to_bytes(&self) -> [u8; VERSION_SIZE] {
+    pub fn to_bytes(self) -> [u8; VERSION_SIZE] {
         let mut out = [0u8; VERSION_SIZE];
         out[0..4].copy_from_slice(&self.abi_major.to_ne_bytes());
         out[4..8].copy_from_slice(&self.abi_minor.to_ne_bytes());
