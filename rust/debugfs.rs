@@ -6,8 +6,8 @@
 //! As everywhere in the kernel, debugfs failures are not errors: a
 //! directory or file that could not be created is simply absent.
 
-use kernel::ffi::{c_int, c_void};
 use core::fmt;
+use kernel::ffi::{c_int, c_void};
 
 use kernel::bindings;
 use kernel::prelude::*;

@@ -41,7 +41,12 @@ impl kernel::Module for LazyResume {
         debugfs.add_show_file(c_str!("stats"), stats::show);
         let control =
             miscdev::Registration::register(c_str!("lazyresume"), control::Control, module)?;
-        pr_info!("lazyresume {} loaded (ABI {}.{})\n", VERSION, abi::ABI_MAJOR, abi::ABI_MINOR);
+        pr_info!(
+            "lazyresume {} loaded (ABI {}.{})\n",
+            VERSION,
+            abi::ABI_MAJOR,
+            abi::ABI_MINOR
+        );
         Ok(Self {
             _control: control,
             _debugfs: debugfs,

@@ -3,8 +3,8 @@
 //! A minimal safe wrapper around `misc_register()` for an ioctl-only
 //! character device (6.12 has no Rust misc device abstraction).
 
-use kernel::ffi::{c_long, c_uint, c_ulong};
 use core::pin::Pin;
+use kernel::ffi::{c_long, c_uint, c_ulong};
 
 use kernel::bindings;
 use kernel::error::to_result;
@@ -103,7 +103,9 @@ unsafe extern "C" fn ioctl_callback<T: MiscDevice>(
     // (`Opaque` is transparent). The open file holds a reference on the
     // module (`fops.owner`), so the registration, dropped only at module
     // exit, is alive.
-    let inner = unsafe { &*kernel::container_of!(misc.cast::<Opaque<bindings::miscdevice>>(), Inner<T>, misc) };
+    let inner = unsafe {
+        &*kernel::container_of!(misc.cast::<Opaque<bindings::miscdevice>>(), Inner<T>, misc)
+    };
     match inner.data.ioctl(cmd, arg as UserPtr) {
         Ok(v) => v as c_long,
         Err(e) => e.to_errno() as c_long,

@@ -80,8 +80,15 @@ link="$build/kernel/$flavour"
 
 kmake() { make -C "$src" O="$out" LLVM=1 ARCH=x86_64 "$@"; }
 
+# Builds of this flavour under other keys are stale (or failed).
+prune_others() {
+	find "$build/kernel" -mindepth 1 -maxdepth 1 -name "$flavour-*" \
+		! -name "$(basename "$out")" -exec rm -rf {} +
+}
+
 if [ -e "$out/.lazyresume-built" ]; then
 	ln -sfn "$(basename "$out")" "$link"
+	prune_others
 	echo "build-kernel: $flavour kernel up to date ($(basename "$out"))"
 	exit 0
 fi
@@ -130,6 +137,5 @@ if ! kmake -j"$jobs" "${targets[@]}" >"$out/build.log" 2>&1 ||
 fi
 touch "$out/.lazyresume-built"
 ln -sfn "$(basename "$out")" "$link"
-find "$build/kernel" -mindepth 1 -maxdepth 1 -name "$flavour-*" \
-	! -name "$(basename "$out")" -exec rm -rf {} +
+prune_others
 echo "build-kernel: $flavour kernel built in $(($(date +%s) - start)) s"

@@ -20,7 +20,10 @@ impl Device {
     /// Opens the control device at `path`.
     pub fn open(path: &Path) -> Result<Self> {
         let file = File::open(path).with_context(|| {
-            format!("cannot open {} (is the lazyresume module loaded?)", path.display())
+            format!(
+                "cannot open {} (is the lazyresume module loaded?)",
+                path.display()
+            )
         })?;
         Ok(Self { file })
     }
