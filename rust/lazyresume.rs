@@ -14,8 +14,17 @@ use kernel::{c_str, prelude::*};
 mod abi;
 mod control;
 mod debugfs;
+mod errno;
 mod miscdev;
+mod net;
+mod sha256;
 mod stats;
+// Shared with userspace, where its whole `pub` API is used and tested; the
+// module uses part of it.
+#[allow(unreachable_pub, dead_code)]
+#[path = "../userspace/crates/tftp/src/proto/mod.rs"]
+mod tftp;
+mod tftp_client;
 
 module! {
     type: LazyResume,

@@ -5,7 +5,10 @@
 use core::fmt::Write;
 use core::sync::atomic::{AtomicU64, Ordering};
 
+use kernel::prelude::*;
+
 use crate::debugfs::SeqBuf;
+use crate::errno::{eproto, etimedout};
 
 /// A monotonic event counter.
 pub(crate) struct Counter(AtomicU64);
@@ -17,7 +20,12 @@ impl Counter {
 
     /// Counts one event.
     pub(crate) fn inc(&self) {
-        self.0.fetch_add(1, Ordering::Relaxed);
+        self.add(1);
+    }
+
+    /// Counts `n` (events, bytes...).
+    pub(crate) fn add(&self, n: u64) {
+        self.0.fetch_add(n, Ordering::Relaxed);
     }
 
     fn get(&self) -> u64 {
@@ -25,8 +33,58 @@ impl Counter {
     }
 }
 
+/// Buckets of a [`Latency`] histogram: bucket `i` counts durations below
+/// 2^i microseconds (and at least 2^(i-1)); the last one everything longer.
+const LATENCY_BUCKETS: usize = 24;
+
+/// A latency distribution: count, sum, maximum and a log2 histogram.
+pub(crate) struct Latency {
+    count: Counter,
+    sum_ns: Counter,
+    max_ns: AtomicU64,
+    buckets: [Counter; LATENCY_BUCKETS],
+}
+
+impl Latency {
+    const fn new() -> Self {
+        Self {
+            count: Counter::new(),
+            sum_ns: Counter::new(),
+            max_ns: AtomicU64::new(0),
+            buckets: [const { Counter::new() }; LATENCY_BUCKETS],
+        }
+    }
+
+    /// Records one duration.
+    pub(crate) fn record(&self, ns: u64) {
+        self.count.inc();
+        self.sum_ns.add(ns);
+        self.max_ns.fetch_max(ns, Ordering::Relaxed);
+        let us = ns / 1000;
+        let bucket = (u64::BITS - us.leading_zeros()) as usize;
+        self.buckets[bucket.min(LATENCY_BUCKETS - 1)].inc();
+    }
+
+    fn show(&self, out: &mut SeqBuf<'_>, name: &str) -> core::fmt::Result {
+        let count = self.count.get();
+        let mean = self.sum_ns.get().checked_div(count).unwrap_or(0);
+        writeln!(out, "{name}_count {count}")?;
+        writeln!(out, "{name}_mean_ns {mean}")?;
+        writeln!(out, "{name}_max_ns {}", self.max_ns.load(Ordering::Relaxed))?;
+        write!(out, "{name}_hist_us")?;
+        for (i, b) in self.buckets.iter().enumerate() {
+            let n = b.get();
+            if n != 0 {
+                // Bucket i holds durations below 2^i microseconds.
+                write!(out, " <{}:{n}", 1u64 << i)?;
+            }
+        }
+        writeln!(out)
+    }
+}
+
 /// Counters of the control device.
-pub(crate) struct Stats {
+pub(crate) struct DeviceStats {
     /// ioctls received, known or not.
     pub(crate) ioctls: Counter,
     /// ioctls rejected with `ENOTTY`.
@@ -35,17 +93,102 @@ pub(crate) struct Stats {
     pub(crate) version_queries: Counter,
 }
 
+/// Counters of the TFTP client.
+pub(crate) struct TftpStats {
+    /// Transfers started.
+    pub(crate) transfers: Counter,
+    /// Transfers completed.
+    pub(crate) completed: Counter,
+    /// Bytes of completed transfers.
+    pub(crate) bytes: Counter,
+    /// Requests and acknowledgements sent again after a timeout.
+    pub(crate) retransmits: Counter,
+    /// Packets from a wrong transfer ID, answered with ERROR 5.
+    pub(crate) strangers: Counter,
+    /// Transfers that ran out of time.
+    pub(crate) deadlines: Counter,
+    /// Failed transfers: file not found.
+    pub(crate) err_enoent: Counter,
+    /// Failed transfers: access violation.
+    pub(crate) err_eacces: Counter,
+    /// Failed transfers: protocol violation.
+    pub(crate) err_eproto: Counter,
+    /// Failed transfers: interrupted.
+    pub(crate) err_eintr: Counter,
+    /// Failed transfers: anything else (timeouts are `deadlines`).
+    pub(crate) err_other: Counter,
+    /// Duration of completed transfers.
+    pub(crate) latency: Latency,
+}
+
+impl TftpStats {
+    /// Counts a failed transfer by its errno.
+    pub(crate) fn count_error(&self, e: Error) {
+        let c = if e == ENOENT {
+            &self.err_enoent
+        } else if e == EACCES {
+            &self.err_eacces
+        } else if e == eproto() {
+            &self.err_eproto
+        } else if e == EINTR {
+            &self.err_eintr
+        } else if e == etimedout() {
+            return;
+        } else {
+            &self.err_other
+        };
+        c.inc();
+    }
+}
+
+/// All statistics of the module.
+pub(crate) struct Stats {
+    /// The control device.
+    pub(crate) dev: DeviceStats,
+    /// The TFTP client.
+    pub(crate) tftp: TftpStats,
+}
+
 /// The module's statistics.
 pub(crate) static STATS: Stats = Stats {
-    ioctls: Counter::new(),
-    unknown_ioctls: Counter::new(),
-    version_queries: Counter::new(),
+    dev: DeviceStats {
+        ioctls: Counter::new(),
+        unknown_ioctls: Counter::new(),
+        version_queries: Counter::new(),
+    },
+    tftp: TftpStats {
+        transfers: Counter::new(),
+        completed: Counter::new(),
+        bytes: Counter::new(),
+        retransmits: Counter::new(),
+        strangers: Counter::new(),
+        deadlines: Counter::new(),
+        err_enoent: Counter::new(),
+        err_eacces: Counter::new(),
+        err_eproto: Counter::new(),
+        err_eintr: Counter::new(),
+        err_other: Counter::new(),
+        latency: Latency::new(),
+    },
 };
 
 /// Writes the statistics as `name value` lines.
 pub(crate) fn show(out: &mut SeqBuf<'_>) -> core::fmt::Result {
-    let s = &STATS;
-    writeln!(out, "ioctls {}", s.ioctls.get())?;
-    writeln!(out, "unknown_ioctls {}", s.unknown_ioctls.get())?;
-    writeln!(out, "version_queries {}", s.version_queries.get())
+    let d = &STATS.dev;
+    writeln!(out, "ioctls {}", d.ioctls.get())?;
+    writeln!(out, "unknown_ioctls {}", d.unknown_ioctls.get())?;
+    writeln!(out, "version_queries {}", d.version_queries.get())?;
+    let t = &STATS.tftp;
+    writeln!(out, "tftp_transfers {}", t.transfers.get())?;
+    writeln!(out, "tftp_completed {}", t.completed.get())?;
+    writeln!(out, "tftp_bytes {}", t.bytes.get())?;
+    writeln!(out, "tftp_retransmits {}", t.retransmits.get())?;
+    writeln!(out, "tftp_strangers {}", t.strangers.get())?;
+    writeln!(out, "tftp_deadlines {}", t.deadlines.get())?;
+    writeln!(out, "tftp_err_enoent {}", t.err_enoent.get())?;
+    writeln!(out, "tftp_err_eacces {}", t.err_eacces.get())?;
+    writeln!(out, "tftp_err_eproto {}", t.err_eproto.get())?;
+    writeln!(out, "tftp_err_eintr {}", t.err_eintr.get())?;
+    writeln!(out, "tftp_err_other {}", t.err_other.get())?;
+    t.latency.show(out, "tftp_latency")
 }

@@ -29,6 +29,7 @@ rm -f "$root/usr/bin/timeout"
 install -m 0755 "$here/scripts/guest/timeout" "$root/usr/bin/timeout"
 install -D -m 0644 "$ko" "$root/lib/modules/$kver/extra/lazyresume.ko"
 install -m 0755 "$tool" "$root/usr/bin/lazyresume"
+install -D -m 0755 "$here/scripts/guest/bench-tftp.sh" "$root/bench/tftp.sh"
 
 # The in-guest tests, laid out as a kselftest install tree.
 kt="$root/ktests"

@@ -21,7 +21,7 @@ kdir="$here/build/kernel/$flavour"
 out="$here/build/module/$flavour"
 mkdir -p "$out"
 (cd "$here" && rsync -a --relative --delete-missing-args \
-	Kbuild rust/ userspace/crates/abi/src/ "$out/")
+	Kbuild rust/ userspace/crates/abi/src/ userspace/crates/tftp/src/ "$out/")
 
 log="$out/build.log"
 if ! make -C "$kdir" M="$out" LLVM=1 CLIPPY=1 -j3 modules >"$log" 2>&1; then
@@ -31,6 +31,8 @@ if ! make -C "$kdir" M="$out" LLVM=1 CLIPPY=1 -j3 modules >"$log" 2>&1; then
 fi
 if grep -q 'warning' "$log"; then
 	cat "$log" >&2
+	# Kbuild would not recompile (nor warn) next time: make it.
+	find "$out/rust" -name '*.o' -delete
 	echo "build-module: $flavour module build has warnings" >&2
 	exit 1
 fi

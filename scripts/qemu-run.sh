@@ -7,12 +7,14 @@
 #   qemu-run.sh --kernel BZIMAGE --initrd CPIO [--append ARGS] [--name NAME]
 #               [--timeout SECONDS] [--mem MIB] [--smp N] [--nic virtio|e1000]
 #               [--mac MAC] [--hostfwd tcp::HOSTPORT-:GUESTPORT]...
+#               [--tftp DIR]
 #
 # Each run gets its own directory build/runs/NAME.XXXX with console.log
 # (the kernel's serial console, ttyS0) and result.log (the guest's result
 # channel, ttyS1), so several guests run at once without clashing.  Guest
 # networking is QEMU user mode: the guest reaches the host's 127.0.0.1 as
-# 10.0.2.2.
+# 10.0.2.2; --tftp DIR also serves DIR with QEMU's own TFTP server at
+# 10.0.2.2:69.
 #
 # Exit status: 0 the guest said PASS, 1 it said FAIL, 2 it stopped without
 # a verdict (crash, panic), 124 it ran out of time.  The run directory is
@@ -20,7 +22,7 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
-kernel= initrd= append= name=guest timeout=300 mem=1024 smp=2 nic=virtio mac=
+kernel= initrd= append= name=guest timeout=300 mem=1024 smp=2 nic=virtio mac= tftp=
 fwds=()
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -34,6 +36,7 @@ while [ $# -gt 0 ]; do
 	--nic) nic=$2; shift 2 ;;
 	--mac) mac=$2; shift 2 ;;
 	--hostfwd) fwds+=("$2"); shift 2 ;;
+	--tftp) tftp=$2; shift 2 ;;
 	*) echo "qemu-run: unknown argument $1" >&2; exit 2 ;;
 	esac
 done
@@ -49,6 +52,7 @@ result="$run/result.log"
 
 netdev="user,id=n0"
 for f in "${fwds[@]}"; do netdev+=",hostfwd=$f"; done
+[ -n "$tftp" ] && netdev+=",tftp=$(readlink -f "$tftp")"
 case "$nic" in
 virtio) dev="virtio-net-pci,netdev=n0" ;;
 e1000) dev="e1000,netdev=n0" ;;

@@ -101,6 +101,14 @@ else
 	say "bindgen-cli" "installed $BINDGEN_VERSION"
 fi
 
+fuzz_have=$(cargo fuzz --version 2>/dev/null | awk '{print $2}' || true)
+if [ "$fuzz_have" = "$CARGO_FUZZ_VERSION" ]; then
+	say "cargo-fuzz" "have $CARGO_FUZZ_VERSION"
+else
+	cargo install --quiet --locked --version "$CARGO_FUZZ_VERSION" cargo-fuzz
+	say "cargo-fuzz" "installed $CARGO_FUZZ_VERSION"
+fi
+
 # The two TFTP servers, unpacked side by side (never installed).
 mkdir -p "$here/build/servers"
 for s in tftpd-hpa atftpd; do

@@ -5,3 +5,5 @@
 KERNEL_DEB_VERSION=6.12.117-1~deb12u1
 # bindgen-cli used by the kernel's Rust build.
 BINDGEN_VERSION=0.73.2
+# cargo-fuzz, for the fuzz targets of the shared parsers.
+CARGO_FUZZ_VERSION=0.13.2

@@ -18,7 +18,7 @@
 #include <linux/types.h>
 
 #define LAZYRESUME_ABI_MAJOR 1
-#define LAZYRESUME_ABI_MINOR 0
+#define LAZYRESUME_ABI_MINOR 1
 
 /* ioctl type byte, see Documentation/userspace-api/ioctl/ioctl-number.rst */
 #define LAZYRESUME_IOC_MAGIC 0xB9
@@ -41,5 +41,60 @@ struct lazyresume_version {
 
 #define LAZYRESUME_IOC_GET_VERSION \
 	_IOR(LAZYRESUME_IOC_MAGIC, 0x00, struct lazyresume_version)
+
+#define LAZYRESUME_TFTP_FILENAME_LEN 256
+
+/* lazyresume_tftp_xfer.flags */
+#define LAZYRESUME_TFTP_NO_DIGEST (1 << 0) /* skip the SHA-256 */
+
+/**
+ * struct lazyresume_tftp_xfer - argument of LAZYRESUME_IOC_TFTP_GET/PUT
+ * @server:      in: server IPv4 address, most significant byte first
+ * @port:        in: server UDP port, 0 means 69
+ * @blksize:     in: blksize option to ask for (8..65464), 0 or 512: none
+ * @windowsize:  in: windowsize option to ask for, 0 or 1: none
+ * @flags:       in: LAZYRESUME_TFTP_* flags
+ * @rto_ms:      in: initial retransmission timeout, doubled on each retry
+ *               up to 4 s; 0 means 500
+ * @deadline_ms: in: deadline of the whole transfer; 0 means 30000
+ * @filename:    in: file name, NUL-terminated
+ * @reserved:    must be zero
+ * @length:      GET: out: file length in bytes; PUT: in: how many bytes of
+ *               the test pattern to upload (byte i is the top byte of
+ *               i * 0x9E3779B97F4A7C15)
+ * @elapsed_ns:  out: time the transfer took
+ * @retransmits: out: requests and acknowledgements sent again
+ * @blksize_used:    out: block size the server agreed to
+ * @windowsize_used: out: window size the server agreed to
+ * @sha256:      out: SHA-256 of the data fetched or sent (zero with
+ *               LAZYRESUME_TFTP_NO_DIGEST)
+ *
+ * Errors: ENOENT (file not found), EACCES (access violation), EEXIST and
+ * ENOSPC (upload refused), ETIMEDOUT
+ * (no answer within the deadline), EPROTO (protocol violation by the
+ * server), EINTR (signal), EINVAL (bad argument), EFAULT.
+ */
+struct lazyresume_tftp_xfer {
+	__u8 server[4];
+	__u16 port;
+	__u16 blksize;
+	__u16 windowsize;
+	__u16 flags;
+	__u32 rto_ms;
+	__u32 deadline_ms;
+	char filename[LAZYRESUME_TFTP_FILENAME_LEN];
+	__u32 reserved;
+	__u64 length;
+	__u64 elapsed_ns;
+	__u32 retransmits;
+	__u16 blksize_used;
+	__u16 windowsize_used;
+	__u8 sha256[32];
+};
+
+#define LAZYRESUME_IOC_TFTP_GET \
+	_IOWR(LAZYRESUME_IOC_MAGIC, 0x01, struct lazyresume_tftp_xfer)
+#define LAZYRESUME_IOC_TFTP_PUT \
+	_IOWR(LAZYRESUME_IOC_MAGIC, 0x02, struct lazyresume_tftp_xfer)
 
 #endif /* _UAPI_LINUX_LAZYRESUME_H */

@@ -28,6 +28,34 @@ impl Device {
         Ok(Self { file })
     }
 
+    /// Runs a transfer with the module's TFTP client: `put` false fetches
+    /// (`LAZYRESUME_IOC_TFTP_GET`), true uploads the test pattern
+    /// (`LAZYRESUME_IOC_TFTP_PUT`). `req` carries the inputs and comes back
+    /// with the results.
+    pub fn tftp(&self, put: bool, req: &mut abi::TftpXfer) -> std::io::Result<()> {
+        let cmd = if put {
+            abi::IOC_TFTP_PUT
+        } else {
+            abi::IOC_TFTP_GET
+        };
+        let mut buf = req.to_bytes();
+        // SAFETY: both ioctls read and write exactly TFTP_XFER_SIZE bytes
+        // (the size is encoded in the request number) of `buf`, which is
+        // that long and lives across the call.
+        let rc = unsafe {
+            libc::ioctl(
+                self.file.as_raw_fd(),
+                cmd as libc::c_ulong,
+                buf.as_mut_ptr(),
+            )
+        };
+        if rc < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        *req = abi::TftpXfer::from_bytes(&buf);
+        Ok(())
+    }
+
     /// Asks the module for its ABI and module version.
     pub fn version(&self) -> Result<abi::Version> {
         let mut buf = [0u8; abi::VERSION_SIZE];

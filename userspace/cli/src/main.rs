@@ -3,6 +3,7 @@
 //! `lazyresume`: the userspace tool of lazyresume.
 
 mod device;
+mod tftp;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -24,12 +25,19 @@ struct Cli {
 enum Command {
     /// Print the versions of this tool and of the loaded module.
     Version,
+    /// Fetch a file with the in-kernel TFTP client (test and benchmark).
+    TftpGet(tftp::TftpArgs),
+    /// Upload --length bytes of the test pattern with the in-kernel TFTP
+    /// client (test and benchmark).
+    TftpPut(tftp::TftpArgs),
 }
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Version => version(&cli.device),
+        Command::TftpGet(args) => tftp::run(&cli.device, false, &args),
+        Command::TftpPut(args) => tftp::run(&cli.device, true, &args),
     }
 }
 

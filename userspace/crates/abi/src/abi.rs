@@ -11,7 +11,7 @@
 /// Major ABI version: changes on any incompatible change.
 pub const ABI_MAJOR: u32 = 1;
 /// Minor ABI version: grows when ioctls or fields are added.
-pub const ABI_MINOR: u32 = 0;
+pub const ABI_MINOR: u32 = 1;
 
 /// The ioctl type byte of lazyresume.
 pub const IOC_MAGIC: u32 = 0xB9;
@@ -26,15 +26,41 @@ const IOC_NRSHIFT: u32 = 0;
 const IOC_TYPESHIFT: u32 = IOC_NRSHIFT + IOC_NRBITS;
 const IOC_SIZESHIFT: u32 = IOC_TYPESHIFT + IOC_TYPEBITS;
 const IOC_DIRSHIFT: u32 = IOC_SIZESHIFT + IOC_SIZEBITS;
+const IOC_WRITE: u32 = 1;
 const IOC_READ: u32 = 2;
 
-/// `_IOR(IOC_MAGIC, nr, size)` as the generic (x86, arm, riscv) encoding.
-const fn ior(nr: u32, size: usize) -> u32 {
+/// `_IOC(dir, IOC_MAGIC, nr, size)` as the generic (x86, arm, riscv)
+/// encoding.
+const fn ioc(dir: u32, nr: u32, size: usize) -> u32 {
     assert!(size < (1 << IOC_SIZEBITS));
-    (IOC_READ << IOC_DIRSHIFT)
+    (dir << IOC_DIRSHIFT)
         | ((size as u32) << IOC_SIZESHIFT)
         | (IOC_MAGIC << IOC_TYPESHIFT)
         | (nr << IOC_NRSHIFT)
+}
+
+/// `_IOR(IOC_MAGIC, nr, size)`.
+const fn ior(nr: u32, size: usize) -> u32 {
+    ioc(IOC_READ, nr, size)
+}
+
+/// `_IOWR(IOC_MAGIC, nr, size)`.
+const fn iowr(nr: u32, size: usize) -> u32 {
+    ioc(IOC_READ | IOC_WRITE, nr, size)
+}
+
+fn get_u16(b: &[u8], off: usize) -> u16 {
+    u16::from_ne_bytes([b[off], b[off + 1]])
+}
+
+fn get_u32(b: &[u8], off: usize) -> u32 {
+    u32::from_ne_bytes([b[off], b[off + 1], b[off + 2], b[off + 3]])
+}
+
+fn get_u64(b: &[u8], off: usize) -> u64 {
+    let mut x = [0u8; 8];
+    x.copy_from_slice(&b[off..off + 8]);
+    u64::from_ne_bytes(x)
 }
 
 /// `struct lazyresume_version`: what [`IOC_GET_VERSION`] returns.
@@ -84,9 +110,9 @@ impl Version {
         let mut version = [0u8; VERSION_LEN];
         version.copy_from_slice(&b[16..]);
         Self {
-            abi_major: u32::from_ne_bytes([b[0], b[1], b[2], b[3]]),
-            abi_minor: u32::from_ne_bytes([b[4], b[5], b[6], b[7]]),
-            features: u64::from_ne_bytes([b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]]),
+            abi_major: get_u32(b, 0),
+            abi_minor: get_u32(b, 4),
+            features: get_u64(b, 8),
             version,
         }
     }
@@ -101,3 +127,149 @@ impl Version {
 
 /// `LAZYRESUME_IOC_GET_VERSION`: reads a [`Version`].
 pub const IOC_GET_VERSION: u32 = ior(0x00, VERSION_SIZE);
+
+/// Length of [`TftpXfer::filename`], NUL terminator included.
+pub const TFTP_FILENAME_LEN: usize = 256;
+
+/// [`TftpXfer::flags`]: do not compute the SHA-256 of the file (for
+/// throughput measurements); `sha256` comes back zeroed.
+pub const TFTP_NO_DIGEST: u16 = 1 << 0;
+
+/// `struct lazyresume_tftp_xfer`: a transfer by the in-kernel TFTP client,
+/// the argument of [`IOC_TFTP_GET`] and [`IOC_TFTP_PUT`]. The first part is
+/// filled by the caller; the module fills the rest.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TftpXfer {
+    /// Server IPv4 address, most significant byte first.
+    pub server: [u8; 4],
+    /// Server UDP port; 0 means 69.
+    pub port: u16,
+    /// `blksize` to ask for (8 to 65464); 0 or 512 asks for none.
+    pub blksize: u16,
+    /// `windowsize` to ask for; 0 or 1 asks for none.
+    pub windowsize: u16,
+    /// `TFTP_*` flags.
+    pub flags: u16,
+    /// Initial retransmission timeout in milliseconds (doubled on each
+    /// retry, up to 4 s); 0 means 500.
+    pub rto_ms: u32,
+    /// Deadline for the whole transfer in milliseconds; 0 means 30000.
+    pub deadline_ms: u32,
+    /// File name, NUL-terminated.
+    pub filename: [u8; TFTP_FILENAME_LEN],
+    /// Must be zero.
+    pub reserved: u32,
+    /// Out ([`IOC_TFTP_GET`]): length of the file in bytes. In
+    /// ([`IOC_TFTP_PUT`]): how many bytes of [`test_pattern`] to upload.
+    pub length: u64,
+    /// Out: time the transfer took, in nanoseconds.
+    pub elapsed_ns: u64,
+    /// Out: retransmissions (requests and acknowledgements sent again).
+    pub retransmits: u32,
+    /// Out: the block size the server agreed to.
+    pub blksize_used: u16,
+    /// Out: the window size the server agreed to.
+    pub windowsize_used: u16,
+    /// Out: SHA-256 of the file fetched or sent, unless [`TFTP_NO_DIGEST`].
+    pub sha256: [u8; 32],
+}
+
+/// Size of [`TftpXfer`] in bytes, as the kernel and C see it.
+pub const TFTP_XFER_SIZE: usize = core::mem::size_of::<TftpXfer>();
+
+impl TftpXfer {
+    /// A request for `filename` (truncated to fit) from `server:port`, with
+    /// every other input at its default.
+    pub fn new(server: [u8; 4], port: u16, filename: &[u8]) -> Self {
+        let mut name = [0u8; TFTP_FILENAME_LEN];
+        let n = filename.len().min(TFTP_FILENAME_LEN - 1);
+        name[..n].copy_from_slice(&filename[..n]);
+        Self {
+            server,
+            port,
+            blksize: 0,
+            windowsize: 0,
+            flags: 0,
+            rto_ms: 0,
+            deadline_ms: 0,
+            filename: name,
+            reserved: 0,
+            length: 0,
+            elapsed_ns: 0,
+            retransmits: 0,
+            blksize_used: 0,
+            windowsize_used: 0,
+            sha256: [0; 32],
+        }
+    }
+
+    /// The file name up to its NUL, or `None` if it has no NUL.
+    pub fn filename_bytes(&self) -> Option<&[u8]> {
+        let end = self.filename.iter().position(|&c| c == 0)?;
+        Some(&self.filename[..end])
+    }
+
+    /// The structure as the bytes the ioctl copies, in native byte order.
+    pub fn to_bytes(self) -> [u8; TFTP_XFER_SIZE] {
+        let mut o = [0u8; TFTP_XFER_SIZE];
+        o[0..4].copy_from_slice(&self.server);
+        o[4..6].copy_from_slice(&self.port.to_ne_bytes());
+        o[6..8].copy_from_slice(&self.blksize.to_ne_bytes());
+        o[8..10].copy_from_slice(&self.windowsize.to_ne_bytes());
+        o[10..12].copy_from_slice(&self.flags.to_ne_bytes());
+        o[12..16].copy_from_slice(&self.rto_ms.to_ne_bytes());
+        o[16..20].copy_from_slice(&self.deadline_ms.to_ne_bytes());
+        o[20..276].copy_from_slice(&self.filename);
+        o[276..280].copy_from_slice(&self.reserved.to_ne_bytes());
+        o[280..288].copy_from_slice(&self.length.to_ne_bytes());
+        o[288..296].copy_from_slice(&self.elapsed_ns.to_ne_bytes());
+        o[296..300].copy_from_slice(&self.retransmits.to_ne_bytes());
+        o[300..302].copy_from_slice(&self.blksize_used.to_ne_bytes());
+        o[302..304].copy_from_slice(&self.windowsize_used.to_ne_bytes());
+        o[304..336].copy_from_slice(&self.sha256);
+        o
+    }
+
+    /// Parses the bytes of the ioctl argument.
+    pub fn from_bytes(b: &[u8; TFTP_XFER_SIZE]) -> Self {
+        let mut server = [0u8; 4];
+        server.copy_from_slice(&b[0..4]);
+        let mut filename = [0u8; TFTP_FILENAME_LEN];
+        filename.copy_from_slice(&b[20..276]);
+        let mut sha256 = [0u8; 32];
+        sha256.copy_from_slice(&b[304..336]);
+        Self {
+            server,
+            port: get_u16(b, 4),
+            blksize: get_u16(b, 6),
+            windowsize: get_u16(b, 8),
+            flags: get_u16(b, 10),
+            rto_ms: get_u32(b, 12),
+            deadline_ms: get_u32(b, 16),
+            filename,
+            reserved: get_u32(b, 276),
+            length: get_u64(b, 280),
+            elapsed_ns: get_u64(b, 288),
+            retransmits: get_u32(b, 296),
+            blksize_used: get_u16(b, 300),
+            windowsize_used: get_u16(b, 302),
+            sha256,
+        }
+    }
+}
+
+/// `LAZYRESUME_IOC_TFTP_GET`: fetches a file with the in-kernel TFTP
+/// client and reports its length, digest and timing (see [`TftpXfer`]).
+pub const IOC_TFTP_GET: u32 = iowr(0x01, TFTP_XFER_SIZE);
+
+/// `LAZYRESUME_IOC_TFTP_PUT`: uploads [`TftpXfer::length`] bytes of
+/// [`test_pattern`] with the in-kernel TFTP client and reports their digest
+/// and timing (see [`TftpXfer`]).
+pub const IOC_TFTP_PUT: u32 = iowr(0x02, TFTP_XFER_SIZE);
+
+/// The byte at `offset` of the data [`IOC_TFTP_PUT`] uploads: the top byte
+/// of a Fibonacci hash of the offset, so any range can be made on its own.
+pub const fn test_pattern(offset: u64) -> u8 {
+    (offset.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as u8
+}

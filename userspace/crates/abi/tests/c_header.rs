@@ -22,6 +22,16 @@ int main(void)
 	printf("OFF_features %zu\n", offsetof(struct lazyresume_version, features));
 	printf("OFF_version %zu\n", offsetof(struct lazyresume_version, version));
 	printf("IOC_GET_VERSION %lu\n", (unsigned long)LAZYRESUME_IOC_GET_VERSION);
+	printf("TFTP_FILENAME_LEN %u\n", LAZYRESUME_TFTP_FILENAME_LEN);
+	printf("TFTP_NO_DIGEST %u\n", LAZYRESUME_TFTP_NO_DIGEST);
+	printf("TFTP_XFER_SIZE %zu\n", sizeof(struct lazyresume_tftp_xfer));
+#define OFF(f) printf("TG_" #f " %zu\n", offsetof(struct lazyresume_tftp_xfer, f))
+	OFF(port); OFF(blksize); OFF(windowsize); OFF(flags); OFF(rto_ms);
+	OFF(deadline_ms); OFF(filename); OFF(reserved); OFF(length);
+	OFF(elapsed_ns); OFF(retransmits); OFF(blksize_used);
+	OFF(windowsize_used); OFF(sha256);
+	printf("IOC_TFTP_GET %lu\n", (unsigned long)LAZYRESUME_IOC_TFTP_GET);
+	printf("IOC_TFTP_PUT %lu\n", (unsigned long)LAZYRESUME_IOC_TFTP_PUT);
 	return 0;
 }
 "#;
@@ -57,6 +67,12 @@ fn c_values() -> Vec<(String, u64)> {
         .collect()
 }
 
+macro_rules! tg {
+    ($f:ident) => {
+        core::mem::offset_of!(abi::TftpXfer, $f) as u64
+    };
+}
+
 #[test]
 fn c_header_matches_rust_abi() {
     let v = core::mem::offset_of!(abi::Version, abi_minor) as u64;
@@ -72,6 +88,25 @@ fn c_header_matches_rust_abi() {
         ("OFF_features", f),
         ("OFF_version", s),
         ("IOC_GET_VERSION", u64::from(abi::IOC_GET_VERSION)),
+        ("TFTP_FILENAME_LEN", abi::TFTP_FILENAME_LEN as u64),
+        ("TFTP_NO_DIGEST", u64::from(abi::TFTP_NO_DIGEST)),
+        ("TFTP_XFER_SIZE", abi::TFTP_XFER_SIZE as u64),
+        ("TG_port", tg!(port)),
+        ("TG_blksize", tg!(blksize)),
+        ("TG_windowsize", tg!(windowsize)),
+        ("TG_flags", tg!(flags)),
+        ("TG_rto_ms", tg!(rto_ms)),
+        ("TG_deadline_ms", tg!(deadline_ms)),
+        ("TG_filename", tg!(filename)),
+        ("TG_reserved", tg!(reserved)),
+        ("TG_length", tg!(length)),
+        ("TG_elapsed_ns", tg!(elapsed_ns)),
+        ("TG_retransmits", tg!(retransmits)),
+        ("TG_blksize_used", tg!(blksize_used)),
+        ("TG_windowsize_used", tg!(windowsize_used)),
+        ("TG_sha256", tg!(sha256)),
+        ("IOC_TFTP_GET", u64::from(abi::IOC_TFTP_GET)),
+        ("IOC_TFTP_PUT", u64::from(abi::IOC_TFTP_PUT)),
     ];
     let got = c_values();
     assert_eq!(got.len(), expected.len(), "probe printed {got:?}");

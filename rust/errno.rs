@@ -1,0 +1,25 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Error codes the module uses that `kernel::error::code` of 6.12 lacks.
+
+use kernel::bindings;
+use kernel::error::Error;
+
+fn code(errno: u32) -> Error {
+    Error::from_errno(-(errno as i32))
+}
+
+/// Protocol error.
+pub(crate) fn eproto() -> Error {
+    code(bindings::EPROTO)
+}
+
+/// Connection (here: transfer) timed out.
+pub(crate) fn etimedout() -> Error {
+    code(bindings::ETIMEDOUT)
+}
+
+/// Message too long.
+pub(crate) fn emsgsize() -> Error {
+    code(bindings::EMSGSIZE)
+}

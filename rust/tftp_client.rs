@@ -1,0 +1,510 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The in-kernel TFTP client: the shared protocol core (`tftp`) driven over
+//! a kernel UDP socket, with retransmission, bounded exponential backoff
+//! and a deadline per transfer.
+//!
+//! Every transfer has its own socket (TFTP gives each transfer its own
+//! transfer ID anyway), so any number of transfers run at once without
+//! sharing state; they only add to the global statistics.
+
+use kernel::prelude::*;
+use kernel::str::BStr;
+use kernel::time::{msecs_to_jiffies, Ktime};
+
+use crate::errno::{emsgsize, eproto, etimedout};
+use crate::net::{SockAddrV4, UdpSocket};
+use crate::stats::STATS;
+use crate::tftp::{
+    ErrorCode, OptionSet, Receiver, RecvEvent, RecvTimeout, SendEvent, SendTimeout, Sender,
+    TransferError, DATA_HEADER_LEN, DEFAULT_BLKSIZE, MIN_OUT_LEN,
+};
+
+/// Upper bound of the retransmission timeout after backoff.
+const MAX_RTO_MS: u32 = 4000;
+/// Room for a request: opcode, a 255-byte name, mode and four options.
+const REQUEST_LEN: usize = 512;
+/// Upper bound of a transfer socket's receive buffer.
+const MAX_RCVBUF: usize = 16 << 20;
+
+/// How to run one transfer.
+#[derive(Clone, Copy)]
+pub(crate) struct TransferOptions {
+    /// `blksize` to ask for; [`DEFAULT_BLKSIZE`] asks for none.
+    pub(crate) blksize: u16,
+    /// `windowsize` to ask for; 1 asks for none.
+    pub(crate) windowsize: u16,
+    /// Initial retransmission timeout; doubled on every retry without
+    /// progress, up to [`MAX_RTO_MS`], reset by progress.
+    pub(crate) rto_ms: u32,
+    /// Deadline for the whole transfer.
+    pub(crate) deadline_ms: u32,
+}
+
+impl TransferOptions {
+    fn requested(&self, tsize: Option<u64>) -> OptionSet {
+        OptionSet {
+            blksize: (self.blksize != DEFAULT_BLKSIZE).then_some(self.blksize),
+            timeout: None,
+            tsize,
+            windowsize: (self.windowsize > 1).then_some(self.windowsize),
+        }
+    }
+}
+
+/// Where fetched data goes, in order.
+pub(crate) trait Sink {
+    /// Stores `data`, the bytes of the file at `offset`; offsets arrive in
+    /// order without gaps. An error aborts the transfer.
+    fn write(&mut self, offset: u64, data: &[u8]) -> Result;
+}
+
+/// Where uploaded data comes from, by offset (retransmissions read again).
+pub(crate) trait Source {
+    /// Total length of the data.
+    fn len(&self) -> u64;
+    /// Fills `buf` with the bytes at `offset`; `buf` never reaches past
+    /// [`Source::len`]. An error aborts the transfer.
+    fn read(&mut self, offset: u64, buf: &mut [u8]) -> Result;
+}
+
+/// What a completed transfer reports.
+pub(crate) struct Report {
+    /// Bytes transferred.
+    pub(crate) length: u64,
+    /// Requests, acknowledgements and blocks sent again.
+    pub(crate) retransmits: u32,
+    /// Wall time of the transfer.
+    pub(crate) elapsed_ns: u64,
+    /// The block size in use.
+    pub(crate) blksize: u16,
+    /// The window size in use.
+    pub(crate) windowsize: u16,
+}
+
+/// The errno for a failed transfer.
+fn errno_of(error: &TransferError<'_>) -> Error {
+    match error {
+        TransferError::Remote { code, message } => match code {
+            ErrorCode::FileNotFound => ENOENT,
+            ErrorCode::AccessViolation | ErrorCode::NoSuchUser => EACCES,
+            ErrorCode::DiskFull => ENOSPC,
+            ErrorCode::FileExists => EEXIST,
+            // Some servers (tftpd-hpa) report system errors as code 0 with
+            // strerror() as the message.
+            ErrorCode::NotDefined if message.starts_with(b"Permission denied") => EACCES,
+            ErrorCode::NotDefined if message.starts_with(b"No such file") => ENOENT,
+            _ => eproto(),
+        },
+        TransferError::BufferTooSmall => emsgsize(),
+        TransferError::Overflow => EFBIG,
+        _ => eproto(),
+    }
+}
+
+/// What [`Transport::wait`] got.
+enum Wait {
+    /// A datagram of this length from this address.
+    Packet(usize, SockAddrV4),
+    /// The retransmission timer expired; the caller retransmits.
+    Timeout,
+}
+
+/// A failed transfer: its errno, logged by [`finish`].
+struct Failure {
+    errno: Error,
+}
+
+/// Logs a failure with server, file and reason, and makes it a [`Failure`].
+macro_rules! fail {
+    ($t:expr, $err:expr, $($reason:tt)*) => {{
+        pr_warn!(
+            "tftp: {} {}: {}\n",
+            $t.server,
+            BStr::from_bytes($t.file),
+            format_args!($($reason)*)
+        );
+        return Err(Failure { errno: $err });
+    }};
+}
+
+/// The I/O half of a transfer: socket, peer, clocks and retransmission.
+struct Transport<'a> {
+    sock: UdpSocket,
+    server: SockAddrV4,
+    file: &'a [u8],
+    /// The server's transfer ID once it answered.
+    tid: Option<SockAddrV4>,
+    opts: TransferOptions,
+    start: Ktime,
+    rto_ms: u32,
+    /// When the retransmission timer was last restarted (by progress or a
+    /// retransmission): it measures time without progress.
+    last_progress_ms: u64,
+    retransmits: u32,
+}
+
+impl<'a> Transport<'a> {
+    fn new(server: SockAddrV4, file: &'a [u8], opts: &TransferOptions) -> Result<Self, Failure> {
+        let sock = match UdpSocket::bind_ephemeral() {
+            Ok(sock) => sock,
+            Err(e) => {
+                pr_warn!(
+                    "tftp: {} {}: no UDP socket\n",
+                    server,
+                    BStr::from_bytes(file)
+                );
+                return Err(Failure { errno: e });
+            }
+        };
+        // Room for two whole windows, so that a window in flight is not
+        // dropped while the previous one is being consumed.
+        let block = usize::from(opts.blksize.max(DEFAULT_BLKSIZE)) + DATA_HEADER_LEN;
+        let window = usize::from(opts.windowsize.max(1));
+        sock.set_receive_buffer((2 * window * block).min(MAX_RCVBUF));
+        Ok(Self {
+            sock,
+            server,
+            file,
+            tid: None,
+            opts: *opts,
+            start: Ktime::ktime_get(),
+            rto_ms: opts.rto_ms,
+            last_progress_ms: 0,
+            retransmits: 0,
+        })
+    }
+
+    fn elapsed_ms(&self) -> u64 {
+        ((Ktime::ktime_get() - self.start).to_ns().max(0) as u64) / 1_000_000
+    }
+
+    /// The server's transfer ID, or its request port before it answered.
+    fn peer(&self) -> SockAddrV4 {
+        self.tid.unwrap_or(self.server)
+    }
+
+    fn send(&self, to: SockAddrV4, bytes: &[u8]) -> Result<(), Failure> {
+        if let Err(e) = self.sock.send_to(to, bytes) {
+            fail!(self, e, "cannot send to {}", to);
+        }
+        Ok(())
+    }
+
+    /// Best effort: tells the server why we stop.
+    fn send_error(&self, bytes: Option<&[u8]>) {
+        if let Some(bytes) = bytes {
+            let _ = self.sock.send_to(self.peer(), bytes);
+        }
+    }
+
+    /// Progress was made: restart the timer at its initial value.
+    fn progress(&mut self) {
+        self.last_progress_ms = self.elapsed_ms();
+        self.rto_ms = self.opts.rto_ms;
+    }
+
+    /// Whether a packet from `from` is from the server's transfer ID: until
+    /// the server answered, any port of its address; then only its TID.
+    fn is_server_tid(&self, from: SockAddrV4) -> bool {
+        match self.tid {
+            None => from.addr == self.server.addr,
+            Some(t) => from == t,
+        }
+    }
+
+    /// Locks the TID to `from` when the packet ended the wait for a reply.
+    fn lock_tid(&mut self, was_waiting: bool, still_waiting: bool, from: SockAddrV4) {
+        if self.tid.is_none() && was_waiting && !still_waiting {
+            self.tid = Some(from);
+        }
+    }
+
+    /// Waits for a datagram into `buf` until the retransmission timer or
+    /// the deadline expires. `ETIMEDOUT` at the deadline, `EINTR` on a
+    /// signal; the caller then tells the server with an ERROR.
+    fn wait(&mut self, buf: &mut [u8]) -> Result<Wait, Failure> {
+        loop {
+            let now_ms = self.elapsed_ms();
+            let deadline_ms = u64::from(self.opts.deadline_ms);
+            if now_ms >= deadline_ms {
+                STATS.tftp.deadlines.inc();
+                fail!(
+                    self,
+                    etimedout(),
+                    "not done within the {} ms deadline ({} retransmits)",
+                    deadline_ms,
+                    self.retransmits
+                );
+            }
+            let timer_ms = self.last_progress_ms + u64::from(self.rto_ms);
+            if now_ms >= timer_ms {
+                self.retransmits += 1;
+                STATS.tftp.retransmits.inc();
+                self.rto_ms = (self.rto_ms * 2).min(MAX_RTO_MS);
+                self.last_progress_ms = now_ms;
+                return Ok(Wait::Timeout);
+            }
+            let wait_ms = (timer_ms.min(deadline_ms) - now_ms) as u32;
+            match self.sock.recv_from(buf, msecs_to_jiffies(wait_ms)) {
+                Ok((n, from)) => return Ok(Wait::Packet(n, from)),
+                Err(e) if e == EAGAIN => continue,
+                Err(e) if e == ERESTARTSYS || e == EINTR => {
+                    fail!(self, EINTR, "interrupted by a signal")
+                }
+                Err(e) => fail!(self, e, "receive failed"),
+            }
+        }
+    }
+}
+
+/// Runs a transfer and accounts for it in the statistics.
+fn finish(run: impl FnOnce() -> Result<Report, Failure>) -> Result<Report> {
+    STATS.tftp.transfers.inc();
+    let start = Ktime::ktime_get();
+    let result = run();
+    let elapsed_ns = (Ktime::ktime_get() - start).to_ns().max(0) as u64;
+    match result {
+        Ok(mut report) => {
+            STATS.tftp.completed.inc();
+            STATS.tftp.bytes.add(report.length);
+            STATS.tftp.latency.record(elapsed_ns);
+            report.elapsed_ns = elapsed_ns;
+            Ok(report)
+        }
+        Err(f) => {
+            STATS.tftp.count_error(f.errno);
+            Err(f.errno)
+        }
+    }
+}
+
+/// Fetches `file` from `server` into `sink`, in order, chunk by chunk.
+///
+/// Errors: `ENOENT`, `EACCES`, ... from the server's ERROR packet,
+/// `ETIMEDOUT` when the deadline passes, `EPROTO` for a protocol violation,
+/// `EINTR` on a signal, or the sink's error. Each failure is logged with
+/// server, file and reason.
+pub(crate) fn fetch(
+    server: SockAddrV4,
+    file: &[u8],
+    opts: &TransferOptions,
+    sink: &mut dyn Sink,
+) -> Result<Report> {
+    finish(|| run_fetch(server, file, opts, sink))
+}
+
+fn run_fetch(
+    server: SockAddrV4,
+    file: &[u8],
+    opts: &TransferOptions,
+    sink: &mut dyn Sink,
+) -> Result<Report, Failure> {
+    let mut t = Transport::new(server, file, opts)?;
+    let mut rx = Receiver::new(opts.requested(None));
+    // One byte more than the largest block we accept, so that an oversized
+    // block is seen as such rather than truncated.
+    let buf_len = usize::from(opts.blksize.max(DEFAULT_BLKSIZE)) + DATA_HEADER_LEN + 1;
+    let (mut buf, mut request) = match (
+        KVVec::from_elem(0u8, buf_len, GFP_KERNEL),
+        KVec::from_elem(0u8, REQUEST_LEN, GFP_KERNEL),
+    ) {
+        (Ok(b), Ok(r)) => (b, r),
+        _ => fail!(t, ENOMEM, "no memory for {} bytes of buffers", buf_len),
+    };
+    let mut out = [0u8; MIN_OUT_LEN];
+    let request_len = match rx.write_request(file, &mut request) {
+        Ok(len) => len,
+        Err(e) => fail!(t, EINVAL, "cannot encode the request: {}", e),
+    };
+    let request = &request[..request_len];
+    t.send(server, request)?;
+
+    loop {
+        let wait = match t.wait(&mut buf) {
+            Ok(wait) => wait,
+            Err(f) => {
+                let abort = rx.abort(ErrorCode::NotDefined, b"giving up", &mut out);
+                t.send_error(abort.map(|len| &out[..len]));
+                return Err(f);
+            }
+        };
+        let (n, from) = match wait {
+            Wait::Packet(n, from) => (n, from),
+            Wait::Timeout => {
+                match rx.on_timeout(&mut out) {
+                    RecvTimeout::ResendRequest => t.send(server, request)?,
+                    RecvTimeout::Send(len) => t.send(t.peer(), &out[..len])?,
+                    RecvTimeout::Idle => fail!(t, eproto(), "timeout in a finished transfer"),
+                }
+                continue;
+            }
+        };
+        let waiting = rx.awaiting_reply();
+        let event = rx.on_packet(t.is_server_tid(from), &buf[..n], &mut out);
+        t.lock_tid(waiting, rx.awaiting_reply(), from);
+        match event {
+            RecvEvent::Ignored => {}
+            RecvEvent::Reject(len) => {
+                STATS.tftp.strangers.inc();
+                t.send(from, &out[..len])?;
+            }
+            RecvEvent::Send(len) => {
+                t.send(t.peer(), &out[..len])?;
+                t.progress();
+            }
+            RecvEvent::Data { offset, data, ack } => {
+                if let Err(e) = sink.write(offset, data) {
+                    t.send_error(
+                        rx.abort(ErrorCode::DiskFull, b"no room", &mut out)
+                            .map(|l| &out[..l]),
+                    );
+                    fail!(t, e, "cannot store {} bytes at {}", data.len(), offset);
+                }
+                if let Some(len) = ack {
+                    t.send(t.peer(), &out[..len])?;
+                }
+                t.progress();
+            }
+            RecvEvent::Done { offset, data, ack } => {
+                // Store before acknowledging: a sink error still reaches the
+                // server as an ERROR instead of a final ACK.
+                if let Err(e) = sink.write(offset, data) {
+                    t.send_error(
+                        rx.abort(ErrorCode::DiskFull, b"no room", &mut out)
+                            .map(|l| &out[..l]),
+                    );
+                    fail!(t, e, "cannot store {} bytes at {}", data.len(), offset);
+                }
+                t.send(t.peer(), &out[..ack])?;
+                let params = rx.negotiated().copied().unwrap_or_default();
+                return Ok(Report {
+                    length: rx.offset(),
+                    retransmits: t.retransmits,
+                    elapsed_ns: 0,
+                    blksize: params.blksize,
+                    windowsize: params.windowsize,
+                });
+            }
+            RecvEvent::Failed { error, send } => {
+                t.send_error(send.map(|len| &out[..len]));
+                fail!(t, errno_of(&error), "{}", error);
+            }
+        }
+    }
+}
+
+/// Uploads `source` to `server` as `file` (WRQ), announcing its size.
+///
+/// Errors as [`fetch`], with `EEXIST`, `ENOSPC`, `EACCES` from servers that
+/// refuse the file.
+pub(crate) fn upload(
+    server: SockAddrV4,
+    file: &[u8],
+    opts: &TransferOptions,
+    source: &mut dyn Source,
+) -> Result<Report> {
+    finish(|| run_upload(server, file, opts, source))
+}
+
+fn run_upload(
+    server: SockAddrV4,
+    file: &[u8],
+    opts: &TransferOptions,
+    source: &mut dyn Source,
+) -> Result<Report, Failure> {
+    let mut t = Transport::new(server, file, opts)?;
+    let total = source.len();
+    let mut tx = Sender::new(opts.requested(Some(total)));
+    let data_len = usize::from(opts.blksize.max(DEFAULT_BLKSIZE)) + DATA_HEADER_LEN;
+    let (mut buf, mut out, mut chunk) = match (
+        KVec::from_elem(0u8, REQUEST_LEN, GFP_KERNEL),
+        KVVec::from_elem(0u8, data_len.max(MIN_OUT_LEN), GFP_KERNEL),
+        KVVec::from_elem(0u8, data_len, GFP_KERNEL),
+    ) {
+        (Ok(b), Ok(o), Ok(c)) => (b, o, c),
+        _ => fail!(t, ENOMEM, "no memory for {} bytes of buffers", data_len),
+    };
+    let request_len = match tx.write_request(file, &mut out) {
+        Ok(len) => len,
+        Err(e) => fail!(t, EINVAL, "cannot encode the request: {}", e),
+    };
+    let request = match KVec::from_elem(0u8, request_len, GFP_KERNEL) {
+        Ok(mut r) => {
+            r.copy_from_slice(&out[..request_len]);
+            r
+        }
+        Err(_) => fail!(t, ENOMEM, "no memory for the request"),
+    };
+    t.send(server, &request)?;
+
+    loop {
+        let wait = match t.wait(&mut buf) {
+            Ok(wait) => wait,
+            Err(f) => {
+                let abort = tx.abort(ErrorCode::NotDefined, b"giving up", &mut out);
+                t.send_error(abort.map(|len| &out[..len]));
+                return Err(f);
+            }
+        };
+        let transmit = match wait {
+            Wait::Packet(n, from) => {
+                let waiting = tx.awaiting_reply();
+                let event = tx.on_packet(t.is_server_tid(from), &buf[..n], &mut out);
+                t.lock_tid(waiting, tx.awaiting_reply(), from);
+                match event {
+                    SendEvent::Ignored => false,
+                    SendEvent::Reject(len) => {
+                        STATS.tftp.strangers.inc();
+                        t.send(from, &out[..len])?;
+                        false
+                    }
+                    SendEvent::Transmit => {
+                        t.progress();
+                        true
+                    }
+                    SendEvent::Done => {
+                        let params = tx.negotiated().copied().unwrap_or_default();
+                        return Ok(Report {
+                            length: total,
+                            retransmits: t.retransmits,
+                            elapsed_ns: 0,
+                            blksize: params.blksize,
+                            windowsize: params.windowsize,
+                        });
+                    }
+                    SendEvent::Failed { error, send } => {
+                        t.send_error(send.map(|len| &out[..len]));
+                        fail!(t, errno_of(&error), "{}", error);
+                    }
+                }
+            }
+            Wait::Timeout => match tx.on_timeout() {
+                SendTimeout::ResendRequest => {
+                    t.send(server, &request)?;
+                    false
+                }
+                SendTimeout::Retransmit => true,
+                SendTimeout::Idle => fail!(t, eproto(), "timeout in a finished transfer"),
+            },
+        };
+        if !transmit {
+            continue;
+        }
+        while let Some(next) = tx.next_block() {
+            let len = (total.saturating_sub(next.offset)).min(next.max_len as u64) as usize;
+            if let Err(e) = source.read(next.offset, &mut chunk[..len]) {
+                t.send_error(
+                    tx.abort(ErrorCode::NotDefined, b"read error", &mut out)
+                        .map(|l| &out[..l]),
+                );
+                fail!(t, e, "cannot read {} bytes at {}", len, next.offset);
+            }
+            let pkt_len = match tx.send_block(&chunk[..len], &mut out) {
+                Ok(l) => l,
+                Err(e) => fail!(t, eproto(), "cannot send block at {}: {}", next.offset, e),
+            };
+            t.send(t.peer(), &out[..pkt_len])?;
+        }
+    }
+}

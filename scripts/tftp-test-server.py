@@ -1,0 +1,136 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""A small read-only TFTP server (RFC 1350 + blksize) for failure tests.
+
+It serves files from ROOT on 127.0.0.1:PORT like any server, and misbehaves
+when the requested name starts with a directive:
+
+  die-after-N/FILE   send N blocks of FILE, then fall silent for this
+                     transfer, as a server that died mid-transfer; the next
+                     request is served normally again ("it came back").
+  stranger/FILE      serve FILE, but after block 2 also send a DATA packet
+                     to the client from another port (a wrong transfer ID);
+                     the client must answer it with ERROR 5 and carry on.
+
+Each transfer runs in its own thread and ends after 10 s without an ACK;
+the server itself exits after --lifetime seconds (default 3600).
+"""
+
+import argparse
+import os
+import socket
+import struct
+import threading
+import time
+
+OP_RRQ, OP_DATA, OP_ACK, OP_ERROR, OP_OACK = 1, 3, 4, 5, 6
+
+
+def log(*args):
+    print(*args, flush=True)
+
+
+def error(code, msg):
+    return struct.pack("!HH", OP_ERROR, code) + msg.encode() + b"\0"
+
+
+def transfer(root, client, name, options):
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(1.0)
+    die_after = None
+    stranger = False
+    if name.startswith("die-after-"):
+        head, _, name = name.partition("/")
+        die_after = int(head[len("die-after-"):])
+    elif name.startswith("stranger/"):
+        stranger = True
+        name = name[len("stranger/"):]
+    path = os.path.realpath(os.path.join(root, name))
+    if not path.startswith(root + os.sep) or not os.path.isfile(path):
+        sock.sendto(error(1, "File not found"), client)
+        return
+    data = open(path, "rb").read()
+    blksize = 512
+    if "blksize" in options:
+        blksize = max(8, min(int(options["blksize"]), 65464))
+        # Negotiate: OACK, wait for ACK 0.
+        oack = struct.pack("!H", OP_OACK) + b"blksize\0" + str(blksize).encode() + b"\0"
+        if not send_until_ack(sock, client, oack, 0):
+            return
+    block = 1
+    while True:
+        chunk = data[(block - 1) * blksize:block * blksize]
+        if die_after is not None and block > die_after:
+            log(f"{name}: dying after {die_after} blocks")
+            return
+        pkt = struct.pack("!HH", OP_DATA, block & 0xFFFF) + chunk
+        if stranger and block == 3:
+            intruder = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            intruder.bind(("127.0.0.1", 0))
+            intruder.settimeout(2.0)
+            intruder.sendto(struct.pack("!HH", OP_DATA, 3) + b"intruder", client)
+            try:
+                reply, _ = intruder.recvfrom(1024)
+                code = struct.unpack("!HH", reply[:4])
+                log(f"{name}: stranger got opcode {code[0]} code {code[1]}")
+            except socket.timeout:
+                log(f"{name}: stranger got no answer")
+            intruder.close()
+        if not send_until_ack(sock, client, pkt, block & 0xFFFF):
+            return
+        if len(chunk) < blksize:
+            log(f"{name}: sent {len(data)} bytes")
+            return
+        block += 1
+
+
+def send_until_ack(sock, client, pkt, block):
+    for _ in range(10):
+        sock.sendto(pkt, client)
+        try:
+            while True:
+                reply, addr = sock.recvfrom(65536)
+                if addr != client or len(reply) < 4:
+                    continue
+                op, num = struct.unpack("!HH", reply[:4])
+                if op == OP_ACK and num == block:
+                    return True
+                if op == OP_ERROR:
+                    return False
+        except socket.timeout:
+            continue
+    return False
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--lifetime", type=float, default=3600)
+    ap.add_argument("root")
+    args = ap.parse_args()
+    root = os.path.realpath(args.root)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", args.port))
+    log(f"serving {root} on 127.0.0.1:{args.port}")
+    end = time.monotonic() + args.lifetime
+    sock.settimeout(1.0)
+    while time.monotonic() < end:
+        try:
+            pkt, client = sock.recvfrom(65536)
+        except socket.timeout:
+            continue
+        if len(pkt) < 4 or struct.unpack("!H", pkt[:2])[0] != OP_RRQ:
+            continue
+        fields = pkt[2:].split(b"\0")
+        name = fields[0].decode(errors="replace")
+        opts = {}
+        for i in range(2, len(fields) - 1, 2):
+            opts[fields[i].decode().lower()] = fields[i + 1].decode()
+        log(f"RRQ {name} {opts} from {client}")
+        threading.Thread(target=transfer, args=(root, client, name, opts),
+                         daemon=True).start()
+
+
+if __name__ == "__main__":
+    main()
