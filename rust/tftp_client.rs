@@ -26,6 +26,8 @@ const MAX_RTO_MS: u32 = 4000;
 const REQUEST_LEN: usize = 512;
 /// Upper bound of a transfer socket's receive buffer.
 const MAX_RCVBUF: usize = 16 << 20;
+/// Below this the socket keeps the system's default receive buffer.
+const MIN_RCVBUF: usize = 256 << 10;
 
 /// How to run one transfer.
 #[derive(Clone, Copy)]
@@ -158,10 +160,14 @@ impl<'a> Transport<'a> {
             }
         };
         // Room for two whole windows, so that a window in flight is not
-        // dropped while the previous one is being consumed.
+        // dropped while the previous one is being consumed; never less than
+        // the system default.
         let block = usize::from(opts.blksize.max(DEFAULT_BLKSIZE)) + DATA_HEADER_LEN;
         let window = usize::from(opts.windowsize.max(1));
-        sock.set_receive_buffer((2 * window * block).min(MAX_RCVBUF));
+        let want = (2 * window * block).min(MAX_RCVBUF);
+        if want > MIN_RCVBUF {
+            sock.set_receive_buffer(want);
+        }
         Ok(Self {
             sock,
             server,

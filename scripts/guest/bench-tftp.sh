@@ -18,7 +18,8 @@ FILE=r64m
 SIZE=67108864
 
 kernel_run() { # server-name addr blksize windowsize
-	out=$(lazyresume tftp-get --no-digest --blksize "$3" --windowsize "$4" "$2" "$FILE" 2>&1)
+	out=$(lazyresume tftp-get --no-digest --deadline-ms 900000 --blksize "$3" \
+		--windowsize "$4" "$2" "$FILE" 2>&1)
 	us=$(echo "$out" | sed -n 's/^elapsed_us=//p')
 	bs=$(echo "$out" | sed -n 's/^blksize=//p')
 	ws=$(echo "$out" | sed -n 's/^windowsize=//p')
