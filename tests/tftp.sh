@@ -78,7 +78,7 @@ fails() {
 
 SMALL="empty one b511 b512 b513 b1024 b100k"
 nsmall=$(echo $SMALL | wc -w)
-ktap_set_plan $((2 + 3 * nsmall + 8 + 4 + 3 + 2 + 2 + 4))
+ktap_set_plan $((2 + 3 * nsmall + 8 + 4 + 3 + 2 + 2 + 4 + 2))
 
 # The reference digests and sizes, through an independent client.
 for f in SHA256SUMS SIZES; do
@@ -131,6 +131,30 @@ else
 	ktap_test_fail "no socket left behind ($before before, $after after)"
 fi
 fetch "the server is back: next fetch works" "$TEST" b100k
+
+# A signal interrupts a transfer that waits for a dead server at once
+# (well before its 60 s deadline), and the socket goes with it.
+before=$(udp_sockets)
+eintr=$(stat_value tftp_err_eintr)
+lazyresume tftp-get --rto-ms 100 --deadline-ms 60000 "$TEST" die-after-2/b100k \
+	>"$OUT" 2>&1 &
+pid=$!
+sleep 2
+# (SIGTERM: a non-interactive shell starts background jobs with SIGINT
+# ignored.)
+kill -TERM "$pid"
+wait "$pid"
+if [ "$(stat_value tftp_err_eintr)" -gt "${eintr:-0}" ]; then
+	ktap_test_pass "a signal interrupts a transfer (EINTR counted)"
+else
+	sed 's/^/# /' "$OUT"
+	ktap_test_fail "a signal interrupts a transfer (EINTR counted)"
+fi
+if [ "$(udp_sockets)" = "$before" ]; then
+	ktap_test_pass "no socket left behind by the interrupted transfer"
+else
+	ktap_test_fail "no socket left behind by the interrupted transfer"
+fi
 
 # A packet from a wrong transfer ID gets ERROR 5 and changes nothing.
 strangers=$(stat_value tftp_strangers)
