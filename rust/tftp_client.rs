@@ -175,7 +175,7 @@ impl<'a> Transport<'a> {
             tid: None,
             opts: *opts,
             start: Ktime::ktime_get(),
-            rto_ms: opts.rto_ms,
+            rto_ms: opts.rto_ms.clamp(1, MAX_RTO_MS),
             last_progress_ms: 0,
             retransmits: 0,
         })
@@ -207,7 +207,7 @@ impl<'a> Transport<'a> {
     /// Progress was made: restart the timer at its initial value.
     fn progress(&mut self) {
         self.last_progress_ms = self.elapsed_ms();
-        self.rto_ms = self.opts.rto_ms;
+        self.rto_ms = self.opts.rto_ms.clamp(1, MAX_RTO_MS);
     }
 
     /// Whether a packet from `from` is from the server's transfer ID: until
@@ -245,9 +245,9 @@ impl<'a> Transport<'a> {
             }
             let timer_ms = self.last_progress_ms + u64::from(self.rto_ms);
             if now_ms >= timer_ms {
-                self.retransmits += 1;
+                self.retransmits = self.retransmits.saturating_add(1);
                 STATS.tftp.retransmits.inc();
-                self.rto_ms = (self.rto_ms * 2).min(MAX_RTO_MS);
+                self.rto_ms = self.rto_ms.saturating_mul(2).min(MAX_RTO_MS);
                 self.last_progress_ms = now_ms;
                 return Ok(Wait::Timeout);
             }

@@ -132,6 +132,87 @@ TEST_F(dev, stats_count_ioctls)
 	EXPECT_EQ(versions + 1, stat_value("version_queries"));
 }
 
+/* A fetch request for @name from 127.0.0.1:9 (nothing listens there). */
+static struct lazyresume_tftp_xfer xfer(const char *name)
+{
+	struct lazyresume_tftp_xfer x;
+
+	memset(&x, 0, sizeof(x));
+	x.server[0] = 127;
+	x.server[3] = 1;
+	x.port = 9;
+	x.deadline_ms = 300;
+	strncpy(x.filename, name, sizeof(x.filename) - 1);
+	return x;
+}
+
+TEST_F(dev, tftp_rejects_bad_arguments)
+{
+	struct lazyresume_tftp_xfer x;
+	const unsigned long cmds[] = {
+		LAZYRESUME_IOC_TFTP_GET, LAZYRESUME_IOC_TFTP_PUT,
+	};
+	unsigned int i;
+
+	for (i = 0; i < 2; i++) {
+		x = xfer("");
+		errno = 0;
+		EXPECT_EQ(-1, ioctl(self->fd, cmds[i], &x));
+		EXPECT_EQ(EINVAL, errno);	/* empty name */
+
+		x = xfer("f");
+		memset(x.filename, 'a', sizeof(x.filename));
+		errno = 0;
+		EXPECT_EQ(-1, ioctl(self->fd, cmds[i], &x));
+		EXPECT_EQ(EINVAL, errno);	/* no NUL */
+
+		x = xfer("f");
+		x.blksize = 7;
+		errno = 0;
+		EXPECT_EQ(-1, ioctl(self->fd, cmds[i], &x));
+		EXPECT_EQ(EINVAL, errno);	/* blksize below 8 */
+
+		x = xfer("f");
+		x.blksize = 65465;
+		errno = 0;
+		EXPECT_EQ(-1, ioctl(self->fd, cmds[i], &x));
+		EXPECT_EQ(EINVAL, errno);	/* blksize above 65464 */
+
+		x = xfer("f");
+		x.reserved = 1;
+		errno = 0;
+		EXPECT_EQ(-1, ioctl(self->fd, cmds[i], &x));
+		EXPECT_EQ(EINVAL, errno);
+
+		x = xfer("f");
+		x.flags = 0x8000;
+		errno = 0;
+		EXPECT_EQ(-1, ioctl(self->fd, cmds[i], &x));
+		EXPECT_EQ(EINVAL, errno);	/* unknown flag */
+	}
+	errno = 0;
+	EXPECT_EQ(-1, ioctl(self->fd, LAZYRESUME_IOC_TFTP_GET, NULL));
+	EXPECT_EQ(EFAULT, errno);
+}
+
+TEST_F(dev, tftp_silent_server_times_out_with_extreme_timeouts)
+{
+	struct lazyresume_tftp_xfer x = xfer("nothing-answers");
+
+	/* Backoff from the largest timeout must neither overflow nor hang. */
+	x.rto_ms = 0xffffffff;
+	errno = 0;
+	EXPECT_EQ(-1, ioctl(self->fd, LAZYRESUME_IOC_TFTP_GET, &x));
+	EXPECT_EQ(ETIMEDOUT, errno);
+	x = xfer("nothing-answers");
+	x.rto_ms = 1;
+	x.windowsize = 65535;
+	x.blksize = 65464;
+	errno = 0;
+	EXPECT_EQ(-1, ioctl(self->fd, LAZYRESUME_IOC_TFTP_GET, &x));
+	EXPECT_EQ(ETIMEDOUT, errno);
+}
+
 TEST(open_needs_root_only_mode)
 {
 	struct stat st;
