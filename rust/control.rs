@@ -2,6 +2,7 @@
 
 //! The `/dev/lazyresume` ioctl interface (see `include/uapi/linux/lazyresume.h`).
 
+use kernel::bindings;
 use kernel::prelude::*;
 use kernel::uaccess::{UserPtr, UserSlice};
 
@@ -19,6 +20,8 @@ const FEATURES: u64 = 0;
 const DEFAULT_PORT: u16 = 69;
 const DEFAULT_RTO_MS: u32 = 500;
 const DEFAULT_DEADLINE_MS: u32 = 30_000;
+/// Largest window accepted: bounds what one burst of an upload sends.
+const MAX_WINDOWSIZE: u16 = 64;
 
 /// The control device.
 pub(crate) struct Control;
@@ -28,6 +31,7 @@ impl MiscDevice for Control {
         STATS.dev.ioctls.inc();
         match cmd {
             abi::IOC_GET_VERSION => get_version(arg),
+            abi::IOC_TFTP_GET | abi::IOC_TFTP_PUT if !net_admin() => Err(EPERM),
             abi::IOC_TFTP_GET => tftp_xfer(arg, Direction::Get),
             abi::IOC_TFTP_PUT => tftp_xfer(arg, Direction::Put),
             _ => {
@@ -45,6 +49,13 @@ fn get_version(arg: UserPtr) -> Result<isize> {
         .write_slice(&answer)?;
     STATS.dev.version_queries.inc();
     Ok(0)
+}
+
+/// Whether the caller may send UDP from the initial network namespace,
+/// which the module's sockets live in.
+fn net_admin() -> bool {
+    // SAFETY: `capable()` only reads the current task's credentials.
+    unsafe { bindings::capable(bindings::CAP_NET_ADMIN as i32) }
 }
 
 /// A sink that keeps only the length and, optionally, the SHA-256.
@@ -113,6 +124,14 @@ fn tftp_xfer(arg: UserPtr, dir: Direction) -> Result<isize> {
         b @ 8..=65464 => b,
         _ => return Err(EINVAL),
     };
+    if req.windowsize > MAX_WINDOWSIZE {
+        return Err(EINVAL);
+    }
+    // A unicast server: replies from anything else could never match it.
+    let [a, _, _, _] = req.server;
+    if req.server == [0; 4] || req.server == [255; 4] || (224..=239).contains(&a) {
+        return Err(EINVAL);
+    }
     let opts = TransferOptions {
         blksize,
         windowsize: req.windowsize.max(1),

@@ -105,6 +105,8 @@ pub(crate) struct TftpStats {
     pub(crate) retransmits: Counter,
     /// Packets from a wrong transfer ID, answered with ERROR 5.
     pub(crate) strangers: Counter,
+    /// Sends that failed (counted as lost packets).
+    pub(crate) send_errors: Counter,
     /// Transfers that ran out of time.
     pub(crate) deadlines: Counter,
     /// Failed transfers: file not found.
@@ -162,6 +164,7 @@ pub(crate) static STATS: Stats = Stats {
         bytes: Counter::new(),
         retransmits: Counter::new(),
         strangers: Counter::new(),
+        send_errors: Counter::new(),
         deadlines: Counter::new(),
         err_enoent: Counter::new(),
         err_eacces: Counter::new(),
@@ -184,6 +187,7 @@ pub(crate) fn show(out: &mut SeqBuf<'_>) -> core::fmt::Result {
     writeln!(out, "tftp_bytes {}", t.bytes.get())?;
     writeln!(out, "tftp_retransmits {}", t.retransmits.get())?;
     writeln!(out, "tftp_strangers {}", t.strangers.get())?;
+    writeln!(out, "tftp_send_errors {}", t.send_errors.get())?;
     writeln!(out, "tftp_deadlines {}", t.deadlines.get())?;
     writeln!(out, "tftp_err_enoent {}", t.err_enoent.get())?;
     writeln!(out, "tftp_err_eacces {}", t.err_eacces.get())?;

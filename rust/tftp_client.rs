@@ -24,8 +24,11 @@ use crate::tftp::{
 const MAX_RTO_MS: u32 = 4000;
 /// Room for a request: opcode, a 255-byte name, mode and four options.
 const REQUEST_LEN: usize = 512;
+/// Room for any reply to an upload (ACK, OACK, ERROR with its message): a
+/// whole Ethernet frame's payload.
+const REPLY_LEN: usize = 1500;
 /// Upper bound of a transfer socket's receive buffer.
-const MAX_RCVBUF: usize = 16 << 20;
+const MAX_RCVBUF: usize = 4 << 20;
 /// Below this the socket keeps the system's default receive buffer.
 const MIN_RCVBUF: usize = 256 << 10;
 
@@ -164,7 +167,10 @@ impl<'a> Transport<'a> {
         // the system default.
         let block = usize::from(opts.blksize.max(DEFAULT_BLKSIZE)) + DATA_HEADER_LEN;
         let window = usize::from(opts.windowsize.max(1));
-        let want = (2 * window * block).min(MAX_RCVBUF);
+        let want = window
+            .saturating_mul(block)
+            .saturating_mul(2)
+            .min(MAX_RCVBUF);
         if want > MIN_RCVBUF {
             sock.set_receive_buffer(want);
         }
@@ -190,17 +196,30 @@ impl<'a> Transport<'a> {
         self.tid.unwrap_or(self.server)
     }
 
-    fn send(&self, to: SockAddrV4, bytes: &[u8]) -> Result<(), Failure> {
-        if let Err(e) = self.sock.send_to(to, bytes) {
-            fail!(self, e, "cannot send to {}", to);
+    /// Sends the request: failing here (no route, bad address) fails the
+    /// transfer at once with a clear reason.
+    fn send_request(&self, bytes: &[u8]) -> Result<(), Failure> {
+        if let Err(e) = self.sock.send_to(self.server, bytes) {
+            fail!(self, e, "cannot send the request");
         }
         Ok(())
     }
 
-    /// Best effort: tells the server why we stop.
+    /// Sends a packet of the transfer. A failed send is a lost packet: the
+    /// retransmission timer resends, the deadline ends it. (Failing the
+    /// transfer here would let one forged datagram, say from port 0 or a
+    /// broadcast address, abort it.)
+    fn send(&self, to: SockAddrV4, bytes: &[u8]) {
+        if self.sock.send_to(to, bytes).is_err() {
+            STATS.tftp.send_errors.inc();
+        }
+    }
+
+    /// Best effort: tells the server why we stop (once it has answered:
+    /// before that there is no transfer on its side to abort).
     fn send_error(&self, bytes: Option<&[u8]>) {
-        if let Some(bytes) = bytes {
-            let _ = self.sock.send_to(self.peer(), bytes);
+        if let (Some(tid), Some(bytes)) = (self.tid, bytes) {
+            let _ = self.sock.send_to(tid, bytes);
         }
     }
 
@@ -324,7 +343,7 @@ fn run_fetch(
         Err(e) => fail!(t, EINVAL, "cannot encode the request: {}", e),
     };
     let request = &request[..request_len];
-    t.send(server, request)?;
+    t.send_request(request)?;
 
     loop {
         let wait = match t.wait(&mut buf) {
@@ -339,8 +358,8 @@ fn run_fetch(
             Wait::Packet(n, from) => (n, from),
             Wait::Timeout => {
                 match rx.on_timeout(&mut out) {
-                    RecvTimeout::ResendRequest => t.send(server, request)?,
-                    RecvTimeout::Send(len) => t.send(t.peer(), &out[..len])?,
+                    RecvTimeout::ResendRequest => t.send(server, request),
+                    RecvTimeout::Send(len) => t.send(t.peer(), &out[..len]),
                     RecvTimeout::Idle => fail!(t, eproto(), "timeout in a finished transfer"),
                 }
                 continue;
@@ -353,10 +372,10 @@ fn run_fetch(
             RecvEvent::Ignored => {}
             RecvEvent::Reject(len) => {
                 STATS.tftp.strangers.inc();
-                t.send(from, &out[..len])?;
+                t.send(from, &out[..len]);
             }
             RecvEvent::Send(len) => {
-                t.send(t.peer(), &out[..len])?;
+                t.send(t.peer(), &out[..len]);
                 t.progress();
             }
             RecvEvent::Data { offset, data, ack } => {
@@ -368,7 +387,7 @@ fn run_fetch(
                     fail!(t, e, "cannot store {} bytes at {}", data.len(), offset);
                 }
                 if let Some(len) = ack {
-                    t.send(t.peer(), &out[..len])?;
+                    t.send(t.peer(), &out[..len]);
                 }
                 t.progress();
             }
@@ -382,7 +401,7 @@ fn run_fetch(
                     );
                     fail!(t, e, "cannot store {} bytes at {}", data.len(), offset);
                 }
-                t.send(t.peer(), &out[..ack])?;
+                t.send(t.peer(), &out[..ack]);
                 let params = rx.negotiated().copied().unwrap_or_default();
                 return Ok(Report {
                     length: rx.offset(),
@@ -424,7 +443,7 @@ fn run_upload(
     let mut tx = Sender::new(opts.requested(Some(total)));
     let data_len = usize::from(opts.blksize.max(DEFAULT_BLKSIZE)) + DATA_HEADER_LEN;
     let (mut buf, mut out, mut chunk) = match (
-        KVec::from_elem(0u8, REQUEST_LEN, GFP_KERNEL),
+        KVec::from_elem(0u8, REPLY_LEN, GFP_KERNEL),
         KVVec::from_elem(0u8, data_len.max(MIN_OUT_LEN), GFP_KERNEL),
         KVVec::from_elem(0u8, data_len, GFP_KERNEL),
     ) {
@@ -442,7 +461,7 @@ fn run_upload(
         }
         Err(_) => fail!(t, ENOMEM, "no memory for the request"),
     };
-    t.send(server, &request)?;
+    t.send_request(&request)?;
 
     loop {
         let wait = match t.wait(&mut buf) {
@@ -462,7 +481,7 @@ fn run_upload(
                     SendEvent::Ignored => false,
                     SendEvent::Reject(len) => {
                         STATS.tftp.strangers.inc();
-                        t.send(from, &out[..len])?;
+                        t.send(from, &out[..len]);
                         false
                     }
                     SendEvent::Transmit => {
@@ -487,7 +506,7 @@ fn run_upload(
             }
             Wait::Timeout => match tx.on_timeout() {
                 SendTimeout::ResendRequest => {
-                    t.send(server, &request)?;
+                    t.send(server, &request);
                     false
                 }
                 SendTimeout::Retransmit => true,
@@ -510,7 +529,7 @@ fn run_upload(
                 Ok(l) => l,
                 Err(e) => fail!(t, eproto(), "cannot send block at {}: {}", next.offset, e),
             };
-            t.send(t.peer(), &out[..pkt_len])?;
+            t.send(t.peer(), &out[..pkt_len]);
         }
     }
 }

@@ -185,6 +185,24 @@ TEST_F(dev, tftp_rejects_bad_arguments)
 		EXPECT_EQ(EINVAL, errno);
 
 		x = xfer("f");
+		x.windowsize = 65;
+		errno = 0;
+		EXPECT_EQ(-1, ioctl(self->fd, cmds[i], &x));
+		EXPECT_EQ(EINVAL, errno);	/* window above 64 */
+
+		x = xfer("f");
+		x.server[0] = 224;		/* multicast */
+		errno = 0;
+		EXPECT_EQ(-1, ioctl(self->fd, cmds[i], &x));
+		EXPECT_EQ(EINVAL, errno);
+
+		x = xfer("f");
+		memset(x.server, 255, 4);	/* broadcast */
+		errno = 0;
+		EXPECT_EQ(-1, ioctl(self->fd, cmds[i], &x));
+		EXPECT_EQ(EINVAL, errno);
+
+		x = xfer("f");
 		x.flags = 0x8000;
 		errno = 0;
 		EXPECT_EQ(-1, ioctl(self->fd, cmds[i], &x));
@@ -206,7 +224,7 @@ TEST_F(dev, tftp_silent_server_times_out_with_extreme_timeouts)
 	EXPECT_EQ(ETIMEDOUT, errno);
 	x = xfer("nothing-answers");
 	x.rto_ms = 1;
-	x.windowsize = 65535;
+	x.windowsize = 64;
 	x.blksize = 65464;
 	errno = 0;
 	EXPECT_EQ(-1, ioctl(self->fd, LAZYRESUME_IOC_TFTP_GET, &x));

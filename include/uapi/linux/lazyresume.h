@@ -52,7 +52,7 @@ struct lazyresume_version {
  * @server:      in: server IPv4 address, most significant byte first
  * @port:        in: server UDP port, 0 means 69
  * @blksize:     in: blksize option to ask for (8..65464), 0 or 512: none
- * @windowsize:  in: windowsize option to ask for, 0 or 1: none
+ * @windowsize:  in: windowsize option to ask for (at most 64), 0 or 1: none
  * @flags:       in: LAZYRESUME_TFTP_* flags
  * @rto_ms:      in: initial retransmission timeout, doubled on each retry
  *               up to 4 s; 0 means 500
@@ -72,7 +72,9 @@ struct lazyresume_version {
  * Errors: ENOENT (file not found), EACCES (access violation), EEXIST and
  * ENOSPC (upload refused), ETIMEDOUT
  * (no answer within the deadline), EPROTO (protocol violation by the
- * server), EINTR (signal), EINVAL (bad argument), EFAULT.
+ * server), EINTR (signal), EINVAL (bad argument, or a server address that
+ * is not unicast), EPERM (no CAP_NET_ADMIN: the module's sockets live in
+ * the initial network namespace), EFAULT.
  */
 struct lazyresume_tftp_xfer {
 	__u8 server[4];

@@ -147,7 +147,7 @@ pub struct TftpXfer {
     pub port: u16,
     /// `blksize` to ask for (8 to 65464); 0 or 512 asks for none.
     pub blksize: u16,
-    /// `windowsize` to ask for; 0 or 1 asks for none.
+    /// `windowsize` to ask for (at most 64); 0 or 1 asks for none.
     pub windowsize: u16,
     /// `TFTP_*` flags.
     pub flags: u16,
