@@ -20,7 +20,7 @@ kdir="$here/build/kernel/$flavour"
 # incremental).
 out="$here/build/module/$flavour"
 mkdir -p "$out"
-(cd "$here" && rsync -a --relative --delete-missing-args \
+(cd "$here" && rsync -a --relative \
 	Kbuild rust/ userspace/crates/abi/src/ userspace/crates/tftp/src/ "$out/")
 
 log="$out/build.log"

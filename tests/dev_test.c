@@ -146,6 +146,13 @@ static struct lazyresume_tftp_xfer xfer(const char *name)
 	return x;
 }
 
+/* errno of a failed transfer ioctl, 0 if it succeeded. */
+static int xfer_errno(int fd, unsigned long cmd, struct lazyresume_tftp_xfer *x)
+{
+	errno = 0;
+	return ioctl(fd, cmd, x) == -1 ? errno : 0;
+}
+
 TEST_F(dev, tftp_rejects_bad_arguments)
 {
 	struct lazyresume_tftp_xfer x;
@@ -156,57 +163,39 @@ TEST_F(dev, tftp_rejects_bad_arguments)
 
 	for (i = 0; i < 2; i++) {
 		x = xfer("");
-		errno = 0;
-		EXPECT_EQ(-1, ioctl(self->fd, cmds[i], &x));
-		EXPECT_EQ(EINVAL, errno);	/* empty name */
+		EXPECT_EQ(EINVAL, xfer_errno(self->fd, cmds[i], &x));	/* empty name */
 
 		x = xfer("f");
 		memset(x.filename, 'a', sizeof(x.filename));
-		errno = 0;
-		EXPECT_EQ(-1, ioctl(self->fd, cmds[i], &x));
-		EXPECT_EQ(EINVAL, errno);	/* no NUL */
+		EXPECT_EQ(EINVAL, xfer_errno(self->fd, cmds[i], &x));	/* no NUL */
 
 		x = xfer("f");
 		x.blksize = 7;
-		errno = 0;
-		EXPECT_EQ(-1, ioctl(self->fd, cmds[i], &x));
-		EXPECT_EQ(EINVAL, errno);	/* blksize below 8 */
+		EXPECT_EQ(EINVAL, xfer_errno(self->fd, cmds[i], &x));	/* blksize below 8 */
 
 		x = xfer("f");
 		x.blksize = 65465;
-		errno = 0;
-		EXPECT_EQ(-1, ioctl(self->fd, cmds[i], &x));
-		EXPECT_EQ(EINVAL, errno);	/* blksize above 65464 */
+		EXPECT_EQ(EINVAL, xfer_errno(self->fd, cmds[i], &x));	/* blksize above 65464 */
 
 		x = xfer("f");
 		x.reserved = 1;
-		errno = 0;
-		EXPECT_EQ(-1, ioctl(self->fd, cmds[i], &x));
-		EXPECT_EQ(EINVAL, errno);
+		EXPECT_EQ(EINVAL, xfer_errno(self->fd, cmds[i], &x));
 
 		x = xfer("f");
 		x.windowsize = 65;
-		errno = 0;
-		EXPECT_EQ(-1, ioctl(self->fd, cmds[i], &x));
-		EXPECT_EQ(EINVAL, errno);	/* window above 64 */
+		EXPECT_EQ(EINVAL, xfer_errno(self->fd, cmds[i], &x));	/* window above 64 */
 
 		x = xfer("f");
 		x.server[0] = 224;		/* multicast */
-		errno = 0;
-		EXPECT_EQ(-1, ioctl(self->fd, cmds[i], &x));
-		EXPECT_EQ(EINVAL, errno);
+		EXPECT_EQ(EINVAL, xfer_errno(self->fd, cmds[i], &x));
 
 		x = xfer("f");
 		memset(x.server, 255, 4);	/* broadcast */
-		errno = 0;
-		EXPECT_EQ(-1, ioctl(self->fd, cmds[i], &x));
-		EXPECT_EQ(EINVAL, errno);
+		EXPECT_EQ(EINVAL, xfer_errno(self->fd, cmds[i], &x));
 
 		x = xfer("f");
 		x.flags = 0x8000;
-		errno = 0;
-		EXPECT_EQ(-1, ioctl(self->fd, cmds[i], &x));
-		EXPECT_EQ(EINVAL, errno);	/* unknown flag */
+		EXPECT_EQ(EINVAL, xfer_errno(self->fd, cmds[i], &x));	/* unknown flag */
 	}
 	errno = 0;
 	EXPECT_EQ(-1, ioctl(self->fd, LAZYRESUME_IOC_TFTP_GET, NULL));
@@ -219,16 +208,12 @@ TEST_F(dev, tftp_silent_server_times_out_with_extreme_timeouts)
 
 	/* Backoff from the largest timeout must neither overflow nor hang. */
 	x.rto_ms = 0xffffffff;
-	errno = 0;
-	EXPECT_EQ(-1, ioctl(self->fd, LAZYRESUME_IOC_TFTP_GET, &x));
-	EXPECT_EQ(ETIMEDOUT, errno);
+	EXPECT_EQ(ETIMEDOUT, xfer_errno(self->fd, LAZYRESUME_IOC_TFTP_GET, &x));
 	x = xfer("nothing-answers");
 	x.rto_ms = 1;
 	x.windowsize = 64;
 	x.blksize = 65464;
-	errno = 0;
-	EXPECT_EQ(-1, ioctl(self->fd, LAZYRESUME_IOC_TFTP_GET, &x));
-	EXPECT_EQ(ETIMEDOUT, errno);
+	EXPECT_EQ(ETIMEDOUT, xfer_errno(self->fd, LAZYRESUME_IOC_TFTP_GET, &x));
 }
 
 TEST(open_needs_root_only_mode)
