@@ -7,6 +7,7 @@ use kernel::prelude::*;
 use kernel::uaccess::{UserPtr, UserSlice};
 
 use crate::abi;
+use crate::fault::{self, Policy};
 use crate::miscdev::MiscDevice;
 use crate::net::SockAddrV4;
 use crate::sha256::Sha256;
@@ -34,6 +35,13 @@ impl MiscDevice for Control {
             abi::IOC_TFTP_GET | abi::IOC_TFTP_PUT if !net_admin() => Err(EPERM),
             abi::IOC_TFTP_GET => tftp_xfer(arg, Direction::Get),
             abi::IOC_TFTP_PUT => tftp_xfer(arg, Direction::Put),
+            abi::IOC_GET_POLICY => get_policy(arg),
+            abi::IOC_EVICT | abi::IOC_SET_POLICY | abi::IOC_MEM_INJECT if !sys_admin() => {
+                Err(EPERM)
+            }
+            abi::IOC_EVICT => evict(arg),
+            abi::IOC_SET_POLICY => set_policy(arg),
+            abi::IOC_MEM_INJECT => mem_inject(arg),
             _ => {
                 STATS.dev.unknown_ioctls.inc();
                 Err(ENOTTY)
@@ -56,6 +64,83 @@ fn get_version(arg: UserPtr) -> Result<isize> {
 fn net_admin() -> bool {
     // SAFETY: `capable()` only reads the current task's credentials.
     unsafe { bindings::capable(bindings::CAP_NET_ADMIN as i32) }
+}
+
+/// Whether the caller may change how faults behave system-wide.
+fn sys_admin() -> bool {
+    // SAFETY: `capable()` only reads the current task's credentials.
+    unsafe { bindings::capable(bindings::CAP_SYS_ADMIN as i32) }
+}
+
+fn evict(arg: UserPtr) -> Result<isize> {
+    let (mut reader, mut writer) = UserSlice::new(arg, abi::EVICT_SIZE).reader_writer();
+    let mut raw = [0u8; abi::EVICT_SIZE];
+    reader.read_slice(&mut raw)?;
+    let mut req = abi::Evict::from_bytes(&raw);
+    let page = kernel::page::PAGE_SIZE as u64;
+    let end = req.start.checked_add(req.length).ok_or(EINVAL)?;
+    if req.length == 0 || req.start % page != 0 || req.length % page != 0 {
+        return Err(EINVAL);
+    }
+    let start = usize::try_from(req.start).map_err(|_| EINVAL)?;
+    let end = usize::try_from(end).map_err(|_| EINVAL)?;
+    let s = fault::memory()?.evict(start, end)?;
+    req.seen = s.seen as u64;
+    req.evicted = s.evicted as u64;
+    req.skipped_shared = s.skipped_shared as u64;
+    req.skipped_locked = s.skipped_locked as u64;
+    req.skipped_large = s.skipped_large as u64;
+    req.skipped_pinned = s.skipped_pinned as u64;
+    req.skipped_ksm = s.skipped_ksm as u64;
+    req.skipped_zero = s.skipped_zero as u64;
+    req.skipped_other = s.skipped_other as u64;
+    writer.write_slice(&req.to_bytes())?;
+    Ok(0)
+}
+
+fn get_policy(arg: UserPtr) -> Result<isize> {
+    let answer = match fault::policy() {
+        Policy::Block => abi::Policy {
+            policy: abi::POLICY_BLOCK,
+            deadline_ms: 0,
+        },
+        Policy::Sigbus { deadline_ms } => abi::Policy {
+            policy: abi::POLICY_SIGBUS,
+            deadline_ms,
+        },
+    };
+    UserSlice::new(arg, abi::POLICY_SIZE)
+        .writer()
+        .write_slice(&answer.to_bytes())?;
+    Ok(0)
+}
+
+fn set_policy(arg: UserPtr) -> Result<isize> {
+    let mut raw = [0u8; abi::POLICY_SIZE];
+    UserSlice::new(arg, abi::POLICY_SIZE)
+        .reader()
+        .read_slice(&mut raw)?;
+    let req = abi::Policy::from_bytes(&raw);
+    let policy = match (req.policy, req.deadline_ms) {
+        (abi::POLICY_BLOCK, 0) => Policy::Block,
+        (abi::POLICY_SIGBUS, 0) => Policy::Sigbus {
+            deadline_ms: fault::DEFAULT_DEADLINE_MS,
+        },
+        (abi::POLICY_SIGBUS, deadline_ms) => Policy::Sigbus { deadline_ms },
+        _ => return Err(EINVAL),
+    };
+    fault::set_policy(policy);
+    Ok(0)
+}
+
+fn mem_inject(arg: UserPtr) -> Result<isize> {
+    let mut raw = [0u8; abi::MEM_INJECT_SIZE];
+    UserSlice::new(arg, abi::MEM_INJECT_SIZE)
+        .reader()
+        .read_slice(&mut raw)?;
+    let req = abi::MemInject::from_bytes(&raw);
+    fault::memory()?.set_injection(req.offline != 0, req.corrupt_fetches);
+    Ok(0)
 }
 
 /// A sink that keeps only the length and, optionally, the SHA-256.

@@ -3,7 +3,8 @@
 //! lazyresume: fast network boot by resuming a memory image over TFTP.
 //!
 //! This is the module's entry point. It registers the control device
-//! `/dev/lazyresume` and the debugfs directory `lazyresume/`.
+//! `/dev/lazyresume`, the debugfs directory `lazyresume/` and the filler of
+//! lazy entries (the fault path of on-demand pages).
 
 use kernel::{c_str, prelude::*};
 
@@ -15,6 +16,9 @@ mod abi;
 mod control;
 mod debugfs;
 mod errno;
+mod fault;
+mod lazy_entry;
+mod memory_backend;
 mod miscdev;
 mod net;
 mod sha256;
@@ -38,14 +42,19 @@ module! {
 const VERSION: &str = "0.1.0";
 
 /// The loaded module. Fields drop in order: the device goes first so that
-/// no ioctl runs once debugfs is gone.
+/// no ioctl runs once the rest is gone; the filler is unregistered before
+/// the backends it reads are freed.
 struct LazyResume {
     _control: miscdev::Registration<control::Control>,
     _debugfs: debugfs::Dir,
+    _filler: lazy_entry::Registration,
+    _backends: fault::Backends,
 }
 
 impl kernel::Module for LazyResume {
     fn init(module: &'static ThisModule) -> Result<Self> {
+        let backends = fault::Backends::install()?;
+        let filler = lazy_entry::Registration::register(&fault::OPS)?;
         let debugfs = debugfs::Dir::new(c_str!("lazyresume"));
         debugfs.add_show_file(c_str!("stats"), stats::show);
         let control =
@@ -59,6 +68,8 @@ impl kernel::Module for LazyResume {
         Ok(Self {
             _control: control,
             _debugfs: debugfs,
+            _filler: filler,
+            _backends: backends,
         })
     }
 }

@@ -38,3 +38,10 @@ impl Sha256 {
         out
     }
 }
+
+/// The SHA-256 of `data`.
+pub(crate) fn digest(data: &[u8]) -> [u8; DIGEST_LEN] {
+    let mut d = Sha256::new();
+    d.update(data);
+    d.finish()
+}

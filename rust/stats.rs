@@ -9,6 +9,7 @@ use kernel::prelude::*;
 
 use crate::debugfs::SeqBuf;
 use crate::errno::{eproto, etimedout};
+use crate::{fault, lazy_entry};
 
 /// A monotonic event counter.
 pub(crate) struct Counter(AtomicU64);
@@ -143,12 +144,40 @@ impl TftpStats {
     }
 }
 
+/// Counters of the fault path (lazy entries filled by the module).
+pub(crate) struct FaultStats {
+    /// Fills asked for by mm (faults on lazy entries, GUP included).
+    pub(crate) fills: Counter,
+    /// Fills that returned a page.
+    pub(crate) served: Counter,
+    /// Bytes of the pages returned.
+    pub(crate) bytes: Counter,
+    /// Backend retries while it did not answer.
+    pub(crate) retries: Counter,
+    /// Pages whose content did not match their hash (each is fetched again).
+    pub(crate) hash_mismatches: Counter,
+    /// Failed fills: the page kept failing its hash check.
+    pub(crate) failed_integrity: Counter,
+    /// Failed fills: the backend stayed unreachable past the deadline.
+    pub(crate) failed_deadline: Counter,
+    /// Failed fills: no such page in the backend.
+    pub(crate) failed_missing: Counter,
+    /// Fills abandoned because the faulting task was killed.
+    pub(crate) interrupted: Counter,
+    /// Pages evicted into the memory backend.
+    pub(crate) evicted: Counter,
+    /// Duration of the fills that returned a page.
+    pub(crate) latency: Latency,
+}
+
 /// All statistics of the module.
 pub(crate) struct Stats {
     /// The control device.
     pub(crate) dev: DeviceStats,
     /// The TFTP client.
     pub(crate) tftp: TftpStats,
+    /// The fault path.
+    pub(crate) fault: FaultStats,
 }
 
 /// The module's statistics.
@@ -173,6 +202,19 @@ pub(crate) static STATS: Stats = Stats {
         err_other: Counter::new(),
         latency: Latency::new(),
     },
+    fault: FaultStats {
+        fills: Counter::new(),
+        served: Counter::new(),
+        bytes: Counter::new(),
+        retries: Counter::new(),
+        hash_mismatches: Counter::new(),
+        failed_integrity: Counter::new(),
+        failed_deadline: Counter::new(),
+        failed_missing: Counter::new(),
+        interrupted: Counter::new(),
+        evicted: Counter::new(),
+        latency: Latency::new(),
+    },
 };
 
 /// Writes the statistics as `name value` lines.
@@ -194,5 +236,26 @@ pub(crate) fn show(out: &mut SeqBuf<'_>) -> core::fmt::Result {
     writeln!(out, "tftp_err_eproto {}", t.err_eproto.get())?;
     writeln!(out, "tftp_err_eintr {}", t.err_eintr.get())?;
     writeln!(out, "tftp_err_other {}", t.err_other.get())?;
-    t.latency.show(out, "tftp_latency")
+    t.latency.show(out, "tftp_latency")?;
+    let f = &STATS.fault;
+    writeln!(out, "fault_fills {}", f.fills.get())?;
+    writeln!(out, "fault_served {}", f.served.get())?;
+    writeln!(out, "fault_bytes {}", f.bytes.get())?;
+    writeln!(out, "fault_retries {}", f.retries.get())?;
+    writeln!(out, "fault_hash_mismatches {}", f.hash_mismatches.get())?;
+    writeln!(out, "fault_failed_integrity {}", f.failed_integrity.get())?;
+    writeln!(out, "fault_failed_deadline {}", f.failed_deadline.get())?;
+    writeln!(out, "fault_failed_missing {}", f.failed_missing.get())?;
+    writeln!(out, "fault_interrupted {}", f.interrupted.get())?;
+    f.latency.show(out, "fault_latency")?;
+    writeln!(out, "pages_outstanding {}", lazy_entry::entry_count())?;
+    writeln!(out, "evicted {}", f.evicted.get())?;
+    let held = fault::memory().map(|m| m.pages()).unwrap_or(0);
+    writeln!(out, "memory_backend_pages {held}")?;
+    let (policy, deadline) = match fault::policy() {
+        fault::Policy::Block => ("block", 0),
+        fault::Policy::Sigbus { deadline_ms } => ("sigbus", deadline_ms),
+    };
+    writeln!(out, "policy {policy}")?;
+    writeln!(out, "policy_deadline_ms {deadline}")
 }

@@ -30,6 +30,8 @@ install -m 0755 "$here/scripts/guest/timeout" "$root/usr/bin/timeout"
 install -D -m 0644 "$ko" "$root/lib/modules/$kver/extra/lazyresume.ko"
 install -m 0755 "$tool" "$root/usr/bin/lazyresume"
 install -D -m 0755 "$here/scripts/guest/bench-tftp.sh" "$root/bench/tftp.sh"
+cc -O2 -Wall -Werror -static -I"$here/include/uapi" \
+	-o "$root/bench/fault_latency" "$here/bench/fault_latency.c"
 
 # The in-guest tests, laid out as a kselftest install tree.
 kt="$root/ktests"

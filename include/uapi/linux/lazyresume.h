@@ -18,7 +18,7 @@
 #include <linux/types.h>
 
 #define LAZYRESUME_ABI_MAJOR 1
-#define LAZYRESUME_ABI_MINOR 1
+#define LAZYRESUME_ABI_MINOR 2
 
 /* ioctl type byte, see Documentation/userspace-api/ioctl/ioctl-number.rst */
 #define LAZYRESUME_IOC_MAGIC 0xB9
@@ -98,5 +98,82 @@ struct lazyresume_tftp_xfer {
 	_IOWR(LAZYRESUME_IOC_MAGIC, 0x01, struct lazyresume_tftp_xfer)
 #define LAZYRESUME_IOC_TFTP_PUT \
 	_IOWR(LAZYRESUME_IOC_MAGIC, 0x02, struct lazyresume_tftp_xfer)
+
+/**
+ * struct lazyresume_evict - argument of LAZYRESUME_IOC_EVICT
+ * @start:          in: first byte of the range, page aligned
+ * @length:         in: length of the range in bytes, page aligned, not 0
+ * @seen:           out: present pages looked at in private anonymous VMAs
+ * @evicted:        out: pages turned into lazy entries
+ * @skipped_shared: out: mapped more than once (copy-on-write after fork)
+ * @skipped_locked: out: mlocked
+ * @skipped_large:  out: part of a large folio (never split)
+ * @skipped_pinned: out: maybe pinned for DMA
+ * @skipped_ksm:    out: KSM page
+ * @skipped_zero:   out: the shared zero page
+ * @skipped_other:  out: special, device, swap cache, hwpoison or busy page
+ *
+ * Evicts the private anonymous pages of the range of the calling process
+ * into the module's memory backend: each becomes a lazy entry, filled again
+ * on first access (see Documentation/lazy-entry.rst).  For tests and
+ * benchmarks.  Errors: EPERM (no CAP_SYS_ADMIN), EINVAL (range not page
+ * aligned, empty or wrapping), EINTR (fatal signal), ENOMEM, ENOSPC (no
+ * more indexes), EFAULT.
+ */
+struct lazyresume_evict {
+	__u64 start;
+	__u64 length;
+	__u64 seen;
+	__u64 evicted;
+	__u64 skipped_shared;
+	__u64 skipped_locked;
+	__u64 skipped_large;
+	__u64 skipped_pinned;
+	__u64 skipped_ksm;
+	__u64 skipped_zero;
+	__u64 skipped_other;
+};
+
+#define LAZYRESUME_IOC_EVICT \
+	_IOWR(LAZYRESUME_IOC_MAGIC, 0x03, struct lazyresume_evict)
+
+/* lazyresume_policy.policy */
+#define LAZYRESUME_POLICY_BLOCK 0  /* retry until the backend answers */
+#define LAZYRESUME_POLICY_SIGBUS 1 /* SIGBUS after deadline_ms */
+
+/**
+ * struct lazyresume_policy - what a fault does while the backend does not
+ * answer; argument of LAZYRESUME_IOC_SET_POLICY and _GET_POLICY
+ * @policy:      LAZYRESUME_POLICY_BLOCK (the default: the faulting task
+ *               waits, and can be killed) or LAZYRESUME_POLICY_SIGBUS
+ * @deadline_ms: LAZYRESUME_POLICY_SIGBUS: how long to retry; 0 means 10000
+ *
+ * A page whose content does not match its hash is fetched three times,
+ * then the fault fails with SIGBUS under either policy.  SET needs
+ * CAP_SYS_ADMIN; EINVAL for an unknown policy.
+ */
+struct lazyresume_policy {
+	__u32 policy;
+	__u32 deadline_ms;
+};
+
+#define LAZYRESUME_IOC_SET_POLICY \
+	_IOW(LAZYRESUME_IOC_MAGIC, 0x04, struct lazyresume_policy)
+#define LAZYRESUME_IOC_GET_POLICY \
+	_IOR(LAZYRESUME_IOC_MAGIC, 0x05, struct lazyresume_policy)
+
+/**
+ * struct lazyresume_mem_inject - fault injection into the memory backend,
+ * for tests; argument of LAZYRESUME_IOC_MEM_INJECT (needs CAP_SYS_ADMIN)
+ * @offline:         not 0: the backend behaves as if it did not answer
+ * @corrupt_fetches: the next this many pages it returns have a byte flipped
+ */
+struct lazyresume_mem_inject {
+	__u32 offline;
+	__u32 corrupt_fetches;
+};
+
+#define LAZYRESUME_IOC_MEM_INJECT \
+	_IOW(LAZYRESUME_IOC_MAGIC, 0x06, struct lazyresume_mem_inject)
 
 #endif /* _UAPI_LINUX_LAZYRESUME_H */

@@ -11,7 +11,7 @@
 /// Major ABI version: changes on any incompatible change.
 pub const ABI_MAJOR: u32 = 1;
 /// Minor ABI version: grows when ioctls or fields are added.
-pub const ABI_MINOR: u32 = 1;
+pub const ABI_MINOR: u32 = 2;
 
 /// The ioctl type byte of lazyresume.
 pub const IOC_MAGIC: u32 = 0xB9;
@@ -42,6 +42,11 @@ const fn ioc(dir: u32, nr: u32, size: usize) -> u32 {
 /// `_IOR(IOC_MAGIC, nr, size)`.
 const fn ior(nr: u32, size: usize) -> u32 {
     ioc(IOC_READ, nr, size)
+}
+
+/// `_IOW(IOC_MAGIC, nr, size)`.
+const fn iow(nr: u32, size: usize) -> u32 {
+    ioc(IOC_WRITE, nr, size)
 }
 
 /// `_IOWR(IOC_MAGIC, nr, size)`.
@@ -273,3 +278,162 @@ pub const IOC_TFTP_PUT: u32 = iowr(0x02, TFTP_XFER_SIZE);
 pub const fn test_pattern(offset: u64) -> u8 {
     (offset.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as u8
 }
+
+/// `struct lazyresume_evict`: the argument of [`IOC_EVICT`]. The caller
+/// fills `start` and `length`; the module fills the counts, which are
+/// those of the kernel's `struct lazy_evict_stats`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Evict {
+    /// First byte of the range, page aligned.
+    pub start: u64,
+    /// Length of the range in bytes, page aligned, not zero.
+    pub length: u64,
+    /// Present pages looked at in private anonymous mappings.
+    pub seen: u64,
+    /// Pages turned into lazy entries.
+    pub evicted: u64,
+    /// Skipped: shared with another mapping (e.g. copy-on-write after fork).
+    pub skipped_shared: u64,
+    /// Skipped: mlocked.
+    pub skipped_locked: u64,
+    /// Skipped: part of a large folio (never split).
+    pub skipped_large: u64,
+    /// Skipped: maybe pinned for DMA.
+    pub skipped_pinned: u64,
+    /// Skipped: KSM page.
+    pub skipped_ksm: u64,
+    /// Skipped: the shared zero page.
+    pub skipped_zero: u64,
+    /// Skipped: special, device, swap cache, hwpoison or busy page.
+    pub skipped_other: u64,
+}
+
+/// Number of `u64` fields of [`Evict`].
+const EVICT_FIELDS: usize = 11;
+
+/// Size of [`Evict`] in bytes, as the kernel and C see it.
+pub const EVICT_SIZE: usize = core::mem::size_of::<Evict>();
+
+impl Evict {
+    fn fields(&mut self) -> [&mut u64; EVICT_FIELDS] {
+        [
+            &mut self.start,
+            &mut self.length,
+            &mut self.seen,
+            &mut self.evicted,
+            &mut self.skipped_shared,
+            &mut self.skipped_locked,
+            &mut self.skipped_large,
+            &mut self.skipped_pinned,
+            &mut self.skipped_ksm,
+            &mut self.skipped_zero,
+            &mut self.skipped_other,
+        ]
+    }
+
+    /// The structure as the bytes the ioctl copies, in native byte order.
+    pub fn to_bytes(mut self) -> [u8; EVICT_SIZE] {
+        let mut out = [0u8; EVICT_SIZE];
+        for (chunk, f) in out.chunks_exact_mut(8).zip(self.fields()) {
+            chunk.copy_from_slice(&f.to_ne_bytes());
+        }
+        out
+    }
+
+    /// Parses the bytes of the ioctl argument.
+    pub fn from_bytes(b: &[u8; EVICT_SIZE]) -> Self {
+        let mut e = Self::default();
+        for (i, f) in e.fields().into_iter().enumerate() {
+            *f = get_u64(b, i * 8);
+        }
+        e
+    }
+}
+
+/// `LAZYRESUME_IOC_EVICT`: turns the private anonymous pages of a range of
+/// the calling process into lazy entries kept by the `memory` backend (for
+/// tests and benchmarks; needs `CAP_SYS_ADMIN`).
+pub const IOC_EVICT: u32 = iowr(0x03, EVICT_SIZE);
+
+/// [`Policy::policy`]: retry an unreachable backend until it answers.
+pub const POLICY_BLOCK: u32 = 0;
+/// [`Policy::policy`]: fail the fault with SIGBUS after `deadline_ms`.
+pub const POLICY_SIGBUS: u32 = 1;
+
+/// `struct lazyresume_policy`: what a fault does while the backend does
+/// not answer; argument of [`IOC_SET_POLICY`] and [`IOC_GET_POLICY`].
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Policy {
+    /// [`POLICY_BLOCK`] or [`POLICY_SIGBUS`].
+    pub policy: u32,
+    /// [`POLICY_SIGBUS`]: how long to retry, in milliseconds; 0 means the
+    /// default (10000).
+    pub deadline_ms: u32,
+}
+
+/// Size of [`Policy`] in bytes.
+pub const POLICY_SIZE: usize = core::mem::size_of::<Policy>();
+
+impl Policy {
+    /// The structure as the bytes the ioctl copies, in native byte order.
+    pub fn to_bytes(self) -> [u8; POLICY_SIZE] {
+        pair_to_bytes(self.policy, self.deadline_ms)
+    }
+
+    /// Parses the bytes of the ioctl argument.
+    pub fn from_bytes(b: &[u8; POLICY_SIZE]) -> Self {
+        Self {
+            policy: get_u32(b, 0),
+            deadline_ms: get_u32(b, 4),
+        }
+    }
+}
+
+fn pair_to_bytes(a: u32, b: u32) -> [u8; 8] {
+    let mut out = [0u8; 8];
+    out[0..4].copy_from_slice(&a.to_ne_bytes());
+    out[4..8].copy_from_slice(&b.to_ne_bytes());
+    out
+}
+
+/// `LAZYRESUME_IOC_SET_POLICY`: sets the [`Policy`] (needs
+/// `CAP_SYS_ADMIN`).
+pub const IOC_SET_POLICY: u32 = iow(0x04, POLICY_SIZE);
+
+/// `LAZYRESUME_IOC_GET_POLICY`: reads the [`Policy`].
+pub const IOC_GET_POLICY: u32 = ior(0x05, POLICY_SIZE);
+
+/// `struct lazyresume_mem_inject`: fault injection into the `memory`
+/// backend, for tests; argument of [`IOC_MEM_INJECT`].
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MemInject {
+    /// Not zero: the backend behaves as if it did not answer.
+    pub offline: u32,
+    /// The next this many pages the backend returns have a byte flipped.
+    pub corrupt_fetches: u32,
+}
+
+/// Size of [`MemInject`] in bytes.
+pub const MEM_INJECT_SIZE: usize = core::mem::size_of::<MemInject>();
+
+impl MemInject {
+    /// The structure as the bytes the ioctl copies, in native byte order.
+    pub fn to_bytes(self) -> [u8; MEM_INJECT_SIZE] {
+        pair_to_bytes(self.offline, self.corrupt_fetches)
+    }
+
+    /// Parses the bytes of the ioctl argument.
+    pub fn from_bytes(b: &[u8; MEM_INJECT_SIZE]) -> Self {
+        Self {
+            offline: get_u32(b, 0),
+            corrupt_fetches: get_u32(b, 4),
+        }
+    }
+}
+
+/// `LAZYRESUME_IOC_MEM_INJECT`: sets the [`MemInject`] fault injection
+/// (needs `CAP_SYS_ADMIN`).
+pub const IOC_MEM_INJECT: u32 = iow(0x06, MEM_INJECT_SIZE);

@@ -32,6 +32,21 @@ int main(void)
 	OFF(windowsize_used); OFF(sha256);
 	printf("IOC_TFTP_GET %lu\n", (unsigned long)LAZYRESUME_IOC_TFTP_GET);
 	printf("IOC_TFTP_PUT %lu\n", (unsigned long)LAZYRESUME_IOC_TFTP_PUT);
+	printf("EVICT_SIZE %zu\n", sizeof(struct lazyresume_evict));
+#define EV(f) printf("EV_" #f " %zu\n", offsetof(struct lazyresume_evict, f))
+	EV(length); EV(seen); EV(evicted); EV(skipped_shared);
+	EV(skipped_locked); EV(skipped_large); EV(skipped_pinned);
+	EV(skipped_ksm); EV(skipped_zero); EV(skipped_other);
+	printf("IOC_EVICT %lu\n", (unsigned long)LAZYRESUME_IOC_EVICT);
+	printf("POLICY_BLOCK %u\n", LAZYRESUME_POLICY_BLOCK);
+	printf("POLICY_SIGBUS %u\n", LAZYRESUME_POLICY_SIGBUS);
+	printf("POLICY_SIZE %zu\n", sizeof(struct lazyresume_policy));
+	printf("PO_deadline_ms %zu\n", offsetof(struct lazyresume_policy, deadline_ms));
+	printf("IOC_SET_POLICY %lu\n", (unsigned long)LAZYRESUME_IOC_SET_POLICY);
+	printf("IOC_GET_POLICY %lu\n", (unsigned long)LAZYRESUME_IOC_GET_POLICY);
+	printf("MEM_INJECT_SIZE %zu\n", sizeof(struct lazyresume_mem_inject));
+	printf("MI_corrupt_fetches %zu\n", offsetof(struct lazyresume_mem_inject, corrupt_fetches));
+	printf("IOC_MEM_INJECT %lu\n", (unsigned long)LAZYRESUME_IOC_MEM_INJECT);
 	return 0;
 }
 "#;
@@ -73,6 +88,12 @@ macro_rules! tg {
     };
 }
 
+macro_rules! ev {
+    ($f:ident) => {
+        core::mem::offset_of!(abi::Evict, $f) as u64
+    };
+}
+
 #[test]
 fn c_header_matches_rust_abi() {
     let v = core::mem::offset_of!(abi::Version, abi_minor) as u64;
@@ -107,6 +128,27 @@ fn c_header_matches_rust_abi() {
         ("TG_sha256", tg!(sha256)),
         ("IOC_TFTP_GET", u64::from(abi::IOC_TFTP_GET)),
         ("IOC_TFTP_PUT", u64::from(abi::IOC_TFTP_PUT)),
+        ("EVICT_SIZE", abi::EVICT_SIZE as u64),
+        ("EV_length", ev!(length)),
+        ("EV_seen", ev!(seen)),
+        ("EV_evicted", ev!(evicted)),
+        ("EV_skipped_shared", ev!(skipped_shared)),
+        ("EV_skipped_locked", ev!(skipped_locked)),
+        ("EV_skipped_large", ev!(skipped_large)),
+        ("EV_skipped_pinned", ev!(skipped_pinned)),
+        ("EV_skipped_ksm", ev!(skipped_ksm)),
+        ("EV_skipped_zero", ev!(skipped_zero)),
+        ("EV_skipped_other", ev!(skipped_other)),
+        ("IOC_EVICT", u64::from(abi::IOC_EVICT)),
+        ("POLICY_BLOCK", u64::from(abi::POLICY_BLOCK)),
+        ("POLICY_SIGBUS", u64::from(abi::POLICY_SIGBUS)),
+        ("POLICY_SIZE", abi::POLICY_SIZE as u64),
+        ("PO_deadline_ms", core::mem::offset_of!(abi::Policy, deadline_ms) as u64),
+        ("IOC_SET_POLICY", u64::from(abi::IOC_SET_POLICY)),
+        ("IOC_GET_POLICY", u64::from(abi::IOC_GET_POLICY)),
+        ("MEM_INJECT_SIZE", abi::MEM_INJECT_SIZE as u64),
+        ("MI_corrupt_fetches", core::mem::offset_of!(abi::MemInject, corrupt_fetches) as u64),
+        ("IOC_MEM_INJECT", u64::from(abi::IOC_MEM_INJECT)),
     ];
     let got = c_values();
     assert_eq!(got.len(), expected.len(), "probe printed {got:?}");

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Round trips of the GET_VERSION answer.
+//! Round trips of the ioctl structures through their bytes.
 
 use lazyresume_abi::{TftpXfer, Version, TFTP_FILENAME_LEN, VERSION_LEN};
 use proptest::prelude::*;
@@ -54,5 +54,29 @@ proptest! {
         prop_assert_eq!(back, t);
         let want = &name.as_bytes()[..name.len().min(TFTP_FILENAME_LEN - 1)];
         prop_assert_eq!(back.filename_bytes(), Some(want));
+    }
+}
+
+proptest! {
+    #[test]
+    fn evict_round_trip(v: [u64; 11]) {
+        let e = lazyresume_abi::Evict {
+            start: v[0], length: v[1], seen: v[2], evicted: v[3],
+            skipped_shared: v[4], skipped_locked: v[5], skipped_large: v[6],
+            skipped_pinned: v[7], skipped_ksm: v[8], skipped_zero: v[9],
+            skipped_other: v[10],
+        };
+        let b = e.to_bytes();
+        // Fields are laid out in declaration order, native byte order.
+        prop_assert_eq!(&b[24..32], &v[3].to_ne_bytes()[..]);
+        prop_assert_eq!(lazyresume_abi::Evict::from_bytes(&b), e);
+    }
+
+    #[test]
+    fn policy_and_inject_round_trip(a: u32, b: u32) {
+        let p = lazyresume_abi::Policy { policy: a, deadline_ms: b };
+        prop_assert_eq!(lazyresume_abi::Policy::from_bytes(&p.to_bytes()), p);
+        let m = lazyresume_abi::MemInject { offline: a, corrupt_fetches: b };
+        prop_assert_eq!(lazyresume_abi::MemInject::from_bytes(&m.to_bytes()), m);
     }
 }

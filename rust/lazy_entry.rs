@@ -1,0 +1,224 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Safe wrappers around the lazy entry API of `mm/lazy_entry.c`
+//! (`include/linux/lazy_entry.h`, see `Documentation/lazy-entry.rst`): the
+//! mm of the calling task, the folios handed to a filler or an evictor, the
+//! registration of the filler and `lazy_entry_evict_range()`.
+
+use core::ptr::NonNull;
+
+use kernel::bindings;
+use kernel::error::{from_result, to_result};
+use kernel::ffi::{c_int, c_ulong, c_void};
+use kernel::page::{Page, PAGE_SIZE};
+use kernel::prelude::*;
+
+/// The content of one page.
+pub(crate) type PageBytes = [u8; PAGE_SIZE];
+
+/// Lazy entries in all page tables plus the fills in progress.
+pub(crate) fn entry_count() -> u64 {
+    // SAFETY: reads an atomic counter.
+    unsafe { bindings::lazy_entry_count() as u64 }
+}
+
+/// Largest index a lazy entry can carry on this machine.
+pub(crate) fn max_index() -> u64 {
+    // SAFETY: pure computation from the CPU's address width.
+    unsafe { bindings::lazy_entry_max_index() as u64 }
+}
+
+/// A reference on the mm of the calling task (`get_task_mm(current)`).
+pub(crate) struct TaskMm(NonNull<bindings::mm_struct>);
+
+impl TaskMm {
+    /// The mm of the calling task; `EINVAL` for a kernel thread or a task
+    /// that is exiting.
+    pub(crate) fn current() -> Result<Self> {
+        // SAFETY: `get_current()` is the running task, valid during the
+        // call; `get_task_mm()` takes its own reference on the mm.
+        let mm = unsafe { bindings::get_task_mm(bindings::get_current()) };
+        NonNull::new(mm).map(Self).ok_or(EINVAL)
+    }
+}
+
+impl Drop for TaskMm {
+    fn drop(&mut self) {
+        // SAFETY: drops the reference taken by `get_task_mm()`; called in
+        // process context (ioctl), where `mmput()` may sleep.
+        unsafe { bindings::mmput(self.0.as_ptr()) };
+    }
+}
+
+/// Runs `f` on the content of `page`, mapped into the kernel.
+pub(crate) fn read_page<R>(page: &Page, f: impl FnOnce(&PageBytes) -> R) -> R {
+    // SAFETY: `page` is a valid page owned by `Page`.
+    let addr = unsafe { bindings::kmap_local_page(page.as_ptr()) };
+    // SAFETY: the mapping is valid for `PAGE_SIZE` bytes until unmapped
+    // below, and `&Page` allows no write meanwhile.
+    let r = f(unsafe { &*addr.cast::<PageBytes>() });
+    // SAFETY: unmaps the mapping made above, the only one of this function.
+    unsafe { bindings::kunmap_local(addr) };
+    r
+}
+
+/// An order-0 folio handed to us by mm: read while it is being evicted,
+/// written while it is being filled. Only valid during that callback.
+pub(crate) struct Folio(NonNull<bindings::folio>);
+
+impl Folio {
+    /// Runs `f` on the page mapped into the kernel.
+    fn with_mapped<R>(&self, f: impl FnOnce(*mut PageBytes) -> R) -> R {
+        // SAFETY: `self.0` is a valid order-0 folio (the callback contract
+        // of `struct lazy_entry_ops::fill` and of the evict store), so
+        // offset 0 maps its only page, `PAGE_SIZE` bytes.
+        let addr = unsafe { bindings::kmap_local_folio(self.0.as_ptr(), 0) };
+        let r = f(addr.cast());
+        // SAFETY: unmaps the mapping made above, the only one of this
+        // function, in reverse order as `kmap_local` requires.
+        unsafe { bindings::kunmap_local(addr) };
+        r
+    }
+
+    /// Runs `f` on the content of the folio.
+    pub(crate) fn read<R>(&self, f: impl FnOnce(&PageBytes) -> R) -> R {
+        // SAFETY: the mapping is valid for `PAGE_SIZE` bytes during `f`;
+        // nobody writes the folio meanwhile (a folio being evicted is
+        // unmapped and locked; a folio being filled is ours alone).
+        self.with_mapped(|p| f(unsafe { &*p }))
+    }
+
+    /// Runs `f` on the content of the folio, for writing.
+    pub(crate) fn write<R>(&mut self, f: impl FnOnce(&mut PageBytes) -> R) -> R {
+        // SAFETY: as in `read`; a folio being filled is not mapped anywhere
+        // yet and `&mut self` is the only access to it.
+        self.with_mapped(|p| f(unsafe { &mut *p }))
+    }
+}
+
+/// The filler of lazy entries: there is one per system.
+pub(crate) trait Filler {
+    /// Fills `folio` with the content of page `index`, whose entry faulted
+    /// at `addr`. Process context with the mmap_lock of the faulting mm
+    /// held for read: may sleep, should return `EINTR` on a fatal signal.
+    /// `ENOMEM` fails the fault with OOM, anything else with SIGBUS.
+    fn fill(index: u64, addr: usize, folio: &mut Folio) -> Result;
+}
+
+/// `struct lazy_entry_ops::fill` calling `F::fill`.
+///
+/// # Safety
+///
+/// Called by `do_lazy_page()` with a valid order-0 folio that nobody else
+/// can access.
+unsafe extern "C" fn fill_trampoline<F: Filler>(
+    _mm: *mut bindings::mm_struct,
+    addr: c_ulong,
+    index: c_ulong,
+    folio: *mut bindings::folio,
+) -> c_int {
+    from_result(|| {
+        let mut folio = Folio(NonNull::new(folio).ok_or(EINVAL)?);
+        F::fill(index as u64, addr, &mut folio)?;
+        Ok(0)
+    })
+}
+
+/// An ops table that mm only reads.
+pub(crate) struct Ops(bindings::lazy_entry_ops);
+
+// SAFETY: the table is immutable after construction; mm reads it from any
+// CPU.
+unsafe impl Sync for Ops {}
+
+impl Ops {
+    /// The ops table of filler `F`, owned by this module.
+    pub(crate) const fn new<F: Filler>() -> Self {
+        Self(bindings::lazy_entry_ops {
+            owner: crate::THIS_MODULE.as_ptr(),
+            fill: Some(fill_trampoline::<F>),
+        })
+    }
+}
+
+/// The registration of a filler; unregistered on drop.
+pub(crate) struct Registration(&'static Ops);
+
+impl Registration {
+    /// Makes `ops` the system's filler; `EBUSY` if there is another one.
+    pub(crate) fn register(ops: &'static Ops) -> Result<Self> {
+        // SAFETY: `ops` is static and its `owner` is this module.
+        to_result(unsafe { bindings::lazy_entry_register_ops(&ops.0) })?;
+        Ok(Self(ops))
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        // While lazy entries exist the module is pinned and cannot get
+        // here, so this does not fail with EBUSY.
+        // SAFETY: `self.0` was registered by `register`.
+        let rc = unsafe { bindings::lazy_entry_unregister_ops(&self.0 .0) };
+        if rc != 0 {
+            pr_err!("lazy entry filler still busy at unload ({rc})\n");
+        }
+    }
+}
+
+/// What [`evict_range`] did, as counted by mm.
+pub(crate) type EvictStats = bindings::lazy_evict_stats;
+
+/// Where [`evict_range`] puts the pages it evicts.
+pub(crate) trait EvictStore {
+    /// Saves the content of `folio` and returns the index its lazy entry
+    /// will carry. Atomic context (a page table lock is held): must not
+    /// sleep. An error stops the eviction; the page stays mapped.
+    fn store(&mut self, folio: &Folio) -> Result<u64>;
+}
+
+/// `lazy_evict_store_t` calling `S::store`.
+///
+/// # Safety
+///
+/// `ctx` is the `&mut S` given to `lazy_entry_evict_range()` by
+/// [`evict_range`]; `folio` is a valid, locked, unmapped order-0 folio and
+/// `index` is writable.
+unsafe extern "C" fn store_trampoline<S: EvictStore>(
+    ctx: *mut c_void,
+    folio: *mut bindings::folio,
+    index: *mut c_ulong,
+) -> c_int {
+    // SAFETY: see the function's safety section; `evict_range` holds the
+    // only reference to the store during the call.
+    let store = unsafe { &mut *ctx.cast::<S>() };
+    from_result(|| {
+        let folio = Folio(NonNull::new(folio).ok_or(EINVAL)?);
+        let i = store.store(&folio)?;
+        // SAFETY: `index` is writable (see the safety section).
+        unsafe { *index = i as c_ulong };
+        Ok(0)
+    })
+}
+
+/// Turns the private anonymous pages of `[start, end)` in `mm` into lazy
+/// entries, handing each page to `store`. Counts are added to `stats`.
+pub(crate) fn evict_range<S: EvictStore>(
+    mm: &TaskMm,
+    start: usize,
+    end: usize,
+    store: &mut S,
+    stats: &mut EvictStats,
+) -> Result {
+    // SAFETY: `mm` holds a reference on the mm; `store` outlives the call
+    // and is passed with the trampoline of its own type; `stats` is valid.
+    to_result(unsafe {
+        bindings::lazy_entry_evict_range(
+            mm.0.as_ptr(),
+            start as c_ulong,
+            end as c_ulong,
+            Some(store_trampoline::<S>),
+            (store as *mut S).cast(),
+            stats,
+        )
+    })
+}

@@ -1,0 +1,781 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * On-demand pages: private anonymous pages evicted into lazy entries with
+ * LAZYRESUME_IOC_EVICT (memory backend) come back with the same content on
+ * every way a page can be reached, and every mm path that meets an entry
+ * keeps the counters right. See Documentation/lazy-entry.rst.
+ *
+ * Needs the lazyresume module (loaded with modprobe if it is not) and
+ * debugfs. Run as root.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/lazyresume.h>
+
+#include "kselftest_harness.h"
+
+#define DEV_PATH "/dev/lazyresume"
+#define STATS_PATH "/sys/kernel/debug/lazyresume/stats"
+#define NR_THREADS 8
+
+static long page_size;
+
+/* Value of the counter @name in the debugfs statistics, or -1. */
+static long long stat_value(const char *name)
+{
+	char line[512], key[64];
+	FILE *f = fopen(STATS_PATH, "r");
+	long long val, found = -1;
+
+	if (!f)
+		return -1;
+	/* "name value" lines; histograms have more fields. */
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%63s %lld", key, &val) == 2 &&
+		    !strcmp(key, name))
+			found = val;
+	fclose(f);
+	return found;
+}
+
+/* A "kB" line of /proc/meminfo, or -1. */
+static long long meminfo_kb(const char *name)
+{
+	char key[64];
+	long long val, found = -1;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		return -1;
+	while (fscanf(f, "%63s %lld kB\n", key, &val) == 2)
+		if (!strncmp(key, name, strlen(name)) && key[strlen(name)] == ':')
+			found = val;
+	fclose(f);
+	return found;
+}
+
+#define PCP_FRACTION "/proc/sys/vm/percpu_pagelist_high_fraction"
+
+/* Saves the value of sysctl file @path in @old (if not NULL), writes @val. */
+static int sysctl_rw(const char *path, char old[32], const char *val)
+{
+	FILE *f = fopen(path, "r+");
+	int rc = -1;
+
+	if (!f)
+		return -1;
+	if (!old || fgets(old, 32, f)) {
+		rewind(f);
+		rc = fputs(val, f) < 0 || fflush(f) ? -1 : 0;
+	}
+	fclose(f);
+	return rc;
+}
+
+/* Byte @off of page @pg of the pattern with @seed. */
+static unsigned char pattern(unsigned long pg, unsigned long off, int seed)
+{
+	return (unsigned char)(pg * 131 + off * 7 + seed * 29 + 1);
+}
+
+static void fill(unsigned char *p, unsigned long pages, int seed)
+{
+	unsigned long i, j;
+
+	for (i = 0; i < pages; i++)
+		for (j = 0; j < page_size; j++)
+			p[i * page_size + j] = pattern(i, j, seed);
+}
+
+/*
+ * Offset of the first byte of pages [@first, @first + @pages) of @p that
+ * differs from the pattern, or -1.
+ */
+static long check_pages(const unsigned char *p, unsigned long first,
+			unsigned long pages, int seed)
+{
+	unsigned long i, j;
+
+	for (i = first; i < first + pages; i++)
+		for (j = 0; j < page_size; j++)
+			if (p[i * page_size + j] != pattern(i, j, seed))
+				return i * page_size + j;
+	return -1;
+}
+
+static long check(const unsigned char *p, unsigned long pages, int seed)
+{
+	return check_pages(p, 0, pages, seed);
+}
+
+/* Pages of [@p, @p + @pages pages) resident according to mincore(). */
+static unsigned long resident(void *p, unsigned long pages)
+{
+	unsigned char vec[4096];
+	unsigned long i, n = 0;
+
+	if (pages > sizeof(vec) || mincore(p, pages * page_size, vec))
+		return (unsigned long)-1;
+	for (i = 0; i < pages; i++)
+		n += vec[i] & 1;
+	return n;
+}
+
+/* A private anonymous mapping of @pages small pages, filled with @seed. */
+static unsigned char *map_filled(unsigned long pages, int seed)
+{
+	unsigned char *p = mmap(NULL, pages * page_size, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	/* Small pages only: eviction leaves large folios alone. */
+	madvise(p, pages * page_size, MADV_NOHUGEPAGE);
+	fill(p, pages, seed);
+	return p;
+}
+
+static int evict(int fd, void *p, unsigned long pages,
+		 struct lazyresume_evict *out)
+{
+	struct lazyresume_evict e = {
+		.start = (uintptr_t)p,
+		.length = pages * page_size,
+	};
+	int rc = ioctl(fd, LAZYRESUME_IOC_EVICT, &e);
+
+	if (out)
+		*out = e;
+	return rc;
+}
+
+static int set_policy(int fd, __u32 policy, __u32 deadline_ms)
+{
+	struct lazyresume_policy p = { policy, deadline_ms };
+
+	return ioctl(fd, LAZYRESUME_IOC_SET_POLICY, &p);
+}
+
+static int inject(int fd, __u32 offline, __u32 corrupt)
+{
+	struct lazyresume_mem_inject m = { offline, corrupt };
+
+	return ioctl(fd, LAZYRESUME_IOC_MEM_INJECT, &m);
+}
+
+/*
+ * Waits up to @ms for @pid; returns its wait status, or -1 if it is still
+ * running then.
+ */
+static int wait_for(pid_t pid, int ms)
+{
+	int status, i;
+
+	for (i = 0; i < ms / 10; i++) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return status;
+		usleep(10000);
+	}
+	return -1;
+}
+
+FIXTURE(lazy) {
+	int fd;
+	long long outstanding;
+};
+
+FIXTURE_SETUP(lazy)
+{
+	struct stat st;
+
+	page_size = sysconf(_SC_PAGESIZE);
+	if (stat(DEV_PATH, &st))
+		ASSERT_EQ(0, system("modprobe lazyresume"));
+	self->fd = open(DEV_PATH, O_RDONLY);
+	ASSERT_LE(0, self->fd);
+	self->outstanding = stat_value("pages_outstanding");
+	if (self->outstanding < 0)
+		SKIP(return, "%s not readable (debugfs not mounted?)", STATS_PATH);
+	ASSERT_EQ(0, inject(self->fd, 0, 0));
+	ASSERT_EQ(0, set_policy(self->fd, LAZYRESUME_POLICY_BLOCK, 0));
+}
+
+FIXTURE_TEARDOWN(lazy)
+{
+	inject(self->fd, 0, 0);
+	set_policy(self->fd, LAZYRESUME_POLICY_BLOCK, 0);
+	close(self->fd);
+}
+
+TEST_F(lazy, evict_and_read_back)
+{
+	const unsigned long pages = 64;
+	unsigned char *p = map_filled(pages, 1);
+	long long served = stat_value("fault_served");
+	struct lazyresume_evict e;
+
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(pages, resident(p, pages));
+	ASSERT_EQ(0, evict(self->fd, p, pages, &e));
+	EXPECT_EQ(pages, e.seen);
+	EXPECT_EQ(pages, e.evicted);
+	EXPECT_EQ(0, resident(p, pages));
+	EXPECT_EQ(self->outstanding + pages, stat_value("pages_outstanding"));
+
+	EXPECT_EQ(-1, check(p, pages, 1));
+	EXPECT_EQ(pages, resident(p, pages));
+	EXPECT_EQ(served + pages, stat_value("fault_served"));
+	EXPECT_EQ(self->outstanding, stat_value("pages_outstanding"));
+	munmap(p, pages * page_size);
+}
+
+TEST_F(lazy, evict_counts_what_it_skips)
+{
+	const unsigned long pages = 8;
+	unsigned char *p = map_filled(pages, 2);
+	unsigned char *zero = mmap(NULL, pages * page_size, PROT_READ,
+				   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	unsigned char *shared = mmap(NULL, pages * page_size,
+				     PROT_READ | PROT_WRITE,
+				     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct lazyresume_evict e;
+	volatile unsigned char c;
+	unsigned long i;
+
+	ASSERT_NE(NULL, p);
+	ASSERT_NE(MAP_FAILED, zero);
+	ASSERT_NE(MAP_FAILED, shared);
+	/* Read faults on untouched memory map the zero page. */
+	for (i = 0; i < pages; i++)
+		c = zero[i * page_size];
+	(void)c;
+	memset(shared, 1, pages * page_size);
+	/* The first two pages mlocked. */
+	ASSERT_EQ(0, mlock(p, 2 * page_size));
+
+	ASSERT_EQ(0, evict(self->fd, p, pages, &e));
+	EXPECT_EQ(pages - 2, e.evicted);
+	EXPECT_EQ(2, e.skipped_locked);
+	ASSERT_EQ(0, evict(self->fd, zero, pages, &e));
+	EXPECT_EQ(0, e.evicted);
+	EXPECT_EQ(pages, e.skipped_zero);
+	/* Shared mappings are not walked at all. */
+	ASSERT_EQ(0, evict(self->fd, shared, pages, &e));
+	EXPECT_EQ(0, e.seen);
+	EXPECT_EQ(pages, resident(shared, pages));
+
+	EXPECT_EQ(-1, check(p, pages, 2));
+	munlock(p, 2 * page_size);
+	munmap(p, pages * page_size);
+	munmap(zero, pages * page_size);
+	munmap(shared, pages * page_size);
+}
+
+TEST_F(lazy, evict_rejects_bad_ranges)
+{
+	unsigned char *p = map_filled(1, 3);
+	struct lazyresume_evict e = { 0 };
+
+	ASSERT_NE(NULL, p);
+	errno = 0;
+	EXPECT_EQ(-1, evict(self->fd, p + 1, 1, NULL));
+	EXPECT_EQ(EINVAL, errno);
+	errno = 0;
+	EXPECT_EQ(-1, evict(self->fd, p, 0, NULL));
+	EXPECT_EQ(EINVAL, errno);
+	e.start = (__u64)-page_size;
+	e.length = 2 * page_size;
+	errno = 0;
+	EXPECT_EQ(-1, ioctl(self->fd, LAZYRESUME_IOC_EVICT, &e));
+	EXPECT_EQ(EINVAL, errno);
+	errno = 0;
+	EXPECT_EQ(-1, ioctl(self->fd, LAZYRESUME_IOC_EVICT, NULL));
+	EXPECT_EQ(EFAULT, errno);
+	EXPECT_EQ(-1, check(p, 1, 3));
+	munmap(p, page_size);
+}
+
+TEST_F(lazy, write_after_evict)
+{
+	const unsigned long pages = 16;
+	unsigned char *p = map_filled(pages, 4);
+	unsigned long i;
+
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(0, evict(self->fd, p, pages, NULL));
+	/* A write fault first: the rest of the page keeps its content. */
+	for (i = 0; i < pages; i++)
+		p[i * page_size + 5] = pattern(i, 5, 4);
+	EXPECT_EQ(-1, check(p, pages, 4));
+	EXPECT_EQ(self->outstanding, stat_value("pages_outstanding"));
+	munmap(p, pages * page_size);
+}
+
+TEST_F(lazy, fork_isolation)
+{
+	const unsigned long pages = 16;
+	unsigned char *p = map_filled(pages, 5);
+	int go[2], status;
+	pid_t pid;
+	char c;
+
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(0, evict(self->fd, p, pages, NULL));
+	ASSERT_EQ(0, pipe(go));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		/* Wait until the parent has written, then see the original. */
+		if (read(go[0], &c, 1) != 1)
+			_exit(2);
+		if (check(p, pages, 5) != -1)
+			_exit(3);
+		fill(p, pages, 6);
+		_exit(check(p, pages, 6) == -1 ? 0 : 4);
+	}
+	/* The child inherited one entry per page. */
+	EXPECT_EQ(self->outstanding + 2 * pages,
+		  stat_value("pages_outstanding"));
+	fill(p, pages / 2, 7);
+	ASSERT_EQ(1, write(go[1], "x", 1));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	/* Our writes stayed ours, the child's stayed the child's. */
+	EXPECT_EQ(-1, check(p, pages / 2, 7));
+	EXPECT_EQ(-1, check_pages(p, pages / 2, pages / 2, 5));
+	EXPECT_EQ(self->outstanding, stat_value("pages_outstanding"));
+	close(go[0]);
+	close(go[1]);
+	munmap(p, pages * page_size);
+}
+
+TEST_F(lazy, mremap_moves_entries)
+{
+	const unsigned long pages = 16;
+	unsigned char *p = map_filled(pages, 8);
+	unsigned char *q;
+
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(0, evict(self->fd, p, pages, NULL));
+	/* Grow it so that it has to move. */
+	q = mremap(p, pages * page_size, 4 * pages * page_size,
+		   MREMAP_MAYMOVE);
+	ASSERT_NE(MAP_FAILED, q);
+	EXPECT_EQ(self->outstanding + pages, stat_value("pages_outstanding"));
+	EXPECT_EQ(-1, check(q, pages, 8));
+	EXPECT_EQ(self->outstanding, stat_value("pages_outstanding"));
+	munmap(q, 4 * pages * page_size);
+}
+
+TEST_F(lazy, mprotect_read_only)
+{
+	const unsigned long pages = 4;
+	unsigned char *p = map_filled(pages, 9);
+	int status;
+	pid_t pid;
+
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(0, evict(self->fd, p, pages, NULL));
+	ASSERT_EQ(0, mprotect(p, pages * page_size, PROT_READ));
+	EXPECT_EQ(-1, check(p, pages, 9));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		p[0] = 0;
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFSIGNALED(status));
+	EXPECT_EQ(SIGSEGV, WTERMSIG(status));
+	/* Writable again: a write after evicting a read-only page works. */
+	ASSERT_EQ(0, evict(self->fd, p, pages, NULL));
+	ASSERT_EQ(0, mprotect(p, pages * page_size, PROT_READ | PROT_WRITE));
+	p[0] = pattern(0, 0, 9);
+	EXPECT_EQ(-1, check(p, pages, 9));
+	munmap(p, pages * page_size);
+}
+
+TEST_F_TIMEOUT(lazy, munmap_and_exit_give_everything_back, 300)
+{
+	/* 32 MiB: big enough to see in MemFree. */
+	const unsigned long pages = (32 << 20) / page_size;
+	long long free_before, free_after, slack_kb = 8 << 10;
+	char old_fraction[32];
+	unsigned char *p;
+	int status, i;
+	pid_t pid;
+
+	/* Frees what earlier tests left in the backend (nothing is mapped
+	 * at address 0, so this evicts nothing).
+	 */
+	ASSERT_EQ(0, evict(self->fd, NULL, 1, NULL));
+	/*
+	 * Freed pages stay in per-CPU lists, which grow with bursts of frees
+	 * by megabytes: keep them small while measuring, and fill them first.
+	 */
+	ASSERT_EQ(0, sysctl_rw(PCP_FRACTION, old_fraction, "100000"));
+	p = map_filled(pages, 10);
+	ASSERT_NE(NULL, p);
+	munmap(p, pages * page_size);
+	free_before = meminfo_kb("MemFree");
+
+	p = map_filled(pages, 10);
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(0, evict(self->fd, p, pages, NULL));
+	EXPECT_EQ(self->outstanding + pages, stat_value("pages_outstanding"));
+	munmap(p, pages * page_size);
+	EXPECT_EQ(self->outstanding, stat_value("pages_outstanding"));
+
+	/* The same from a process that exits with its pages evicted. */
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		p = map_filled(pages, 11);
+		_exit(!p || evict(self->fd, p, pages, NULL) ? 1 : 0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	EXPECT_EQ(self->outstanding, stat_value("pages_outstanding"));
+
+	if (self->outstanding == 0) {
+		ASSERT_EQ(0, evict(self->fd, NULL, 1, NULL));
+		EXPECT_EQ(0, stat_value("memory_backend_pages"));
+		for (i = 0; i < 30; i++) {
+			free_after = meminfo_kb("MemFree");
+			if (free_after >= free_before - slack_kb)
+				break;
+			usleep(100000);
+		}
+		EXPECT_LE(free_before - slack_kb, free_after) {
+			TH_LOG("MemFree %lld kB before, %lld kB after",
+			       free_before, free_after);
+		}
+	}
+	sysctl_rw(PCP_FRACTION, NULL, old_fraction);
+}
+
+TEST_F(lazy, madv_dontneed_reads_zeroes)
+{
+	const unsigned long pages = 8;
+	unsigned char *p = map_filled(pages, 12);
+	unsigned long i;
+
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(0, evict(self->fd, p, pages, NULL));
+	ASSERT_EQ(0, madvise(p, pages * page_size, MADV_DONTNEED));
+	EXPECT_EQ(self->outstanding, stat_value("pages_outstanding"));
+	for (i = 0; i < pages * page_size; i++)
+		if (p[i])
+			break;
+	EXPECT_EQ(pages * page_size, i);
+	munmap(p, pages * page_size);
+}
+
+TEST_F(lazy, madv_free_discards_entries)
+{
+	const unsigned long pages = 8;
+	unsigned char *p = map_filled(pages, 13);
+
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(0, evict(self->fd, p, pages, NULL));
+	ASSERT_EQ(0, madvise(p, pages * page_size, MADV_FREE));
+	EXPECT_EQ(self->outstanding, stat_value("pages_outstanding"));
+	munmap(p, pages * page_size);
+}
+
+TEST_F(lazy, proc_mem_and_process_vm_readv)
+{
+	const unsigned long pages = 8;
+	unsigned char *p = map_filled(pages, 14);
+	unsigned char *buf = malloc(pages * page_size);
+	struct iovec local, remote;
+	int go[2], status, mem;
+	char path[64], c;
+	pid_t pid;
+
+	ASSERT_NE(NULL, p);
+	ASSERT_NE(NULL, buf);
+	/* Our own memory through /proc/self/mem. */
+	ASSERT_EQ(0, evict(self->fd, p, pages, NULL));
+	mem = open("/proc/self/mem", O_RDONLY);
+	ASSERT_LE(0, mem);
+	ASSERT_EQ(pages * page_size,
+		  pread(mem, buf, pages * page_size, (uintptr_t)p));
+	close(mem);
+	EXPECT_EQ(-1, check(buf, pages, 14));
+
+	/* A child's evicted memory through process_vm_readv and its mem. */
+	ASSERT_EQ(0, pipe(go));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		fill(p, pages, 15);
+		if (evict(self->fd, p, pages, NULL))
+			_exit(1);
+		if (write(go[1], "x", 1) != 1)
+			_exit(2);
+		pause();
+		_exit(0);
+	}
+	ASSERT_EQ(1, read(go[0], &c, 1));
+	memset(buf, 0, pages * page_size);
+	local.iov_base = buf;
+	local.iov_len = pages * page_size / 2;
+	remote.iov_base = p;
+	remote.iov_len = pages * page_size / 2;
+	EXPECT_EQ(pages * page_size / 2,
+		  process_vm_readv(pid, &local, 1, &remote, 1, 0));
+	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	mem = open(path, O_RDONLY);
+	EXPECT_LE(0, mem);
+	EXPECT_EQ(pages * page_size / 2,
+		  pread(mem, buf + pages * page_size / 2,
+			pages * page_size / 2,
+			(uintptr_t)p + pages * page_size / 2));
+	close(mem);
+	EXPECT_EQ(-1, check(buf, pages, 15));
+	kill(pid, SIGKILL);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(self->outstanding, stat_value("pages_outstanding"));
+	close(go[0]);
+	close(go[1]);
+	free(buf);
+	munmap(p, pages * page_size);
+}
+
+struct racer {
+	pthread_barrier_t *start;
+	volatile unsigned char *page;
+	unsigned char seen[64];
+};
+
+static void *race_read(void *arg)
+{
+	struct racer *r = arg;
+	unsigned long i;
+
+	pthread_barrier_wait(r->start);
+	for (i = 0; i < sizeof(r->seen); i++)
+		r->seen[i] = r->page[i * 61];
+	return NULL;
+}
+
+TEST_F(lazy, threads_fault_one_page)
+{
+	struct racer racers[NR_THREADS];
+	pthread_t threads[NR_THREADS];
+	pthread_barrier_t start;
+	long long served, fills;
+	unsigned char *p;
+	int i, round;
+	unsigned long j;
+
+	ASSERT_EQ(0, pthread_barrier_init(&start, NULL, NR_THREADS));
+	for (round = 0; round < 20; round++) {
+		p = map_filled(1, 16 + round);
+		ASSERT_NE(NULL, p);
+		ASSERT_EQ(0, evict(self->fd, p, 1, NULL));
+		served = stat_value("fault_served");
+		fills = stat_value("fault_fills");
+		for (i = 0; i < NR_THREADS; i++) {
+			racers[i].start = &start;
+			racers[i].page = p;
+			ASSERT_EQ(0, pthread_create(&threads[i], NULL,
+						    race_read, &racers[i]));
+		}
+		for (i = 0; i < NR_THREADS; i++)
+			ASSERT_EQ(0, pthread_join(threads[i], NULL));
+		for (i = 0; i < NR_THREADS; i++)
+			for (j = 0; j < sizeof(racers[i].seen); j++)
+				ASSERT_EQ(pattern(0, j * 61, 16 + round),
+					  racers[i].seen[j]);
+		/* One page mapped; every fill that ran served one. */
+		EXPECT_EQ(1, resident(p, 1));
+		EXPECT_LE(served + 1, stat_value("fault_served"));
+		EXPECT_EQ(stat_value("fault_fills") - fills,
+			  stat_value("fault_served") - served);
+		EXPECT_EQ(self->outstanding, stat_value("pages_outstanding"));
+		munmap(p, page_size);
+	}
+	pthread_barrier_destroy(&start);
+}
+
+TEST_F(lazy, corrupted_page_is_fetched_again)
+{
+	const unsigned long pages = 2;
+	unsigned char *p = map_filled(pages, 40);
+	long long mismatches = stat_value("fault_hash_mismatches");
+
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(0, evict(self->fd, p, pages, NULL));
+	ASSERT_EQ(0, inject(self->fd, 0, 1));
+	EXPECT_EQ(-1, check(p, pages, 40));
+	EXPECT_EQ(mismatches + 1, stat_value("fault_hash_mismatches"));
+	munmap(p, pages * page_size);
+}
+
+TEST_F(lazy, always_corrupted_page_is_sigbus)
+{
+	unsigned char *p = map_filled(1, 41);
+	long long failed = stat_value("fault_failed_integrity");
+	volatile unsigned char c;
+	int status;
+	pid_t pid;
+
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(0, evict(self->fd, p, 1, NULL));
+	ASSERT_EQ(0, inject(self->fd, 0, 1000));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		c = p[0];
+		(void)c;
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGBUS);
+	EXPECT_EQ(failed + 1, stat_value("fault_failed_integrity"));
+	/* Never mapped: the entry is still there, and fine once the
+	 * backend is.
+	 */
+	ASSERT_EQ(0, inject(self->fd, 0, 0));
+	EXPECT_EQ(-1, check(p, 1, 41));
+	munmap(p, page_size);
+}
+
+TEST_F(lazy, policy_sigbus_after_deadline)
+{
+	unsigned char *p = map_filled(1, 42);
+	long long failed = stat_value("fault_failed_deadline");
+	struct lazyresume_policy got;
+	volatile unsigned char c;
+	int status;
+	pid_t pid;
+
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(0, evict(self->fd, p, 1, NULL));
+	ASSERT_EQ(0, set_policy(self->fd, LAZYRESUME_POLICY_SIGBUS, 300));
+	ASSERT_EQ(0, ioctl(self->fd, LAZYRESUME_IOC_GET_POLICY, &got));
+	EXPECT_EQ(LAZYRESUME_POLICY_SIGBUS, got.policy);
+	EXPECT_EQ(300, got.deadline_ms);
+	ASSERT_EQ(0, inject(self->fd, 1, 0));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		c = p[0];
+		(void)c;
+		_exit(0);
+	}
+	status = wait_for(pid, 20000);
+	EXPECT_NE(-1, status);
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGBUS);
+	EXPECT_EQ(failed + 1, stat_value("fault_failed_deadline"));
+	ASSERT_EQ(0, inject(self->fd, 0, 0));
+	EXPECT_EQ(-1, check(p, 1, 42));
+	munmap(p, page_size);
+}
+
+TEST_F(lazy, policy_block_waits_for_the_backend)
+{
+	unsigned char *p = map_filled(4, 43);
+	long long retries = stat_value("fault_retries");
+	int status;
+	pid_t pid;
+
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(0, evict(self->fd, p, 4, NULL));
+	ASSERT_EQ(0, inject(self->fd, 1, 0));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0)
+		_exit(check(p, 4, 43) == -1 ? 0 : 1);
+	/* Still waiting after a while, retrying. */
+	EXPECT_EQ(-1, wait_for(pid, 1000));
+	EXPECT_LT(retries, stat_value("fault_retries"));
+	ASSERT_EQ(0, inject(self->fd, 0, 0));
+	status = wait_for(pid, 20000);
+	EXPECT_NE(-1, status);
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	if (status == -1) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+	}
+	munmap(p, 4 * page_size);
+}
+
+TEST_F(lazy, policy_block_is_killable)
+{
+	unsigned char *p = map_filled(1, 44);
+	volatile unsigned char c;
+	int status;
+	pid_t pid;
+
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(0, evict(self->fd, p, 1, NULL));
+	ASSERT_EQ(0, inject(self->fd, 1, 0));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		c = p[0];
+		(void)c;
+		_exit(0);
+	}
+	EXPECT_EQ(-1, wait_for(pid, 500));
+	kill(pid, SIGKILL);
+	status = wait_for(pid, 20000);
+	EXPECT_NE(-1, status);
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	ASSERT_EQ(0, inject(self->fd, 0, 0));
+	EXPECT_EQ(-1, check(p, 1, 44));
+	munmap(p, page_size);
+}
+
+TEST_F(lazy, policy_rejects_unknown)
+{
+	errno = 0;
+	EXPECT_EQ(-1, set_policy(self->fd, 7, 0));
+	EXPECT_EQ(EINVAL, errno);
+	errno = 0;
+	EXPECT_EQ(-1, set_policy(self->fd, LAZYRESUME_POLICY_BLOCK, 5));
+	EXPECT_EQ(EINVAL, errno);
+}
+
+TEST_F(lazy, unload_refused_while_entries_exist)
+{
+	unsigned char *p = map_filled(2, 45);
+	int rc;
+
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(0, evict(self->fd, p, 2, NULL));
+	close(self->fd);
+	self->fd = -1;
+	/* Only the entries hold the module now. */
+	rc = system("rmmod lazyresume 2>/dev/null");
+	EXPECT_NE(0, rc);
+	EXPECT_EQ(0, system("grep -q '^lazyresume ' /proc/modules"));
+	EXPECT_EQ(-1, check(p, 2, 45));
+	munmap(p, 2 * page_size);
+	if (self->outstanding == 0) {
+		EXPECT_EQ(0, system("rmmod lazyresume"));
+		EXPECT_EQ(0, system("modprobe lazyresume"));
+	}
+	self->fd = open(DEV_PATH, O_RDONLY);
+}
+
+TEST_HARNESS_MAIN
