@@ -8,6 +8,8 @@
 #   make module     lazyresume.ko for both flavours
 #   make userspace  the static userspace tools
 #   make initramfs  the test initramfs for both flavours
+#   make initramfs-baseline  the unpatched debug kernel and its initramfs,
+#                   the reference of the mm selftests regression check
 #   make check      every test; ends with "N passed, M failed"
 #   make demo       build everything, boot, load the module, show it
 #   make fmt        reformat the Rust code
@@ -17,7 +19,7 @@ CARGO_STATIC := CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS="-C target-featu
 
 .PHONY: all setup kernel module userspace initramfs check demo fmt clean \
 	$(addprefix kernel-,$(FLAVOURS)) $(addprefix module-,$(FLAVOURS)) \
-	$(addprefix initramfs-,$(FLAVOURS))
+	$(addprefix initramfs-,$(FLAVOURS)) kernel-baseline initramfs-baseline
 
 all: initramfs
 
@@ -25,7 +27,7 @@ setup:
 	@scripts/setup.sh
 
 kernel: $(addprefix kernel-,$(FLAVOURS))
-$(addprefix kernel-,$(FLAVOURS)): kernel-%: setup
+$(addprefix kernel-,$(FLAVOURS) baseline): kernel-%: setup
 	@scripts/build-kernel.sh $*
 
 module: $(addprefix module-,$(FLAVOURS))
@@ -39,6 +41,8 @@ userspace: setup
 initramfs: $(addprefix initramfs-,$(FLAVOURS))
 $(addprefix initramfs-,$(FLAVOURS)): initramfs-%: module-% userspace
 	@scripts/build-initramfs.sh $*
+initramfs-baseline: kernel-baseline userspace
+	@scripts/build-initramfs.sh baseline
 
 check: setup
 	@scripts/check.sh

@@ -11,7 +11,9 @@
  *   lazy-write   the first write to a page evicted with LAZYRESUME_IOC_EVICT
  *                (mm allocates and zeroes a page, the module copies the
  *                stored page in and checks its SHA-256);
- *   lazy-read    the same with a read.
+ *   lazy-read    the same with a read;
+ *   lazy-write-nocheck, lazy-read-nocheck  the same without the SHA-256
+ *                check (LAZYRESUME_MEM_NO_VERIFY), to show what it costs;
  * and prints one line per kind:
  *   bench fault kind=K n=N median_ns=M p90_ns=P mean_ns=A
  * Needs the lazyresume module loaded and root.
@@ -110,13 +112,39 @@ static void time_faults(volatile unsigned char *p, size_t pages, int write,
 	(void)sink;
 }
 
+static void set_verify(int fd, int verify)
+{
+	struct lazyresume_mem_inject m = { 0 };
+
+	m.flags = verify ? 0 : LAZYRESUME_MEM_NO_VERIFY;
+	if (ioctl(fd, LAZYRESUME_IOC_MEM_INJECT, &m)) {
+		perror("LAZYRESUME_IOC_MEM_INJECT");
+		exit(1);
+	}
+}
+
+/* Times first writes or reads to @pages evicted pages, @rounds times. */
+static void time_lazy(int fd, size_t pages, int rounds, int write, uint64_t *t)
+{
+	unsigned char *p;
+	int r;
+
+	for (r = 0; r < rounds; r++) {
+		p = map_evicted(fd, pages);
+		time_faults(p, pages, write, t + r * pages);
+		munmap(p, pages * page_size);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	size_t pages = argc > 1 ? strtoul(argv[1], NULL, 0) : 2048;
 	int rounds = argc > 2 ? atoi(argv[2]) : 3;
-	uint64_t *plain, *lazy_w, *lazy_r;
+	const char *kinds[] = { "lazy-write", "lazy-read", "lazy-write-nocheck",
+				"lazy-read-nocheck" };
+	uint64_t *t;
 	unsigned char *p;
-	int fd, r;
+	int fd, r, k;
 
 	page_size = sysconf(_SC_PAGESIZE);
 	fd = open("/dev/lazyresume", O_RDONLY);
@@ -124,26 +152,20 @@ int main(int argc, char **argv)
 		perror("/dev/lazyresume");
 		return 1;
 	}
-	plain = calloc(pages * rounds, sizeof(*plain));
-	lazy_w = calloc(pages * rounds, sizeof(*lazy_w));
-	lazy_r = calloc(pages * rounds, sizeof(*lazy_r));
-	if (!plain || !lazy_w || !lazy_r)
+	t = calloc(pages * rounds, sizeof(*t));
+	if (!t)
 		return 1;
 	for (r = 0; r < rounds; r++) {
 		p = map_pages(pages);
-		time_faults(p, pages, 1, plain + r * pages);
-		munmap(p, pages * page_size);
-
-		p = map_evicted(fd, pages);
-		time_faults(p, pages, 1, lazy_w + r * pages);
-		munmap(p, pages * page_size);
-
-		p = map_evicted(fd, pages);
-		time_faults(p, pages, 0, lazy_r + r * pages);
+		time_faults(p, pages, 1, t + r * pages);
 		munmap(p, pages * page_size);
 	}
-	report("plain-write", plain, pages * rounds);
-	report("lazy-write", lazy_w, pages * rounds);
-	report("lazy-read", lazy_r, pages * rounds);
+	report("plain-write", t, pages * rounds);
+	for (k = 0; k < 4; k++) {
+		set_verify(fd, k < 2);
+		time_lazy(fd, pages, rounds, !(k & 1), t);
+		report(kinds[k], t, pages * rounds);
+	}
+	set_verify(fd, 1);
 	return 0;
 }

@@ -139,7 +139,14 @@ fn mem_inject(arg: UserPtr) -> Result<isize> {
         .reader()
         .read_slice(&mut raw)?;
     let req = abi::MemInject::from_bytes(&raw);
-    fault::memory()?.set_injection(req.offline != 0, req.corrupt_fetches);
+    if req.flags & !abi::MEM_NO_VERIFY != 0 || req.reserved != 0 {
+        return Err(EINVAL);
+    }
+    fault::memory()?.set_injection(
+        req.offline != 0,
+        req.corrupt_fetches,
+        req.flags & abi::MEM_NO_VERIFY == 0,
+    );
     Ok(0)
 }
 

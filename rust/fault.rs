@@ -158,7 +158,8 @@ fn fill_page(index: u64, folio: &mut Folio, start: Ktime) -> Result {
             return Err(EINTR);
         }
         match backend.fetch(index, folio) {
-            Ok(expected) => {
+            Ok(None) => return Ok(()),
+            Ok(Some(expected)) => {
                 if folio.read(|page| sha256::digest(page)) == expected {
                     return Ok(());
                 }

@@ -52,6 +52,8 @@ struct Inject {
     offline: AtomicBool,
     /// The next this many fetches return a page with one byte flipped.
     corrupt_fetches: AtomicU32,
+    /// Pages are checked against their hash (the default).
+    verify: AtomicBool,
 }
 
 /// The pages of the memory backend.
@@ -78,24 +80,27 @@ impl MemoryBackend {
             inject: Inject {
                 offline: AtomicBool::new(false),
                 corrupt_fetches: AtomicU32::new(0),
+                verify: AtomicBool::new(true),
             },
         })
     }
 
-    /// Sets the fault injection of the tests.
-    pub(crate) fn set_injection(&self, offline: bool, corrupt_fetches: u32) {
+    /// Sets the fault injection of the tests and benchmarks.
+    pub(crate) fn set_injection(&self, offline: bool, corrupt_fetches: u32, verify: bool) {
+        self.inject.verify.store(verify, Ordering::Relaxed);
         self.inject.offline.store(offline, Ordering::Relaxed);
         self.inject
             .corrupt_fetches
             .store(corrupt_fetches, Ordering::Relaxed);
     }
 
-    /// Copies page `index` into `folio` and returns its expected SHA-256.
+    /// Copies page `index` into `folio` and returns the SHA-256 it must
+    /// have, or `None` when checking is turned off.
     pub(crate) fn fetch(
         &self,
         index: u64,
         folio: &mut Folio,
-    ) -> Result<[u8; DIGEST_LEN], FetchError> {
+    ) -> Result<Option<[u8; DIGEST_LEN]>, FetchError> {
         if self.inject.offline.load(Ordering::Relaxed) {
             return Err(FetchError::Unreachable);
         }
@@ -116,7 +121,7 @@ impl MemoryBackend {
                     if self.take_corruption() {
                         folio.write(|dst| dst[0] ^= 0xff);
                     }
-                    return Ok(hash);
+                    return Ok(self.inject.verify.load(Ordering::Relaxed).then_some(hash));
                 }
                 Some(Slot::Unused) | None => return Err(FetchError::NoSuchPage),
             }

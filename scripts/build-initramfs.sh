@@ -3,17 +3,20 @@
 #
 # build-initramfs.sh FLAVOUR: pack build/initramfs/FLAVOUR.cpio.gz from
 # busybox-static, the module built for FLAVOUR, the static userspace tools
-# and the in-guest kselftests (run by the kernel's run_kselftest.sh).
+# and the in-guest kselftests (run by the kernel's run_kselftest.sh): those
+# of lazyresume and the mm regression subset.  The baseline flavour (the
+# unpatched kernel) has no module.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
-flavour=${1:?usage: build-initramfs.sh release|debug}
+flavour=${1:?usage: build-initramfs.sh release|debug|baseline}
 kdir="$here/build/kernel/$flavour"
 ksrc=$(readlink -f "$kdir/source")
 kver=$(cat "$kdir/include/config/kernel.release")
 ko="$here/build/module/$flavour/rust/lazyresume.ko"
+[ "$flavour" = baseline ] && ko=
 tool="$here/build/userspace/x86_64-unknown-linux-gnu/release/lazyresume"
-for f in "$ko" "$tool" /bin/busybox; do
+for f in $ko "$tool" /bin/busybox; do
 	[ -e "$f" ] || { echo "build-initramfs: missing $f" >&2; exit 1; }
 done
 
@@ -27,7 +30,7 @@ done
 install -m 0755 "$here/scripts/guest/init" "$root/init"
 rm -f "$root/usr/bin/timeout"
 install -m 0755 "$here/scripts/guest/timeout" "$root/usr/bin/timeout"
-install -D -m 0644 "$ko" "$root/lib/modules/$kver/extra/lazyresume.ko"
+[ -n "$ko" ] && install -D -m 0644 "$ko" "$root/lib/modules/$kver/extra/lazyresume.ko"
 install -m 0755 "$tool" "$root/usr/bin/lazyresume"
 install -D -m 0755 "$here/scripts/guest/bench-tftp.sh" "$root/bench/tftp.sh"
 cc -O2 -Wall -Werror -static -I"$here/include/uapi" \
@@ -42,6 +45,9 @@ make -s -C "$here/tests" KSRC="$ksrc" OUTPUT="$here/build/tests/$flavour" \
 	install INSTALL_PATH="$kt/lazyresume" >/dev/null
 make -s -C "$here/tests" KSRC="$ksrc" OUTPUT="$here/build/tests/$flavour" \
 	emit_tests >"$kt/kselftest-list.txt"
+"$here/scripts/build-mm-selftests.sh" "$kdir" "$here/build/tests/$flavour-mm" \
+	>>"$kt/kselftest-list.txt"
+cp -r "$here/build/tests/$flavour-mm/mm" "$kt/"
 cp "$ksrc/tools/testing/selftests/run_kselftest.sh" "$kt/"
 cp "$ksrc/tools/testing/selftests/kselftest/runner.sh" \
 	"$ksrc/tools/testing/selftests/kselftest/ktap_helpers.sh" "$kt/kselftest/"

@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # build-kernel.sh FLAVOUR: build the lazyresume kernel (FLAVOUR "release" or
-# "debug") under build/, cached.
+# "debug") under build/, cached.  FLAVOUR "baseline" is the debug kernel
+# without the patch series (and without CONFIG_LAZY_ENTRY): the reference
+# the mm selftests of the patched kernel are compared with.
 #
 # The Debian linux-source-6.12 tarball is unpacked once per (source version,
 # patch series) into build/linux-src/<key>; patches/series is applied in
@@ -20,12 +22,23 @@ patches=${LAZYRESUME_PATCHES:-$here/patches}
 build=${LAZYRESUME_BUILD:-$here/build}
 . "$here/scripts/versions.sh"
 
-flavour=${1:?usage: build-kernel.sh release|debug}
+flavour=${1:?usage: build-kernel.sh release|debug|baseline}
+patched=1
 case "$flavour" in
 release) fragments=(scripts/kconfig/lazyresume.config) ;;
 debug) fragments=(scripts/kconfig/lazyresume.config scripts/kconfig/debug.config) ;;
+baseline)
+	fragments=(scripts/kconfig/lazyresume.config scripts/kconfig/debug.config)
+	patched=0
+	;;
 *) echo "build-kernel: unknown flavour '$flavour'" >&2; exit 2 ;;
 esac
+# Options only the patched kernel has.
+patch_only='^CONFIG_LAZY_ENTRY='
+# The fragment lines this flavour asks for.
+fragment_lines() {
+	if [ "$patched" = 1 ]; then cat "$1"; else grep -v "$patch_only" "$1"; fi
+}
 jobs=${JOBS:-3}
 [ "$jobs" -gt 3 ] && jobs=3
 
@@ -33,13 +46,15 @@ tarball=/usr/src/linux-source-6.12.tar.xz
 [ -r "$tarball" ] || { echo "build-kernel: $tarball missing, run 'make setup'" >&2; exit 1; }
 src_version=$(dpkg-query -W -f='${Version}' linux-source-6.12)
 
-mapfile -t series < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$patches/series")
+series=()
+[ "$patched" = 1 ] &&
+	mapfile -t series < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$patches/series")
 
 hash_of() { sha256sum | cut -c1-16; }
 
 src_key=$( {
 	echo "$src_version"
-	for p in "${series[@]}"; do echo "$p"; cat "$patches/$p"; done
+	for p in ${series[@]+"${series[@]}"}; do echo "$p"; cat "$patches/$p"; done
 } | hash_of)
 src="$build/linux-src/$src_key"
 
@@ -48,7 +63,7 @@ if [ ! -e "$src/.lazyresume-patched" ]; then
 	rm -rf "$src" "$src.tmp"
 	mkdir -p "$src.tmp"
 	tar -xf "$tarball" -C "$src.tmp" --strip-components=1
-	for p in "${series[@]}"; do
+	for p in ${series[@]+"${series[@]}"}; do
 		if ! patch -d "$src.tmp" -p1 -N --batch --dry-run -s \
 			<"$patches/$p" >/dev/null; then
 			echo "build-kernel: patch does not apply: patches/$p" >&2
@@ -62,17 +77,24 @@ if [ ! -e "$src/.lazyresume-patched" ]; then
 	done
 	touch "$src.tmp/.lazyresume-patched"
 	mv "$src.tmp" "$src"
-	# Older unpacked trees are no longer used by any key.
-	find "$build/linux-src" -mindepth 1 -maxdepth 1 ! -name "$src_key" \
-		-exec rm -rf {} +
 fi
+# Unpacked trees that no kernel build uses any more (the flavours are
+# rebuilt one by one, so keep those the other flavours still point at).
+for tree in "$build"/linux-src/*; do
+	[ "$tree" = "$src" ] && continue
+	used=0
+	for s in "$build"/kernel/*/source; do
+		[ "$(readlink -f "$s")" = "$(readlink -f "$tree")" ] && used=1
+	done
+	[ "$used" = 1 ] || rm -rf "$tree"
+done
 
 # Bump when the way the kernel is configured or built below changes.
 recipe=1
 targets=(bzImage modules)
 build_key=$( {
 	echo "$src_key $flavour recipe $recipe ${targets[*]}"
-	for f in "${fragments[@]}"; do cat "$here/$f"; done
+	for f in "${fragments[@]}"; do fragment_lines "$here/$f"; done
 	rustc --version; clang --version | head -1; bindgen --version
 } | hash_of)
 out="$build/kernel/$flavour-$build_key"
@@ -97,7 +119,10 @@ mkdir -p "$out"
 start=$(date +%s)
 kmake -s tinyconfig
 frag_paths=()
-for f in "${fragments[@]}"; do frag_paths+=("$here/$f"); done
+for f in "${fragments[@]}"; do
+	fragment_lines "$here/$f" >"$out/$(basename "$f")"
+	frag_paths+=("$out/$(basename "$f")")
+done
 (cd "$out" && "$src/scripts/kconfig/merge_config.sh" -m -O "$out" .config \
 	"${frag_paths[@]}" >/dev/null)
 kmake -s olddefconfig

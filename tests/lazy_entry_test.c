@@ -173,7 +173,7 @@ static int set_policy(int fd, __u32 policy, __u32 deadline_ms)
 
 static int inject(int fd, __u32 offline, __u32 corrupt)
 {
-	struct lazyresume_mem_inject m = { offline, corrupt };
+	struct lazyresume_mem_inject m = { offline, corrupt, 0, 0 };
 
 	return ioctl(fd, LAZYRESUME_IOC_MEM_INJECT, &m);
 }
@@ -744,6 +744,33 @@ TEST_F(lazy, policy_block_is_killable)
 	ASSERT_EQ(0, inject(self->fd, 0, 0));
 	EXPECT_EQ(-1, check(p, 1, 44));
 	munmap(p, page_size);
+}
+
+TEST_F(lazy, unchecked_corrupted_page_is_mapped)
+{
+	struct lazyresume_mem_inject m = { 0, 1, LAZYRESUME_MEM_NO_VERIFY, 0 };
+	unsigned char *p = map_filled(1, 46);
+
+	/* The check is what catches corruption: without it, it goes through. */
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(0, evict(self->fd, p, 1, NULL));
+	ASSERT_EQ(0, ioctl(self->fd, LAZYRESUME_IOC_MEM_INJECT, &m));
+	EXPECT_EQ(0, check(p, 1, 46));
+	munmap(p, page_size);
+}
+
+TEST_F(lazy, inject_rejects_unknown)
+{
+	struct lazyresume_mem_inject m = { 0, 0, 1 << 7, 0 };
+
+	errno = 0;
+	EXPECT_EQ(-1, ioctl(self->fd, LAZYRESUME_IOC_MEM_INJECT, &m));
+	EXPECT_EQ(EINVAL, errno);
+	m.flags = 0;
+	m.reserved = 1;
+	errno = 0;
+	EXPECT_EQ(-1, ioctl(self->fd, LAZYRESUME_IOC_MEM_INJECT, &m));
+	EXPECT_EQ(EINVAL, errno);
 }
 
 TEST_F(lazy, policy_rejects_unknown)

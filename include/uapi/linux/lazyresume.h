@@ -162,15 +162,26 @@ struct lazyresume_policy {
 #define LAZYRESUME_IOC_GET_POLICY \
 	_IOR(LAZYRESUME_IOC_MAGIC, 0x05, struct lazyresume_policy)
 
+/* lazyresume_mem_inject.flags */
+#define LAZYRESUME_MEM_NO_VERIFY (1 << 0) /* skip the SHA-256 check */
+
 /**
  * struct lazyresume_mem_inject - fault injection into the memory backend,
- * for tests; argument of LAZYRESUME_IOC_MEM_INJECT (needs CAP_SYS_ADMIN)
+ * for tests and benchmarks; argument of LAZYRESUME_IOC_MEM_INJECT (needs
+ * CAP_SYS_ADMIN)
  * @offline:         not 0: the backend behaves as if it did not answer
  * @corrupt_fetches: the next this many pages it returns have a byte flipped
+ * @flags:           LAZYRESUME_MEM_* flags
+ * @reserved:        must be zero
+ *
+ * Each call replaces the whole setting; all zeroes is the normal backend.
+ * EINVAL for unknown flags or a reserved field that is not zero.
  */
 struct lazyresume_mem_inject {
 	__u32 offline;
 	__u32 corrupt_fetches;
+	__u32 flags;
+	__u32 reserved;
 };
 
 #define LAZYRESUME_IOC_MEM_INJECT \

@@ -405,8 +405,12 @@ pub const IOC_SET_POLICY: u32 = iow(0x04, POLICY_SIZE);
 /// `LAZYRESUME_IOC_GET_POLICY`: reads the [`Policy`].
 pub const IOC_GET_POLICY: u32 = ior(0x05, POLICY_SIZE);
 
+/// [`MemInject::flags`]: do not check the SHA-256 of the pages the memory
+/// backend returns (to measure what the check costs).
+pub const MEM_NO_VERIFY: u32 = 1 << 0;
+
 /// `struct lazyresume_mem_inject`: fault injection into the `memory`
-/// backend, for tests; argument of [`IOC_MEM_INJECT`].
+/// backend, for tests and benchmarks; argument of [`IOC_MEM_INJECT`].
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct MemInject {
@@ -414,6 +418,10 @@ pub struct MemInject {
     pub offline: u32,
     /// The next this many pages the backend returns have a byte flipped.
     pub corrupt_fetches: u32,
+    /// `MEM_*` flags.
+    pub flags: u32,
+    /// Must be zero.
+    pub reserved: u32,
 }
 
 /// Size of [`MemInject`] in bytes.
@@ -422,7 +430,10 @@ pub const MEM_INJECT_SIZE: usize = core::mem::size_of::<MemInject>();
 impl MemInject {
     /// The structure as the bytes the ioctl copies, in native byte order.
     pub fn to_bytes(self) -> [u8; MEM_INJECT_SIZE] {
-        pair_to_bytes(self.offline, self.corrupt_fetches)
+        let mut out = [0u8; MEM_INJECT_SIZE];
+        out[0..8].copy_from_slice(&pair_to_bytes(self.offline, self.corrupt_fetches));
+        out[8..16].copy_from_slice(&pair_to_bytes(self.flags, self.reserved));
+        out
     }
 
     /// Parses the bytes of the ioctl argument.
@@ -430,6 +441,8 @@ impl MemInject {
         Self {
             offline: get_u32(b, 0),
             corrupt_fetches: get_u32(b, 4),
+            flags: get_u32(b, 8),
+            reserved: get_u32(b, 12),
         }
     }
 }

@@ -46,6 +46,9 @@ int main(void)
 	printf("IOC_GET_POLICY %lu\n", (unsigned long)LAZYRESUME_IOC_GET_POLICY);
 	printf("MEM_INJECT_SIZE %zu\n", sizeof(struct lazyresume_mem_inject));
 	printf("MI_corrupt_fetches %zu\n", offsetof(struct lazyresume_mem_inject, corrupt_fetches));
+	printf("MI_flags %zu\n", offsetof(struct lazyresume_mem_inject, flags));
+	printf("MI_reserved %zu\n", offsetof(struct lazyresume_mem_inject, reserved));
+	printf("MEM_NO_VERIFY %u\n", LAZYRESUME_MEM_NO_VERIFY);
 	printf("IOC_MEM_INJECT %lu\n", (unsigned long)LAZYRESUME_IOC_MEM_INJECT);
 	return 0;
 }
@@ -143,11 +146,26 @@ fn c_header_matches_rust_abi() {
         ("POLICY_BLOCK", u64::from(abi::POLICY_BLOCK)),
         ("POLICY_SIGBUS", u64::from(abi::POLICY_SIGBUS)),
         ("POLICY_SIZE", abi::POLICY_SIZE as u64),
-        ("PO_deadline_ms", core::mem::offset_of!(abi::Policy, deadline_ms) as u64),
+        (
+            "PO_deadline_ms",
+            core::mem::offset_of!(abi::Policy, deadline_ms) as u64,
+        ),
         ("IOC_SET_POLICY", u64::from(abi::IOC_SET_POLICY)),
         ("IOC_GET_POLICY", u64::from(abi::IOC_GET_POLICY)),
         ("MEM_INJECT_SIZE", abi::MEM_INJECT_SIZE as u64),
-        ("MI_corrupt_fetches", core::mem::offset_of!(abi::MemInject, corrupt_fetches) as u64),
+        (
+            "MI_corrupt_fetches",
+            core::mem::offset_of!(abi::MemInject, corrupt_fetches) as u64,
+        ),
+        (
+            "MI_flags",
+            core::mem::offset_of!(abi::MemInject, flags) as u64,
+        ),
+        (
+            "MI_reserved",
+            core::mem::offset_of!(abi::MemInject, reserved) as u64,
+        ),
+        ("MEM_NO_VERIFY", u64::from(abi::MEM_NO_VERIFY)),
         ("IOC_MEM_INJECT", u64::from(abi::IOC_MEM_INJECT)),
     ];
     let got = c_values();

@@ -73,10 +73,10 @@ proptest! {
     }
 
     #[test]
-    fn policy_and_inject_round_trip(a: u32, b: u32) {
+    fn policy_and_inject_round_trip(a: u32, b: u32, c: u32, d: u32) {
         let p = lazyresume_abi::Policy { policy: a, deadline_ms: b };
         prop_assert_eq!(lazyresume_abi::Policy::from_bytes(&p.to_bytes()), p);
-        let m = lazyresume_abi::MemInject { offline: a, corrupt_fetches: b };
+        let m = lazyresume_abi::MemInject { offline: a, corrupt_fetches: b, flags: c, reserved: d };
         prop_assert_eq!(lazyresume_abi::MemInject::from_bytes(&m.to_bytes()), m);
     }
 }

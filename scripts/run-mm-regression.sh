@@ -1,0 +1,34 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# run-mm-regression.sh: the mm selftests subset (scripts/build-mm-selftests.sh)
+# on the patched debug kernel and on the same kernel without the patches
+# (flavour "baseline"); every result must be the same on both, and the
+# kernel log of the patched run clean.  The baseline run is kept in
+# build/mm-baseline/ and only repeated when its kernel or tests change.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+mkdir -p "$here/build/runs" "$here/build/mm-baseline"
+
+# run FLAVOUR: boot it with the mm collection, print the result log path.
+run() {
+	local k="$here/build/kernel/$1" dir
+	dir=$("$here/scripts/qemu-run.sh" --name "mm-$1" --timeout 2400 \
+		--mem 4096 --kernel "$k/arch/x86/boot/bzImage" \
+		--initrd "$here/build/initramfs/$1.cpio.gz" \
+		--append "lrmode=tests lrtest=mm" | tail -1) || true
+	echo "$dir/result.log"
+}
+
+key=$( {
+	readlink "$here/build/kernel/baseline"
+	cat "$here"/build/tests/baseline-mm/mm/* | sha256sum
+} | sha256sum | cut -c1-16)
+base="$here/build/mm-baseline/$key.log"
+if [ ! -s "$base" ]; then
+	log=$(run baseline)
+	cp "$log" "$base.tmp" && mv "$base.tmp" "$base"
+fi
+patched=$(run debug)
+python3 "$here/scripts/mm-regression-compare.py" "$base" "$patched"
