@@ -3,7 +3,7 @@
  * fault_latency: service time of a fault on a lazy entry filled by the
  * memory backend, against a plain anonymous fault.
  *
- *   fault_latency [PAGES [ROUNDS]]
+ *   fault_latency [PAGES [ROUNDS [ADDR:PORT PREFIX]]]
  *
  * Each round maps PAGES fresh private anonymous pages and times, one by one:
  *   plain-write  the first write to a page never touched (mm allocates and
@@ -14,6 +14,12 @@
  *   lazy-read    the same with a read;
  *   lazy-write-nocheck, lazy-read-nocheck  the same without the SHA-256
  *                check (LAZYRESUME_MEM_NO_VERIFY), to show what it costs;
+ * and, with a TFTP server (tftpd-hpa accepting uploads under PREFIX):
+ *   tftp-read    the first read of a page moved to the server with
+ *                LAZYRESUME_IOC_TFTP_BACKEND (one fetch of the page file,
+ *                SHA-256 check);
+ *   tftp-get     the same page file fetched with LAZYRESUME_IOC_TFTP_GET
+ *                (the round trip of a one-block fetch, no fault);
  * and prints one line per kind:
  *   bench fault kind=K n=N median_ns=M p90_ns=P mean_ns=A
  * Needs the lazyresume module loaded and root.
@@ -136,6 +142,70 @@ static void time_lazy(int fd, size_t pages, int rounds, int write, uint64_t *t)
 	}
 }
 
+/* Times tftp-read faults and tftp-get fetches of the same page files. */
+static void bench_tftp(int fd, size_t pages, int rounds, const char *server,
+		       const char *prefix)
+{
+	struct lazyresume_tftp_backend b = { 0 };
+	struct lazyresume_tftp_xfer x;
+	unsigned int a[4], port;
+	uint64_t *rd, *get, t0;
+	unsigned char *p;
+	size_t i;
+	int r;
+
+	if (sscanf(server, "%u.%u.%u.%u:%u", &a[0], &a[1], &a[2], &a[3],
+		   &port) != 5) {
+		fprintf(stderr, "bad server %s\n", server);
+		exit(1);
+	}
+	for (i = 0; i < 4; i++)
+		b.server[i] = a[i];
+	b.port = port;
+	rd = calloc(pages * rounds, sizeof(*rd));
+	get = calloc(pages * rounds, sizeof(*get));
+	if (!rd || !get)
+		exit(1);
+	for (r = 0; r < rounds; r++) {
+		/* Fresh files each round: the store forgets unused pages. */
+		snprintf(b.prefix, sizeof(b.prefix), "%s%d-%d-", prefix,
+			 getpid(), r);
+		p = map_evicted(fd, pages);
+		if (ioctl(fd, LAZYRESUME_IOC_TFTP_BACKEND, &b) ||
+		    b.pages != pages) {
+			perror("LAZYRESUME_IOC_TFTP_BACKEND");
+			exit(1);
+		}
+		printf("bench upload pages=%zu ms=%llu\n", pages,
+		       (unsigned long long)b.elapsed_ns / 1000000);
+		time_faults(p, pages, 0, rd + r * pages);
+		munmap(p, pages * page_size);
+		/* The same files, fetched without a fault (pages 0..n-1 of
+		 * the store of this round).
+		 */
+		for (i = 0; i < pages; i++) {
+			memset(&x, 0, sizeof(x));
+			memcpy(x.server, b.server, 4);
+			x.port = b.port;
+			x.blksize = page_size + 8;
+			x.flags = LAZYRESUME_TFTP_NO_DIGEST;
+			snprintf(x.filename, sizeof(x.filename), "%s%016zx",
+				 b.prefix, i);
+			t0 = now_ns();
+			if (ioctl(fd, LAZYRESUME_IOC_TFTP_GET, &x) ||
+			    x.length != (__u64)page_size) {
+				perror(x.filename);
+				exit(1);
+			}
+			get[r * pages + i] = now_ns() - t0;
+		}
+	}
+	report("tftp-read", rd, pages * rounds);
+	report("tftp-get", get, pages * rounds);
+	free(rd);
+	free(get);
+}
+
 int main(int argc, char **argv)
 {
 	size_t pages = argc > 1 ? strtoul(argv[1], NULL, 0) : 2048;
@@ -167,5 +237,9 @@ int main(int argc, char **argv)
 		report(kinds[k], t, pages * rounds);
 	}
 	set_verify(fd, 1);
+	free(t);
+	if (argc > 4)
+		bench_tftp(fd, pages < 256 ? pages : 256, rounds, argv[3],
+			   argv[4]);
 	return 0;
 }

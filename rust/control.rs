@@ -12,6 +12,7 @@ use crate::miscdev::MiscDevice;
 use crate::net::SockAddrV4;
 use crate::sha256::Sha256;
 use crate::stats::STATS;
+use crate::tftp_backend::{self, TftpSource};
 use crate::tftp_client::{self, Sink, Source, TransferOptions};
 
 /// Feature bits this module implements (`lazyresume_version.features`).
@@ -39,6 +40,8 @@ impl MiscDevice for Control {
             abi::IOC_EVICT | abi::IOC_SET_POLICY | abi::IOC_MEM_INJECT if !sys_admin() => {
                 Err(EPERM)
             }
+            abi::IOC_TFTP_BACKEND if !sys_admin() || !net_admin() => Err(EPERM),
+            abi::IOC_TFTP_BACKEND => tftp_backend(arg),
             abi::IOC_EVICT => evict(arg),
             abi::IOC_SET_POLICY => set_policy(arg),
             abi::IOC_MEM_INJECT => mem_inject(arg),
@@ -84,7 +87,7 @@ fn evict(arg: UserPtr) -> Result<isize> {
     }
     let start = usize::try_from(req.start).map_err(|_| EINVAL)?;
     let end = usize::try_from(end).map_err(|_| EINVAL)?;
-    let s = fault::memory()?.evict(start, end)?;
+    let s = fault::store()?.evict(start, end)?;
     req.seen = s.seen as u64;
     req.evicted = s.evicted as u64;
     req.skipped_shared = s.skipped_shared as u64;
@@ -96,6 +99,47 @@ fn evict(arg: UserPtr) -> Result<isize> {
     req.skipped_other = s.skipped_other as u64;
     writer.write_slice(&req.to_bytes())?;
     Ok(0)
+}
+
+fn tftp_backend(arg: UserPtr) -> Result<isize> {
+    let (mut reader, mut writer) = UserSlice::new(arg, abi::TFTP_BACKEND_SIZE).reader_writer();
+    let mut raw = [0u8; abi::TFTP_BACKEND_SIZE];
+    reader.read_slice(&mut raw)?;
+    let mut req = abi::TftpBackend::from_bytes(&raw);
+    if req.flags & !abi::TFTP_BACKEND_NO_UPLOAD != 0 {
+        return Err(EINVAL);
+    }
+    let prefix = req.prefix_bytes().ok_or(EINVAL)?;
+    let server = unicast_server(req.server, req.port)?;
+    let blksize = match req.blksize {
+        0 => tftp_backend::DEFAULT_BLKSIZE,
+        b @ 8..=65464 => b,
+        _ => return Err(EINVAL),
+    };
+    let rto_ms = match req.rto_ms {
+        0 => tftp_backend::DEFAULT_RTO_MS,
+        r => r,
+    };
+    let source = TftpSource::new(server, prefix, blksize, rto_ms)?;
+    let upload = req.flags & abi::TFTP_BACKEND_NO_UPLOAD == 0;
+    let (pages, ns) = fault::store()?.move_to_tftp(source, upload)?;
+    req.pages = pages;
+    req.elapsed_ns = ns;
+    writer.write_slice(&req.to_bytes())?;
+    Ok(0)
+}
+
+/// The server of a request: unicast, since replies from anything else could
+/// never match it; port 0 means 69.
+fn unicast_server(addr: [u8; 4], port: u16) -> Result<SockAddrV4> {
+    let [a, _, _, _] = addr;
+    if addr == [0; 4] || addr == [255; 4] || (224..=239).contains(&a) {
+        return Err(EINVAL);
+    }
+    Ok(SockAddrV4 {
+        addr,
+        port: if port == 0 { DEFAULT_PORT } else { port },
+    })
 }
 
 fn get_policy(arg: UserPtr) -> Result<isize> {
@@ -142,7 +186,7 @@ fn mem_inject(arg: UserPtr) -> Result<isize> {
     if req.flags & !abi::MEM_NO_VERIFY != 0 || req.reserved != 0 {
         return Err(EINVAL);
     }
-    fault::memory()?.set_injection(
+    fault::store()?.set_injection(
         req.offline != 0,
         req.corrupt_fetches,
         req.flags & abi::MEM_NO_VERIFY == 0,
@@ -219,11 +263,7 @@ fn tftp_xfer(arg: UserPtr, dir: Direction) -> Result<isize> {
     if req.windowsize > MAX_WINDOWSIZE {
         return Err(EINVAL);
     }
-    // A unicast server: replies from anything else could never match it.
-    let [a, _, _, _] = req.server;
-    if req.server == [0; 4] || req.server == [255; 4] || (224..=239).contains(&a) {
-        return Err(EINVAL);
-    }
+    let server = unicast_server(req.server, req.port)?;
     let opts = TransferOptions {
         blksize,
         windowsize: req.windowsize.max(1),
@@ -237,14 +277,7 @@ fn tftp_xfer(arg: UserPtr, dir: Direction) -> Result<isize> {
         } else {
             req.deadline_ms
         },
-    };
-    let server = SockAddrV4 {
-        addr: req.server,
-        port: if req.port == 0 {
-            DEFAULT_PORT
-        } else {
-            req.port
-        },
+        log_failures: true,
     };
     let digest = (req.flags & abi::TFTP_NO_DIGEST == 0).then(Sha256::new);
     let (report, digest) = match dir {

@@ -16,7 +16,7 @@ use kernel::time::{msecs_to_jiffies, Ktime};
 
 use crate::abi;
 use crate::lazy_entry::{Filler, Folio, Ops};
-use crate::memory_backend::MemoryBackend;
+use crate::page_store::PageStore;
 use crate::sha256;
 use crate::stats::STATS;
 
@@ -72,12 +72,12 @@ pub(crate) fn policy() -> Policy {
     }
 }
 
-/// The memory backend, while the module is loaded.
-static MEMORY: AtomicPtr<MemoryBackend> = AtomicPtr::new(ptr::null_mut());
+/// The page store, while the module is loaded.
+static STORE: AtomicPtr<PageStore> = AtomicPtr::new(ptr::null_mut());
 
-/// The memory backend; `ENODEV` before module init or after exit.
-pub(crate) fn memory() -> Result<&'static MemoryBackend> {
-    let p = MEMORY.load(Ordering::Acquire);
+/// The page store; `ENODEV` before module init or after exit.
+pub(crate) fn store() -> Result<&'static PageStore> {
+    let p = STORE.load(Ordering::Acquire);
     // SAFETY: a non-null pointer was set by `Backends::install` from a
     // pinned box that it frees only after clearing the pointer, once the
     // control device and the filler are unregistered: no ioctl and no fill
@@ -85,23 +85,23 @@ pub(crate) fn memory() -> Result<&'static MemoryBackend> {
     unsafe { p.as_ref() }.ok_or(ENODEV)
 }
 
-/// Owns the backends and makes them reachable from the filler.
+/// Owns the page store and makes it reachable from the filler.
 pub(crate) struct Backends {
-    _memory: Pin<KBox<MemoryBackend>>,
+    _store: Pin<KBox<PageStore>>,
 }
 
 impl Backends {
-    /// Creates the backends and publishes them to the filler.
+    /// Creates the page store and publishes it to the filler.
     pub(crate) fn install() -> Result<Self> {
-        let memory = KBox::pin_init(MemoryBackend::new(), GFP_KERNEL)?;
-        MEMORY.store(ptr::from_ref(&*memory).cast_mut(), Ordering::Release);
-        Ok(Self { _memory: memory })
+        let store = KBox::pin_init(PageStore::new(), GFP_KERNEL)?;
+        STORE.store(ptr::from_ref(&*store).cast_mut(), Ordering::Release);
+        Ok(Self { _store: store })
     }
 }
 
 impl Drop for Backends {
     fn drop(&mut self) {
-        MEMORY.store(ptr::null_mut(), Ordering::Release);
+        STORE.store(ptr::null_mut(), Ordering::Release);
     }
 }
 
@@ -150,7 +150,7 @@ fn sleep_killable(ms: u32) {
 
 fn fill_page(index: u64, folio: &mut Folio, start: Ktime) -> Result {
     let f = &STATS.fault;
-    let backend = memory()?;
+    let backend = store()?;
     let mut bad_hashes = 0;
     let mut pause_ms = RETRY_MIN_MS;
     loop {

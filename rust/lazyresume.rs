@@ -18,9 +18,9 @@ mod debugfs;
 mod errno;
 mod fault;
 mod lazy_entry;
-mod memory_backend;
 mod miscdev;
 mod net;
+mod page_store;
 mod sha256;
 mod stats;
 // Shared with userspace, where its whole `pub` API is used and tested; the
@@ -28,6 +28,7 @@ mod stats;
 #[allow(unreachable_pub, dead_code)]
 #[path = "../userspace/crates/tftp/src/proto/mod.rs"]
 mod tftp;
+mod tftp_backend;
 mod tftp_client;
 
 module! {

@@ -250,8 +250,9 @@ pub(crate) fn show(out: &mut SeqBuf<'_>) -> core::fmt::Result {
     f.latency.show(out, "fault_latency")?;
     writeln!(out, "pages_outstanding {}", lazy_entry::entry_count())?;
     writeln!(out, "evicted {}", f.evicted.get())?;
-    let held = fault::memory().map(|m| m.pages()).unwrap_or(0);
-    writeln!(out, "memory_backend_pages {held}")?;
+    let (memory, remote) = fault::store().map(|s| s.pages()).unwrap_or((0, 0));
+    writeln!(out, "memory_backend_pages {memory}")?;
+    writeln!(out, "tftp_backend_pages {remote}")?;
     let (policy, deadline) = match fault::policy() {
         fault::Policy::Block => ("block", 0),
         fault::Policy::Sigbus { deadline_ms } => ("sigbus", deadline_ms),

@@ -44,6 +44,9 @@ pub(crate) struct TransferOptions {
     pub(crate) rto_ms: u32,
     /// Deadline for the whole transfer.
     pub(crate) deadline_ms: u32,
+    /// Log a line naming server, file and reason when the transfer fails
+    /// (callers that log their own summary turn it off).
+    pub(crate) log_failures: bool,
 }
 
 impl TransferOptions {
@@ -123,12 +126,14 @@ struct Failure {
 /// Logs a failure with server, file and reason, and makes it a [`Failure`].
 macro_rules! fail {
     ($t:expr, $err:expr, $($reason:tt)*) => {{
-        pr_warn!(
-            "tftp: {} {}: {}\n",
-            $t.server,
-            BStr::from_bytes($t.file),
-            format_args!($($reason)*)
-        );
+        if $t.opts.log_failures {
+            pr_warn!(
+                "tftp: {} {}: {}\n",
+                $t.server,
+                BStr::from_bytes($t.file),
+                format_args!($($reason)*)
+            );
+        }
         return Err(Failure { errno: $err });
     }};
 }
@@ -154,11 +159,13 @@ impl<'a> Transport<'a> {
         let sock = match UdpSocket::bind_ephemeral() {
             Ok(sock) => sock,
             Err(e) => {
-                pr_warn!(
-                    "tftp: {} {}: no UDP socket\n",
-                    server,
-                    BStr::from_bytes(file)
-                );
+                if opts.log_failures {
+                    pr_warn!(
+                        "tftp: {} {}: no UDP socket\n",
+                        server,
+                        BStr::from_bytes(file)
+                    );
+                }
                 return Err(Failure { errno: e });
             }
         };

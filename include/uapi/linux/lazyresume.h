@@ -187,4 +187,46 @@ struct lazyresume_mem_inject {
 #define LAZYRESUME_IOC_MEM_INJECT \
 	_IOW(LAZYRESUME_IOC_MAGIC, 0x06, struct lazyresume_mem_inject)
 
+#define LAZYRESUME_TFTP_PREFIX_LEN 128
+
+/* lazyresume_tftp_backend.flags */
+#define LAZYRESUME_TFTP_BACKEND_NO_UPLOAD (1 << 0) /* files already there */
+
+/**
+ * struct lazyresume_tftp_backend - argument of LAZYRESUME_IOC_TFTP_BACKEND
+ * @server:     in: server IPv4 address, most significant byte first
+ * @port:       in: server UDP port, 0 means 69
+ * @blksize:    in: blksize option to ask for, 0 means the page size + 8
+ *              (a page is one block)
+ * @rto_ms:     in: initial retransmission timeout, 0 means 200
+ * @flags:      in: LAZYRESUME_TFTP_BACKEND_* flags
+ * @prefix:     in: page i is the file "<prefix><i as 16 lowercase hex
+ *              digits>"; NUL-terminated
+ * @pages:      out: pages now served from the server
+ * @elapsed_ns: out: time the uploads took
+ *
+ * Moves every page the memory backend holds to the server, one file per
+ * page (uploaded with the in-kernel client, unless
+ * LAZYRESUME_TFTP_BACKEND_NO_UPLOAD), frees them, and from then on fills
+ * their lazy entries from the server: the tftp backend.  Each page is
+ * still checked against the SHA-256 taken when it was evicted.  One server
+ * and prefix at a time: EBUSY if pages are served from another one.
+ * Errors: EPERM (needs CAP_SYS_ADMIN and CAP_NET_ADMIN), EINVAL, EBUSY,
+ * and the upload errors of LAZYRESUME_IOC_TFTP_PUT (pages moved before the
+ * failure stay moved).
+ */
+struct lazyresume_tftp_backend {
+	__u8 server[4];
+	__u16 port;
+	__u16 blksize;
+	__u32 rto_ms;
+	__u32 flags;
+	char prefix[LAZYRESUME_TFTP_PREFIX_LEN];
+	__u64 pages;
+	__u64 elapsed_ns;
+};
+
+#define LAZYRESUME_IOC_TFTP_BACKEND \
+	_IOWR(LAZYRESUME_IOC_MAGIC, 0x07, struct lazyresume_tftp_backend)
+
 #endif /* _UAPI_LINUX_LAZYRESUME_H */

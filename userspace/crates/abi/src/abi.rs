@@ -450,3 +450,102 @@ impl MemInject {
 /// `LAZYRESUME_IOC_MEM_INJECT`: sets the [`MemInject`] fault injection
 /// (needs `CAP_SYS_ADMIN`).
 pub const IOC_MEM_INJECT: u32 = iow(0x06, MEM_INJECT_SIZE);
+
+/// Length of [`TftpBackend::prefix`], NUL terminator included.
+pub const TFTP_PREFIX_LEN: usize = 128;
+
+/// [`TftpBackend::flags`]: the page files are on the server already (put
+/// there by an earlier call or another tool): upload nothing.
+pub const TFTP_BACKEND_NO_UPLOAD: u32 = 1 << 0;
+
+/// `struct lazyresume_tftp_backend`: the argument of [`IOC_TFTP_BACKEND`].
+/// The first part is filled by the caller; the module fills the rest.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TftpBackend {
+    /// Server IPv4 address, most significant byte first.
+    pub server: [u8; 4],
+    /// Server UDP port; 0 means 69.
+    pub port: u16,
+    /// `blksize` to ask for; 0 means the page size + 8 (a page is one
+    /// block).
+    pub blksize: u16,
+    /// Initial retransmission timeout in milliseconds; 0 means 200.
+    pub rto_ms: u32,
+    /// `TFTP_BACKEND_*` flags.
+    pub flags: u32,
+    /// Page `i` is the file `<prefix><i as 16 lowercase hex digits>`;
+    /// NUL-terminated.
+    pub prefix: [u8; TFTP_PREFIX_LEN],
+    /// Out: pages now served from the server.
+    pub pages: u64,
+    /// Out: time the uploads took, in nanoseconds.
+    pub elapsed_ns: u64,
+}
+
+/// Size of [`TftpBackend`] in bytes.
+pub const TFTP_BACKEND_SIZE: usize = core::mem::size_of::<TftpBackend>();
+
+impl TftpBackend {
+    /// A request to serve pages from `server:port` under `prefix`
+    /// (truncated to fit), every other input at its default.
+    pub fn new(server: [u8; 4], port: u16, prefix: &[u8]) -> Self {
+        let mut p = [0u8; TFTP_PREFIX_LEN];
+        let n = prefix.len().min(TFTP_PREFIX_LEN - 1);
+        p[..n].copy_from_slice(&prefix[..n]);
+        Self {
+            server,
+            port,
+            blksize: 0,
+            rto_ms: 0,
+            flags: 0,
+            prefix: p,
+            pages: 0,
+            elapsed_ns: 0,
+        }
+    }
+
+    /// The prefix up to its NUL, or `None` if it has no NUL.
+    pub fn prefix_bytes(&self) -> Option<&[u8]> {
+        let end = self.prefix.iter().position(|&c| c == 0)?;
+        Some(&self.prefix[..end])
+    }
+
+    /// The structure as the bytes the ioctl copies, in native byte order.
+    pub fn to_bytes(self) -> [u8; TFTP_BACKEND_SIZE] {
+        let mut o = [0u8; TFTP_BACKEND_SIZE];
+        o[0..4].copy_from_slice(&self.server);
+        o[4..6].copy_from_slice(&self.port.to_ne_bytes());
+        o[6..8].copy_from_slice(&self.blksize.to_ne_bytes());
+        o[8..16].copy_from_slice(&pair_to_bytes(self.rto_ms, self.flags));
+        o[16..144].copy_from_slice(&self.prefix);
+        o[144..152].copy_from_slice(&self.pages.to_ne_bytes());
+        o[152..160].copy_from_slice(&self.elapsed_ns.to_ne_bytes());
+        o
+    }
+
+    /// Parses the bytes of the ioctl argument.
+    pub fn from_bytes(b: &[u8; TFTP_BACKEND_SIZE]) -> Self {
+        let mut server = [0u8; 4];
+        server.copy_from_slice(&b[0..4]);
+        let mut prefix = [0u8; TFTP_PREFIX_LEN];
+        prefix.copy_from_slice(&b[16..144]);
+        Self {
+            server,
+            port: get_u16(b, 4),
+            blksize: get_u16(b, 6),
+            rto_ms: get_u32(b, 8),
+            flags: get_u32(b, 12),
+            prefix,
+            pages: get_u64(b, 144),
+            elapsed_ns: get_u64(b, 152),
+        }
+    }
+}
+
+/// `LAZYRESUME_IOC_TFTP_BACKEND`: moves every page the `memory` backend
+/// holds to a TFTP server (one file per page, uploaded with the in-kernel
+/// client unless [`TFTP_BACKEND_NO_UPLOAD`]) and from then on fills their
+/// lazy entries from there: the `tftp` backend (needs `CAP_SYS_ADMIN` and
+/// `CAP_NET_ADMIN`).
+pub const IOC_TFTP_BACKEND: u32 = iowr(0x07, TFTP_BACKEND_SIZE);

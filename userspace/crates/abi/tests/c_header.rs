@@ -50,6 +50,13 @@ int main(void)
 	printf("MI_reserved %zu\n", offsetof(struct lazyresume_mem_inject, reserved));
 	printf("MEM_NO_VERIFY %u\n", LAZYRESUME_MEM_NO_VERIFY);
 	printf("IOC_MEM_INJECT %lu\n", (unsigned long)LAZYRESUME_IOC_MEM_INJECT);
+	printf("TFTP_PREFIX_LEN %u\n", LAZYRESUME_TFTP_PREFIX_LEN);
+	printf("TFTP_BACKEND_NO_UPLOAD %u\n", LAZYRESUME_TFTP_BACKEND_NO_UPLOAD);
+	printf("TFTP_BACKEND_SIZE %zu\n", sizeof(struct lazyresume_tftp_backend));
+#define TB(f) printf("TB_" #f " %zu\n", offsetof(struct lazyresume_tftp_backend, f))
+	TB(port); TB(blksize); TB(rto_ms); TB(flags); TB(prefix); TB(pages);
+	TB(elapsed_ns);
+	printf("IOC_TFTP_BACKEND %lu\n", (unsigned long)LAZYRESUME_IOC_TFTP_BACKEND);
 	return 0;
 }
 "#;
@@ -88,6 +95,12 @@ fn c_values() -> Vec<(String, u64)> {
 macro_rules! tg {
     ($f:ident) => {
         core::mem::offset_of!(abi::TftpXfer, $f) as u64
+    };
+}
+
+macro_rules! tb {
+    ($f:ident) => {
+        core::mem::offset_of!(abi::TftpBackend, $f) as u64
     };
 }
 
@@ -167,6 +180,20 @@ fn c_header_matches_rust_abi() {
         ),
         ("MEM_NO_VERIFY", u64::from(abi::MEM_NO_VERIFY)),
         ("IOC_MEM_INJECT", u64::from(abi::IOC_MEM_INJECT)),
+        ("TFTP_PREFIX_LEN", abi::TFTP_PREFIX_LEN as u64),
+        (
+            "TFTP_BACKEND_NO_UPLOAD",
+            u64::from(abi::TFTP_BACKEND_NO_UPLOAD),
+        ),
+        ("TFTP_BACKEND_SIZE", abi::TFTP_BACKEND_SIZE as u64),
+        ("TB_port", tb!(port)),
+        ("TB_blksize", tb!(blksize)),
+        ("TB_rto_ms", tb!(rto_ms)),
+        ("TB_flags", tb!(flags)),
+        ("TB_prefix", tb!(prefix)),
+        ("TB_pages", tb!(pages)),
+        ("TB_elapsed_ns", tb!(elapsed_ns)),
+        ("IOC_TFTP_BACKEND", u64::from(abi::IOC_TFTP_BACKEND)),
     ];
     let got = c_values();
     assert_eq!(got.len(), expected.len(), "probe printed {got:?}");

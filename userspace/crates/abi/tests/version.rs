@@ -80,3 +80,22 @@ proptest! {
         prop_assert_eq!(lazyresume_abi::MemInject::from_bytes(&m.to_bytes()), m);
     }
 }
+
+proptest! {
+    #[test]
+    fn tftp_backend_round_trip(
+        server: [u8; 4], port: u16, blksize: u16, rto_ms: u32, flags: u32,
+        prefix in "[ -~]{0,200}", pages: u64, elapsed_ns: u64,
+    ) {
+        let mut t = lazyresume_abi::TftpBackend::new(server, port, prefix.as_bytes());
+        t.blksize = blksize;
+        t.rto_ms = rto_ms;
+        t.flags = flags;
+        t.pages = pages;
+        t.elapsed_ns = elapsed_ns;
+        let back = lazyresume_abi::TftpBackend::from_bytes(&t.to_bytes());
+        prop_assert_eq!(back, t);
+        let want: Vec<u8> = prefix.bytes().take(lazyresume_abi::TFTP_PREFIX_LEN - 1).collect();
+        prop_assert_eq!(back.prefix_bytes(), Some(&want[..]));
+    }
+}

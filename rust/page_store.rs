@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The `memory` backend: pages evicted from the calling process by
-//! `LAZYRESUME_IOC_EVICT` are kept by the module and copied back on fault.
-//! It exists for the selftests and the fault benchmark; faults can be told
-//! to fail (backend offline, corrupted pages) to exercise the fault policy.
+//! Where the content of each lazy entry is: the module's page store, which
+//! maps an entry's index to its page and the SHA-256 that page must have.
+//! A page is either kept in memory (the `memory` backend: pages evicted by
+//! `LAZYRESUME_IOC_EVICT`, for the selftests and the benchmarks) or on a
+//! TFTP server (the `tftp` backend, after `LAZYRESUME_IOC_TFTP_BACKEND`).
+//! Fetches can be told to fail (backend offline, corrupted pages) to
+//! exercise the fault policy.
 //!
 //! Indexes are positions in one vector of slots. Eviction works in passes
 //! of up to [`BATCH_PAGES`] pages: it reserves that many slots, evicts into
-//! preallocated buffers (the store callback runs under a page table lock,
+//! preallocated pages (the store callback runs under a page table lock,
 //! where nothing can be allocated), then publishes the pages into their
 //! slots. A fault that sees a slot still reserved (another thread of the
 //! process faulted between eviction and publication) waits for it.
@@ -20,30 +23,34 @@ use kernel::new_mutex;
 use kernel::page::{Page, PAGE_SIZE};
 use kernel::prelude::*;
 use kernel::sync::{CondVar, Mutex};
+use kernel::time::Ktime;
 
 use crate::fault::FetchError;
 use crate::lazy_entry::{self, EvictStats, EvictStore, Folio, PageBytes, TaskMm};
 use crate::sha256::{self, DIGEST_LEN};
 use crate::stats::STATS;
+use crate::tftp_backend::TftpSource;
 
-/// Pages evicted per pass: the preallocated buffers of one pass (2 MiB).
+/// Pages evicted per pass: the preallocated pages of one pass (2 MiB).
 const BATCH_PAGES: usize = 512;
 
-/// A stored page: its content (a page of its own, so that freeing the
-/// backend gives whole pages back) and SHA-256.
+/// A page kept in memory: its content (a page of its own, so that freeing
+/// the store gives whole pages back) and SHA-256.
 struct StoredPage {
     data: Page,
     hash: [u8; DIGEST_LEN],
 }
 
-/// One index of the backend.
+/// One index of the store.
 enum Slot {
     /// Reserved by an eviction pass that has not published yet.
     Reserved,
     /// Reserved but not used by its pass; no entry refers to it.
     Unused,
-    /// A page some lazy entries may refer to.
-    Page(StoredPage),
+    /// A page in memory that lazy entries may refer to.
+    Memory(StoredPage),
+    /// A page on the TFTP server of [`Store::remote`], with its SHA-256.
+    Remote([u8; DIGEST_LEN]),
 }
 
 /// Fault injection for the tests (`LAZYRESUME_IOC_MEM_INJECT`).
@@ -56,26 +63,44 @@ struct Inject {
     verify: AtomicBool,
 }
 
-/// The pages of the memory backend.
+/// What the store's lock protects.
+struct Store {
+    slots: KVVec<Slot>,
+    /// The server of the [`Slot::Remote`] pages.
+    remote: Option<TftpSource>,
+}
+
+/// The page store.
 #[pin_data]
-pub(crate) struct MemoryBackend {
-    /// Serialises evictions: slots are appended by one pass at a time.
+pub(crate) struct PageStore {
+    /// Serialises the calls that add or move slots (evict, move to TFTP).
     #[pin]
-    evict_lock: Mutex<()>,
+    writer_lock: Mutex<()>,
     #[pin]
-    slots: Mutex<KVVec<Slot>>,
+    store: Mutex<Store>,
     /// Signalled when reserved slots are published.
     #[pin]
     published: CondVar,
     inject: Inject,
 }
 
-impl MemoryBackend {
-    /// An empty backend.
+/// Where a fetch finds the page, read under the store's lock.
+enum Location {
+    /// Copied into the folio already.
+    Memory,
+    /// To be fetched from this server.
+    Remote(TftpSource),
+}
+
+impl PageStore {
+    /// An empty store.
     pub(crate) fn new() -> impl PinInit<Self> {
         pin_init!(Self {
-            evict_lock <- new_mutex!(()),
-            slots <- new_mutex!(KVVec::new()),
+            writer_lock <- new_mutex!(()),
+            store <- new_mutex!(Store {
+                slots: KVVec::new(),
+                remote: None,
+            }),
             published <- new_condvar!(),
             inject: Inject {
                 offline: AtomicBool::new(false),
@@ -94,8 +119,8 @@ impl MemoryBackend {
             .store(corrupt_fetches, Ordering::Relaxed);
     }
 
-    /// Copies page `index` into `folio` and returns the SHA-256 it must
-    /// have, or `None` when checking is turned off.
+    /// Writes page `index` into `folio` and returns the SHA-256 it must
+    /// have, or `None` when checking is turned off. May sleep (TFTP).
     pub(crate) fn fetch(
         &self,
         index: u64,
@@ -105,27 +130,35 @@ impl MemoryBackend {
             return Err(FetchError::Unreachable);
         }
         let i = usize::try_from(index).map_err(|_| FetchError::NoSuchPage)?;
-        let mut slots = self.slots.lock();
-        loop {
-            match slots.as_slice().get(i) {
-                Some(Slot::Reserved) => self.published.wait(&mut slots),
-                Some(Slot::Page(p)) => {
+        let mut store = self.store.lock();
+        let (hash, location) = loop {
+            match store.slots.as_slice().get(i) {
+                Some(Slot::Reserved) => self.published.wait(&mut store),
+                Some(Slot::Memory(p)) => {
                     let copy = |dst: &mut PageBytes| {
                         // SAFETY: `dst` is a whole page, writable, and does
                         // not overlap the stored page.
                         unsafe { p.data.read_raw(dst.as_mut_ptr(), 0, PAGE_SIZE) }
                     };
                     folio.write(copy).map_err(|_| FetchError::NoSuchPage)?;
-                    let hash = p.hash;
-                    drop(slots);
-                    if self.take_corruption() {
-                        folio.write(|dst| dst[0] ^= 0xff);
-                    }
-                    return Ok(self.inject.verify.load(Ordering::Relaxed).then_some(hash));
+                    break (p.hash, Location::Memory);
+                }
+                Some(Slot::Remote(hash)) => {
+                    let source = store.remote.clone().ok_or(FetchError::NoSuchPage)?;
+                    break (*hash, Location::Remote(source));
                 }
                 Some(Slot::Unused) | None => return Err(FetchError::NoSuchPage),
             }
+        };
+        // The network is waited for without the lock.
+        drop(store);
+        if let Location::Remote(source) = &location {
+            source.fetch(index, folio)?;
         }
+        if self.take_corruption() {
+            folio.write(|dst| dst[0] ^= 0xff);
+        }
+        Ok(self.inject.verify.load(Ordering::Relaxed).then_some(hash))
     }
 
     /// Whether this fetch is to be corrupted (injection).
@@ -136,20 +169,21 @@ impl MemoryBackend {
             .is_ok()
     }
 
-    /// Pages held.
-    pub(crate) fn pages(&self) -> usize {
-        self.slots
-            .lock()
-            .iter()
-            .filter(|s| matches!(s, Slot::Page(_)))
-            .count()
+    /// Pages held in memory and pages on the TFTP server.
+    pub(crate) fn pages(&self) -> (usize, usize) {
+        let store = self.store.lock();
+        store.slots.iter().fold((0, 0), |(mem, remote), s| match s {
+            Slot::Memory(_) => (mem + 1, remote),
+            Slot::Remote(_) => (mem, remote + 1),
+            _ => (mem, remote),
+        })
     }
 
     /// Evicts the private anonymous pages of `[start, end)` of the calling
-    /// process into the backend.
+    /// process into the memory backend.
     pub(crate) fn evict(&self, start: usize, end: usize) -> Result<EvictStats> {
         let mm = TaskMm::current()?;
-        let _serial = self.evict_lock.lock();
+        let _serial = self.writer_lock.lock();
         self.drop_unreferenced();
         let mut batch = Batch::new()?;
         let mut evicted_before = 0;
@@ -176,24 +210,68 @@ impl MemoryBackend {
         Ok(total)
     }
 
+    /// Moves every page held in memory to `source`, uploading each unless
+    /// `upload` is false, and serves them from there. Returns the number of
+    /// pages moved and the time it took.
+    pub(crate) fn move_to_tftp(&self, source: TftpSource, upload: bool) -> Result<(u64, u64)> {
+        let _serial = self.writer_lock.lock();
+        {
+            let mut store = self.store.lock();
+            match &store.remote {
+                Some(r) if *r != source => return Err(EBUSY),
+                _ => store.remote = Some(source.clone()),
+            }
+        }
+        let start = Ktime::ktime_get();
+        let mut buf = KVec::from_elem(0u8, PAGE_SIZE, GFP_KERNEL)?;
+        let mut moved = 0;
+        let mut i = 0;
+        loop {
+            // Copy the next page out under the lock, upload without it.
+            let hash = {
+                let store = self.store.lock();
+                let Some(slot) = store.slots.as_slice().get(i) else {
+                    break;
+                };
+                let Slot::Memory(p) = slot else {
+                    i += 1;
+                    continue;
+                };
+                lazy_entry::read_page(&p.data, |b| buf.copy_from_slice(b));
+                p.hash
+            };
+            if upload {
+                source.upload(i as u64, &buf)?;
+            }
+            // Only eviction (serialised with us) changes `Memory` slots.
+            self.store.lock().slots.as_mut_slice()[i] = Slot::Remote(hash);
+            moved += 1;
+            i += 1;
+        }
+        let ns = (Ktime::ktime_get() - start).to_ns().max(0) as u64;
+        Ok((moved, ns))
+    }
+
     /// Frees every page if no lazy entry exists: then none can refer to a
     /// slot (entries are only made by `evict`, which the caller holds).
     fn drop_unreferenced(&self) {
         if lazy_entry::entry_count() == 0 {
-            *self.slots.lock() = KVVec::new();
+            let mut store = self.store.lock();
+            store.slots = KVVec::new();
+            store.remote = None;
         }
     }
 
     /// Reserves [`BATCH_PAGES`] slots and returns the first index.
     fn reserve(&self) -> Result<u64> {
-        let mut slots = self.slots.lock();
-        let base = slots.len();
+        let mut store = self.store.lock();
+        let base = store.slots.len();
         let end = base.checked_add(BATCH_PAGES).ok_or(ENOSPC)?;
         if end as u64 > lazy_entry::max_index() {
             return Err(ENOSPC);
         }
         for _ in 0..BATCH_PAGES {
-            slots.push(Slot::Reserved, GFP_KERNEL)?;
+            store.slots.push(Slot::Reserved, GFP_KERNEL)?;
         }
         Ok(base as u64)
     }
@@ -207,11 +285,11 @@ impl MemoryBackend {
             page.hash = lazy_entry::read_page(&page.data, |b| sha256::digest(b));
         }
         let base = batch.base as usize;
-        let mut slots = self.slots.lock();
-        let reserved = &mut slots.as_mut_slice()[base..base + BATCH_PAGES];
+        let mut store = self.store.lock();
+        let reserved = &mut store.slots.as_mut_slice()[base..base + BATCH_PAGES];
         for (i, (slot, page)) in reserved.iter_mut().zip(batch.pages.iter_mut()).enumerate() {
             *slot = match page.take() {
-                Some(p) if i < used => Slot::Page(p),
+                Some(p) if i < used => Slot::Memory(p),
                 unused => {
                     *page = unused;
                     Slot::Unused
@@ -220,14 +298,14 @@ impl MemoryBackend {
         }
         // Unused slots at the end are given back (evictions are serialised,
         // so the pass's slots are the last ones).
-        let mut len = slots.len();
-        while len > base + used && matches!(slots.as_slice()[len - 1], Slot::Unused) {
+        let mut len = store.slots.len();
+        while len > base + used && matches!(store.slots.as_slice()[len - 1], Slot::Unused) {
             len -= 1;
         }
         // SAFETY: `len` is at most the length, and the slots cut off are
         // `Slot::Unused`, which own nothing: not dropping them leaks nothing.
-        unsafe { slots.set_len(len) };
-        drop(slots);
+        unsafe { store.slots.set_len(len) };
+        drop(store);
         self.published.notify_all();
         batch.used = 0;
     }

@@ -1,0 +1,349 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The tftp backend: pages evicted into lazy entries, moved to tftpd-hpa
+ * with LAZYRESUME_IOC_TFTP_BACKEND (one file per page), come back from the
+ * server on first access, checked against their SHA-256.
+ *
+ * Needs the lazyresume module, debugfs and a tftpd-hpa accepting uploads
+ * under upload/, named on the kernel command line as
+ * lrtftp=...,hpa@ADDR:PORT,... (scripts/run-kselftests.sh does that).
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <linux/lazyresume.h>
+
+#include "kselftest_harness.h"
+
+#define DEV_PATH "/dev/lazyresume"
+#define STATS_PATH "/sys/kernel/debug/lazyresume/stats"
+#define NR_THREADS 8
+
+static long page_size;
+
+/* Value of the counter @name in the debugfs statistics, or -1. */
+static long long stat_value(const char *name)
+{
+	char line[512], key[64];
+	FILE *f = fopen(STATS_PATH, "r");
+	long long val, found = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%63s %lld", key, &val) == 2 &&
+		    !strcmp(key, name))
+			found = val;
+	fclose(f);
+	return found;
+}
+
+/* The hpa@ADDR:PORT server of lrtftp= on the kernel command line. */
+static int hpa_server(__u8 addr[4], __u16 *port)
+{
+	char cmdline[4096], *s;
+	unsigned int a, b, c, d, p;
+	FILE *f = fopen("/proc/cmdline", "r");
+	size_t n;
+
+	if (!f)
+		return -1;
+	n = fread(cmdline, 1, sizeof(cmdline) - 1, f);
+	fclose(f);
+	cmdline[n] = 0;
+	s = strstr(cmdline, "hpa@");
+	if (!s || sscanf(s, "hpa@%u.%u.%u.%u:%u", &a, &b, &c, &d, &p) != 5)
+		return -1;
+	addr[0] = a;
+	addr[1] = b;
+	addr[2] = c;
+	addr[3] = d;
+	*port = p;
+	return 0;
+}
+
+static unsigned char pattern(unsigned long pg, unsigned long off, int seed)
+{
+	return (unsigned char)(pg * 151 + off * 11 + seed * 37 + 3);
+}
+
+static unsigned char *map_filled(unsigned long pages, int seed)
+{
+	unsigned char *p = mmap(NULL, pages * page_size, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	unsigned long i, j;
+
+	if (p == MAP_FAILED)
+		return NULL;
+	madvise(p, pages * page_size, MADV_NOHUGEPAGE);
+	for (i = 0; i < pages; i++)
+		for (j = 0; j < page_size; j++)
+			p[i * page_size + j] = pattern(i, j, seed);
+	return p;
+}
+
+static long check(const unsigned char *p, unsigned long pages, int seed)
+{
+	unsigned long i, j;
+
+	for (i = 0; i < pages; i++)
+		for (j = 0; j < page_size; j++)
+			if (p[i * page_size + j] != pattern(i, j, seed))
+				return i * page_size + j;
+	return -1;
+}
+
+static int evict(int fd, void *p, unsigned long pages)
+{
+	struct lazyresume_evict e = {
+		.start = (uintptr_t)p,
+		.length = pages * page_size,
+	};
+
+	return ioctl(fd, LAZYRESUME_IOC_EVICT, &e) ||
+	       e.evicted != pages ? -1 : 0;
+}
+
+/*
+ * Lets the store forget pages no entry refers to any more (an eviction
+ * does that first; nothing is mapped at address 0).
+ */
+static int drop_unused(int fd)
+{
+	struct lazyresume_evict e = { .start = 0, .length = page_size };
+
+	return ioctl(fd, LAZYRESUME_IOC_EVICT, &e);
+}
+
+FIXTURE(tftp) {
+	int fd;
+	struct lazyresume_tftp_backend req;
+};
+
+FIXTURE_SETUP(tftp)
+{
+	struct stat st;
+
+	page_size = sysconf(_SC_PAGESIZE);
+	memset(&self->req, 0, sizeof(self->req));
+	if (hpa_server(self->req.server, &self->req.port))
+		SKIP(return, "no hpa@ADDR:PORT in lrtftp= on the command line");
+	if (stat(DEV_PATH, &st))
+		ASSERT_EQ(0, system("modprobe lazyresume"));
+	self->fd = open(DEV_PATH, O_RDONLY);
+	ASSERT_LE(0, self->fd);
+	if (stat_value("tftp_backend_pages") < 0)
+		SKIP(return, "%s not readable (debugfs not mounted?)", STATS_PATH);
+	/* Files of this run: the store keeps one prefix while pages use it. */
+	snprintf(self->req.prefix, sizeof(self->req.prefix),
+		 "upload/lz%d-%ld-", getpid(), (long)time(NULL));
+}
+
+FIXTURE_TEARDOWN(tftp)
+{
+	close(self->fd);
+}
+
+TEST_F(tftp, read_back_from_the_server)
+{
+	const unsigned long pages = 32;
+	unsigned char *p = map_filled(pages, 1);
+	long long served = stat_value("fault_served");
+	long long fetched = stat_value("tftp_completed");
+	long long remote = stat_value("tftp_backend_pages");
+
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(0, evict(self->fd, p, pages));
+	ASSERT_EQ(0, ioctl(self->fd, LAZYRESUME_IOC_TFTP_BACKEND, &self->req));
+	EXPECT_LE(pages, self->req.pages);
+	EXPECT_EQ(remote + self->req.pages, stat_value("tftp_backend_pages"));
+	EXPECT_EQ(0, stat_value("memory_backend_pages"));
+	TH_LOG("%llu pages uploaded in %llu ms", self->req.pages,
+	       self->req.elapsed_ns / 1000000);
+
+	EXPECT_EQ(-1, check(p, pages, 1));
+	EXPECT_EQ(served + pages, stat_value("fault_served"));
+	/* The uploads, then one fetch per page. */
+	EXPECT_LE(fetched + self->req.pages + pages,
+		  stat_value("tftp_completed"));
+	munmap(p, pages * page_size);
+}
+
+struct racer {
+	pthread_barrier_t *start;
+	volatile unsigned char *page;
+	int bad;
+};
+
+static void *race_read(void *arg)
+{
+	struct racer *r = arg;
+	unsigned long j;
+
+	pthread_barrier_wait(r->start);
+	for (j = 0; j < page_size; j += 97)
+		r->bad += r->page[j] != pattern(0, j, 2);
+	return NULL;
+}
+
+TEST_F(tftp, fork_and_threads_read_the_same_pages)
+{
+	struct racer racers[NR_THREADS];
+	pthread_t threads[NR_THREADS];
+	pthread_barrier_t start;
+	unsigned char *p = map_filled(2, 2);
+	int i, status;
+	pid_t pid;
+
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(0, evict(self->fd, p, 2));
+	ASSERT_EQ(0, ioctl(self->fd, LAZYRESUME_IOC_TFTP_BACKEND, &self->req));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0)
+		_exit(check(p, 2, 2) == -1 ? 0 : 1);
+	ASSERT_EQ(0, pthread_barrier_init(&start, NULL, NR_THREADS));
+	for (i = 0; i < NR_THREADS; i++) {
+		racers[i].start = &start;
+		racers[i].page = p;
+		racers[i].bad = 0;
+		ASSERT_EQ(0, pthread_create(&threads[i], NULL, race_read,
+					    &racers[i]));
+	}
+	for (i = 0; i < NR_THREADS; i++) {
+		ASSERT_EQ(0, pthread_join(threads[i], NULL));
+		EXPECT_EQ(0, racers[i].bad);
+	}
+	pthread_barrier_destroy(&start);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	EXPECT_EQ(-1, check(p, 2, 2));
+	munmap(p, 2 * page_size);
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+}
+
+TEST_F(tftp, signals_do_not_interrupt_a_fetch)
+{
+	const unsigned long pages = 16;
+	struct sigaction sa = { .sa_handler = on_signal };
+	unsigned char *p = map_filled(pages, 3);
+	long long retries = stat_value("fault_retries");
+	pid_t parent = getpid(), pid;
+	int i, status;
+
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(0, evict(self->fd, p, pages));
+	ASSERT_EQ(0, ioctl(self->fd, LAZYRESUME_IOC_TFTP_BACKEND, &self->req));
+	/* A signal every half millisecond while the pages come in. */
+	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		for (i = 0; i < 100000; i++) {
+			kill(parent, SIGUSR1);
+			usleep(500);
+		}
+		_exit(0);
+	}
+	EXPECT_EQ(-1, check(p, pages, 3));
+	/* Not one fetch was cut short. */
+	EXPECT_EQ(retries, stat_value("fault_retries"));
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	signal(SIGUSR1, SIG_DFL);
+	munmap(p, pages * page_size);
+}
+
+TEST_F(tftp, missing_page_file_is_sigbus)
+{
+	unsigned char *p = map_filled(1, 4);
+	long long missing = stat_value("fault_failed_missing");
+	volatile unsigned char c;
+	int status;
+	pid_t pid;
+
+	ASSERT_NE(NULL, p);
+	/* Nothing else uses the store now: a new prefix is accepted. */
+	ASSERT_EQ(0, drop_unused(self->fd));
+	if (stat_value("tftp_backend_pages") != 0)
+		SKIP(return, "pages of another user are on a TFTP server");
+	ASSERT_EQ(0, evict(self->fd, p, 1));
+	strcat(self->req.prefix, "never-uploaded-");
+	self->req.flags = LAZYRESUME_TFTP_BACKEND_NO_UPLOAD;
+	ASSERT_EQ(0, ioctl(self->fd, LAZYRESUME_IOC_TFTP_BACKEND, &self->req));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		c = p[0];
+		(void)c;
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGBUS);
+	EXPECT_EQ(missing + 1, stat_value("fault_failed_missing"));
+	munmap(p, page_size);
+}
+
+TEST_F(tftp, one_server_at_a_time)
+{
+	struct lazyresume_tftp_backend other = self->req;
+	unsigned char *p = map_filled(2, 5);
+
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(0, evict(self->fd, p, 1));
+	ASSERT_EQ(0, ioctl(self->fd, LAZYRESUME_IOC_TFTP_BACKEND, &self->req));
+	ASSERT_EQ(0, evict(self->fd, p + page_size, 1));
+	strcat(other.prefix, "other-");
+	errno = 0;
+	EXPECT_EQ(-1, ioctl(self->fd, LAZYRESUME_IOC_TFTP_BACKEND, &other));
+	EXPECT_EQ(EBUSY, errno);
+	/* The same server and prefix again is fine. */
+	EXPECT_EQ(0, ioctl(self->fd, LAZYRESUME_IOC_TFTP_BACKEND, &self->req));
+	EXPECT_EQ(1, self->req.pages);
+	EXPECT_EQ(-1, check(p, 2, 5));
+	munmap(p, 2 * page_size);
+}
+
+TEST_F(tftp, rejects_bad_requests)
+{
+	struct lazyresume_tftp_backend r = self->req;
+
+	r.flags = 1 << 5;
+	errno = 0;
+	EXPECT_EQ(-1, ioctl(self->fd, LAZYRESUME_IOC_TFTP_BACKEND, &r));
+	EXPECT_EQ(EINVAL, errno);
+	r = self->req;
+	memset(r.prefix, 'x', sizeof(r.prefix));
+	errno = 0;
+	EXPECT_EQ(-1, ioctl(self->fd, LAZYRESUME_IOC_TFTP_BACKEND, &r));
+	EXPECT_EQ(EINVAL, errno);
+	r = self->req;
+	memset(r.server, 0, sizeof(r.server));
+	errno = 0;
+	EXPECT_EQ(-1, ioctl(self->fd, LAZYRESUME_IOC_TFTP_BACKEND, &r));
+	EXPECT_EQ(EINVAL, errno);
+	r = self->req;
+	r.blksize = 7;
+	errno = 0;
+	EXPECT_EQ(-1, ioctl(self->fd, LAZYRESUME_IOC_TFTP_BACKEND, &r));
+	EXPECT_EQ(EINVAL, errno);
+}
+
+TEST_HARNESS_MAIN
