@@ -25,6 +25,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE 25
+#endif
+
 #include <linux/lazyresume.h>
 
 #include "kselftest_harness.h"
@@ -771,6 +775,164 @@ TEST_F(lazy, inject_rejects_unknown)
 	errno = 0;
 	EXPECT_EQ(-1, ioctl(self->fd, LAZYRESUME_IOC_MEM_INJECT, &m));
 	EXPECT_EQ(EINVAL, errno);
+}
+
+/* The /proc/self/pagemap entry of @addr. */
+static uint64_t pagemap_entry(void *addr)
+{
+	uint64_t e = 0;
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+
+	if (fd < 0)
+		return 0;
+	if (pread(fd, &e, sizeof(e), (uintptr_t)addr / page_size * 8) != 8)
+		e = 0;
+	close(fd);
+	return e;
+}
+
+#define PM_PRESENT (1ULL << 63)
+#define PM_SWAP (1ULL << 62)
+
+TEST_F(lazy, pagemap_and_smaps_report_entries_as_swapped)
+{
+	const unsigned long pages = 4;
+	unsigned char *p = map_filled(pages, 50);
+	uint64_t e;
+
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(0, evict(self->fd, p, pages, NULL));
+	/* Content that is not in memory: swapped, not present. */
+	e = pagemap_entry(p);
+	EXPECT_TRUE(e & PM_SWAP);
+	EXPECT_FALSE(e & PM_PRESENT);
+	EXPECT_EQ(-1, check(p, pages, 50));
+	e = pagemap_entry(p);
+	EXPECT_TRUE(e & PM_PRESENT);
+	EXPECT_FALSE(e & PM_SWAP);
+	munmap(p, pages * page_size);
+}
+
+TEST_F(lazy, prot_none_faults_without_a_fill)
+{
+	unsigned char *p = map_filled(1, 51);
+	long long fills;
+	volatile unsigned char c;
+	int status;
+	pid_t pid;
+
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(0, evict(self->fd, p, 1, NULL));
+	ASSERT_EQ(0, mprotect(p, page_size, PROT_NONE));
+	fills = stat_value("fault_fills");
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		c = p[0];
+		(void)c;
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
+	EXPECT_EQ(fills, stat_value("fault_fills"));
+	ASSERT_EQ(0, mprotect(p, page_size, PROT_READ));
+	EXPECT_EQ(-1, check(p, 1, 51));
+	munmap(p, page_size);
+}
+
+TEST_F(lazy, pages_shared_after_fork_are_skipped)
+{
+	const unsigned long pages = 4;
+	unsigned char *p = map_filled(pages, 52);
+	struct lazyresume_evict e;
+	int go[2], status;
+	pid_t pid;
+	char c;
+
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(0, pipe(go));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		/* Keep the pages shared until the parent is done. */
+		_exit(read(go[0], &c, 1) == 1 ? 0 : 1);
+	}
+	ASSERT_EQ(0, evict(self->fd, p, pages, &e));
+	EXPECT_EQ(0, e.evicted);
+	EXPECT_EQ(pages, e.skipped_shared);
+	ASSERT_EQ(1, write(go[1], "x", 1));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	close(go[0]);
+	close(go[1]);
+	munmap(p, pages * page_size);
+}
+
+/* A 2 MiB-aligned private anonymous range of @size bytes, or NULL. */
+static unsigned char *map_aligned(size_t size)
+{
+	size_t huge = 2UL << 20;
+	unsigned char *p = mmap(NULL, size + huge, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	unsigned char *a;
+
+	if (p == MAP_FAILED)
+		return NULL;
+	a = (unsigned char *)(((uintptr_t)p + huge - 1) & ~(huge - 1));
+	if (a > p)
+		munmap(p, a - p);
+	munmap(a + size, p + huge - a);
+	return a;
+}
+
+static int thp_available(void)
+{
+	return access("/sys/kernel/mm/transparent_hugepage/enabled", R_OK) == 0;
+}
+
+TEST_F(lazy, huge_pages_are_skipped)
+{
+	size_t huge = 2UL << 20;
+	unsigned char *p = map_aligned(huge);
+	struct lazyresume_evict e;
+	uint64_t flags;
+
+	ASSERT_NE(NULL, p);
+	if (!thp_available())
+		SKIP(return, "no transparent huge pages");
+	ASSERT_EQ(0, madvise(p, huge, MADV_HUGEPAGE));
+	memset(p, 7, huge);
+	/* Bit 22 of kpageflags would tell THP; the evict counts tell too. */
+	ASSERT_EQ(0, evict(self->fd, p, huge / page_size, &e));
+	flags = pagemap_entry(p);
+	if (e.skipped_large == 0)
+		SKIP(return, "no huge page was allocated (%llu evicted)",
+		     (unsigned long long)e.evicted);
+	EXPECT_EQ(0, e.evicted);
+	EXPECT_TRUE(flags & PM_PRESENT);
+	munmap(p, huge);
+}
+
+TEST_F(lazy, collapse_refuses_ranges_with_entries)
+{
+	size_t huge = 2UL << 20;
+	unsigned char *p = map_aligned(huge);
+	unsigned long pages = huge / page_size;
+	long long fills;
+
+	ASSERT_NE(NULL, p);
+	if (!thp_available())
+		SKIP(return, "no transparent huge pages");
+	fill(p, pages, 53);
+	ASSERT_EQ(0, evict(self->fd, p, 8, NULL));
+	fills = stat_value("fault_fills");
+	errno = 0;
+	EXPECT_EQ(-1, madvise(p, huge, MADV_COLLAPSE));
+	EXPECT_EQ(EINVAL, errno);
+	/* khugepaged did not fill the entries either. */
+	EXPECT_EQ(fills, stat_value("fault_fills"));
+	EXPECT_EQ(0, resident(p, 8));
+	EXPECT_EQ(-1, check(p, pages, 53));
+	munmap(p, huge);
 }
 
 TEST_F(lazy, policy_rejects_unknown)
