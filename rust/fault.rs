@@ -24,8 +24,13 @@ use crate::stats::STATS;
 pub(crate) enum FetchError {
     /// The backend did not answer; it may later.
     Unreachable,
-    /// The backend has no page of this index: a bug, never retried.
+    /// The backend has no page of this index: never retried.
     NoSuchPage,
+    /// The backend answered with an error that asking again will not fix
+    /// (a protocol error, a page file of the wrong size): never retried.
+    Failed(Error),
+    /// No memory for the fetch: the fault fails with OOM.
+    NoMemory,
 }
 
 /// A page whose content does not match its hash is fetched this many times
@@ -80,8 +85,9 @@ pub(crate) fn store() -> Result<&'static PageStore> {
     let p = STORE.load(Ordering::Acquire);
     // SAFETY: a non-null pointer was set by `Backends::install` from a
     // pinned box that it frees only after clearing the pointer, once the
-    // control device and the filler are unregistered: no ioctl and no fill
-    // can still run then, and those are the only users of the reference.
+    // control device, the debugfs files and the filler are gone: no ioctl,
+    // no debugfs read and no fill (the users of the reference) can still
+    // run then.
     unsafe { p.as_ref() }.ok_or(ENODEV)
 }
 
@@ -148,6 +154,15 @@ fn sleep_killable(ms: u32) {
     unsafe { bindings::schedule_timeout_killable(msecs_to_jiffies(ms) as _) };
 }
 
+/// Time left before the `sigbus` policy gives up, in milliseconds, or
+/// `None` under `block`.
+fn time_left_ms(start: Ktime) -> Option<i64> {
+    match policy() {
+        Policy::Block => None,
+        Policy::Sigbus { deadline_ms } => Some(i64::from(deadline_ms) - elapsed_ms_ns(start).0),
+    }
+}
+
 fn fill_page(index: u64, folio: &mut Folio, start: Ktime) -> Result {
     let f = &STATS.fault;
     let backend = store()?;
@@ -157,7 +172,9 @@ fn fill_page(index: u64, folio: &mut Folio, start: Ktime) -> Result {
         if fatal_signal_pending() {
             return Err(EINTR);
         }
-        match backend.fetch(index, folio) {
+        // One attempt never outlasts the deadline of the policy.
+        let budget_ms = time_left_ms(start).map(|left| left.clamp(1, i64::from(u32::MAX)) as u32);
+        match backend.fetch(index, folio, budget_ms) {
             Ok(None) => return Ok(()),
             Ok(Some(expected)) => {
                 if folio.read(|page| sha256::digest(page)) == expected {
@@ -180,16 +197,23 @@ fn fill_page(index: u64, folio: &mut Folio, start: Ktime) -> Result {
                 }
                 return Err(EIO);
             }
+            Err(FetchError::Failed(e)) => {
+                f.failed_backend.inc();
+                if LOG_LIMIT.allow() {
+                    pr_err!("page {index}: the backend failed ({e:?}) (SIGBUS)\n");
+                }
+                return Err(EIO);
+            }
+            Err(FetchError::NoMemory) => return Err(ENOMEM),
             Err(FetchError::Unreachable) => {
                 f.retries.inc();
-                let (waited_ms, _) = elapsed_ms_ns(start);
                 let mut pause = pause_ms;
-                if let Policy::Sigbus { deadline_ms } = policy() {
-                    let left = i64::from(deadline_ms) - waited_ms;
+                if let Some(left) = time_left_ms(start) {
                     if left <= 0 {
                         f.failed_deadline.inc();
                         if LOG_LIMIT.allow() {
-                            pr_err!("page {index}: backend unreachable for {waited_ms} ms, giving up (policy sigbus)\n");
+                            let waited = elapsed_ms_ns(start).0;
+                            pr_err!("page {index}: backend unreachable for {waited} ms, giving up (policy sigbus)\n");
                         }
                         return Err(EIO);
                     }

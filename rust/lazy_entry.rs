@@ -55,7 +55,8 @@ pub(crate) fn read_page<R>(page: &Page, f: impl FnOnce(&PageBytes) -> R) -> R {
     // SAFETY: `page` is a valid page owned by `Page`.
     let addr = unsafe { bindings::kmap_local_page(page.as_ptr()) };
     // SAFETY: the mapping is valid for `PAGE_SIZE` bytes until unmapped
-    // below, and `&Page` allows no write meanwhile.
+    // below; callers only pass pages nothing writes meanwhile (published
+    // store pages, or batch pages the caller owns).
     let r = f(unsafe { &*addr.cast::<PageBytes>() });
     // SAFETY: unmaps the mapping made above, the only one of this function.
     unsafe { bindings::kunmap_local(addr) };

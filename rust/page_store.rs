@@ -68,14 +68,19 @@ struct Store {
     slots: KVVec<Slot>,
     /// The server of the [`Slot::Remote`] pages.
     remote: Option<TftpSource>,
+    /// Number of [`Slot::Memory`] slots.
+    memory_pages: usize,
+    /// Number of [`Slot::Remote`] slots.
+    remote_pages: usize,
 }
 
 /// The page store.
 #[pin_data]
 pub(crate) struct PageStore {
-    /// Serialises the calls that add or move slots (evict, move to TFTP).
-    #[pin]
-    writer_lock: Mutex<()>,
+    /// Set while a call adds or moves slots (evict, move to TFTP): one at a
+    /// time, others get `EBUSY` rather than an unkillable wait behind a
+    /// long upload or an mmap_lock.
+    writing: AtomicBool,
     #[pin]
     store: Mutex<Store>,
     /// Signalled when reserved slots are published.
@@ -96,10 +101,12 @@ impl PageStore {
     /// An empty store.
     pub(crate) fn new() -> impl PinInit<Self> {
         pin_init!(Self {
-            writer_lock <- new_mutex!(()),
+            writing: AtomicBool::new(false),
             store <- new_mutex!(Store {
                 slots: KVVec::new(),
                 remote: None,
+                memory_pages: 0,
+                remote_pages: 0,
             }),
             published <- new_condvar!(),
             inject: Inject {
@@ -120,11 +127,13 @@ impl PageStore {
     }
 
     /// Writes page `index` into `folio` and returns the SHA-256 it must
-    /// have, or `None` when checking is turned off. May sleep (TFTP).
+    /// have, or `None` when checking is turned off. May sleep (TFTP), for
+    /// `budget_ms` at most if given.
     pub(crate) fn fetch(
         &self,
         index: u64,
         folio: &mut Folio,
+        budget_ms: Option<u32>,
     ) -> Result<Option<[u8; DIGEST_LEN]>, FetchError> {
         if self.inject.offline.load(Ordering::Relaxed) {
             return Err(FetchError::Unreachable);
@@ -137,7 +146,8 @@ impl PageStore {
                 Some(Slot::Memory(p)) => {
                     let copy = |dst: &mut PageBytes| {
                         // SAFETY: `dst` is a whole page, writable, and does
-                        // not overlap the stored page.
+                        // not overlap the stored page, which nothing writes
+                        // once published.
                         unsafe { p.data.read_raw(dst.as_mut_ptr(), 0, PAGE_SIZE) }
                     };
                     folio.write(copy).map_err(|_| FetchError::NoSuchPage)?;
@@ -153,7 +163,7 @@ impl PageStore {
         // The network is waited for without the lock.
         drop(store);
         if let Location::Remote(source) = &location {
-            source.fetch(index, folio)?;
+            source.fetch(index, folio, budget_ms)?;
         }
         if self.take_corruption() {
             folio.write(|dst| dst[0] ^= 0xff);
@@ -172,18 +182,14 @@ impl PageStore {
     /// Pages held in memory and pages on the TFTP server.
     pub(crate) fn pages(&self) -> (usize, usize) {
         let store = self.store.lock();
-        store.slots.iter().fold((0, 0), |(mem, remote), s| match s {
-            Slot::Memory(_) => (mem + 1, remote),
-            Slot::Remote(_) => (mem, remote + 1),
-            _ => (mem, remote),
-        })
+        (store.memory_pages, store.remote_pages)
     }
 
     /// Evicts the private anonymous pages of `[start, end)` of the calling
     /// process into the memory backend.
     pub(crate) fn evict(&self, start: usize, end: usize) -> Result<EvictStats> {
         let mm = TaskMm::current()?;
-        let _serial = self.writer_lock.lock();
+        let _writer = Writer::claim(&self.writing)?;
         self.drop_unreferenced();
         let mut batch = Batch::new()?;
         let mut evicted_before = 0;
@@ -214,7 +220,7 @@ impl PageStore {
     /// `upload` is false, and serves them from there. Returns the number of
     /// pages moved and the time it took.
     pub(crate) fn move_to_tftp(&self, source: TftpSource, upload: bool) -> Result<(u64, u64)> {
-        let _serial = self.writer_lock.lock();
+        let _writer = Writer::claim(&self.writing)?;
         {
             let mut store = self.store.lock();
             match &store.remote {
@@ -243,8 +249,11 @@ impl PageStore {
             if upload {
                 source.upload(i as u64, &buf)?;
             }
-            // Only eviction (serialised with us) changes `Memory` slots.
-            self.store.lock().slots.as_mut_slice()[i] = Slot::Remote(hash);
+            // Only a writer (us) changes `Memory` slots.
+            let mut store = self.store.lock();
+            store.slots.as_mut_slice()[i] = Slot::Remote(hash);
+            store.memory_pages -= 1;
+            store.remote_pages += 1;
             moved += 1;
             i += 1;
         }
@@ -253,12 +262,14 @@ impl PageStore {
     }
 
     /// Frees every page if no lazy entry exists: then none can refer to a
-    /// slot (entries are only made by `evict`, which the caller holds).
+    /// slot (entries are only made by `evict`, and the caller is the writer).
     fn drop_unreferenced(&self) {
         if lazy_entry::entry_count() == 0 {
             let mut store = self.store.lock();
             store.slots = KVVec::new();
             store.remote = None;
+            store.memory_pages = 0;
+            store.remote_pages = 0;
         }
     }
 
@@ -266,10 +277,12 @@ impl PageStore {
     fn reserve(&self) -> Result<u64> {
         let mut store = self.store.lock();
         let base = store.slots.len();
-        let end = base.checked_add(BATCH_PAGES).ok_or(ENOSPC)?;
-        if end as u64 > lazy_entry::max_index() {
+        let last = base.checked_add(BATCH_PAGES - 1).ok_or(ENOSPC)?;
+        if last as u64 > lazy_entry::max_index() {
             return Err(ENOSPC);
         }
+        // Allocate first: the pushes below cannot fail half way.
+        store.slots.reserve(BATCH_PAGES, GFP_KERNEL)?;
         for _ in 0..BATCH_PAGES {
             store.slots.push(Slot::Reserved, GFP_KERNEL)?;
         }
@@ -296,18 +309,37 @@ impl PageStore {
                 }
             };
         }
-        // Unused slots at the end are given back (evictions are serialised,
+        // Unused slots at the end are given back (writers are one at a time,
         // so the pass's slots are the last ones).
         let mut len = store.slots.len();
         while len > base + used && matches!(store.slots.as_slice()[len - 1], Slot::Unused) {
             len -= 1;
         }
+        store.memory_pages += used;
         // SAFETY: `len` is at most the length, and the slots cut off are
         // `Slot::Unused`, which own nothing: not dropping them leaks nothing.
         unsafe { store.slots.set_len(len) };
         drop(store);
         self.published.notify_all();
         batch.used = 0;
+    }
+}
+
+/// The right to add or move slots, released on drop.
+struct Writer<'a>(&'a AtomicBool);
+
+impl<'a> Writer<'a> {
+    /// Claims `flag`; `EBUSY` if another call holds it.
+    fn claim(flag: &'a AtomicBool) -> Result<Self> {
+        flag.compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .map_err(|_| EBUSY)?;
+        Ok(Self(flag))
+    }
+}
+
+impl Drop for Writer<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
     }
 }
 
@@ -359,7 +391,7 @@ impl EvictStore for Batch {
             return Err(ENOSPC);
         };
         // SAFETY: `src` is a whole page, readable, and does not overlap
-        // the stored page.
+        // the stored page, which the batch owns alone until published.
         folio.read(|src| unsafe { page.data.write_raw(src.as_ptr(), 0, PAGE_SIZE) })?;
         let index = self.base + self.used as u64;
         self.used += 1;

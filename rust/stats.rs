@@ -162,6 +162,8 @@ pub(crate) struct FaultStats {
     pub(crate) failed_deadline: Counter,
     /// Failed fills: no such page in the backend.
     pub(crate) failed_missing: Counter,
+    /// Failed fills: the backend failed in a way retrying does not fix.
+    pub(crate) failed_backend: Counter,
     /// Fills abandoned because the faulting task was killed.
     pub(crate) interrupted: Counter,
     /// Pages evicted into the memory backend.
@@ -211,6 +213,7 @@ pub(crate) static STATS: Stats = Stats {
         failed_integrity: Counter::new(),
         failed_deadline: Counter::new(),
         failed_missing: Counter::new(),
+        failed_backend: Counter::new(),
         interrupted: Counter::new(),
         evicted: Counter::new(),
         latency: Latency::new(),
@@ -246,6 +249,7 @@ pub(crate) fn show(out: &mut SeqBuf<'_>) -> core::fmt::Result {
     writeln!(out, "fault_failed_integrity {}", f.failed_integrity.get())?;
     writeln!(out, "fault_failed_deadline {}", f.failed_deadline.get())?;
     writeln!(out, "fault_failed_missing {}", f.failed_missing.get())?;
+    writeln!(out, "fault_failed_backend {}", f.failed_backend.get())?;
     writeln!(out, "fault_interrupted {}", f.interrupted.get())?;
     f.latency.show(out, "fault_latency")?;
     writeln!(out, "pages_outstanding {}", lazy_entry::entry_count())?;

@@ -19,8 +19,13 @@ use crate::net::SockAddrV4;
 use crate::tftp_client::{self, Sink, Source, TransferOptions};
 
 /// Default `blksize`: a page and a little more, so that a page is one DATA
-/// packet shorter than a block, which ends the transfer.
-pub(crate) const DEFAULT_BLKSIZE: u16 = PAGE_SIZE as u16 + 8;
+/// packet shorter than a block, which ends the transfer (the largest block
+/// TFTP allows where pages are bigger).
+pub(crate) const DEFAULT_BLKSIZE: u16 = if PAGE_SIZE + 8 < 65464 {
+    (PAGE_SIZE + 8) as u16
+} else {
+    65464
+};
 /// Default initial retransmission timeout.
 pub(crate) const DEFAULT_RTO_MS: u32 = 200;
 /// Deadline of one attempt to fetch a page; the fault policy decides what
@@ -87,24 +92,30 @@ impl TftpSource {
         f(&name.buf[..name.len])
     }
 
-    /// Fetches page `index` into `folio`. Only a fatal signal interrupts
-    /// the wait (a page fault cannot return to handle other signals).
-    pub(crate) fn fetch(&self, index: u64, folio: &mut Folio) -> Result<(), FetchError> {
+    /// Fetches page `index` into `folio`, giving up after `budget_ms` at
+    /// most. Only a fatal signal interrupts the wait (a page fault cannot
+    /// return to handle other signals).
+    pub(crate) fn fetch(
+        &self,
+        index: u64,
+        folio: &mut Folio,
+        budget_ms: Option<u32>,
+    ) -> Result<(), FetchError> {
+        let deadline = budget_ms.map_or(FETCH_DEADLINE_MS, |b| b.min(FETCH_DEADLINE_MS));
         let mut sink = FolioSink { folio };
         let _blocked = OnlyFatalSignals::new();
         let r = self.with_name(index, |name| {
-            tftp_client::fetch(
-                self.server,
-                name,
-                &self.options(FETCH_DEADLINE_MS),
-                &mut sink,
-            )
+            tftp_client::fetch(self.server, name, &self.options(deadline), &mut sink)
         });
         match r {
-            // A short page fails its hash check: retried, then SIGBUS.
-            Ok(_) => Ok(()),
-            Err(e) if e == ENOENT || e == EACCES || e == EFBIG => Err(FetchError::NoSuchPage),
-            Err(_) => Err(FetchError::Unreachable),
+            Ok(report) if report.length == PAGE_SIZE as u64 => Ok(()),
+            // The wrong file: asking again gives the same.
+            Ok(_) => Err(FetchError::Failed(EFBIG)),
+            Err(e) if e == ENOENT || e == EACCES => Err(FetchError::NoSuchPage),
+            Err(e) if e == ENOMEM => Err(FetchError::NoMemory),
+            // No answer in time, no route, a signal (SIGSTOP): maybe later.
+            Err(e) if is_transient(e) => Err(FetchError::Unreachable),
+            Err(e) => Err(FetchError::Failed(e)),
         }
     }
 
@@ -124,6 +135,22 @@ impl TftpSource {
         })?;
         Ok(())
     }
+}
+
+/// Whether a failed fetch may succeed if tried again.
+fn is_transient(e: Error) -> bool {
+    [
+        bindings::ETIMEDOUT,
+        bindings::EINTR,
+        bindings::ENETUNREACH,
+        bindings::EHOSTUNREACH,
+        bindings::ENETDOWN,
+        bindings::ECONNREFUSED,
+        bindings::EAGAIN,
+        bindings::ENOBUFS,
+    ]
+    .iter()
+    .any(|&n| e.to_errno() == -(n as i32))
 }
 
 /// A file name being formatted.
@@ -176,10 +203,10 @@ impl Source for SliceSource<'_> {
     }
 }
 
-/// Blocks every signal but SIGKILL (and SIGSTOP, which cannot be blocked)
-/// while it lives, so that socket waits are only interrupted by a fatal
-/// signal, as in NFS's killable RPC waits. Pending signals stay pending
-/// and are delivered once the fault returns.
+/// Blocks every signal but SIGKILL while it lives, so that socket waits are
+/// only interrupted by a fatal signal, as NFS's RPC waits once did
+/// (`rpc_clnt_sigmask()`). Pending signals stay pending and are delivered
+/// once the fault returns.
 struct OnlyFatalSignals {
     saved: bindings::sigset_t,
 }
@@ -191,9 +218,11 @@ impl OnlyFatalSignals {
         // SAFETY: as above.
         let mut all: bindings::sigset_t = unsafe { core::mem::zeroed() };
         all.sig.iter_mut().for_each(|w| *w = !0);
-        // SAFETY: changes the calling task's own mask (the kernel removes
-        // SIGKILL and SIGSTOP) and saves the old one in `saved`; both sets
-        // are valid for the call.
+        // The in-kernel sigprocmask() takes the set as it is: SIGKILL must
+        // stay deliverable, or a killed task would wait forever.
+        all.sig[0] &= !(1 << (bindings::SIGKILL - 1));
+        // SAFETY: changes the calling task's own mask and saves the old one
+        // in `saved`; both sets are valid for the call.
         unsafe { bindings::sigprocmask(bindings::SIG_SETMASK as i32, &mut all, &mut saved) };
         Self { saved }
     }

@@ -301,6 +301,99 @@ TEST_F(tftp, missing_page_file_is_sigbus)
 	munmap(p, page_size);
 }
 
+/*
+ * Waits up to @ms for @pid; returns its wait status, or -1 if it is still
+ * running then.
+ */
+static int wait_for(pid_t pid, int ms)
+{
+	int status, i;
+
+	for (i = 0; i < ms / 10; i++) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return status;
+		usleep(10000);
+	}
+	return -1;
+}
+
+static int set_policy(int fd, __u32 policy, __u32 deadline_ms)
+{
+	struct lazyresume_policy p = { policy, deadline_ms };
+
+	return ioctl(fd, LAZYRESUME_IOC_SET_POLICY, &p);
+}
+
+/*
+ * Moves one evicted page of @p to a server that does not answer (port 9
+ * of the hpa server's host), then starts a child that reads it.
+ */
+static pid_t fault_on_dead_server(int fd, struct lazyresume_tftp_backend *req,
+				  unsigned char *p)
+{
+	volatile unsigned char c;
+	pid_t pid;
+
+	if (drop_unused(fd) || evict(fd, p, 1))
+		return -1;
+	req->port = 9;
+	req->flags = LAZYRESUME_TFTP_BACKEND_NO_UPLOAD;
+	if (ioctl(fd, LAZYRESUME_IOC_TFTP_BACKEND, req))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		c = p[0];
+		(void)c;
+		_exit(0);
+	}
+	return pid;
+}
+
+TEST_F(tftp, dead_server_policy_block_is_killable)
+{
+	unsigned char *p = map_filled(1, 6);
+	int status;
+	pid_t pid;
+
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(0, set_policy(self->fd, LAZYRESUME_POLICY_BLOCK, 0));
+	pid = fault_on_dead_server(self->fd, &self->req, p);
+	ASSERT_LT(0, pid);
+	/* Waiting for the server, in a fetch or between two. */
+	EXPECT_EQ(-1, wait_for(pid, 3000));
+	kill(pid, SIGKILL);
+	status = wait_for(pid, 20000);
+	EXPECT_NE(-1, status);
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	if (status == -1)
+		waitpid(pid, &status, 0);
+	munmap(p, page_size);
+}
+
+TEST_F(tftp, dead_server_policy_sigbus_after_deadline)
+{
+	unsigned char *p = map_filled(1, 7);
+	long long failed = stat_value("fault_failed_deadline");
+	int status;
+	pid_t pid;
+
+	ASSERT_NE(NULL, p);
+	/* Shorter than one fetch attempt: the attempt is cut to fit. */
+	ASSERT_EQ(0, set_policy(self->fd, LAZYRESUME_POLICY_SIGBUS, 500));
+	pid = fault_on_dead_server(self->fd, &self->req, p);
+	ASSERT_LT(0, pid);
+	status = wait_for(pid, 20000);
+	set_policy(self->fd, LAZYRESUME_POLICY_BLOCK, 0);
+	EXPECT_NE(-1, status);
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGBUS);
+	EXPECT_EQ(failed + 1, stat_value("fault_failed_deadline"));
+	if (status == -1) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+	}
+	munmap(p, page_size);
+}
+
 TEST_F(tftp, one_server_at_a_time)
 {
 	struct lazyresume_tftp_backend other = self->req;
