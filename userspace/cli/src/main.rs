@@ -3,6 +3,7 @@
 //! `lazyresume`: the userspace tool of lazyresume.
 
 mod device;
+mod image;
 mod tftp;
 
 use anyhow::Result;
@@ -30,6 +31,19 @@ enum Command {
     /// Upload --length bytes of the test pattern with the in-kernel TFTP
     /// client (test and benchmark).
     TftpPut(tftp::TftpArgs),
+    /// Create an image directory from a pageset1 file and a file of
+    /// pageset2 pages (for tests and hand-made images).
+    ImageCreate(image::CreateArgs),
+    /// Print the manifest and sizes of an image directory.
+    Inspect {
+        /// The image directory.
+        image: PathBuf,
+    },
+    /// Check every hash of an image directory.
+    Verify {
+        /// The image directory.
+        image: PathBuf,
+    },
 }
 
 fn main() -> Result<()> {
@@ -38,6 +52,9 @@ fn main() -> Result<()> {
         Command::Version => version(&cli.device),
         Command::TftpGet(args) => tftp::run(&cli.device, false, &args),
         Command::TftpPut(args) => tftp::run(&cli.device, true, &args),
+        Command::ImageCreate(args) => image::create(&args),
+        Command::Inspect { image } => image::inspect(&image),
+        Command::Verify { image } => image::verify(&image),
     }
 }
 

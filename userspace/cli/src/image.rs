@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Image directories (see `Documentation/image-format.rst`): `create` from
+//! a pageset1 file and a pageset2 file, `inspect`, `verify`.
+
+use anyhow::{bail, ensure, Context, Result};
+use clap::Args;
+use lazyresume_image::{self as image, Header, Manifest, HASH_LEN};
+use sha2::{Digest, Sha256};
+use std::fs::{self, File};
+use std::io::{BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+/// SHA-256 for the format crate.
+fn sha256(data: &[u8]) -> [u8; HASH_LEN] {
+    Sha256::digest(data).into()
+}
+
+/// Arguments of `lazyresume image-create`.
+#[derive(Args)]
+pub struct CreateArgs {
+    /// The image directory to create.
+    out: PathBuf,
+    /// The pageset1 stream.
+    #[arg(long)]
+    pageset1: PathBuf,
+    /// The pageset2 pages, back to back.
+    #[arg(long)]
+    pageset2: PathBuf,
+    /// The build identity of the kernel the image is for.
+    #[arg(long)]
+    kernel_id: String,
+    /// Page size.
+    #[arg(long, default_value_t = 4096)]
+    page_size: u32,
+    /// Pages per pageset2 chunk file.
+    #[arg(long, default_value_t = 1)]
+    chunk_pages: u32,
+}
+
+/// The name of chunk `chunk`.
+fn chunk_file(dir: &Path, chunk: u64) -> PathBuf {
+    let mut name = [0u8; image::CHUNK_NAME_LEN];
+    image::chunk_name(chunk, &mut name);
+    dir.join(String::from_utf8_lossy(&name).as_ref())
+}
+
+/// `lazyresume image-create`: writes manifest, pageset1 and the pageset2
+/// chunk files into a new directory.
+pub fn create(args: &CreateArgs) -> Result<()> {
+    let pageset1 =
+        fs::read(&args.pageset1).with_context(|| format!("reading {}", args.pageset1.display()))?;
+    let pageset2 =
+        fs::read(&args.pageset2).with_context(|| format!("reading {}", args.pageset2.display()))?;
+    let page = args.page_size as usize;
+    ensure!(
+        page > 0 && pageset2.len() % page == 0,
+        "{} is {} bytes, not a whole number of {}-byte pages",
+        args.pageset2.display(),
+        pageset2.len(),
+        page
+    );
+    let mut header = Header::new(args.page_size, args.chunk_pages, &args.kernel_id);
+    header.pageset1_len = pageset1.len() as u64;
+    header.pageset1_sha256 = sha256(&pageset1);
+    header.pageset2_pages = (pageset2.len() / page) as u64;
+    // Check the header as a reader will.
+    Header::decode(&header.encode()).context("invalid image parameters")?;
+
+    fs::create_dir(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    fs::write(args.out.join(image::PAGESET1_NAME), &pageset1)?;
+    let mut manifest = Vec::with_capacity(
+        usize::try_from(image::manifest_len(header.pageset2_pages).unwrap_or(0)).unwrap_or(0),
+    );
+    manifest.extend_from_slice(&header.encode());
+    for p in pageset2.chunks(page) {
+        manifest.extend_from_slice(&sha256(p));
+    }
+    let sum = sha256(&manifest);
+    manifest.extend_from_slice(&sum);
+    let per = args.chunk_pages as usize * page;
+    for (i, chunk) in pageset2.chunks(per).enumerate() {
+        let mut f = BufWriter::new(File::create(chunk_file(&args.out, i as u64))?);
+        f.write_all(chunk)?;
+        f.flush()?;
+    }
+    // The manifest last: an image without one is visibly incomplete.
+    fs::write(args.out.join(image::MANIFEST_NAME), &manifest)?;
+    println!(
+        "created {}: pageset1 {} bytes, pageset2 {} pages in {} chunks",
+        args.out.display(),
+        header.pageset1_len,
+        header.pageset2_pages,
+        header.chunks()
+    );
+    Ok(())
+}
+
+/// Reads and checks the manifest of the image in `dir`.
+fn read_manifest(dir: &Path) -> Result<Vec<u8>> {
+    let path = dir.join(image::MANIFEST_NAME);
+    let bytes = fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+    Manifest::parse(&bytes, sha256).with_context(|| format!("{}", path.display()))?;
+    Ok(bytes)
+}
+
+/// `lazyresume inspect`: prints the manifest and the sizes.
+pub fn inspect(dir: &Path) -> Result<()> {
+    let bytes = read_manifest(dir)?;
+    let m = Manifest::parse(&bytes, sha256)?;
+    let h = m.header;
+    println!("image:           {}", dir.display());
+    println!("format version:  {}", image::FORMAT_VERSION);
+    println!("kernel:          {}", h.kernel_id_str());
+    println!("page size:       {}", h.page_size);
+    println!(
+        "pageset1:        {} bytes, sha256 {}",
+        h.pageset1_len,
+        hex(&h.pageset1_sha256)
+    );
+    println!(
+        "pageset2:        {} pages ({} bytes) in {} chunk files of {} pages",
+        h.pageset2_pages,
+        h.pageset2_pages * u64::from(h.page_size),
+        h.chunks(),
+        h.chunk_pages
+    );
+    println!("manifest:        {} bytes", bytes.len());
+    Ok(())
+}
+
+/// `lazyresume verify`: checks pageset1 and every pageset2 page against
+/// the manifest.
+pub fn verify(dir: &Path) -> Result<()> {
+    let bytes = read_manifest(dir)?;
+    let m = Manifest::parse(&bytes, sha256)?;
+    let h = m.header;
+    let mut problems = Vec::new();
+
+    let p1 = dir.join(image::PAGESET1_NAME);
+    match fs::read(&p1) {
+        Err(e) => problems.push(format!("{}: {e}", p1.display())),
+        Ok(d) if d.len() as u64 != h.pageset1_len => problems.push(format!(
+            "{}: {} bytes, the manifest says {}",
+            p1.display(),
+            d.len(),
+            h.pageset1_len
+        )),
+        Ok(d) if sha256(&d) != h.pageset1_sha256 => {
+            problems.push(format!("{}: SHA-256 mismatch", p1.display()))
+        }
+        Ok(_) => {}
+    }
+
+    let page = h.page_size as usize;
+    let mut buf = Vec::new();
+    for chunk in 0..h.chunks() {
+        let path = chunk_file(dir, chunk);
+        let want = h.chunk_len(chunk).unwrap_or(0);
+        buf.clear();
+        if let Err(e) = File::open(&path).and_then(|mut f| f.read_to_end(&mut buf)) {
+            problems.push(format!("{}: {e}", path.display()));
+            continue;
+        }
+        if buf.len() as u64 != want {
+            problems.push(format!(
+                "{}: {} bytes, expected {want}",
+                path.display(),
+                buf.len()
+            ));
+            continue;
+        }
+        for (i, p) in buf.chunks(page).enumerate() {
+            let index = chunk * u64::from(h.chunk_pages) + i as u64;
+            if Some(&sha256(p)) != m.page_hash(index) {
+                problems.push(format!(
+                    "pageset2 page {index} ({}, offset {}): SHA-256 mismatch",
+                    path.display(),
+                    i * page
+                ));
+            }
+        }
+    }
+    if problems.is_empty() {
+        println!(
+            "{}: OK (pageset1 {} bytes, {} pageset2 pages)",
+            dir.display(),
+            h.pageset1_len,
+            h.pageset2_pages
+        );
+        return Ok(());
+    }
+    for p in problems.iter().take(20) {
+        eprintln!("{p}");
+    }
+    bail!("{}: {} problem(s)", dir.display(), problems.len())
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}

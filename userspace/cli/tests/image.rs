@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `lazyresume image-create`, `inspect` and `verify` on real directories.
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn tool(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lazyresume"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// An image of 10 pages in chunks of 4 under `dir/img`.
+fn make_image(dir: &Path) -> std::path::PathBuf {
+    let p1 = dir.join("p1");
+    let p2 = dir.join("p2");
+    fs::write(&p1, b"pageset1 bytes".repeat(100)).unwrap();
+    let pages: Vec<u8> = (0..10 * 4096u32).map(|i| (i * 7 / 13) as u8).collect();
+    fs::write(&p2, pages).unwrap();
+    let img = dir.join("img");
+    let o = tool(&[
+        "image-create",
+        img.to_str().unwrap(),
+        "--pageset1",
+        p1.to_str().unwrap(),
+        "--pageset2",
+        p2.to_str().unwrap(),
+        "--kernel-id",
+        "test-kernel 1",
+        "--chunk-pages",
+        "4",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    img
+}
+
+#[test]
+fn create_inspect_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = make_image(dir.path());
+    for c in 0..3 {
+        assert!(img.join(format!("p2-{c:016x}")).exists());
+    }
+    assert!(!img.join("p2-0000000000000003").exists());
+    let o = tool(&["inspect", img.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let t = text(&o);
+    assert!(t.contains("test-kernel 1"), "{t}");
+    assert!(
+        t.contains("10 pages (40960 bytes) in 3 chunk files of 4 pages"),
+        "{t}"
+    );
+    let o = tool(&["verify", img.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+}
+
+#[test]
+fn verify_names_a_damaged_page_and_a_missing_chunk() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = make_image(dir.path());
+    let c1 = img.join("p2-0000000000000001");
+    let mut d = fs::read(&c1).unwrap();
+    d[2 * 4096 + 17] ^= 1;
+    fs::write(&c1, d).unwrap();
+    fs::remove_file(img.join("p2-0000000000000002")).unwrap();
+    let o = tool(&["verify", img.to_str().unwrap()]);
+    assert!(!o.status.success());
+    let t = text(&o);
+    assert!(t.contains("pageset2 page 6 "), "{t}");
+    assert!(t.contains("p2-0000000000000002"), "{t}");
+    assert!(t.contains("2 problem(s)"), "{t}");
+}
+
+#[test]
+fn a_corrupted_manifest_or_pageset1_is_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = make_image(dir.path());
+    let mut p1 = fs::read(img.join("pageset1")).unwrap();
+    p1[0] ^= 1;
+    fs::write(img.join("pageset1"), &p1).unwrap();
+    let t = text(&tool(&["verify", img.to_str().unwrap()]));
+    assert!(t.contains("pageset1: SHA-256 mismatch"), "{t}");
+    let mut m = fs::read(img.join("manifest")).unwrap();
+    m[200] ^= 1;
+    fs::write(img.join("manifest"), &m).unwrap();
+    let o = tool(&["inspect", img.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("checksum mismatch"), "{}", text(&o));
+}

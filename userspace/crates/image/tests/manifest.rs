@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Manifests round-trip, and any damage to one is caught.
+
+#![allow(
+    clippy::arithmetic_side_effects,
+    clippy::indexing_slicing,
+    clippy::unwrap_used
+)]
+
+use lazyresume_image::{
+    chunk_name, manifest_len, FormatError, Header, Manifest, CHUNK_NAME_LEN, HASH_LEN, HEADER_LEN,
+};
+use proptest::prelude::*;
+use sha2::{Digest, Sha256};
+
+fn sha256(d: &[u8]) -> [u8; HASH_LEN] {
+    Sha256::digest(d).into()
+}
+
+/// A manifest for `header` whose page `i` hash is `[i as u8; 32]`.
+fn manifest(header: &Header) -> Vec<u8> {
+    let mut m = header.encode().to_vec();
+    for i in 0..header.pageset2_pages {
+        m.extend_from_slice(&[i as u8; HASH_LEN]);
+    }
+    let sum = sha256(&m);
+    m.extend_from_slice(&sum);
+    m
+}
+
+fn header(pages: u64, chunk_pages: u32) -> Header {
+    let mut h = Header::new(4096, chunk_pages, "6.12.117 #1 SMP lazyresume");
+    h.pageset1_len = 12345;
+    h.pageset1_sha256 = [7; HASH_LEN];
+    h.pageset2_pages = pages;
+    h
+}
+
+/// Re-seals a manifest whose bytes were changed on purpose.
+fn reseal(m: &mut [u8]) {
+    let n = m.len() - HASH_LEN;
+    let sum = sha256(&m[..n]);
+    m[n..].copy_from_slice(&sum);
+}
+
+proptest! {
+    #[test]
+    fn round_trip(pages in 0u64..300, chunk_pages in 1u32..64, kib in 0u32..5) {
+        let mut h = header(pages, chunk_pages);
+        h.page_size = 4096 << kib;
+        let m = manifest(&h);
+        prop_assert_eq!(m.len() as u64, manifest_len(pages).unwrap());
+        let parsed = Manifest::parse(&m, sha256).unwrap();
+        prop_assert_eq!(parsed.header, h);
+        prop_assert_eq!(parsed.header.kernel_id_str(), "6.12.117 #1 SMP lazyresume");
+        for i in 0..pages {
+            prop_assert_eq!(parsed.page_hash(i), Some(&[i as u8; HASH_LEN]));
+        }
+        prop_assert_eq!(parsed.page_hash(pages), None);
+    }
+
+    #[test]
+    fn any_changed_byte_is_caught(pages in 0u64..40, pos in any::<prop::sample::Index>(), x in 1u8..=255) {
+        let mut m = manifest(&header(pages, 4));
+        let i = pos.index(m.len());
+        m[i] ^= x;
+        prop_assert!(Manifest::parse(&m, sha256).is_err());
+    }
+
+    #[test]
+    fn any_truncation_is_caught(pages in 0u64..40, pos in any::<prop::sample::Index>()) {
+        let m = manifest(&header(pages, 4));
+        let cut = pos.index(m.len());
+        prop_assert!(Manifest::parse(&m[..cut], sha256).is_err());
+    }
+
+    #[test]
+    fn chunks_cover_every_page_once(pages in 0u64..500, chunk_pages in 1u32..100) {
+        let h = header(pages, chunk_pages);
+        let total: u64 = (0..h.chunks()).map(|c| h.chunk_len(c).unwrap()).sum();
+        prop_assert_eq!(total, pages * 4096);
+        prop_assert_eq!(h.chunk_len(h.chunks()), None);
+        for p in 0..pages {
+            let (c, off) = h.locate(p).unwrap();
+            prop_assert!(c < h.chunks());
+            prop_assert!(off + 4096 <= h.chunk_len(c).unwrap());
+        }
+        prop_assert_eq!(h.locate(pages), None);
+    }
+}
+
+/// Changes the header with `f`, re-seals, and returns the parse error.
+fn error_after(f: impl FnOnce(&mut [u8])) -> FormatError {
+    let mut m = manifest(&header(3, 2));
+    f(&mut m);
+    reseal(&mut m);
+    Manifest::parse(&m, sha256).unwrap_err()
+}
+
+#[test]
+fn each_field_is_checked_and_named() {
+    assert_eq!(error_after(|m| m[0] = b'X'), FormatError::BadMagic);
+    assert_eq!(
+        error_after(|m| m[8] = 2),
+        FormatError::UnsupportedVersion(2)
+    );
+    assert_eq!(error_after(|m| m[12] = 193), FormatError::BadHeaderLen(193));
+    assert_eq!(
+        error_after(|m| m[16..20].copy_from_slice(&5000u32.to_le_bytes())),
+        FormatError::BadPageSize(5000)
+    );
+    assert_eq!(
+        error_after(|m| m[20..24].copy_from_slice(&0u32.to_le_bytes())),
+        FormatError::BadChunkPages(0)
+    );
+    assert_eq!(error_after(|m| m[24] = 1), FormatError::NonZeroReserved);
+    assert_eq!(
+        error_after(|m| m[HEADER_LEN - 1] = 1),
+        FormatError::NonZeroReserved
+    );
+    assert_eq!(error_after(|m| m[80] = 0), FormatError::BadKernelId);
+    assert_eq!(error_after(|m| m[80 + 63] = b'x'), FormatError::BadKernelId);
+    assert_eq!(
+        error_after(|m| m[40] = 4),
+        FormatError::BadLength {
+            expected: manifest_len(4).unwrap(),
+            actual: manifest_len(3).unwrap()
+        }
+    );
+    let mut m = manifest(&header(3, 2));
+    m[HEADER_LEN] ^= 1;
+    assert_eq!(
+        Manifest::parse(&m, sha256).unwrap_err(),
+        FormatError::BadChecksum
+    );
+    assert_eq!(
+        Manifest::parse(&m[..10], sha256).unwrap_err(),
+        FormatError::Truncated { len: 10 }
+    );
+    // Every error says what is wrong.
+    let text = FormatError::BadPageSize(5000).to_string();
+    assert!(text.contains("5000"), "{text}");
+}
+
+#[test]
+fn chunk_names_are_fixed_width_hex() {
+    let mut n = [0u8; CHUNK_NAME_LEN];
+    chunk_name(0x1f, &mut n);
+    assert_eq!(&n, b"p2-000000000000001f");
+    chunk_name(u64::MAX, &mut n);
+    assert_eq!(&n, b"p2-ffffffffffffffff");
+}
