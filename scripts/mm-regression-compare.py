@@ -1,16 +1,19 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""Compare two kselftest runs of the mm subset: BASELINE (unpatched kernel)
-and PATCHED.  Every program must have run to the end on both; every result
-(program and subtest, ok / not ok / skip) must be the same; the patched
-run's kernel log check must pass.  Prints the per-program counts and each
-difference; exit status 1 on any.
+"""Compare kselftest runs of the mm subset on the baseline (unpatched)
+kernel and on the patched kernel:
 
-RERUN logs (optional) are later runs of some programs on the patched
-kernel: a program that differs in PATCHED but gives exactly the baseline's
-results in a rerun is reported as flaky, not as a difference (some mm
-selftests race under TCG: uffd-unit-tests' events test on the debug
-kernel fails now and then on both kernels)."""
+    mm-regression-compare.py --baseline FIRST [RERUN...] --patched FIRST [RERUN...]
+
+Every program must have run to the end on both; every result (program and
+subtest, ok / not ok / skip) must be the same in the first runs; every
+patched run's kernel log check must pass.  A program that differs in the
+first runs but has identical results in some baseline run and some patched
+run (the reruns) is reported as flaky, not as a difference: some mm
+selftests race under TCG (uffd-unit-tests' events test on the debug
+kernel fails now and then on either kernel).  Prints per-program counts,
+each difference and a RERUN line per program to try again; exit status 1
+on any difference."""
 
 import re
 import sys
@@ -59,23 +62,28 @@ def program_results(results, prog):
 
 
 def main():
-    base, base_ended = parse(sys.argv[1])
-    new, new_ended = parse(sys.argv[2])
-    reruns = [parse(path) for path in sys.argv[3:]]
+    args = sys.argv[1:]
+    if "--baseline" not in args or "--patched" not in args:
+        sys.exit(__doc__)
+    split = args.index("--patched")
+    base_runs = [parse(p) for p in args[args.index("--baseline") + 1:split]]
+    new_runs = [parse(p) for p in args[split + 1:]]
+    (base, base_ended), (new, new_ended) = base_runs[0], new_runs[0]
     flaky = set()
-    for prog in {p for p, _ in new}:
-        want = program_results(base, prog)
-        if program_results(new, prog) == want:
+    for prog in {p for p, _ in new} | {p for p, _ in base}:
+        if program_results(new, prog) == program_results(base, prog):
             continue
-        for i, (res, ended) in enumerate(reruns, 1):
-            if prog in ended and program_results(res, prog) == want:
-                flaky.add(prog)
-                print(f"FLAKY: {prog}: differs in the first run, same as the baseline in rerun {i}")
-                break
+        for i, (b_res, b_end) in enumerate(base_runs):
+            for j, (n_res, n_end) in enumerate(new_runs):
+                same = program_results(b_res, prog) == program_results(n_res, prog)
+                if prog in b_end and prog in n_end and same and prog not in flaky:
+                    flaky.add(prog)
+                    print(f"FLAKY: {prog}: the first runs differ; baseline run {i + 1} "
+                          f"and patched run {j + 1} agree")
     bad = []
     programs = sorted({p for p, _ in base} | {p for p, _ in new})
     for p in programs:
-        if p not in base_ended:
+        if p not in base_ended and p not in flaky:
             bad.append(f"{p}: did not finish on the baseline kernel")
         if p not in new_ended and p not in flaky:
             bad.append(f"{p}: did not finish on the patched kernel")
@@ -83,7 +91,7 @@ def main():
         b, n = base.get(key, "absent"), new.get(key, "absent")
         if b != n and key[0] != "kernel_log_clean.sh" and key[0] not in flaky:
             bad.append(f"{key[0]}: {key[1] or '(program)'}: baseline {b}, patched {n}")
-    for res, _ in [(new, None)] + reruns:
+    for res, _ in new_runs:
         if res.get(("kernel_log_clean.sh", "")) != "pass":
             bad.append("kernel_log_clean.sh: the patched kernel's log is not clean")
     for p in programs:
