@@ -29,33 +29,10 @@
 #define MADV_COLLAPSE 25
 #endif
 
-#include <linux/lazyresume.h>
-
 #include "kselftest_harness.h"
+#include "lazy_common.h"
 
-#define DEV_PATH "/dev/lazyresume"
-#define STATS_PATH "/sys/kernel/debug/lazyresume/stats"
 #define NR_THREADS 8
-
-static long page_size;
-
-/* Value of the counter @name in the debugfs statistics, or -1. */
-static long long stat_value(const char *name)
-{
-	char line[512], key[64];
-	FILE *f = fopen(STATS_PATH, "r");
-	long long val, found = -1;
-
-	if (!f)
-		return -1;
-	/* "name value" lines; histograms have more fields. */
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "%63s %lld", key, &val) == 2 &&
-		    !strcmp(key, name))
-			found = val;
-	fclose(f);
-	return found;
-}
 
 /* A "kB" line of /proc/meminfo, or -1. */
 static long long meminfo_kb(const char *name)
@@ -91,42 +68,6 @@ static int sysctl_rw(const char *path, char old[32], const char *val)
 	return rc;
 }
 
-/* Byte @off of page @pg of the pattern with @seed. */
-static unsigned char pattern(unsigned long pg, unsigned long off, int seed)
-{
-	return (unsigned char)(pg * 131 + off * 7 + seed * 29 + 1);
-}
-
-static void fill(unsigned char *p, unsigned long pages, int seed)
-{
-	unsigned long i, j;
-
-	for (i = 0; i < pages; i++)
-		for (j = 0; j < page_size; j++)
-			p[i * page_size + j] = pattern(i, j, seed);
-}
-
-/*
- * Offset of the first byte of pages [@first, @first + @pages) of @p that
- * differs from the pattern, or -1.
- */
-static long check_pages(const unsigned char *p, unsigned long first,
-			unsigned long pages, int seed)
-{
-	unsigned long i, j;
-
-	for (i = first; i < first + pages; i++)
-		for (j = 0; j < page_size; j++)
-			if (p[i * page_size + j] != pattern(i, j, seed))
-				return i * page_size + j;
-	return -1;
-}
-
-static long check(const unsigned char *p, unsigned long pages, int seed)
-{
-	return check_pages(p, 0, pages, seed);
-}
-
 /* Pages of [@p, @p + @pages pages) resident according to mincore(). */
 static unsigned long resident(void *p, unsigned long pages)
 {
@@ -140,62 +81,11 @@ static unsigned long resident(void *p, unsigned long pages)
 	return n;
 }
 
-/* A private anonymous mapping of @pages small pages, filled with @seed. */
-static unsigned char *map_filled(unsigned long pages, int seed)
-{
-	unsigned char *p = mmap(NULL, pages * page_size, PROT_READ | PROT_WRITE,
-				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-	if (p == MAP_FAILED)
-		return NULL;
-	/* Small pages only: eviction leaves large folios alone. */
-	madvise(p, pages * page_size, MADV_NOHUGEPAGE);
-	fill(p, pages, seed);
-	return p;
-}
-
-static int evict(int fd, void *p, unsigned long pages,
-		 struct lazyresume_evict *out)
-{
-	struct lazyresume_evict e = {
-		.start = (uintptr_t)p,
-		.length = pages * page_size,
-	};
-	int rc = ioctl(fd, LAZYRESUME_IOC_EVICT, &e);
-
-	if (out)
-		*out = e;
-	return rc;
-}
-
-static int set_policy(int fd, __u32 policy, __u32 deadline_ms)
-{
-	struct lazyresume_policy p = { policy, deadline_ms };
-
-	return ioctl(fd, LAZYRESUME_IOC_SET_POLICY, &p);
-}
-
 static int inject(int fd, __u32 offline, __u32 corrupt)
 {
 	struct lazyresume_mem_inject m = { offline, corrupt, 0, 0 };
 
 	return ioctl(fd, LAZYRESUME_IOC_MEM_INJECT, &m);
-}
-
-/*
- * Waits up to @ms for @pid; returns its wait status, or -1 if it is still
- * running then.
- */
-static int wait_for(pid_t pid, int ms)
-{
-	int status, i;
-
-	for (i = 0; i < ms / 10; i++) {
-		if (waitpid(pid, &status, WNOHANG) == pid)
-			return status;
-		usleep(10000);
-	}
-	return -1;
 }
 
 FIXTURE(lazy) {
@@ -425,10 +315,8 @@ TEST_F_TIMEOUT(lazy, munmap_and_exit_give_everything_back, 300)
 	int status, i;
 	pid_t pid;
 
-	/* Frees what earlier tests left in the backend (nothing is mapped
-	 * at address 0, so this evicts nothing).
-	 */
-	ASSERT_EQ(0, evict(self->fd, NULL, 1, NULL));
+	/* Frees what earlier tests left in the backend. */
+	ASSERT_EQ(0, drop_unused(self->fd));
 	/*
 	 * Freed pages stay in per-CPU lists, which grow with bursts of frees
 	 * by megabytes: keep them small while measuring, and fill them first.
@@ -458,7 +346,7 @@ TEST_F_TIMEOUT(lazy, munmap_and_exit_give_everything_back, 300)
 	EXPECT_EQ(self->outstanding, stat_value("pages_outstanding"));
 
 	if (self->outstanding == 0) {
-		ASSERT_EQ(0, evict(self->fd, NULL, 1, NULL));
+		ASSERT_EQ(0, drop_unused(self->fd));
 		EXPECT_EQ(0, stat_value("memory_backend_pages"));
 		for (i = 0; i < 30; i++) {
 			free_after = meminfo_kb("MemFree");
@@ -638,20 +526,14 @@ TEST_F(lazy, always_corrupted_page_is_sigbus)
 {
 	unsigned char *p = map_filled(1, 41);
 	long long failed = stat_value("fault_failed_integrity");
-	volatile unsigned char c;
 	int status;
 	pid_t pid;
 
 	ASSERT_NE(NULL, p);
 	ASSERT_EQ(0, evict(self->fd, p, 1, NULL));
 	ASSERT_EQ(0, inject(self->fd, 0, 1000));
-	pid = fork();
+	pid = fork_reader(p);
 	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		c = p[0];
-		(void)c;
-		_exit(0);
-	}
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGBUS);
 	EXPECT_EQ(failed + 1, stat_value("fault_failed_integrity"));
@@ -668,7 +550,6 @@ TEST_F(lazy, policy_sigbus_after_deadline)
 	unsigned char *p = map_filled(1, 42);
 	long long failed = stat_value("fault_failed_deadline");
 	struct lazyresume_policy got;
-	volatile unsigned char c;
 	int status;
 	pid_t pid;
 
@@ -679,13 +560,8 @@ TEST_F(lazy, policy_sigbus_after_deadline)
 	EXPECT_EQ(LAZYRESUME_POLICY_SIGBUS, got.policy);
 	EXPECT_EQ(300, got.deadline_ms);
 	ASSERT_EQ(0, inject(self->fd, 1, 0));
-	pid = fork();
+	pid = fork_reader(p);
 	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		c = p[0];
-		(void)c;
-		_exit(0);
-	}
 	status = wait_for(pid, 20000);
 	EXPECT_NE(-1, status);
 	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGBUS);
@@ -726,20 +602,14 @@ TEST_F(lazy, policy_block_waits_for_the_backend)
 TEST_F(lazy, policy_block_is_killable)
 {
 	unsigned char *p = map_filled(1, 44);
-	volatile unsigned char c;
 	int status;
 	pid_t pid;
 
 	ASSERT_NE(NULL, p);
 	ASSERT_EQ(0, evict(self->fd, p, 1, NULL));
 	ASSERT_EQ(0, inject(self->fd, 1, 0));
-	pid = fork();
+	pid = fork_reader(p);
 	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		c = p[0];
-		(void)c;
-		_exit(0);
-	}
 	EXPECT_EQ(-1, wait_for(pid, 500));
 	kill(pid, SIGKILL);
 	status = wait_for(pid, 20000);
@@ -817,7 +687,6 @@ TEST_F(lazy, prot_none_faults_without_a_fill)
 {
 	unsigned char *p = map_filled(1, 51);
 	long long fills;
-	volatile unsigned char c;
 	int status;
 	pid_t pid;
 
@@ -825,13 +694,8 @@ TEST_F(lazy, prot_none_faults_without_a_fill)
 	ASSERT_EQ(0, evict(self->fd, p, 1, NULL));
 	ASSERT_EQ(0, mprotect(p, page_size, PROT_NONE));
 	fills = stat_value("fault_fills");
-	pid = fork();
+	pid = fork_reader(p);
 	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		c = p[0];
-		(void)c;
-		_exit(0);
-	}
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
 	EXPECT_EQ(fills, stat_value("fault_fills"));

@@ -24,31 +24,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <linux/lazyresume.h>
-
 #include "kselftest_harness.h"
+#include "lazy_common.h"
 
-#define DEV_PATH "/dev/lazyresume"
-#define STATS_PATH "/sys/kernel/debug/lazyresume/stats"
 #define NR_THREADS 8
 
-static long page_size;
-
-/* Value of the counter @name in the debugfs statistics, or -1. */
-static long long stat_value(const char *name)
+/* Evicts all @pages of @p, or fails. */
+static int evict_all(int fd, void *p, unsigned long pages)
 {
-	char line[512], key[64];
-	FILE *f = fopen(STATS_PATH, "r");
-	long long val, found = -1;
+	struct lazyresume_evict e;
 
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "%63s %lld", key, &val) == 2 &&
-		    !strcmp(key, name))
-			found = val;
-	fclose(f);
-	return found;
+	return evict(fd, p, pages, &e) || e.evicted != pages ? -1 : 0;
 }
 
 /* The hpa@ADDR:PORT server of lrtftp= on the kernel command line. */
@@ -73,59 +59,6 @@ static int hpa_server(__u8 addr[4], __u16 *port)
 	addr[3] = d;
 	*port = p;
 	return 0;
-}
-
-static unsigned char pattern(unsigned long pg, unsigned long off, int seed)
-{
-	return (unsigned char)(pg * 151 + off * 11 + seed * 37 + 3);
-}
-
-static unsigned char *map_filled(unsigned long pages, int seed)
-{
-	unsigned char *p = mmap(NULL, pages * page_size, PROT_READ | PROT_WRITE,
-				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	unsigned long i, j;
-
-	if (p == MAP_FAILED)
-		return NULL;
-	madvise(p, pages * page_size, MADV_NOHUGEPAGE);
-	for (i = 0; i < pages; i++)
-		for (j = 0; j < page_size; j++)
-			p[i * page_size + j] = pattern(i, j, seed);
-	return p;
-}
-
-static long check(const unsigned char *p, unsigned long pages, int seed)
-{
-	unsigned long i, j;
-
-	for (i = 0; i < pages; i++)
-		for (j = 0; j < page_size; j++)
-			if (p[i * page_size + j] != pattern(i, j, seed))
-				return i * page_size + j;
-	return -1;
-}
-
-static int evict(int fd, void *p, unsigned long pages)
-{
-	struct lazyresume_evict e = {
-		.start = (uintptr_t)p,
-		.length = pages * page_size,
-	};
-
-	return ioctl(fd, LAZYRESUME_IOC_EVICT, &e) ||
-	       e.evicted != pages ? -1 : 0;
-}
-
-/*
- * Lets the store forget pages no entry refers to any more (an eviction
- * does that first; nothing is mapped at address 0).
- */
-static int drop_unused(int fd)
-{
-	struct lazyresume_evict e = { .start = 0, .length = page_size };
-
-	return ioctl(fd, LAZYRESUME_IOC_EVICT, &e);
 }
 
 FIXTURE(tftp) {
@@ -166,7 +99,7 @@ TEST_F(tftp, read_back_from_the_server)
 	long long remote = stat_value("tftp_backend_pages");
 
 	ASSERT_NE(NULL, p);
-	ASSERT_EQ(0, evict(self->fd, p, pages));
+	ASSERT_EQ(0, evict_all(self->fd, p, pages));
 	ASSERT_EQ(0, ioctl(self->fd, LAZYRESUME_IOC_TFTP_BACKEND, &self->req));
 	EXPECT_LE(pages, self->req.pages);
 	EXPECT_EQ(remote + self->req.pages, stat_value("tftp_backend_pages"));
@@ -209,7 +142,7 @@ TEST_F(tftp, fork_and_threads_read_the_same_pages)
 	pid_t pid;
 
 	ASSERT_NE(NULL, p);
-	ASSERT_EQ(0, evict(self->fd, p, 2));
+	ASSERT_EQ(0, evict_all(self->fd, p, 2));
 	ASSERT_EQ(0, ioctl(self->fd, LAZYRESUME_IOC_TFTP_BACKEND, &self->req));
 	pid = fork();
 	ASSERT_LE(0, pid);
@@ -249,7 +182,7 @@ TEST_F(tftp, signals_do_not_interrupt_a_fetch)
 	int i, status;
 
 	ASSERT_NE(NULL, p);
-	ASSERT_EQ(0, evict(self->fd, p, pages));
+	ASSERT_EQ(0, evict_all(self->fd, p, pages));
 	ASSERT_EQ(0, ioctl(self->fd, LAZYRESUME_IOC_TFTP_BACKEND, &self->req));
 	/* A signal every half millisecond while the pages come in. */
 	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
@@ -275,7 +208,6 @@ TEST_F(tftp, missing_page_file_is_sigbus)
 {
 	unsigned char *p = map_filled(1, 4);
 	long long missing = stat_value("fault_failed_missing");
-	volatile unsigned char c;
 	int status;
 	pid_t pid;
 
@@ -284,44 +216,16 @@ TEST_F(tftp, missing_page_file_is_sigbus)
 	ASSERT_EQ(0, drop_unused(self->fd));
 	if (stat_value("tftp_backend_pages") != 0)
 		SKIP(return, "pages of another user are on a TFTP server");
-	ASSERT_EQ(0, evict(self->fd, p, 1));
+	ASSERT_EQ(0, evict_all(self->fd, p, 1));
 	strcat(self->req.prefix, "never-uploaded-");
 	self->req.flags = LAZYRESUME_TFTP_BACKEND_NO_UPLOAD;
 	ASSERT_EQ(0, ioctl(self->fd, LAZYRESUME_IOC_TFTP_BACKEND, &self->req));
-	pid = fork();
+	pid = fork_reader(p);
 	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		c = p[0];
-		(void)c;
-		_exit(0);
-	}
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGBUS);
 	EXPECT_EQ(missing + 1, stat_value("fault_failed_missing"));
 	munmap(p, page_size);
-}
-
-/*
- * Waits up to @ms for @pid; returns its wait status, or -1 if it is still
- * running then.
- */
-static int wait_for(pid_t pid, int ms)
-{
-	int status, i;
-
-	for (i = 0; i < ms / 10; i++) {
-		if (waitpid(pid, &status, WNOHANG) == pid)
-			return status;
-		usleep(10000);
-	}
-	return -1;
-}
-
-static int set_policy(int fd, __u32 policy, __u32 deadline_ms)
-{
-	struct lazyresume_policy p = { policy, deadline_ms };
-
-	return ioctl(fd, LAZYRESUME_IOC_SET_POLICY, &p);
 }
 
 /*
@@ -331,22 +235,13 @@ static int set_policy(int fd, __u32 policy, __u32 deadline_ms)
 static pid_t fault_on_dead_server(int fd, struct lazyresume_tftp_backend *req,
 				  unsigned char *p)
 {
-	volatile unsigned char c;
-	pid_t pid;
-
-	if (drop_unused(fd) || evict(fd, p, 1))
+	if (drop_unused(fd) || evict_all(fd, p, 1))
 		return -1;
 	req->port = 9;
 	req->flags = LAZYRESUME_TFTP_BACKEND_NO_UPLOAD;
 	if (ioctl(fd, LAZYRESUME_IOC_TFTP_BACKEND, req))
 		return -1;
-	pid = fork();
-	if (pid == 0) {
-		c = p[0];
-		(void)c;
-		_exit(0);
-	}
-	return pid;
+	return fork_reader(p);
 }
 
 TEST_F(tftp, dead_server_policy_block_is_killable)
@@ -400,9 +295,9 @@ TEST_F(tftp, one_server_at_a_time)
 	unsigned char *p = map_filled(2, 5);
 
 	ASSERT_NE(NULL, p);
-	ASSERT_EQ(0, evict(self->fd, p, 1));
+	ASSERT_EQ(0, evict_all(self->fd, p, 1));
 	ASSERT_EQ(0, ioctl(self->fd, LAZYRESUME_IOC_TFTP_BACKEND, &self->req));
-	ASSERT_EQ(0, evict(self->fd, p + page_size, 1));
+	ASSERT_EQ(0, evict_all(self->fd, p + page_size, 1));
 	strcat(other.prefix, "other-");
 	errno = 0;
 	EXPECT_EQ(-1, ioctl(self->fd, LAZYRESUME_IOC_TFTP_BACKEND, &other));

@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers of the lazy entry selftests: the control device, its debugfs
+ * counters, pages with a known content, evicting them, and children that
+ * fault on them.
+ */
+#ifndef LAZY_COMMON_H
+#define LAZY_COMMON_H
+
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <linux/lazyresume.h>
+
+#define DEV_PATH "/dev/lazyresume"
+#define STATS_PATH "/sys/kernel/debug/lazyresume/stats"
+
+static long page_size;
+
+/* Value of the counter @name in the debugfs statistics, or -1. */
+static long long stat_value(const char *name)
+{
+	char line[512], key[64];
+	FILE *f = fopen(STATS_PATH, "r");
+	long long val, found = -1;
+
+	if (!f)
+		return -1;
+	/* "name value" lines; histograms have more fields. */
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%63s %lld", key, &val) == 2 &&
+		    !strcmp(key, name))
+			found = val;
+	fclose(f);
+	return found;
+}
+
+/* Byte @off of page @pg of the pattern with @seed. */
+static unsigned char pattern(unsigned long pg, unsigned long off, int seed)
+{
+	return (unsigned char)(pg * 131 + off * 7 + seed * 29 + 1);
+}
+
+static void fill(unsigned char *p, unsigned long pages, int seed)
+{
+	unsigned long i, j;
+
+	for (i = 0; i < pages; i++)
+		for (j = 0; j < page_size; j++)
+			p[i * page_size + j] = pattern(i, j, seed);
+}
+
+/*
+ * Offset of the first byte of pages [@first, @first + @pages) of @p that
+ * differs from the pattern, or -1.
+ */
+static long check_pages(const unsigned char *p, unsigned long first,
+			unsigned long pages, int seed)
+{
+	unsigned long i, j;
+
+	for (i = first; i < first + pages; i++)
+		for (j = 0; j < page_size; j++)
+			if (p[i * page_size + j] != pattern(i, j, seed))
+				return i * page_size + j;
+	return -1;
+}
+
+static long check(const unsigned char *p, unsigned long pages, int seed)
+{
+	return check_pages(p, 0, pages, seed);
+}
+
+/* A private anonymous mapping of @pages small pages, filled with @seed. */
+static unsigned char *map_filled(unsigned long pages, int seed)
+{
+	unsigned char *p = mmap(NULL, pages * page_size, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	/* Small pages only: eviction leaves large folios alone. */
+	madvise(p, pages * page_size, MADV_NOHUGEPAGE);
+	fill(p, pages, seed);
+	return p;
+}
+
+static int evict(int fd, void *p, unsigned long pages,
+		 struct lazyresume_evict *out)
+{
+	struct lazyresume_evict e = {
+		.start = (uintptr_t)p,
+		.length = pages * page_size,
+	};
+	int rc = ioctl(fd, LAZYRESUME_IOC_EVICT, &e);
+
+	if (out)
+		*out = e;
+	return rc;
+}
+
+static int set_policy(int fd, __u32 policy, __u32 deadline_ms)
+{
+	struct lazyresume_policy p = { policy, deadline_ms };
+
+	return ioctl(fd, LAZYRESUME_IOC_SET_POLICY, &p);
+}
+
+/*
+ * Lets the store forget pages no entry refers to any more (an eviction
+ * does that first; nothing is mapped at address 0, so it evicts nothing).
+ */
+static int drop_unused(int fd)
+{
+	return evict(fd, NULL, 1, NULL);
+}
+
+/*
+ * Waits up to @ms for @pid; returns its wait status, or -1 if it is still
+ * running then.
+ */
+static int wait_for(pid_t pid, int ms)
+{
+	int status, i;
+
+	for (i = 0; i < ms / 10; i++) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return status;
+		usleep(10000);
+	}
+	return -1;
+}
+
+/* Forks a child that reads the first byte of @p and exits 0. */
+static pid_t fork_reader(const unsigned char *p)
+{
+	volatile unsigned char c;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		c = p[0];
+		(void)c;
+		_exit(0);
+	}
+	return pid;
+}
+
+#endif /* LAZY_COMMON_H */
