@@ -11,13 +11,8 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
 k="$here/build/kernel/release"
-root="$here/build/tftp-root"
-"$here/scripts/tftp-test-files.sh" "$root"
-mkdir -p "$here/build/runs" "$here/build/bench"
-srv=$(mktemp -d "$here/build/runs/servers.XXXX")
-trap '"$here/scripts/tftp-servers.sh" stop "$srv"' EXIT
-"$here/scripts/tftp-servers.sh" start "$root" "$srv"
-. "$srv/servers.env"
+mkdir -p "$here/build/bench"
+. "$here/scripts/tftp-servers-up.sh"
 run=$("$here/scripts/qemu-run.sh" --name bench-fault --timeout 900 --mem 1024 \
 	--kernel "$k/arch/x86/boot/bzImage" \
 	--initrd "$here/build/initramfs/release.cpio.gz" \

@@ -11,13 +11,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 flavour=${1:?usage: run-kselftests.sh release|debug}
 k="$here/build/kernel/$flavour"
 
-root="$here/build/tftp-root"
-"$here/scripts/tftp-test-files.sh" "$root"
-mkdir -p "$here/build/runs"
-srv=$(mktemp -d "$here/build/runs/servers.XXXX")
-trap '"$here/scripts/tftp-servers.sh" stop "$srv"' EXIT
-"$here/scripts/tftp-servers.sh" start "$root" "$srv"
-. "$srv/servers.env"
+. "$here/scripts/tftp-servers-up.sh"
 
 g=10.0.2.2
 servers="hpa@$g:$HPA_PORT,atftpd@$g:$ATFTPD_PORT,test@$g:$TEST_PORT,qemu@$g:69"

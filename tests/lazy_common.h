@@ -8,6 +8,7 @@
 #define LAZY_COMMON_H
 
 #include <fcntl.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -150,6 +151,25 @@ static pid_t fork_reader(const unsigned char *p)
 		_exit(0);
 	}
 	return pid;
+}
+
+/*
+ * The wait status of a child that read the first byte of @p, or -1 if it
+ * had not ended after @ms (it is killed and reaped then).
+ */
+static int read_in_child(const unsigned char *p, int ms)
+{
+	pid_t pid = fork_reader(p);
+	int status;
+
+	if (pid < 0)
+		return -1;
+	status = wait_for(pid, ms);
+	if (status == -1) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	return status;
 }
 
 #endif /* LAZY_COMMON_H */

@@ -527,14 +527,11 @@ TEST_F(lazy, always_corrupted_page_is_sigbus)
 	unsigned char *p = map_filled(1, 41);
 	long long failed = stat_value("fault_failed_integrity");
 	int status;
-	pid_t pid;
 
 	ASSERT_NE(NULL, p);
 	ASSERT_EQ(0, evict(self->fd, p, 1, NULL));
 	ASSERT_EQ(0, inject(self->fd, 0, 1000));
-	pid = fork_reader(p);
-	ASSERT_LE(0, pid);
-	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	status = read_in_child(p, 20000);
 	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGBUS);
 	EXPECT_EQ(failed + 1, stat_value("fault_failed_integrity"));
 	/* Never mapped: the entry is still there, and fine once the
@@ -551,7 +548,6 @@ TEST_F(lazy, policy_sigbus_after_deadline)
 	long long failed = stat_value("fault_failed_deadline");
 	struct lazyresume_policy got;
 	int status;
-	pid_t pid;
 
 	ASSERT_NE(NULL, p);
 	ASSERT_EQ(0, evict(self->fd, p, 1, NULL));
@@ -560,9 +556,7 @@ TEST_F(lazy, policy_sigbus_after_deadline)
 	EXPECT_EQ(LAZYRESUME_POLICY_SIGBUS, got.policy);
 	EXPECT_EQ(300, got.deadline_ms);
 	ASSERT_EQ(0, inject(self->fd, 1, 0));
-	pid = fork_reader(p);
-	ASSERT_LE(0, pid);
-	status = wait_for(pid, 20000);
+	status = read_in_child(p, 20000);
 	EXPECT_NE(-1, status);
 	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGBUS);
 	EXPECT_EQ(failed + 1, stat_value("fault_failed_deadline"));
@@ -688,15 +682,12 @@ TEST_F(lazy, prot_none_faults_without_a_fill)
 	unsigned char *p = map_filled(1, 51);
 	long long fills;
 	int status;
-	pid_t pid;
 
 	ASSERT_NE(NULL, p);
 	ASSERT_EQ(0, evict(self->fd, p, 1, NULL));
 	ASSERT_EQ(0, mprotect(p, page_size, PROT_NONE));
 	fills = stat_value("fault_fills");
-	pid = fork_reader(p);
-	ASSERT_LE(0, pid);
-	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	status = read_in_child(p, 20000);
 	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
 	EXPECT_EQ(fills, stat_value("fault_fills"));
 	ASSERT_EQ(0, mprotect(p, page_size, PROT_READ));

@@ -1,0 +1,16 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# tftp-servers-up.sh: sourced by the scripts that boot a guest against the
+# TFTP servers (run-kselftests.sh, bench-tftp.sh, bench-fault.sh), with
+# $here set to the project root.  Makes the test files in
+# build/tftp-root ($root), starts the servers of tftp-servers.sh for the
+# rest of the caller (stopped on its exit) and sets HPA_PORT, ATFTPD_PORT
+# and TEST_PORT.
+
+root="$here/build/tftp-root"
+"$here/scripts/tftp-test-files.sh" "$root"
+mkdir -p "$here/build/runs"
+srv=$(mktemp -d "$here/build/runs/servers.XXXX")
+trap '"$here/scripts/tftp-servers.sh" stop "$srv"' EXIT
+"$here/scripts/tftp-servers.sh" start "$root" "$srv"
+. "$srv/servers.env"
