@@ -41,8 +41,11 @@ start)
 		"$root" >"$run/hpa.log" 2>&1
 	wait_udp "$hpa"
 	atftpd=$(free_udp_port)
+	# As root: atftpd has no chroot, and as nobody it cannot reach ROOT
+	# when a parent directory is private (a clone under mktemp -d).  It
+	# listens on 127.0.0.1 only and serves the test files read-only.
 	"$srv/atftpd/usr/sbin/atftpd" --daemon --no-fork --bind-address 127.0.0.1 \
-		--port "$atftpd" --user nobody.nogroup --logfile "$run/atftpd.log" \
+		--port "$atftpd" --user root.root --logfile "$run/atftpd.log" \
 		--no-multicast --maxthread 64 "$root" >>"$run/atftpd.log" 2>&1 &
 	echo $! >"$run/atftpd.pid"
 	wait_udp "$atftpd"
