@@ -8,9 +8,11 @@ use kernel::uaccess::{UserPtr, UserSlice};
 
 use crate::abi;
 use crate::fault::{self, Policy};
+use crate::lazy_entry::{self, TaskMm};
 use crate::miscdev::MiscDevice;
 use crate::net::SockAddrV4;
-use crate::sha256::Sha256;
+use crate::resume;
+use crate::sha256::{Sha256, DIGEST_LEN};
 use crate::stats::STATS;
 use crate::tftp_backend::{self, TftpSource};
 use crate::tftp_client::{self, Sink, Source, TransferOptions};
@@ -33,6 +35,7 @@ impl MiscDevice for Control {
         STATS.dev.ioctls.inc();
         match cmd {
             abi::IOC_GET_VERSION => get_version(arg),
+            abi::IOC_STATUS => status(arg),
             abi::IOC_TFTP_GET | abi::IOC_TFTP_PUT if !net_admin() => Err(EPERM),
             abi::IOC_TFTP_GET => tftp_xfer(arg, Direction::Get),
             abi::IOC_TFTP_PUT => tftp_xfer(arg, Direction::Put),
@@ -40,9 +43,18 @@ impl MiscDevice for Control {
             abi::IOC_EVICT | abi::IOC_SET_POLICY | abi::IOC_MEM_INJECT if !sys_admin() => {
                 Err(EPERM)
             }
-            abi::IOC_TFTP_BACKEND if !sys_admin() || !net_admin() => Err(EPERM),
+            abi::IOC_EVICT_TASK | abi::IOC_PAGE_HASHES if !sys_admin() => Err(EPERM),
+            abi::IOC_TFTP_BACKEND | abi::IOC_RESUME | abi::IOC_ADOPT
+                if !sys_admin() || !net_admin() =>
+            {
+                Err(EPERM)
+            }
             abi::IOC_TFTP_BACKEND => tftp_backend(arg),
             abi::IOC_EVICT => evict(arg),
+            abi::IOC_EVICT_TASK => evict_task(arg),
+            abi::IOC_PAGE_HASHES => page_hashes(arg),
+            abi::IOC_RESUME => resume(arg),
+            abi::IOC_ADOPT => adopt(arg),
             abi::IOC_SET_POLICY => set_policy(arg),
             abi::IOC_MEM_INJECT => mem_inject(arg),
             _ => {
@@ -80,6 +92,30 @@ fn evict(arg: UserPtr) -> Result<isize> {
     let mut raw = [0u8; abi::EVICT_SIZE];
     reader.read_slice(&mut raw)?;
     let mut req = abi::Evict::from_bytes(&raw);
+    evict_range(&TaskMm::current()?, &mut req)?;
+    writer.write_slice(&req.to_bytes())?;
+    Ok(0)
+}
+
+fn evict_task(arg: UserPtr) -> Result<isize> {
+    let (mut reader, mut writer) = UserSlice::new(arg, abi::EVICT_TASK_SIZE).reader_writer();
+    let mut raw = [0u8; abi::EVICT_TASK_SIZE];
+    reader.read_slice(&mut raw)?;
+    let mut req = abi::EvictTask::from_bytes(&raw);
+    if req.reserved != 0 {
+        return Err(EINVAL);
+    }
+    let mm = match req.pid {
+        0 => TaskMm::current()?,
+        pid => TaskMm::of_pid(i32::try_from(pid).map_err(|_| EINVAL)?)?,
+    };
+    evict_range(&mm, &mut req.range)?;
+    writer.write_slice(&req.to_bytes())?;
+    Ok(0)
+}
+
+/// Evicts the range of `req` of `mm` and fills in the counts.
+fn evict_range(mm: &TaskMm, req: &mut abi::Evict) -> Result {
     let page = kernel::page::PAGE_SIZE as u64;
     let end = req.start.checked_add(req.length).ok_or(EINVAL)?;
     if req.length == 0 || req.start % page != 0 || req.length % page != 0 {
@@ -87,7 +123,7 @@ fn evict(arg: UserPtr) -> Result<isize> {
     }
     let start = usize::try_from(req.start).map_err(|_| EINVAL)?;
     let end = usize::try_from(end).map_err(|_| EINVAL)?;
-    let s = fault::store()?.evict(start, end)?;
+    let s = fault::store()?.evict(mm, start, end)?;
     req.seen = s.seen as u64;
     req.evicted = s.evicted as u64;
     req.skipped_shared = s.skipped_shared as u64;
@@ -97,7 +133,101 @@ fn evict(arg: UserPtr) -> Result<isize> {
     req.skipped_ksm = s.skipped_ksm as u64;
     req.skipped_zero = s.skipped_zero as u64;
     req.skipped_other = s.skipped_other as u64;
+    Ok(())
+}
+
+/// Largest number of hashes one `LAZYRESUME_IOC_PAGE_HASHES` copies.
+const MAX_HASHES: u64 = 4096;
+
+fn page_hashes(arg: UserPtr) -> Result<isize> {
+    let (mut reader, mut writer) = UserSlice::new(arg, abi::PAGE_HASHES_SIZE).reader_writer();
+    let mut raw = [0u8; abi::PAGE_HASHES_SIZE];
+    reader.read_slice(&mut raw)?;
+    let mut req = abi::PageHashes::from_bytes(&raw);
+    if req.count > MAX_HASHES {
+        return Err(EINVAL);
+    }
+    let len = req.count as usize * DIGEST_LEN;
+    let mut buf = KVec::from_elem(0u8, len, GFP_KERNEL)?;
+    let (total, remote) = fault::store()?.hashes(req.first, &mut buf);
+    let addr = usize::try_from(req.hashes).map_err(|_| EFAULT)?;
+    UserSlice::new(addr as UserPtr, len)
+        .writer()
+        .write_slice(&buf)?;
+    req.total = total;
+    req.remote = remote;
     writer.write_slice(&req.to_bytes())?;
+    Ok(0)
+}
+
+fn resume(arg: UserPtr) -> Result<isize> {
+    let (mut reader, mut writer) = UserSlice::new(arg, abi::RESUME_SIZE).reader_writer();
+    let mut raw = [0u8; abi::RESUME_SIZE];
+    reader.read_slice(&mut raw)?;
+    let mut req = abi::Resume::from_bytes(&raw);
+    let server = unicast_server(req.id.server, req.id.port)?;
+    let mut reason = resume::Reason::new();
+    match resume::resume(&req, server, &mut reason) {
+        Ok(loaded) => {
+            req.manifest_bytes = loaded.manifest_bytes;
+            req.pageset1_bytes = loaded.pageset1_bytes;
+            req.elapsed_ns = loaded.elapsed_ns;
+            req.set_reason(b"");
+            writer.write_slice(&req.to_bytes())?;
+            Ok(0)
+        }
+        Err(e) => {
+            let image = abi::c_str_bytes(&req.image).unwrap_or(b"");
+            pr_err!(
+                "resume of {} from {server} failed: {}\n",
+                core::str::from_utf8(image).unwrap_or("?"),
+                core::str::from_utf8(reason.as_bytes()).unwrap_or("?")
+            );
+            req.set_reason(reason.as_bytes());
+            writer.write_slice(&req.to_bytes())?;
+            Err(e)
+        }
+    }
+}
+
+fn adopt(arg: UserPtr) -> Result<isize> {
+    let answer = resume::adopt()?;
+    UserSlice::new(arg, abi::ADOPT_SIZE)
+        .writer()
+        .write_slice(&answer.to_bytes())?;
+    Ok(0)
+}
+
+fn status(arg: UserPtr) -> Result<isize> {
+    let f = &STATS.fault;
+    let latency = f.latency.summary();
+    let mut answer = abi::Status {
+        pages_outstanding: lazy_entry::entry_count(),
+        pages_fetched: f.served.get(),
+        bytes_fetched: f.bytes.get(),
+        fetch_failures: f.failures(),
+        latency_count: latency.count,
+        latency_mean_ns: latency.mean_ns,
+        latency_max_ns: latency.max_ns,
+        since_resume_ns: 0,
+        server: [0; 4],
+        port: 0,
+        flags: 0,
+        prefix: [0; abi::TFTP_PREFIX_LEN],
+    };
+    if let Some(ns) = resume::since_resume_ns() {
+        answer.since_resume_ns = ns;
+        answer.flags |= abi::STATUS_RESUMED;
+    }
+    if let Some(r) = fault::store()?.remote() {
+        answer.server = r.server().addr;
+        answer.port = r.server().port;
+        let p = r.prefix();
+        answer.prefix[..p.len()].copy_from_slice(p);
+    }
+    UserSlice::new(arg, abi::STATUS_SIZE)
+        .writer()
+        .write_slice(&answer.to_bytes())?;
     Ok(0)
 }
 

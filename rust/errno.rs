@@ -23,3 +23,13 @@ pub(crate) fn etimedout() -> Error {
 pub(crate) fn emsgsize() -> Error {
     code(bindings::EMSGSIZE)
 }
+
+/// Not a valid message (here: data that fails its checksum).
+pub(crate) fn ebadmsg() -> Error {
+    code(bindings::EBADMSG)
+}
+
+/// Stale handle (here: a hand-off from another kernel build).
+pub(crate) fn estale() -> Error {
+    code(bindings::ESTALE)
+}

@@ -40,6 +40,30 @@ impl TaskMm {
         let mm = unsafe { bindings::get_task_mm(bindings::get_current()) };
         NonNull::new(mm).map(Self).ok_or(EINVAL)
     }
+    /// The mm of process `pid` (in the caller's pid namespace): `ESRCH`
+    /// if there is none, `EINVAL` for a kernel thread or an exiting task.
+    pub(crate) fn of_pid(pid: i32) -> Result<Self> {
+        // SAFETY: `find_get_pid()` returns the pid with a reference, or
+        // NULL.
+        let p = unsafe { bindings::find_get_pid(pid) };
+        if p.is_null() {
+            return Err(ESRCH);
+        }
+        // SAFETY: `p` is a valid pid we hold a reference on; the task, if
+        // any, comes with a reference of its own.
+        let task = unsafe { bindings::get_pid_task(p, bindings::pid_type_PIDTYPE_PID) };
+        // SAFETY: drops the reference of `find_get_pid()`.
+        unsafe { bindings::put_pid(p) };
+        if task.is_null() {
+            return Err(ESRCH);
+        }
+        // SAFETY: `task` is valid (we hold a reference); `get_task_mm()`
+        // takes its own reference on the mm.
+        let mm = unsafe { bindings::get_task_mm(task) };
+        // SAFETY: drops the reference of `get_pid_task()`.
+        unsafe { bindings::put_task_struct(task) };
+        NonNull::new(mm).map(Self).ok_or(EINVAL)
+    }
 }
 
 impl Drop for TaskMm {

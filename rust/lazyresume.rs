@@ -17,10 +17,17 @@ mod control;
 mod debugfs;
 mod errno;
 mod fault;
+mod hibernate;
+// Shared with userspace, where its whole `pub` API is used and tested; the
+// module uses part of it.
+#[allow(unreachable_pub, dead_code)]
+#[path = "../userspace/crates/image/src/format.rs"]
+mod image;
 mod lazy_entry;
 mod miscdev;
 mod net;
 mod page_store;
+mod resume;
 mod sha256;
 mod stats;
 // Shared with userspace, where its whole `pub` API is used and tested; the

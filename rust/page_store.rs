@@ -27,6 +27,7 @@ use kernel::time::Ktime;
 
 use crate::fault::FetchError;
 use crate::lazy_entry::{self, EvictStats, EvictStore, Folio, PageBytes, TaskMm};
+use crate::net::SockAddrV4;
 use crate::sha256::{self, DIGEST_LEN};
 use crate::stats::STATS;
 use crate::tftp_backend::TftpSource;
@@ -185,10 +186,9 @@ impl PageStore {
         (store.memory_pages, store.remote_pages)
     }
 
-    /// Evicts the private anonymous pages of `[start, end)` of the calling
-    /// process into the memory backend.
-    pub(crate) fn evict(&self, start: usize, end: usize) -> Result<EvictStats> {
-        let mm = TaskMm::current()?;
+    /// Evicts the private anonymous pages of `[start, end)` of `mm` into
+    /// the memory backend.
+    pub(crate) fn evict(&self, mm: &TaskMm, start: usize, end: usize) -> Result<EvictStats> {
         let _writer = Writer::claim(&self.writing)?;
         self.drop_unreferenced();
         let mut batch = Batch::new()?;
@@ -196,7 +196,7 @@ impl PageStore {
         let total = loop {
             batch.base = self.reserve()?;
             let mut pass = EvictStats::default();
-            let rc = lazy_entry::evict_range(&mm, start, end, &mut batch, &mut pass);
+            let rc = lazy_entry::evict_range(mm, start, end, &mut batch, &mut pass);
             self.publish(&mut batch);
             if rc.is_err() && batch.full {
                 // Everything evicted so far stays evicted; the next pass
@@ -259,6 +259,36 @@ impl PageStore {
         }
         let ns = (Ktime::ktime_get() - start).to_ns().max(0) as u64;
         Ok((moved, ns))
+    }
+
+    /// Fetches pages of the `tftp` backend from `server` from now on (the
+    /// restored kernel of a client, whose server the boot kernel named).
+    pub(crate) fn set_server(&self, server: SockAddrV4) {
+        if let Some(r) = &mut self.store.lock().remote {
+            r.set_server(server);
+        }
+    }
+
+    /// The server and page file prefix of the `tftp` backend, if any.
+    pub(crate) fn remote(&self) -> Option<TftpSource> {
+        self.store.lock().remote.clone()
+    }
+
+    /// Writes the SHA-256 of the pages from `first` on into `out` (zeros
+    /// for an index without a page); returns how many indexes the store
+    /// has and how many of them are on the TFTP server.
+    pub(crate) fn hashes(&self, first: u64, out: &mut [u8]) -> (u64, u64) {
+        let store = self.store.lock();
+        let slots = store.slots.as_slice();
+        let skip = usize::try_from(first).unwrap_or(usize::MAX);
+        for (i, dst) in out.chunks_exact_mut(DIGEST_LEN).enumerate() {
+            match slots.get(skip.saturating_add(i)) {
+                Some(Slot::Memory(p)) => dst.copy_from_slice(&p.hash),
+                Some(Slot::Remote(h)) => dst.copy_from_slice(h),
+                _ => dst.fill(0),
+            }
+        }
+        (slots.len() as u64, store.remote_pages as u64)
     }
 
     /// Frees every page if no lazy entry exists: then none can refer to a

@@ -29,7 +29,8 @@ impl Counter {
         self.0.fetch_add(n, Ordering::Relaxed);
     }
 
-    fn get(&self) -> u64 {
+    /// The count.
+    pub(crate) fn get(&self) -> u64 {
         self.0.load(Ordering::Relaxed)
     }
 }
@@ -37,6 +38,13 @@ impl Counter {
 /// Buckets of a [`Latency`] histogram: bucket `i` counts durations below
 /// 2^i microseconds (and at least 2^(i-1)); the last one everything longer.
 const LATENCY_BUCKETS: usize = 24;
+
+/// Count, mean and maximum of a [`Latency`].
+pub(crate) struct LatencySummary {
+    pub(crate) count: u64,
+    pub(crate) mean_ns: u64,
+    pub(crate) max_ns: u64,
+}
 
 /// A latency distribution: count, sum, maximum and a log2 histogram.
 pub(crate) struct Latency {
@@ -64,6 +72,16 @@ impl Latency {
         let us = ns / 1000;
         let bucket = (u64::BITS - us.leading_zeros()) as usize;
         self.buckets[bucket.min(LATENCY_BUCKETS - 1)].inc();
+    }
+
+    /// Count, mean and maximum.
+    pub(crate) fn summary(&self) -> LatencySummary {
+        let count = self.count.get();
+        LatencySummary {
+            count,
+            mean_ns: self.sum_ns.get().checked_div(count).unwrap_or(0),
+            max_ns: self.max_ns.load(Ordering::Relaxed),
+        }
     }
 
     fn show(&self, out: &mut SeqBuf<'_>, name: &str) -> core::fmt::Result {
@@ -170,6 +188,16 @@ pub(crate) struct FaultStats {
     pub(crate) evicted: Counter,
     /// Duration of the fills that returned a page.
     pub(crate) latency: Latency,
+}
+
+impl FaultStats {
+    /// Fills that failed, for any reason.
+    pub(crate) fn failures(&self) -> u64 {
+        self.failed_integrity.get()
+            + self.failed_deadline.get()
+            + self.failed_missing.get()
+            + self.failed_backend.get()
+    }
 }
 
 /// All statistics of the module.

@@ -68,6 +68,21 @@ impl TftpSource {
         })
     }
 
+    /// Fetches from `server` from now on.
+    pub(crate) fn set_server(&mut self, server: SockAddrV4) {
+        self.server = server;
+    }
+
+    /// The server.
+    pub(crate) fn server(&self) -> SockAddrV4 {
+        self.server
+    }
+
+    /// The page file prefix.
+    pub(crate) fn prefix(&self) -> &[u8] {
+        &self.prefix[..self.prefix_len]
+    }
+
     fn options(&self, deadline_ms: u32) -> TransferOptions {
         TransferOptions {
             blksize: self.blksize,

@@ -3,7 +3,8 @@
 #
 # build-initramfs.sh FLAVOUR: pack build/initramfs/FLAVOUR.cpio.gz from
 # busybox-static, the module built for FLAVOUR, the static userspace tools
-# and the in-guest kselftests (run by the kernel's run_kselftest.sh): those
+# (lazyresume and the test workload) and the in-guest kselftests (run by
+# the kernel's run_kselftest.sh): those
 # of lazyresume and the mm regression subset.  The baseline flavour (the
 # unpatched kernel) has no module.
 set -euo pipefail
@@ -16,7 +17,8 @@ kver=$(cat "$kdir/include/config/kernel.release")
 ko="$here/build/module/$flavour/rust/lazyresume.ko"
 [ "$flavour" = baseline ] && ko=
 tool="$here/build/userspace/x86_64-unknown-linux-gnu/release/lazyresume"
-for f in $ko "$tool" /bin/busybox; do
+workload="$tool-workload"
+for f in $ko "$tool" "$workload" /bin/busybox; do
 	[ -e "$f" ] || { echo "build-initramfs: missing $f" >&2; exit 1; }
 done
 
@@ -32,6 +34,8 @@ rm -f "$root/usr/bin/timeout"
 install -m 0755 "$here/scripts/guest/timeout" "$root/usr/bin/timeout"
 [ -n "$ko" ] && install -D -m 0644 "$ko" "$root/lib/modules/$kver/extra/lazyresume.ko"
 install -m 0755 "$tool" "$root/usr/bin/lazyresume"
+install -m 0755 "$workload" "$root/usr/bin/lazyresume-workload"
+install -D -m 0755 "$here/scripts/guest/post-resume.sh" "$root/etc/lazyresume/post-resume.sh"
 install -D -m 0755 "$here/scripts/guest/bench-tftp.sh" "$root/bench/tftp.sh"
 cc -O2 -Wall -Werror -static -I"$here/include/uapi" \
 	-o "$root/bench/fault_latency" "$here/bench/fault_latency.c"

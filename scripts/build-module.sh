@@ -21,7 +21,8 @@ kdir="$here/build/kernel/$flavour"
 out="$here/build/module/$flavour"
 mkdir -p "$out"
 (cd "$here" && rsync -a --relative \
-	Kbuild rust/ userspace/crates/abi/src/ userspace/crates/tftp/src/ "$out/")
+	Kbuild rust/ userspace/crates/abi/src/ userspace/crates/tftp/src/ \
+	userspace/crates/image/src/ "$out/")
 
 log="$out/build.log"
 if ! make -C "$kdir" M="$out" LLVM=1 CLIPPY=1 -j3 modules >"$log" 2>&1; then

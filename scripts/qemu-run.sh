@@ -7,14 +7,15 @@
 #   qemu-run.sh --kernel BZIMAGE --initrd CPIO [--append ARGS] [--name NAME]
 #               [--timeout SECONDS] [--mem MIB] [--smp N] [--nic virtio|e1000]
 #               [--mac MAC] [--hostfwd tcp::HOSTPORT-:GUESTPORT]...
-#               [--tftp DIR]
+#               [--tftp DIR] [--net CIDR]
 #
 # Each run gets its own directory build/runs/NAME.XXXX with console.log
 # (the kernel's serial console, ttyS0) and result.log (the guest's result
 # channel, ttyS1), so several guests run at once without clashing.  Guest
 # networking is QEMU user mode: the guest reaches the host's 127.0.0.1 as
 # 10.0.2.2; --tftp DIR also serves DIR with QEMU's own TFTP server at
-# 10.0.2.2:69.
+# 10.0.2.2:69.  --net puts the guest on another user network (e.g.
+# 10.0.3.0/24: guest 10.0.3.15, host 10.0.3.2).
 #
 # Exit status: 0 the guest said PASS, 1 it said FAIL, 2 it stopped without
 # a verdict (crash, panic), 124 it ran out of time.  The run directory is
@@ -22,7 +23,7 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
-kernel= initrd= append= name=guest timeout=300 mem=1024 smp=2 nic=virtio mac= tftp=
+kernel= initrd= append= name=guest timeout=300 mem=1024 smp=2 nic=virtio mac= tftp= net=
 fwds=()
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -37,6 +38,7 @@ while [ $# -gt 0 ]; do
 	--mac) mac=$2; shift 2 ;;
 	--hostfwd) fwds+=("$2"); shift 2 ;;
 	--tftp) tftp=$2; shift 2 ;;
+	--net) net=$2; shift 2 ;;
 	*) echo "qemu-run: unknown argument $1" >&2; exit 2 ;;
 	esac
 done
@@ -50,7 +52,7 @@ run=$(mktemp -d "$here/build/runs/$name.XXXX")
 console="$run/console.log"
 result="$run/result.log"
 
-netdev="user,id=n0"
+netdev="user,id=n0${net:+,net=$net}"
 for f in "${fwds[@]}"; do netdev+=",hostfwd=$f"; done
 [ -n "$tftp" ] && netdev+=",tftp=$(readlink -f "$tftp")"
 case "$nic" in

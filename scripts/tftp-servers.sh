@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # tftp-servers.sh start ROOT RUNDIR | stop RUNDIR
+# tftp-servers.sh start-hpa ROOT RUNDIR [PORT]
 #
 # Starts, on 127.0.0.1 only, the TFTP servers the tests use, each on a free
 # port, all serving ROOT: tftpd-hpa and atftpd (unpacked under
@@ -9,6 +10,8 @@
 # that misbehaves on request).  Writes RUNDIR/servers.env with
 # HPA_PORT, ATFTPD_PORT and TEST_PORT, and the servers' logs into RUNDIR.
 # QEMU's own TFTP server needs no start: qemu-run.sh --tftp ROOT.
+# start-hpa starts tftpd-hpa alone (on PORT if given), the image server of
+# the end-to-end tests, and writes HPA_PORT into RUNDIR/servers.env.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -29,17 +32,30 @@ wait_udp() {
 	return 1
 }
 
+# start_hpa ROOT RUNDIR PORT: tftpd-hpa with uploads (-c), chrooted to ROOT.
+start_hpa() {
+	"$srv/tftpd-hpa/usr/sbin/in.tftpd" --listen --address "127.0.0.1:$3" \
+		--user nobody --secure --create --blocksize 65464 \
+		--pidfile "$2/hpa.pid" \
+		"$1" >"$2/hpa.log" 2>&1
+	wait_udp "$3"
+}
+
 case "${1:-}" in
+start-hpa)
+	root=$(readlink -f "$2")
+	run=$3
+	mkdir -p "$run"
+	hpa=${4:-$(free_udp_port)}
+	start_hpa "$root" "$run" "$hpa"
+	printf 'HPA_PORT=%s\n' "$hpa" >"$run/servers.env"
+	;;
 start)
 	root=$(readlink -f "$2")
 	run=$3
 	mkdir -p "$run"
 	hpa=$(free_udp_port)
-	"$srv/tftpd-hpa/usr/sbin/in.tftpd" --listen --address "127.0.0.1:$hpa" \
-		--user nobody --secure --create --blocksize 65464 \
-		--pidfile "$run/hpa.pid" \
-		"$root" >"$run/hpa.log" 2>&1
-	wait_udp "$hpa"
+	start_hpa "$root" "$run" "$hpa"
 	atftpd=$(free_udp_port)
 	# As root: atftpd has no chroot, and as nobody it cannot reach ROOT
 	# when a parent directory is private (a clone under mktemp -d).  It

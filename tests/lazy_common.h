@@ -26,7 +26,7 @@
 static long page_size;
 
 /* Value of the counter @name in the debugfs statistics, or -1. */
-static long long stat_value(const char *name)
+static inline long long stat_value(const char *name)
 {
 	char line[512], key[64];
 	FILE *f = fopen(STATS_PATH, "r");
@@ -44,12 +44,12 @@ static long long stat_value(const char *name)
 }
 
 /* Byte @off of page @pg of the pattern with @seed. */
-static unsigned char pattern(unsigned long pg, unsigned long off, int seed)
+static inline unsigned char pattern(unsigned long pg, unsigned long off, int seed)
 {
 	return (unsigned char)(pg * 131 + off * 7 + seed * 29 + 1);
 }
 
-static void fill(unsigned char *p, unsigned long pages, int seed)
+static inline void fill(unsigned char *p, unsigned long pages, int seed)
 {
 	unsigned long i, j;
 
@@ -62,7 +62,7 @@ static void fill(unsigned char *p, unsigned long pages, int seed)
  * Offset of the first byte of pages [@first, @first + @pages) of @p that
  * differs from the pattern, or -1.
  */
-static long check_pages(const unsigned char *p, unsigned long first,
+static inline long check_pages(const unsigned char *p, unsigned long first,
 			unsigned long pages, int seed)
 {
 	unsigned long i, j;
@@ -74,13 +74,13 @@ static long check_pages(const unsigned char *p, unsigned long first,
 	return -1;
 }
 
-static long check(const unsigned char *p, unsigned long pages, int seed)
+static inline long check(const unsigned char *p, unsigned long pages, int seed)
 {
 	return check_pages(p, 0, pages, seed);
 }
 
 /* A private anonymous mapping of @pages small pages, filled with @seed. */
-static unsigned char *map_filled(unsigned long pages, int seed)
+static inline unsigned char *map_filled(unsigned long pages, int seed)
 {
 	unsigned char *p = mmap(NULL, pages * page_size, PROT_READ | PROT_WRITE,
 				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -93,7 +93,7 @@ static unsigned char *map_filled(unsigned long pages, int seed)
 	return p;
 }
 
-static int evict(int fd, void *p, unsigned long pages,
+static inline int evict(int fd, void *p, unsigned long pages,
 		 struct lazyresume_evict *out)
 {
 	struct lazyresume_evict e = {
@@ -107,7 +107,7 @@ static int evict(int fd, void *p, unsigned long pages,
 	return rc;
 }
 
-static int set_policy(int fd, __u32 policy, __u32 deadline_ms)
+static inline int set_policy(int fd, __u32 policy, __u32 deadline_ms)
 {
 	struct lazyresume_policy p = { policy, deadline_ms };
 
@@ -118,7 +118,7 @@ static int set_policy(int fd, __u32 policy, __u32 deadline_ms)
  * Lets the store forget pages no entry refers to any more (an eviction
  * does that first; nothing is mapped at address 0, so it evicts nothing).
  */
-static int drop_unused(int fd)
+static inline int drop_unused(int fd)
 {
 	return evict(fd, NULL, 1, NULL);
 }
@@ -127,7 +127,7 @@ static int drop_unused(int fd)
  * Waits up to @ms for @pid; returns its wait status, or -1 if it is still
  * running then.
  */
-static int wait_for(pid_t pid, int ms)
+static inline int wait_for(pid_t pid, int ms)
 {
 	int status, i;
 
@@ -140,7 +140,7 @@ static int wait_for(pid_t pid, int ms)
 }
 
 /* Forks a child that reads the first byte of @p and exits 0. */
-static pid_t fork_reader(const unsigned char *p)
+static inline pid_t fork_reader(const unsigned char *p)
 {
 	volatile unsigned char c;
 	pid_t pid = fork();
@@ -157,7 +157,7 @@ static pid_t fork_reader(const unsigned char *p)
  * The wait status of a child that read the first byte of @p, or -1 if it
  * had not ended after @ms (it is killed and reaped then).
  */
-static int read_in_child(const unsigned char *p, int ms)
+static inline int read_in_child(const unsigned char *p, int ms)
 {
 	pid_t pid = fork_reader(p);
 	int status;
@@ -170,6 +170,30 @@ static int read_in_child(const unsigned char *p, int ms)
 		waitpid(pid, NULL, 0);
 	}
 	return status;
+}
+
+/* The hpa@ADDR:PORT server of lrtftp= on the kernel command line. */
+static inline int hpa_server(__u8 addr[4], __u16 *port)
+{
+	char cmdline[4096], *s;
+	unsigned int a, b, c, d, p;
+	FILE *f = fopen("/proc/cmdline", "r");
+	size_t n;
+
+	if (!f)
+		return -1;
+	n = fread(cmdline, 1, sizeof(cmdline) - 1, f);
+	fclose(f);
+	cmdline[n] = 0;
+	s = strstr(cmdline, "hpa@");
+	if (!s || sscanf(s, "hpa@%u.%u.%u.%u:%u", &a, &b, &c, &d, &p) != 5)
+		return -1;
+	addr[0] = a;
+	addr[1] = b;
+	addr[2] = c;
+	addr[3] = d;
+	*port = p;
+	return 0;
 }
 
 #endif /* LAZY_COMMON_H */

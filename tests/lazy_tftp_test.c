@@ -37,30 +37,6 @@ static int evict_all(int fd, void *p, unsigned long pages)
 	return evict(fd, p, pages, &e) || e.evicted != pages ? -1 : 0;
 }
 
-/* The hpa@ADDR:PORT server of lrtftp= on the kernel command line. */
-static int hpa_server(__u8 addr[4], __u16 *port)
-{
-	char cmdline[4096], *s;
-	unsigned int a, b, c, d, p;
-	FILE *f = fopen("/proc/cmdline", "r");
-	size_t n;
-
-	if (!f)
-		return -1;
-	n = fread(cmdline, 1, sizeof(cmdline) - 1, f);
-	fclose(f);
-	cmdline[n] = 0;
-	s = strstr(cmdline, "hpa@");
-	if (!s || sscanf(s, "hpa@%u.%u.%u.%u:%u", &a, &b, &c, &d, &p) != 5)
-		return -1;
-	addr[0] = a;
-	addr[1] = b;
-	addr[2] = c;
-	addr[3] = d;
-	*port = p;
-	return 0;
-}
-
 FIXTURE(tftp) {
 	int fd;
 	struct lazyresume_tftp_backend req;

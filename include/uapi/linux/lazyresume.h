@@ -18,7 +18,7 @@
 #include <linux/types.h>
 
 #define LAZYRESUME_ABI_MAJOR 1
-#define LAZYRESUME_ABI_MINOR 2
+#define LAZYRESUME_ABI_MINOR 3
 
 /* ioctl type byte, see Documentation/userspace-api/ioctl/ioctl-number.rst */
 #define LAZYRESUME_IOC_MAGIC 0xB9
@@ -228,5 +228,119 @@ struct lazyresume_tftp_backend {
 
 #define LAZYRESUME_IOC_TFTP_BACKEND \
 	_IOWR(LAZYRESUME_IOC_MAGIC, 0x07, struct lazyresume_tftp_backend)
+
+/*
+ * LAZYRESUME_IOC_EVICT_TASK: like LAZYRESUME_IOC_EVICT, for the process
+ * @pid (0: the caller) instead of the caller.  Used to capture an image,
+ * while every other process is frozen.
+ */
+struct lazyresume_evict_task {
+	__u32 pid;
+	__u32 reserved;
+	struct lazyresume_evict range;
+};
+
+#define LAZYRESUME_IOC_EVICT_TASK \
+	_IOWR(LAZYRESUME_IOC_MAGIC, 0x08, struct lazyresume_evict_task)
+
+/*
+ * LAZYRESUME_IOC_PAGE_HASHES: copies the SHA-256 of pages @first to
+ * @first + @count - 1 of the page store to the user buffer @hashes
+ * (@count * 32 bytes; an index without a page gives 32 zero bytes) and
+ * says how many pages the store indexes and how many of them are on the
+ * TFTP server.  The capture writes the image manifest from it.
+ */
+struct lazyresume_page_hashes {
+	__u64 first;
+	__u64 count;
+	__u64 hashes;
+	__u64 total;
+	__u64 remote;
+};
+
+#define LAZYRESUME_IOC_PAGE_HASHES \
+	_IOWR(LAZYRESUME_IOC_MAGIC, 0x09, struct lazyresume_page_hashes)
+
+#define LAZYRESUME_IFNAME_LEN 16
+
+/* A client's network identity, handed from the boot kernel to the image. */
+struct lazyresume_net_identity {
+	char ifname[LAZYRESUME_IFNAME_LEN];
+	__u8 mac[6];
+	__u16 reserved;
+	__u8 addr[4];
+	__u8 netmask[4];
+	__u8 gateway[4];
+	__u8 server[4];
+	__u16 port;
+	__u16 reserved2;
+	__u32 reserved3;
+};
+
+#define LAZYRESUME_IMAGE_NAME_LEN 128
+#define LAZYRESUME_REASON_LEN 128
+
+/* lazyresume_resume.flags */
+#define LAZYRESUME_RESUME_DRY_RUN (1 << 0) /* load, check, do not jump */
+
+/*
+ * LAZYRESUME_IOC_RESUME: fetches the manifest and pageset1 of image
+ * @image from @id.server with the in-kernel TFTP client, checks them,
+ * leaves @id for the restored kernel and restores the image.  Returns
+ * only on failure (or after a dry run), with @reason saying why; the
+ * system then runs on as before.
+ */
+struct lazyresume_resume {
+	struct lazyresume_net_identity id;
+	char image[LAZYRESUME_IMAGE_NAME_LEN];
+	__u16 blksize;
+	__u16 windowsize;
+	__u32 rto_ms;
+	__u32 deadline_ms;
+	__u32 flags;
+	char reason[LAZYRESUME_REASON_LEN];
+	__u64 manifest_bytes;
+	__u64 pageset1_bytes;
+	__u64 elapsed_ns;
+};
+
+#define LAZYRESUME_IOC_RESUME \
+	_IOWR(LAZYRESUME_IOC_MAGIC, 0x0A, struct lazyresume_resume)
+
+/*
+ * LAZYRESUME_IOC_ADOPT: in the restored kernel, takes over the identity
+ * the boot kernel left: pageset2 is fetched from its server from now on,
+ * and the caller gets it to configure the interface.  ENOENT: there is no
+ * hand-off; ESTALE: it comes from another kernel build.
+ */
+struct lazyresume_adopt {
+	struct lazyresume_net_identity id;
+	char image[LAZYRESUME_IMAGE_NAME_LEN];
+};
+
+#define LAZYRESUME_IOC_ADOPT \
+	_IOR(LAZYRESUME_IOC_MAGIC, 0x0B, struct lazyresume_adopt)
+
+/* lazyresume_status.flags */
+#define LAZYRESUME_STATUS_RESUMED (1 << 0) /* this system was resumed */
+
+/* LAZYRESUME_IOC_STATUS: what `lazyresume status` shows. */
+struct lazyresume_status {
+	__u64 pages_outstanding;
+	__u64 pages_fetched;
+	__u64 bytes_fetched;
+	__u64 fetch_failures;
+	__u64 latency_count;
+	__u64 latency_mean_ns;
+	__u64 latency_max_ns;
+	__u64 since_resume_ns;
+	__u8 server[4];
+	__u16 port;
+	__u16 flags;
+	char prefix[LAZYRESUME_TFTP_PREFIX_LEN];
+};
+
+#define LAZYRESUME_IOC_STATUS \
+	_IOR(LAZYRESUME_IOC_MAGIC, 0x0C, struct lazyresume_status)
 
 #endif /* _UAPI_LINUX_LAZYRESUME_H */

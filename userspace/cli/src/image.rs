@@ -12,8 +12,34 @@ use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 /// SHA-256 for the format crate.
-fn sha256(data: &[u8]) -> [u8; HASH_LEN] {
+pub fn sha256(data: &[u8]) -> [u8; HASH_LEN] {
     Sha256::digest(data).into()
+}
+
+/// The manifest of an image with `header` and pageset2 page hashes
+/// `hashes`: header, hashes, SHA-256 of both.
+pub fn manifest_bytes(header: &Header, hashes: &[[u8; HASH_LEN]]) -> Vec<u8> {
+    let mut m = Vec::with_capacity(image::HEADER_LEN + (hashes.len() + 1) * HASH_LEN);
+    m.extend_from_slice(&header.encode());
+    for h in hashes {
+        m.extend_from_slice(h);
+    }
+    let sum = sha256(&m);
+    m.extend_from_slice(&sum);
+    m
+}
+
+/// The kernel identity of the running kernel, as manifests record it.
+pub fn running_kernel_id() -> Result<String> {
+    let release = fs::read_to_string("/proc/sys/kernel/osrelease")?;
+    let version = fs::read_to_string("/proc/sys/kernel/version")?;
+    let id = image::kernel_id(
+        release.trim_end().as_bytes(),
+        version.trim_end().as_bytes(),
+        sha256,
+    );
+    let end = id.iter().position(|&c| c == 0).unwrap_or(id.len());
+    Ok(String::from_utf8_lossy(&id[..end]).into_owned())
 }
 
 /// Arguments of `lazyresume image-create`.
@@ -69,15 +95,8 @@ pub fn create(args: &CreateArgs) -> Result<()> {
 
     fs::create_dir(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
     fs::write(args.out.join(image::PAGESET1_NAME), &pageset1)?;
-    let mut manifest = Vec::with_capacity(
-        usize::try_from(image::manifest_len(header.pageset2_pages).unwrap_or(0)).unwrap_or(0),
-    );
-    manifest.extend_from_slice(&header.encode());
-    for p in pageset2.chunks(page) {
-        manifest.extend_from_slice(&sha256(p));
-    }
-    let sum = sha256(&manifest);
-    manifest.extend_from_slice(&sum);
+    let hashes: Vec<[u8; HASH_LEN]> = pageset2.chunks(page).map(sha256).collect();
+    let manifest = manifest_bytes(&header, &hashes);
     let per = args.chunk_pages as usize * page;
     for (i, chunk) in pageset2.chunks(per).enumerate() {
         let mut f = BufWriter::new(File::create(chunk_file(&args.out, i as u64))?);

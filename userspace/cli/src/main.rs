@@ -2,9 +2,15 @@
 
 //! `lazyresume`: the userspace tool of lazyresume.
 
+mod capture;
 mod device;
 mod image;
+mod mounts;
+mod netconf;
+mod resume;
+mod snapshot;
 mod tftp;
+mod tftp_upload;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -44,6 +50,20 @@ enum Command {
         /// The image directory.
         image: PathBuf,
     },
+    /// Take an image of this machine: freeze, evict every user page to
+    /// pageset2, upload both pagesets and the manifest, power off. In a
+    /// client that resumed the image, take over the client's identity.
+    Capture(capture::CaptureArgs),
+    /// Resume an image over TFTP; returns only if it cannot, saying why.
+    Resume(resume::ResumeArgs),
+    /// Show the state of lazily fetched pages on a resumed client.
+    Status,
+    /// Set what a fault does when the page server does not answer:
+    /// `block` (wait for it) or `sigbus[:MS]` (SIGBUS after MS ms).
+    Policy {
+        /// block, sigbus or sigbus:MS.
+        policy: String,
+    },
 }
 
 fn main() -> Result<()> {
@@ -55,6 +75,10 @@ fn main() -> Result<()> {
         Command::ImageCreate(args) => image::create(&args),
         Command::Inspect { image } => image::inspect(&image),
         Command::Verify { image } => image::verify(&image),
+        Command::Capture(args) => capture::run(&cli.device, &args),
+        Command::Resume(args) => resume::run(&cli.device, &args),
+        Command::Status => resume::status(&cli.device),
+        Command::Policy { policy } => set_policy(&cli.device, &policy),
     }
 }
 
@@ -73,5 +97,26 @@ fn version(path: &std::path::Path) -> Result<()> {
         v.abi_minor,
         v.features
     );
+    Ok(())
+}
+
+fn set_policy(path: &std::path::Path, policy: &str) -> Result<()> {
+    let p = match policy.split_once(':') {
+        None if policy == "block" => abi::Policy {
+            policy: abi::POLICY_BLOCK,
+            deadline_ms: 0,
+        },
+        None if policy == "sigbus" => abi::Policy {
+            policy: abi::POLICY_SIGBUS,
+            deadline_ms: 0,
+        },
+        Some(("sigbus", ms)) => abi::Policy {
+            policy: abi::POLICY_SIGBUS,
+            deadline_ms: ms.parse()?,
+        },
+        _ => anyhow::bail!("{policy}: expected block, sigbus or sigbus:MS"),
+    };
+    device::Device::open(path)?.set_policy(&p)?;
+    println!("policy: {policy}");
     Ok(())
 }

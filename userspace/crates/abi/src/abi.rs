@@ -11,7 +11,7 @@
 /// Major ABI version: changes on any incompatible change.
 pub const ABI_MAJOR: u32 = 1;
 /// Minor ABI version: grows when ioctls or fields are added.
-pub const ABI_MINOR: u32 = 2;
+pub const ABI_MINOR: u32 = 3;
 
 /// The ioctl type byte of lazyresume.
 pub const IOC_MAGIC: u32 = 0xB9;
@@ -549,3 +549,404 @@ impl TftpBackend {
 /// lazy entries from there: the `tftp` backend (needs `CAP_SYS_ADMIN` and
 /// `CAP_NET_ADMIN`).
 pub const IOC_TFTP_BACKEND: u32 = iowr(0x07, TFTP_BACKEND_SIZE);
+
+/// Copies `src` into `dst` (same length).
+fn put(dst: &mut [u8], off: usize, src: &[u8]) {
+    dst[off..off + src.len()].copy_from_slice(src);
+}
+
+/// `N` bytes of `b` from `off`.
+fn get_array<const N: usize>(b: &[u8], off: usize) -> [u8; N] {
+    let mut a = [0u8; N];
+    a.copy_from_slice(&b[off..off + N]);
+    a
+}
+
+/// `s` as a NUL-padded array (truncated to leave at least one NUL).
+fn c_string<const N: usize>(s: &[u8]) -> [u8; N] {
+    let mut a = [0u8; N];
+    let n = s.len().min(N - 1);
+    a[..n].copy_from_slice(&s[..n]);
+    a
+}
+
+/// The bytes of a NUL-padded array up to its NUL, or `None` without one.
+pub fn c_str_bytes(a: &[u8]) -> Option<&[u8]> {
+    let end = a.iter().position(|&c| c == 0)?;
+    Some(&a[..end])
+}
+
+/// `struct lazyresume_evict_task`: the argument of [`IOC_EVICT_TASK`].
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EvictTask {
+    /// The process whose pages are evicted; 0 is the caller.
+    pub pid: u32,
+    /// Must be zero.
+    pub reserved: u32,
+    /// The range and, out, the counts.
+    pub range: Evict,
+}
+
+/// Size of [`EvictTask`] in bytes.
+pub const EVICT_TASK_SIZE: usize = core::mem::size_of::<EvictTask>();
+
+impl EvictTask {
+    /// The structure as the bytes the ioctl copies, in native byte order.
+    pub fn to_bytes(self) -> [u8; EVICT_TASK_SIZE] {
+        let mut o = [0u8; EVICT_TASK_SIZE];
+        put(&mut o, 0, &pair_to_bytes(self.pid, self.reserved));
+        put(&mut o, 8, &self.range.to_bytes());
+        o
+    }
+
+    /// Parses the bytes of the ioctl argument.
+    pub fn from_bytes(b: &[u8; EVICT_TASK_SIZE]) -> Self {
+        Self {
+            pid: get_u32(b, 0),
+            reserved: get_u32(b, 4),
+            range: Evict::from_bytes(&get_array(b, 8)),
+        }
+    }
+}
+
+/// `LAZYRESUME_IOC_EVICT_TASK`: [`IOC_EVICT`] for another process (for the
+/// capture of an image; needs `CAP_SYS_ADMIN`).
+pub const IOC_EVICT_TASK: u32 = iowr(0x08, EVICT_TASK_SIZE);
+
+/// `struct lazyresume_page_hashes`: the argument of [`IOC_PAGE_HASHES`].
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PageHashes {
+    /// First page index asked for.
+    pub first: u64,
+    /// Number of hashes the buffer holds.
+    pub count: u64,
+    /// User address of `count * 32` bytes.
+    pub hashes: u64,
+    /// Out: number of indexes of the page store.
+    pub total: u64,
+    /// Out: how many of them are on the TFTP server.
+    pub remote: u64,
+}
+
+/// Size of [`PageHashes`] in bytes.
+pub const PAGE_HASHES_SIZE: usize = core::mem::size_of::<PageHashes>();
+
+impl PageHashes {
+    /// The structure as the bytes the ioctl copies, in native byte order.
+    pub fn to_bytes(self) -> [u8; PAGE_HASHES_SIZE] {
+        let mut o = [0u8; PAGE_HASHES_SIZE];
+        let f = [self.first, self.count, self.hashes, self.total, self.remote];
+        for (chunk, v) in o.chunks_exact_mut(8).zip(f) {
+            chunk.copy_from_slice(&v.to_ne_bytes());
+        }
+        o
+    }
+
+    /// Parses the bytes of the ioctl argument.
+    pub fn from_bytes(b: &[u8; PAGE_HASHES_SIZE]) -> Self {
+        Self {
+            first: get_u64(b, 0),
+            count: get_u64(b, 8),
+            hashes: get_u64(b, 16),
+            total: get_u64(b, 24),
+            remote: get_u64(b, 32),
+        }
+    }
+}
+
+/// `LAZYRESUME_IOC_PAGE_HASHES`: the SHA-256 of stored pages (for the
+/// manifest of a captured image; needs `CAP_SYS_ADMIN`).
+pub const IOC_PAGE_HASHES: u32 = iowr(0x09, PAGE_HASHES_SIZE);
+
+/// Length of [`NetIdentity::ifname`].
+pub const IFNAME_LEN: usize = 16;
+/// Length of image names.
+pub const IMAGE_NAME_LEN: usize = 128;
+/// Length of [`Resume::reason`].
+pub const REASON_LEN: usize = 128;
+
+/// `struct lazyresume_net_identity`: a client's network identity.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NetIdentity {
+    /// Interface name, NUL-terminated.
+    pub ifname: [u8; IFNAME_LEN],
+    /// Its MAC address.
+    pub mac: [u8; 6],
+    /// Must be zero.
+    pub reserved: u16,
+    /// IPv4 address, netmask and default gateway, most significant byte
+    /// first.
+    pub addr: [u8; 4],
+    /// See `addr`.
+    pub netmask: [u8; 4],
+    /// See `addr`; 0.0.0.0 for none.
+    pub gateway: [u8; 4],
+    /// The TFTP server of the image.
+    pub server: [u8; 4],
+    /// Its port; 0 means 69.
+    pub port: u16,
+    /// Must be zero.
+    pub reserved2: u16,
+    /// Must be zero.
+    pub reserved3: u32,
+}
+
+/// Size of [`NetIdentity`] in bytes.
+pub const NET_IDENTITY_SIZE: usize = core::mem::size_of::<NetIdentity>();
+
+impl NetIdentity {
+    /// The structure as bytes, in native byte order.
+    pub fn to_bytes(self) -> [u8; NET_IDENTITY_SIZE] {
+        let mut o = [0u8; NET_IDENTITY_SIZE];
+        put(&mut o, 0, &self.ifname);
+        put(&mut o, 16, &self.mac);
+        put(&mut o, 22, &self.reserved.to_ne_bytes());
+        put(&mut o, 24, &self.addr);
+        put(&mut o, 28, &self.netmask);
+        put(&mut o, 32, &self.gateway);
+        put(&mut o, 36, &self.server);
+        put(&mut o, 40, &self.port.to_ne_bytes());
+        put(&mut o, 42, &self.reserved2.to_ne_bytes());
+        put(&mut o, 44, &self.reserved3.to_ne_bytes());
+        o
+    }
+
+    /// Parses bytes made by [`Self::to_bytes`].
+    pub fn from_bytes(b: &[u8; NET_IDENTITY_SIZE]) -> Self {
+        Self {
+            ifname: get_array(b, 0),
+            mac: get_array(b, 16),
+            reserved: get_u16(b, 22),
+            addr: get_array(b, 24),
+            netmask: get_array(b, 28),
+            gateway: get_array(b, 32),
+            server: get_array(b, 36),
+            port: get_u16(b, 40),
+            reserved2: get_u16(b, 42),
+            reserved3: get_u32(b, 44),
+        }
+    }
+
+    /// Sets the interface name (truncated to fit).
+    pub fn set_ifname(&mut self, name: &[u8]) {
+        self.ifname = c_string(name);
+    }
+}
+
+/// [`Resume::flags`]: fetch, check and load the image, then give up
+/// instead of jumping to it (a test of everything before the jump).
+pub const RESUME_DRY_RUN: u32 = 1 << 0;
+
+/// `struct lazyresume_resume`: the argument of [`IOC_RESUME`].
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Resume {
+    /// This client's identity, handed to the restored kernel; `server`
+    /// and `port` are where the image is.
+    pub id: NetIdentity,
+    /// The image: its directory on the server, NUL-terminated.
+    pub image: [u8; IMAGE_NAME_LEN],
+    /// `blksize` to ask for; 0 means the largest (65464).
+    pub blksize: u16,
+    /// `windowsize` to ask for; 0 or 1 asks for none.
+    pub windowsize: u16,
+    /// Initial retransmission timeout in milliseconds; 0 means 500.
+    pub rto_ms: u32,
+    /// Deadline of each transfer in milliseconds; 0 means 60000.
+    pub deadline_ms: u32,
+    /// `RESUME_*` flags.
+    pub flags: u32,
+    /// Out: why the resume failed, NUL-terminated.
+    pub reason: [u8; REASON_LEN],
+    /// Out: bytes of the manifest.
+    pub manifest_bytes: u64,
+    /// Out: bytes of pageset1.
+    pub pageset1_bytes: u64,
+    /// Out: time fetching and loading took, in nanoseconds.
+    pub elapsed_ns: u64,
+}
+
+/// Size of [`Resume`] in bytes.
+pub const RESUME_SIZE: usize = core::mem::size_of::<Resume>();
+
+impl Resume {
+    /// A request to resume `image` with identity `id`, every other input
+    /// at its default.
+    pub fn new(id: NetIdentity, image: &[u8]) -> Self {
+        Self {
+            id,
+            image: c_string(image),
+            blksize: 0,
+            windowsize: 0,
+            rto_ms: 0,
+            deadline_ms: 0,
+            flags: 0,
+            reason: [0; REASON_LEN],
+            manifest_bytes: 0,
+            pageset1_bytes: 0,
+            elapsed_ns: 0,
+        }
+    }
+
+    /// The structure as the bytes the ioctl copies, in native byte order.
+    pub fn to_bytes(self) -> [u8; RESUME_SIZE] {
+        let mut o = [0u8; RESUME_SIZE];
+        put(&mut o, 0, &self.id.to_bytes());
+        put(&mut o, 48, &self.image);
+        put(&mut o, 176, &self.blksize.to_ne_bytes());
+        put(&mut o, 178, &self.windowsize.to_ne_bytes());
+        put(&mut o, 180, &self.rto_ms.to_ne_bytes());
+        put(&mut o, 184, &pair_to_bytes(self.deadline_ms, self.flags));
+        put(&mut o, 192, &self.reason);
+        put(&mut o, 320, &self.manifest_bytes.to_ne_bytes());
+        put(&mut o, 328, &self.pageset1_bytes.to_ne_bytes());
+        put(&mut o, 336, &self.elapsed_ns.to_ne_bytes());
+        o
+    }
+
+    /// Parses the bytes of the ioctl argument.
+    pub fn from_bytes(b: &[u8; RESUME_SIZE]) -> Self {
+        Self {
+            id: NetIdentity::from_bytes(&get_array(b, 0)),
+            image: get_array(b, 48),
+            blksize: get_u16(b, 176),
+            windowsize: get_u16(b, 178),
+            rto_ms: get_u32(b, 180),
+            deadline_ms: get_u32(b, 184),
+            flags: get_u32(b, 188),
+            reason: get_array(b, 192),
+            manifest_bytes: get_u64(b, 320),
+            pageset1_bytes: get_u64(b, 328),
+            elapsed_ns: get_u64(b, 336),
+        }
+    }
+
+    /// Sets [`Self::reason`] (truncated to fit).
+    pub fn set_reason(&mut self, reason: &[u8]) {
+        self.reason = c_string(reason);
+    }
+}
+
+/// `LAZYRESUME_IOC_RESUME`: fetch, check and restore an image (needs
+/// `CAP_SYS_ADMIN` and `CAP_NET_ADMIN`). Returns only on failure.
+pub const IOC_RESUME: u32 = iowr(0x0A, RESUME_SIZE);
+
+/// `struct lazyresume_adopt`: what [`IOC_ADOPT`] returns.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Adopt {
+    /// The identity the boot kernel handed over.
+    pub id: NetIdentity,
+    /// The image that was resumed, NUL-terminated.
+    pub image: [u8; IMAGE_NAME_LEN],
+}
+
+/// Size of [`Adopt`] in bytes.
+pub const ADOPT_SIZE: usize = core::mem::size_of::<Adopt>();
+
+impl Adopt {
+    /// The structure as the bytes the ioctl copies, in native byte order.
+    pub fn to_bytes(self) -> [u8; ADOPT_SIZE] {
+        let mut o = [0u8; ADOPT_SIZE];
+        put(&mut o, 0, &self.id.to_bytes());
+        put(&mut o, 48, &self.image);
+        o
+    }
+
+    /// Parses the bytes of the ioctl argument.
+    pub fn from_bytes(b: &[u8; ADOPT_SIZE]) -> Self {
+        Self {
+            id: NetIdentity::from_bytes(&get_array(b, 0)),
+            image: get_array(b, 48),
+        }
+    }
+}
+
+/// `LAZYRESUME_IOC_ADOPT`: after a resume, take over the boot kernel's
+/// hand-off (needs `CAP_SYS_ADMIN` and `CAP_NET_ADMIN`).
+pub const IOC_ADOPT: u32 = ior(0x0B, ADOPT_SIZE);
+
+/// [`Status::flags`]: this system was resumed from an image.
+pub const STATUS_RESUMED: u16 = 1 << 0;
+
+/// `struct lazyresume_status`: what [`IOC_STATUS`] returns.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Status {
+    /// Lazy entries not filled yet.
+    pub pages_outstanding: u64,
+    /// Pages fetched and mapped.
+    pub pages_fetched: u64,
+    /// Bytes fetched.
+    pub bytes_fetched: u64,
+    /// Fetches that failed.
+    pub fetch_failures: u64,
+    /// Faults timed.
+    pub latency_count: u64,
+    /// Their mean, in nanoseconds.
+    pub latency_mean_ns: u64,
+    /// Their maximum, in nanoseconds.
+    pub latency_max_ns: u64,
+    /// Time since the resume, in nanoseconds (with [`STATUS_RESUMED`]).
+    pub since_resume_ns: u64,
+    /// The TFTP server pages come from (0.0.0.0: none).
+    pub server: [u8; 4],
+    /// Its port.
+    pub port: u16,
+    /// `STATUS_*` flags.
+    pub flags: u16,
+    /// Page file prefix on the server, NUL-terminated.
+    pub prefix: [u8; TFTP_PREFIX_LEN],
+}
+
+/// Size of [`Status`] in bytes.
+pub const STATUS_SIZE: usize = core::mem::size_of::<Status>();
+
+impl Status {
+    /// The structure as the bytes the ioctl copies, in native byte order.
+    pub fn to_bytes(self) -> [u8; STATUS_SIZE] {
+        let mut o = [0u8; STATUS_SIZE];
+        let f = [
+            self.pages_outstanding,
+            self.pages_fetched,
+            self.bytes_fetched,
+            self.fetch_failures,
+            self.latency_count,
+            self.latency_mean_ns,
+            self.latency_max_ns,
+            self.since_resume_ns,
+        ];
+        for (chunk, v) in o.chunks_exact_mut(8).zip(f) {
+            chunk.copy_from_slice(&v.to_ne_bytes());
+        }
+        put(&mut o, 64, &self.server);
+        put(&mut o, 68, &self.port.to_ne_bytes());
+        put(&mut o, 70, &self.flags.to_ne_bytes());
+        put(&mut o, 72, &self.prefix);
+        o
+    }
+
+    /// Parses the bytes of the ioctl argument.
+    pub fn from_bytes(b: &[u8; STATUS_SIZE]) -> Self {
+        Self {
+            pages_outstanding: get_u64(b, 0),
+            pages_fetched: get_u64(b, 8),
+            bytes_fetched: get_u64(b, 16),
+            fetch_failures: get_u64(b, 24),
+            latency_count: get_u64(b, 32),
+            latency_mean_ns: get_u64(b, 40),
+            latency_max_ns: get_u64(b, 48),
+            since_resume_ns: get_u64(b, 56),
+            server: get_array(b, 64),
+            port: get_u16(b, 68),
+            flags: get_u16(b, 70),
+            prefix: get_array(b, 72),
+        }
+    }
+}
+
+/// `LAZYRESUME_IOC_STATUS`: the state of the pageset2 backend.
+pub const IOC_STATUS: u32 = ior(0x0C, STATUS_SIZE);

@@ -57,6 +57,44 @@ int main(void)
 	TB(port); TB(blksize); TB(rto_ms); TB(flags); TB(prefix); TB(pages);
 	TB(elapsed_ns);
 	printf("IOC_TFTP_BACKEND %lu\n", (unsigned long)LAZYRESUME_IOC_TFTP_BACKEND);
+#define SZ(name, t) printf(name " %zu\n", sizeof(struct t))
+#define OF(t, f) printf(#t "." #f " %zu\n", offsetof(struct t, f))
+	SZ("EVICT_TASK_SIZE", lazyresume_evict_task);
+	OF(lazyresume_evict_task, reserved); OF(lazyresume_evict_task, range);
+	printf("IOC_EVICT_TASK %lu\n", (unsigned long)LAZYRESUME_IOC_EVICT_TASK);
+	SZ("PAGE_HASHES_SIZE", lazyresume_page_hashes);
+	OF(lazyresume_page_hashes, count); OF(lazyresume_page_hashes, hashes);
+	OF(lazyresume_page_hashes, total); OF(lazyresume_page_hashes, remote);
+	printf("IOC_PAGE_HASHES %lu\n", (unsigned long)LAZYRESUME_IOC_PAGE_HASHES);
+	printf("IFNAME_LEN %u\n", LAZYRESUME_IFNAME_LEN);
+	printf("IMAGE_NAME_LEN %u\n", LAZYRESUME_IMAGE_NAME_LEN);
+	printf("REASON_LEN %u\n", LAZYRESUME_REASON_LEN);
+	SZ("NET_IDENTITY_SIZE", lazyresume_net_identity);
+	OF(lazyresume_net_identity, mac); OF(lazyresume_net_identity, reserved);
+	OF(lazyresume_net_identity, addr); OF(lazyresume_net_identity, netmask);
+	OF(lazyresume_net_identity, gateway); OF(lazyresume_net_identity, server);
+	OF(lazyresume_net_identity, port); OF(lazyresume_net_identity, reserved2);
+	OF(lazyresume_net_identity, reserved3);
+	printf("RESUME_DRY_RUN %u\n", LAZYRESUME_RESUME_DRY_RUN);
+	SZ("RESUME_SIZE", lazyresume_resume);
+	OF(lazyresume_resume, image); OF(lazyresume_resume, blksize);
+	OF(lazyresume_resume, windowsize); OF(lazyresume_resume, rto_ms);
+	OF(lazyresume_resume, deadline_ms); OF(lazyresume_resume, flags);
+	OF(lazyresume_resume, reason); OF(lazyresume_resume, manifest_bytes);
+	OF(lazyresume_resume, pageset1_bytes); OF(lazyresume_resume, elapsed_ns);
+	printf("IOC_RESUME %lu\n", (unsigned long)LAZYRESUME_IOC_RESUME);
+	SZ("ADOPT_SIZE", lazyresume_adopt);
+	OF(lazyresume_adopt, image);
+	printf("IOC_ADOPT %lu\n", (unsigned long)LAZYRESUME_IOC_ADOPT);
+	printf("STATUS_RESUMED %u\n", LAZYRESUME_STATUS_RESUMED);
+	SZ("STATUS_SIZE", lazyresume_status);
+	OF(lazyresume_status, pages_fetched); OF(lazyresume_status, bytes_fetched);
+	OF(lazyresume_status, fetch_failures); OF(lazyresume_status, latency_count);
+	OF(lazyresume_status, latency_mean_ns); OF(lazyresume_status, latency_max_ns);
+	OF(lazyresume_status, since_resume_ns); OF(lazyresume_status, server);
+	OF(lazyresume_status, port); OF(lazyresume_status, flags);
+	OF(lazyresume_status, prefix);
+	printf("IOC_STATUS %lu\n", (unsigned long)LAZYRESUME_IOC_STATUS);
 	return 0;
 }
 "#;
@@ -101,6 +139,12 @@ macro_rules! tg {
 macro_rules! tb {
     ($f:ident) => {
         core::mem::offset_of!(abi::TftpBackend, $f) as u64
+    };
+}
+
+macro_rules! of {
+    ($t:ident, $f:ident) => {
+        core::mem::offset_of!(abi::$t, $f) as u64
     };
 }
 
@@ -194,6 +238,95 @@ fn c_header_matches_rust_abi() {
         ("TB_pages", tb!(pages)),
         ("TB_elapsed_ns", tb!(elapsed_ns)),
         ("IOC_TFTP_BACKEND", u64::from(abi::IOC_TFTP_BACKEND)),
+        ("EVICT_TASK_SIZE", abi::EVICT_TASK_SIZE as u64),
+        ("lazyresume_evict_task.reserved", of!(EvictTask, reserved)),
+        ("lazyresume_evict_task.range", of!(EvictTask, range)),
+        ("IOC_EVICT_TASK", u64::from(abi::IOC_EVICT_TASK)),
+        ("PAGE_HASHES_SIZE", abi::PAGE_HASHES_SIZE as u64),
+        ("lazyresume_page_hashes.count", of!(PageHashes, count)),
+        ("lazyresume_page_hashes.hashes", of!(PageHashes, hashes)),
+        ("lazyresume_page_hashes.total", of!(PageHashes, total)),
+        ("lazyresume_page_hashes.remote", of!(PageHashes, remote)),
+        ("IOC_PAGE_HASHES", u64::from(abi::IOC_PAGE_HASHES)),
+        ("IFNAME_LEN", abi::IFNAME_LEN as u64),
+        ("IMAGE_NAME_LEN", abi::IMAGE_NAME_LEN as u64),
+        ("REASON_LEN", abi::REASON_LEN as u64),
+        ("NET_IDENTITY_SIZE", abi::NET_IDENTITY_SIZE as u64),
+        ("lazyresume_net_identity.mac", of!(NetIdentity, mac)),
+        (
+            "lazyresume_net_identity.reserved",
+            of!(NetIdentity, reserved),
+        ),
+        ("lazyresume_net_identity.addr", of!(NetIdentity, addr)),
+        ("lazyresume_net_identity.netmask", of!(NetIdentity, netmask)),
+        ("lazyresume_net_identity.gateway", of!(NetIdentity, gateway)),
+        ("lazyresume_net_identity.server", of!(NetIdentity, server)),
+        ("lazyresume_net_identity.port", of!(NetIdentity, port)),
+        (
+            "lazyresume_net_identity.reserved2",
+            of!(NetIdentity, reserved2),
+        ),
+        (
+            "lazyresume_net_identity.reserved3",
+            of!(NetIdentity, reserved3),
+        ),
+        ("RESUME_DRY_RUN", u64::from(abi::RESUME_DRY_RUN)),
+        ("RESUME_SIZE", abi::RESUME_SIZE as u64),
+        ("lazyresume_resume.image", of!(Resume, image)),
+        ("lazyresume_resume.blksize", of!(Resume, blksize)),
+        ("lazyresume_resume.windowsize", of!(Resume, windowsize)),
+        ("lazyresume_resume.rto_ms", of!(Resume, rto_ms)),
+        ("lazyresume_resume.deadline_ms", of!(Resume, deadline_ms)),
+        ("lazyresume_resume.flags", of!(Resume, flags)),
+        ("lazyresume_resume.reason", of!(Resume, reason)),
+        (
+            "lazyresume_resume.manifest_bytes",
+            of!(Resume, manifest_bytes),
+        ),
+        (
+            "lazyresume_resume.pageset1_bytes",
+            of!(Resume, pageset1_bytes),
+        ),
+        ("lazyresume_resume.elapsed_ns", of!(Resume, elapsed_ns)),
+        ("IOC_RESUME", u64::from(abi::IOC_RESUME)),
+        ("ADOPT_SIZE", abi::ADOPT_SIZE as u64),
+        ("lazyresume_adopt.image", of!(Adopt, image)),
+        ("IOC_ADOPT", u64::from(abi::IOC_ADOPT)),
+        ("STATUS_RESUMED", u64::from(abi::STATUS_RESUMED)),
+        ("STATUS_SIZE", abi::STATUS_SIZE as u64),
+        (
+            "lazyresume_status.pages_fetched",
+            of!(Status, pages_fetched),
+        ),
+        (
+            "lazyresume_status.bytes_fetched",
+            of!(Status, bytes_fetched),
+        ),
+        (
+            "lazyresume_status.fetch_failures",
+            of!(Status, fetch_failures),
+        ),
+        (
+            "lazyresume_status.latency_count",
+            of!(Status, latency_count),
+        ),
+        (
+            "lazyresume_status.latency_mean_ns",
+            of!(Status, latency_mean_ns),
+        ),
+        (
+            "lazyresume_status.latency_max_ns",
+            of!(Status, latency_max_ns),
+        ),
+        (
+            "lazyresume_status.since_resume_ns",
+            of!(Status, since_resume_ns),
+        ),
+        ("lazyresume_status.server", of!(Status, server)),
+        ("lazyresume_status.port", of!(Status, port)),
+        ("lazyresume_status.flags", of!(Status, flags)),
+        ("lazyresume_status.prefix", of!(Status, prefix)),
+        ("IOC_STATUS", u64::from(abi::IOC_STATUS)),
     ];
     let got = c_values();
     assert_eq!(got.len(), expected.len(), "probe printed {got:?}");

@@ -1,0 +1,397 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Resuming an image (`LAZYRESUME_IOC_RESUME`) and, in the restored
+//! kernel, taking over the boot kernel's network identity
+//! (`LAZYRESUME_IOC_ADOPT`).
+//!
+//! The boot kernel fetches the manifest, checks it (format, page size,
+//! kernel build), streams `pageset1` into the hibernation loader while
+//! hashing it, checks its length and SHA-256, writes the hand-off page and
+//! jumps. Anything that fails before the jump gives the load up and says
+//! why; the system runs on as before.
+
+use core::fmt::{self, Write};
+use core::sync::atomic::{AtomicI64, Ordering};
+
+use kernel::alloc::KVVec;
+use kernel::page::PAGE_SIZE;
+use kernel::prelude::*;
+use kernel::time::Ktime;
+
+use crate::abi::{self, REASON_LEN};
+use crate::errno::{ebadmsg, estale};
+use crate::fault;
+use crate::hibernate::{self, Loader};
+use crate::image::{self, FormatError, Manifest};
+use crate::net::SockAddrV4;
+use crate::sha256::{self, Sha256};
+use crate::tftp_client::{self, Sink, TransferOptions};
+
+/// Largest manifest accepted: the hashes of 8 GiB of pageset2.
+const MAX_MANIFEST: usize = 64 << 20;
+/// Defaults of `struct lazyresume_resume` fields left at zero.
+const DEFAULT_BLKSIZE: u16 = 65464;
+const DEFAULT_RTO_MS: u32 = 500;
+const DEFAULT_DEADLINE_MS: u32 = 60_000;
+/// Largest window accepted.
+const MAX_WINDOWSIZE: u16 = 64;
+
+/// First bytes of a hand-off written by this module.
+const HANDOFF_MAGIC: [u8; 8] = *b"LZRHANDO";
+/// Layout of the hand-off page: magic, kernel identity, then the
+/// `struct lazyresume_adopt` the restored kernel returns.
+const HANDOFF_ID: usize = HANDOFF_MAGIC.len();
+const HANDOFF_ADOPT: usize = HANDOFF_ID + image::KERNEL_ID_LEN;
+const HANDOFF_END: usize = HANDOFF_ADOPT + abi::ADOPT_SIZE;
+const _: () = assert!(HANDOFF_END <= PAGE_SIZE);
+
+/// `ktime_get()` when this kernel adopted a hand-off, 0 if it never did.
+static RESUMED_AT_NS: AtomicI64 = AtomicI64::new(0);
+
+/// Why a resume failed, for the log and the caller; truncated to what
+/// `struct lazyresume_resume` holds.
+pub(crate) struct Reason {
+    buf: [u8; REASON_LEN - 1],
+    len: usize,
+}
+
+impl Reason {
+    /// No reason yet.
+    pub(crate) fn new() -> Self {
+        Self {
+            buf: [0; REASON_LEN - 1],
+            len: 0,
+        }
+    }
+
+    /// The reason as text.
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
+impl Write for Reason {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let n = s.len().min(self.buf.len() - self.len);
+        self.buf[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
+        self.len += n;
+        Ok(())
+    }
+}
+
+/// Sets `reason` and returns `error`.
+fn fail(reason: &mut Reason, error: Error, args: fmt::Arguments<'_>) -> Error {
+    let _ = reason.write_fmt(args);
+    error
+}
+
+/// Text of a NUL-less byte string, or a placeholder.
+fn text(b: &[u8]) -> &str {
+    core::str::from_utf8(b).unwrap_or("<not UTF-8>")
+}
+
+/// What a resume measured (for a dry run).
+pub(crate) struct Loaded {
+    pub(crate) manifest_bytes: u64,
+    pub(crate) pageset1_bytes: u64,
+    pub(crate) elapsed_ns: u64,
+}
+
+/// `<image>/<name>` as a file name.
+fn file_name(image: &[u8], name: &str) -> Result<KVec<u8>> {
+    let mut f = KVec::with_capacity(image.len() + 1 + name.len(), GFP_KERNEL)?;
+    f.extend_from_slice(image, GFP_KERNEL)?;
+    f.push(b'/', GFP_KERNEL)?;
+    f.extend_from_slice(name.as_bytes(), GFP_KERNEL)?;
+    Ok(f)
+}
+
+/// Collects a whole file, up to a limit.
+struct VecSink {
+    data: KVVec<u8>,
+    limit: usize,
+}
+
+impl Sink for VecSink {
+    fn write(&mut self, offset: u64, data: &[u8]) -> Result {
+        if offset != self.data.len() as u64 || self.data.len() + data.len() > self.limit {
+            return Err(EFBIG);
+        }
+        self.data.extend_from_slice(data, GFP_KERNEL)?;
+        Ok(())
+    }
+}
+
+/// Streams `pageset1` into the hibernation loader, hashing it.
+struct LoaderSink<'a> {
+    loader: &'a mut Loader,
+    digest: Sha256,
+    len: u64,
+    /// Bytes the manifest announces: more is refused.
+    expected: u64,
+    /// The loader's error, kept to tell it from a network error.
+    load_error: Option<Error>,
+}
+
+impl Sink for LoaderSink<'_> {
+    fn write(&mut self, offset: u64, data: &[u8]) -> Result {
+        if offset != self.len || self.len + data.len() as u64 > self.expected {
+            return Err(EFBIG);
+        }
+        self.digest.update(data);
+        self.len += data.len() as u64;
+        self.loader
+            .write(data)
+            .inspect_err(|e| self.load_error = Some(*e))
+    }
+}
+
+/// The transfer options of a request.
+fn options(req: &abi::Resume, r: &mut Reason) -> Result<TransferOptions> {
+    let blksize = match req.blksize {
+        0 => DEFAULT_BLKSIZE,
+        b @ 8..=65464 => b,
+        b => return Err(fail(r, EINVAL, format_args!("blksize {b} out of 8..65464"))),
+    };
+    if req.windowsize > MAX_WINDOWSIZE {
+        return Err(fail(
+            r,
+            EINVAL,
+            format_args!("windowsize above {MAX_WINDOWSIZE}"),
+        ));
+    }
+    Ok(TransferOptions {
+        blksize,
+        windowsize: req.windowsize.max(1),
+        rto_ms: if req.rto_ms == 0 {
+            DEFAULT_RTO_MS
+        } else {
+            req.rto_ms
+        },
+        deadline_ms: if req.deadline_ms == 0 {
+            DEFAULT_DEADLINE_MS
+        } else {
+            req.deadline_ms
+        },
+        log_failures: true,
+    })
+}
+
+/// Fetches and checks the image of `req` and restores it: returns only on
+/// failure or, for a dry run, once everything before the jump succeeded.
+pub(crate) fn resume(req: &abi::Resume, server: SockAddrV4, r: &mut Reason) -> Result<Loaded> {
+    let start = Ktime::ktime_get();
+    let image = match abi::c_str_bytes(&req.image) {
+        Some(i) if !i.is_empty() => i,
+        _ => return Err(fail(r, EINVAL, format_args!("no image name"))),
+    };
+    if req.flags & !abi::RESUME_DRY_RUN != 0 {
+        return Err(fail(r, EINVAL, format_args!("unknown flags")));
+    }
+    let opts = options(req, r)?;
+
+    // The manifest.
+    let name = file_name(image, image::MANIFEST_NAME)
+        .map_err(|e| fail(r, e, format_args!("out of memory")))?;
+    let mut manifest = VecSink {
+        data: KVVec::new(),
+        limit: MAX_MANIFEST,
+    };
+    tftp_client::fetch(server, &name, &opts, &mut manifest).map_err(|e| {
+        fail(
+            r,
+            e,
+            format_args!(
+                "cannot fetch {} from {server}: error {}",
+                text(&name),
+                e.to_errno()
+            ),
+        )
+    })?;
+    let m = Manifest::parse(&manifest.data, sha256::digest)
+        .map_err(|e: FormatError| fail(r, EINVAL, format_args!("{}: {e}", text(&name))))?;
+    let h = m.header;
+    if h.page_size as usize != PAGE_SIZE {
+        return Err(fail(
+            r,
+            EINVAL,
+            format_args!(
+                "image has {}-byte pages, this kernel {PAGE_SIZE}",
+                h.page_size
+            ),
+        ));
+    }
+    let ours = hibernate::kernel_id();
+    if h.kernel_id != ours {
+        return Err(fail(
+            r,
+            EXDEV,
+            format_args!(
+                "image is of kernel '{}', this is '{}'",
+                h.kernel_id_str(),
+                text(abi::c_str_bytes(&ours).unwrap_or(b""))
+            ),
+        ));
+    }
+    if h.pageset1_len == 0 || h.pageset1_len % PAGE_SIZE as u64 != 0 {
+        return Err(fail(
+            r,
+            EINVAL,
+            format_args!("pageset1 length {} is not whole pages", h.pageset1_len),
+        ));
+    }
+
+    // pageset1, straight into the loader.
+    let name = file_name(image, image::PAGESET1_NAME)
+        .map_err(|e| fail(r, e, format_args!("out of memory")))?;
+    let mut loader = Loader::start().map_err(|e| {
+        fail(
+            r,
+            e,
+            format_args!("hibernation loader unavailable: error {}", e.to_errno()),
+        )
+    })?;
+    let mut sink = LoaderSink {
+        loader: &mut loader,
+        digest: Sha256::new(),
+        len: 0,
+        expected: h.pageset1_len,
+        load_error: None,
+    };
+    if let Err(e) = tftp_client::fetch(server, &name, &opts, &mut sink) {
+        return Err(match sink.load_error {
+            Some(l) if l == ENOMEM => fail(
+                r,
+                l,
+                format_args!(
+                    "not enough memory to load pageset1 ({} MiB)",
+                    h.pageset1_len >> 20
+                ),
+            ),
+            Some(l) => fail(
+                r,
+                l,
+                format_args!(
+                    "pageset1 refused by the hibernation loader: error {}",
+                    l.to_errno()
+                ),
+            ),
+            None => fail(
+                r,
+                e,
+                format_args!(
+                    "cannot fetch {} from {server}: error {}",
+                    text(&name),
+                    e.to_errno()
+                ),
+            ),
+        });
+    }
+    let (len, digest) = (sink.len, sink.digest.finish());
+    if len != h.pageset1_len {
+        return Err(fail(
+            r,
+            EINVAL,
+            format_args!(
+                "pageset1 is {len} bytes, the manifest says {}",
+                h.pageset1_len
+            ),
+        ));
+    }
+    if digest != h.pageset1_sha256 {
+        return Err(fail(
+            r,
+            ebadmsg(),
+            format_args!("pageset1 corrupted: SHA-256 mismatch"),
+        ));
+    }
+    let loaded = Loaded {
+        manifest_bytes: manifest.data.len() as u64,
+        pageset1_bytes: len,
+        elapsed_ns: (Ktime::ktime_get() - start).to_ns().max(0) as u64,
+    };
+    if req.flags & abi::RESUME_DRY_RUN != 0 {
+        return Ok(loaded);
+    }
+
+    let adopt = abi::Adopt {
+        id: req.id,
+        image: req.image,
+    };
+    hibernate::with_handoff(|page| {
+        page[..HANDOFF_ID].copy_from_slice(&HANDOFF_MAGIC);
+        page[HANDOFF_ID..HANDOFF_ADOPT].copy_from_slice(&ours);
+        page[HANDOFF_ADOPT..HANDOFF_END].copy_from_slice(&adopt.to_bytes());
+    })
+    .map_err(|e| fail(r, e, format_args!("hand-off page busy")))?;
+    pr_info!(
+        "resuming image {} from {server} ({} MiB of pageset1)\n",
+        text(image),
+        len >> 20
+    );
+    let e = loader.restore();
+    // Still here: the restore failed; nobody is to find the hand-off.
+    let _ = hibernate::with_handoff(|page| page.fill(0));
+    Err(fail(
+        r,
+        e,
+        format_args!("restoring the image failed: error {}", e.to_errno()),
+    ))
+}
+
+/// In the restored kernel: takes over the identity the boot kernel left,
+/// so that pageset2 comes from the client's own server from now on.
+pub(crate) fn adopt() -> Result<abi::Adopt> {
+    let (magic_ok, id, raw) = hibernate::with_handoff(|page| {
+        let magic_ok = page[..HANDOFF_ID] == HANDOFF_MAGIC;
+        let mut id = [0u8; image::KERNEL_ID_LEN];
+        id.copy_from_slice(&page[HANDOFF_ID..HANDOFF_ADOPT]);
+        let mut raw = [0u8; abi::ADOPT_SIZE];
+        raw.copy_from_slice(&page[HANDOFF_ADOPT..HANDOFF_END]);
+        // Taken once: a second call finds nothing.
+        page.fill(0);
+        (magic_ok, id, raw)
+    })?;
+    if !magic_ok {
+        return Err(ENOENT);
+    }
+    if id != hibernate::kernel_id() {
+        pr_err!(
+            "hand-off from another kernel build ('{}') refused\n",
+            text(abi::c_str_bytes(&id).unwrap_or(b""))
+        );
+        return Err(estale());
+    }
+    let adopt = abi::Adopt::from_bytes(&raw);
+    let port = if adopt.id.port == 0 {
+        69
+    } else {
+        adopt.id.port
+    };
+    fault::store()?.set_server(SockAddrV4 {
+        addr: adopt.id.server,
+        port,
+    });
+    RESUMED_AT_NS.store(Ktime::ktime_get().to_ns(), Ordering::Relaxed);
+    pr_info!(
+        "resumed image {}: identity {}.{}.{}.{}, pages from {}.{}.{}.{}:{port}\n",
+        text(abi::c_str_bytes(&adopt.image).unwrap_or(b"")),
+        adopt.id.addr[0],
+        adopt.id.addr[1],
+        adopt.id.addr[2],
+        adopt.id.addr[3],
+        adopt.id.server[0],
+        adopt.id.server[1],
+        adopt.id.server[2],
+        adopt.id.server[3],
+    );
+    Ok(adopt)
+}
+
+/// Nanoseconds since this kernel adopted a hand-off, if it did.
+pub(crate) fn since_resume_ns() -> Option<u64> {
+    match RESUMED_AT_NS.load(Ordering::Relaxed) {
+        0 => None,
+        t => Some((Ktime::ktime_get().to_ns() - t).max(0) as u64),
+    }
+}

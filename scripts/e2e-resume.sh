@@ -1,0 +1,205 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# e2e-resume.sh SCENARIO [FLAVOUR]: end-to-end scenarios of lazy network
+# resume under QEMU (TCG), against tftpd-hpa on 127.0.0.1 (guests reach it
+# as 10.0.2.2, or 10.0.3.2 on the second user network).  FLAVOUR is the
+# kernel, "debug" by default.  The image lives in build/e2e/images; run
+# "capture" first.
+#
+#   capture       a golden VM starts the test workload (LAZYRESUME_E2E_MIB,
+#                 default 32 MiB) and captures image "golden"; the host
+#                 checks every hash of it (lazyresume verify)
+#   two-clients   two clients with different MACs, on two networks, resume
+#                 the image at the same time; each keeps its own MAC and
+#                 address, answers reads, passes verify of every byte and
+#                 ends with a clean kernel log
+#   fallback      a client asked for a corrupted image, and one asked for a
+#                 missing image, each say why and boot normally (the
+#                 workload starts cold and answers); a dry run loads the
+#                 image and gives up just before the jump
+#   server-down   after a resume the page server stops: with the sigbus
+#                 policy (set by the per-client post-resume settings) only
+#                 the faulting workload dies; with block it waits and goes
+#                 on once the server is back
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+scenario=${1:?usage: e2e-resume.sh capture|two-clients|fallback|server-down [FLAVOUR]}
+flavour=${2:-debug}
+kernel="$here/build/kernel/$flavour/arch/x86/boot/bzImage"
+initrd="$here/build/initramfs/$flavour.cpio.gz"
+e2e="$here/build/e2e"
+images="$e2e/images"
+image=golden
+mib=${LAZYRESUME_E2E_MIB:-32}
+mem=1024
+tool="$here/build/userspace/x86_64-unknown-linux-gnu/release/lazyresume"
+client="$here/scripts/workload-client.py"
+mkdir -p "$here/build/runs"
+
+free_tcp_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# image_server_up [PORT]: tftpd-hpa on $images for the rest of this script.
+srv=
+image_server_up() {
+	srv=$(mktemp -d "$here/build/runs/image-server.XXXX")
+	"$here/scripts/tftp-servers.sh" start-hpa "$images" "$srv" "${1:-}"
+	. "$srv/servers.env"
+}
+image_server_down() {
+	"$here/scripts/tftp-servers.sh" stop "$srv"
+}
+trap '[ -n "$srv" ] && image_server_down' EXIT
+
+# guest NAME APPEND [qemu-run options]: boot a guest in the background; its
+# pid is in $guest_pid, its run directory will be the last line of
+# build/runs/NAME.out.
+guest() {
+	local name=$1 append=$2
+	shift 2
+	"$here/scripts/qemu-run.sh" --name "$name" --timeout 1800 --mem "$mem" \
+		--kernel "$kernel" --initrd "$initrd" \
+		--append "ip=dhcp lrmib=$mib $append" "$@" \
+		>"$e2e/$name.out" 2>&1 &
+	guest_pid=$!
+}
+
+# guest_dir NAME: the run directory of guest NAME (once it ended).
+guest_dir() { tail -1 "$e2e/$1.out"; }
+
+# expect NAME PATTERN: the guest's result channel has a line matching it.
+expect() {
+	if ! grep -aq -- "$2" "$(guest_dir "$1")/result.log"; then
+		echo "FAIL $1: no '$2' in $(guest_dir "$1")/result.log"
+		return 1
+	fi
+	echo "ok   $1: $2"
+}
+
+case "$scenario" in
+capture)
+	rm -rf "$images"
+	mkdir -p "$images/$image"
+	# tftpd-hpa runs as nobody: the image directory takes its uploads.
+	chmod 0777 "$images/$image"
+	image_server_up
+	guest golden "lrmode=golden lrimage=$image lrserver=10.0.2.2:$HPA_PORT" \
+		--mac 52:54:00:00:00:10
+	rc=0
+	wait "$guest_pid" || rc=$?
+	cat "$(guest_dir golden)/result.log"
+	# The capture powers the golden VM off: no verdict (2) is its success.
+	[ "$rc" = 2 ] || { echo "FAIL golden VM: qemu-run status $rc"; exit 1; }
+	expect golden "^capture: image $image on "
+	"$tool" verify "$images/$image"
+	;;
+two-clients)
+	image_server_up
+	pa=$(free_tcp_port)
+	pb=$(free_tcp_port)
+	guest client-a "lrmode=client lrimage=$image lrserver=10.0.2.2:$HPA_PORT" \
+		--mac 52:54:00:00:00:a1 --hostfwd "tcp:127.0.0.1:$pa-:7000"
+	ga=$guest_pid
+	guest client-b "lrmode=client lrimage=$image lrserver=10.0.3.2:$HPA_PORT" \
+		--mac 52:54:00:00:00:b2 --net 10.0.3.0/24 --hostfwd "tcp:127.0.0.1:$pb-:7000"
+	gb=$guest_pid
+	ok=0
+	python3 "$client" "$pa" wait-ready 900 whoami expect-mac 52:54:00:00:00:a1 \
+		expect-addr 10.0.2.15 read 50 "$mib" verify 1200 quit >"$e2e/client-a.talk" 2>&1 &
+	ta=$!
+	python3 "$client" "$pb" wait-ready 900 whoami expect-mac 52:54:00:00:00:b2 \
+		expect-addr 10.0.3.15 read 50 "$mib" verify 1200 quit >"$e2e/client-b.talk" 2>&1 &
+	tb=$!
+	wait "$ta" || ok=1
+	wait "$tb" || ok=1
+	wait "$ga" || ok=1
+	wait "$gb" || ok=1
+	for c in a b; do
+		echo "== client-$c"
+		cat "$e2e/client-$c.talk"
+		cat "$(guest_dir client-$c)/result.log"
+	done
+	expect client-a "^resume: image $image resumed as 10.0.2.15 (52:54:00:00:00:a1)" || ok=1
+	expect client-b "^resume: image $image resumed as 10.0.3.15 (52:54:00:00:00:b2)" || ok=1
+	expect client-a "LAZYRESUME-VERDICT: PASS resumed" || ok=1
+	expect client-b "LAZYRESUME-VERDICT: PASS resumed" || ok=1
+	exit "$ok"
+	;;
+fallback)
+	rm -rf "$images/corrupt"
+	cp -r "$images/$image" "$images/corrupt"
+	# Flip one byte in the middle of pageset1.
+	p1="$images/corrupt/pageset1"
+	off=$(($(stat -c %s "$p1") / 2))
+	printf '\xff' | dd of="$p1" bs=1 seek="$off" conv=notrunc status=none
+	image_server_up
+	ok=0
+	for case in corrupt missing dry-run; do
+		p=$(free_tcp_port)
+		img=$case
+		[ "$case" = dry-run ] && img="$image lrdryrun=1"
+		guest "fallback-$case" "lrmode=client lrimage=$img lrserver=10.0.2.2:$HPA_PORT" \
+			--mac 52:54:00:00:00:c1 --hostfwd "tcp:127.0.0.1:$p-:7000"
+		g=$guest_pid
+		python3 "$client" "$p" wait-ready 900 verify 600 quit || ok=1
+		wait "$g" || ok=1
+		cat "$(guest_dir "fallback-$case")/result.log"
+		expect "fallback-$case" LAZYRESUME-FALLBACK || ok=1
+		expect "fallback-$case" "LAZYRESUME-VERDICT: PASS cold" || ok=1
+	done
+	expect fallback-corrupt "not resuming image corrupt: pageset1 corrupted" || ok=1
+	expect fallback-missing "not resuming image missing: cannot fetch missing/manifest" || ok=1
+	expect fallback-dry-run "^resume: dry run: manifest .* loaded in" || ok=1
+	exit "$ok"
+	;;
+server-down)
+	# Per-client settings, applied by the post-resume hook.
+	mkdir -p "$images/$image/clients"
+	echo "lazyresume policy sigbus:1000" >"$images/$image/clients/525400000051"
+	echo "lazyresume policy block" >"$images/$image/clients/525400000052"
+	image_server_up
+	port=$HPA_PORT
+	ok=0
+	# sigbus: the workload dies of its first fault after the server left.
+	p=$(free_tcp_port)
+	guest down-sigbus "lrmode=client lrimage=$image lrserver=10.0.2.2:$port" \
+		--mac 52:54:00:00:00:51 --hostfwd "tcp:127.0.0.1:$p-:7000"
+	g=$guest_pid
+	python3 "$client" "$p" wait-ready 900 || ok=1
+	image_server_down
+	python3 "$client" "$p" verify 120 expect-dead 10 || true
+	image_server_up "$port"
+	wait "$g" || true
+	cat "$(guest_dir down-sigbus)/result.log"
+	expect down-sigbus "post-resume: applying golden/clients/525400000051" || ok=1
+	expect down-sigbus "LAZYRESUME-VERDICT: FAIL resumed: workload exited with 135" || ok=1
+	# block: the workload waits for the server and goes on.
+	p=$(free_tcp_port)
+	guest down-block "lrmode=client lrimage=$image lrserver=10.0.2.2:$port" \
+		--mac 52:54:00:00:00:52 --hostfwd "tcp:127.0.0.1:$p-:7000"
+	g=$guest_pid
+	python3 "$client" "$p" wait-ready 900 || ok=1
+	image_server_down
+	python3 "$client" "$p" verify 1200 quit >"$e2e/down-block.talk" 2>&1 &
+	t=$!
+	sleep 5
+	if ! kill -0 "$t" 2>/dev/null; then
+		echo "FAIL down-block: verify ended while the server was down"
+		ok=1
+	fi
+	image_server_up "$port"
+	wait "$t" || ok=1
+	cat "$e2e/down-block.talk"
+	wait "$g" || ok=1
+	cat "$(guest_dir down-block)/result.log"
+	expect down-block "LAZYRESUME-VERDICT: PASS resumed" || ok=1
+	exit "$ok"
+	;;
+*)
+	echo "e2e-resume: unknown scenario $scenario" >&2
+	exit 2
+	;;
+esac

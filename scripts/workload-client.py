@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Talk to the test workload in a guest through a QEMU host forward.
+
+workload-client.py PORT ACTION... runs each ACTION in order and prints one
+`key=value` line per result; exit status 1 if any check failed:
+
+  wait-ready SECS  poll until `read 0 4096` answers `ok` (at most SECS);
+                   prints ready_s, the time from the start of this script
+                   (the harness starts it with QEMU) to the first correct
+                   answer
+  whoami           prints mac= and addr= as the workload sees them
+  expect-mac MAC   the last whoami's MAC must be MAC
+  expect-addr A    the last whoami's address must be A
+  read N MIB       N reads of 4 KiB at pseudo-random offsets of the MIB
+                   MiB the workload holds, all `ok`
+  verify SECS      every byte checked (at most SECS)
+  quit             the workload exits
+  expect-dead SECS the workload must stop answering within SECS (it was
+                   killed)
+"""
+
+import random
+import socket
+import sys
+import time
+
+START = time.monotonic()
+
+
+def request(port, line, timeout):
+    """Sends one request line, returns the answer line (or None)."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+            s.settimeout(timeout)
+            s.sendall(line.encode() + b"\n")
+            buf = b""
+            while not buf.endswith(b"\n"):
+                chunk = s.recv(4096)
+                if not chunk:
+                    return None
+                buf += chunk
+            return buf.decode().strip()
+    except OSError:
+        return None
+
+
+def main():
+    port = int(sys.argv[1])
+    args = sys.argv[2:]
+    ok = True
+    who = {}
+    while args:
+        action, args = args[0], args[1:]
+        if action == "wait-ready":
+            limit, args = float(args[0]), args[1:]
+            answer = None
+            while time.monotonic() - START < limit:
+                answer = request(port, "read 0 4096", 5)
+                if answer == "ok":
+                    break
+                time.sleep(0.2)
+            if answer == "ok":
+                print(f"ready_s={time.monotonic() - START:.2f}")
+            else:
+                print(f"ready=timeout last={answer}")
+                return 1
+        elif action == "whoami":
+            answer = request(port, "whoami", 60) or ""
+            who = dict(kv.split("=", 1) for kv in answer.split() if "=" in kv)
+            print(f"whoami={answer}")
+        elif action == "expect-mac":
+            want, args = args[0], args[1:]
+            if who.get("mac") != want:
+                print(f"FAIL mac={who.get('mac')} expected={want}")
+                ok = False
+        elif action == "expect-addr":
+            want, args = args[0], args[1:]
+            if who.get("addr") != want:
+                print(f"FAIL addr={who.get('addr')} expected={want}")
+                ok = False
+        elif action == "read":
+            n, mib, args = int(args[0]), int(args[1]), args[2:]
+            rng = random.Random(n)
+            bad = 0
+            for _ in range(n):
+                off = rng.randrange(0, mib << 20, 4096)
+                answer = request(port, f"read {off} 4096", 60)
+                if answer != "ok":
+                    bad += 1
+                    print(f"FAIL read {off}: {answer}")
+            print(f"reads={n} bad={bad}")
+            ok = ok and bad == 0
+        elif action == "verify":
+            limit, args = float(args[0]), args[1:]
+            t = time.monotonic()
+            answer = request(port, "verify", limit)
+            print(f"verify={answer} verify_s={time.monotonic() - t:.2f}")
+            ok = ok and answer is not None and answer.startswith("ok ")
+        elif action == "quit":
+            answer = request(port, "quit", 30)
+            print(f"quit={answer}")
+            ok = ok and answer == "bye"
+        elif action == "expect-dead":
+            limit, args = float(args[0]), args[1:]
+            answer = request(port, "ping", limit)
+            print(f"after-kill ping={answer}")
+            ok = ok and answer is None
+        else:
+            print(f"unknown action {action}")
+            return 2
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

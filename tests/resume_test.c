@@ -1,0 +1,229 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The capture and resume ioctls of lazyresume, short of a real capture
+ * or resume (the end-to-end tests do those, scripts/e2e-resume.sh):
+ * evicting another process, the page hashes a manifest is written from,
+ * the status, the hand-off a booted (not resumed) kernel does not have,
+ * and every way LAZYRESUME_IOC_RESUME refuses an image, saying why.
+ *
+ * The resume cases need a tftpd-hpa accepting uploads under upload/,
+ * named on the kernel command line as lrtftp=...,hpa@ADDR:PORT,...
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "lazy_common.h"
+
+FIXTURE(resume) {
+	int fd;
+};
+
+FIXTURE_SETUP(resume)
+{
+	struct stat st;
+
+	page_size = sysconf(_SC_PAGESIZE);
+	if (stat(DEV_PATH, &st))
+		ASSERT_EQ(0, system("modprobe lazyresume"));
+	self->fd = open(DEV_PATH, O_RDONLY);
+	ASSERT_LE(0, self->fd);
+}
+
+FIXTURE_TEARDOWN(resume)
+{
+	close(self->fd);
+}
+
+TEST_F(resume, status_of_a_booted_kernel)
+{
+	struct lazyresume_status s;
+
+	memset(&s, 0xa5, sizeof(s));
+	ASSERT_EQ(0, ioctl(self->fd, LAZYRESUME_IOC_STATUS, &s));
+	EXPECT_EQ(0, s.flags & LAZYRESUME_STATUS_RESUMED);
+	EXPECT_EQ(0, s.since_resume_ns);
+	EXPECT_LE(s.latency_mean_ns, s.latency_max_ns);
+}
+
+TEST_F(resume, no_hand_off_without_a_resume)
+{
+	struct lazyresume_adopt a;
+
+	EXPECT_EQ(-1, ioctl(self->fd, LAZYRESUME_IOC_ADOPT, &a));
+	EXPECT_EQ(ENOENT, errno);
+}
+
+TEST_F(resume, evict_another_process)
+{
+	const unsigned long pages = 16;
+	unsigned char *p = map_filled(pages, 7);
+	struct lazyresume_evict_task t;
+	int go[2], done[2];
+	char c = 0;
+	pid_t pid;
+	int status;
+
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(0, pipe(go));
+	ASSERT_EQ(0, pipe(done));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		/* Own the pages (no longer shared with the parent), wait. */
+		fill(p, pages, 8);
+		if (write(done[1], &c, 1) != 1 || read(go[0], &c, 1) != 1)
+			_exit(2);
+		_exit(check(p, pages, 8) == -1 ? 0 : 1);
+	}
+	ASSERT_EQ(1, read(done[0], &c, 1));
+	memset(&t, 0, sizeof(t));
+	t.pid = pid;
+	t.range.start = (uintptr_t)p;
+	t.range.length = pages * page_size;
+	ASSERT_EQ(0, ioctl(self->fd, LAZYRESUME_IOC_EVICT_TASK, &t));
+	EXPECT_EQ(pages, t.range.evicted);
+	/* The parent's own pages were not touched. */
+	EXPECT_EQ(-1, check(p, pages, 7));
+	ASSERT_EQ(1, write(go[1], &c, 1));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	munmap(p, pages * page_size);
+}
+
+TEST_F(resume, evict_task_refuses_bad_requests)
+{
+	struct lazyresume_evict_task t;
+
+	memset(&t, 0, sizeof(t));
+	t.pid = 0x3fffffff;
+	t.range.length = page_size;
+	EXPECT_EQ(-1, ioctl(self->fd, LAZYRESUME_IOC_EVICT_TASK, &t));
+	EXPECT_EQ(ESRCH, errno);
+	t.pid = 0;
+	t.reserved = 1;
+	EXPECT_EQ(-1, ioctl(self->fd, LAZYRESUME_IOC_EVICT_TASK, &t));
+	EXPECT_EQ(EINVAL, errno);
+}
+
+TEST_F(resume, page_hashes_follow_page_contents)
+{
+	const unsigned long pages = 3;
+	unsigned char *p = map_filled(pages, 9);
+	unsigned char hashes[64][32], zero[32] = { 0 };
+	struct lazyresume_page_hashes h;
+	struct lazyresume_evict e;
+	__u64 first;
+
+	ASSERT_NE(NULL, p);
+	/* Pages 0 and 2 alike, page 1 different. */
+	memcpy(p + 2 * page_size, p, page_size);
+	ASSERT_EQ(0, evict(self->fd, p, pages, &e));
+	ASSERT_EQ(pages, e.evicted);
+	memset(&h, 0, sizeof(h));
+	h.count = 0;
+	ASSERT_EQ(0, ioctl(self->fd, LAZYRESUME_IOC_PAGE_HASHES, &h));
+	ASSERT_LE(pages, h.total);
+	/* This test's pages are the last ones the store indexed. */
+	first = h.total - pages;
+	h.first = first;
+	h.count = 64;
+	h.hashes = (uintptr_t)hashes;
+	ASSERT_EQ(0, ioctl(self->fd, LAZYRESUME_IOC_PAGE_HASHES, &h));
+	EXPECT_NE(0, memcmp(hashes[0], zero, 32));
+	EXPECT_EQ(0, memcmp(hashes[0], hashes[2], 32));
+	EXPECT_NE(0, memcmp(hashes[0], hashes[1], 32));
+	/* Past the end: zeros. */
+	EXPECT_EQ(0, memcmp(hashes[pages], zero, 32));
+	h.count = 1 << 20;
+	EXPECT_EQ(-1, ioctl(self->fd, LAZYRESUME_IOC_PAGE_HASHES, &h));
+	EXPECT_EQ(EINVAL, errno);
+	/* The pages come back as they were. */
+	EXPECT_EQ(-1, check_pages(p, 0, 2, 9));
+	EXPECT_EQ(0, memcmp(p, p + 2 * page_size, page_size));
+	munmap(p, pages * page_size);
+}
+
+/* A resume request for @image from the hpa server; 0 or SKIP. */
+static int resume_request(struct lazyresume_resume *r, const char *image)
+{
+	memset(r, 0, sizeof(*r));
+	if (hpa_server(r->id.server, &r->id.port))
+		return -1;
+	strcpy(r->id.ifname, "eth0");
+	snprintf(r->image, sizeof(r->image), "%s", image);
+	return 0;
+}
+
+TEST_F(resume, refuses_a_missing_image_and_says_why)
+{
+	struct lazyresume_resume r;
+	char name[64];
+
+	snprintf(name, sizeof(name), "no-such-image-%d", getpid());
+	if (resume_request(&r, name))
+		SKIP(return, "no hpa@ADDR:PORT in lrtftp= on the command line");
+	EXPECT_EQ(-1, ioctl(self->fd, LAZYRESUME_IOC_RESUME, &r));
+	EXPECT_EQ(ENOENT, errno);
+	TH_LOG("reason: %s", r.reason);
+	EXPECT_NE(NULL, strstr(r.reason, "cannot fetch"));
+	EXPECT_NE(NULL, strstr(r.reason, "/manifest"));
+}
+
+TEST_F(resume, refuses_a_malformed_manifest_and_says_why)
+{
+	struct lazyresume_tftp_xfer put;
+	struct lazyresume_resume r;
+
+	if (resume_request(&r, "upload"))
+		SKIP(return, "no hpa@ADDR:PORT in lrtftp= on the command line");
+	/* upload/manifest: a page of the test pattern, not a manifest. */
+	memset(&put, 0, sizeof(put));
+	memcpy(put.server, r.id.server, 4);
+	put.port = r.id.port;
+	strcpy(put.filename, "upload/manifest");
+	put.length = page_size;
+	ASSERT_EQ(0, ioctl(self->fd, LAZYRESUME_IOC_TFTP_PUT, &put));
+	EXPECT_EQ(-1, ioctl(self->fd, LAZYRESUME_IOC_RESUME, &r));
+	EXPECT_EQ(EINVAL, errno);
+	TH_LOG("reason: %s", r.reason);
+	EXPECT_NE(NULL, strstr(r.reason, "not a lazyresume manifest"));
+}
+
+TEST_F(resume, refuses_bad_requests)
+{
+	struct lazyresume_resume r;
+
+	if (resume_request(&r, ""))
+		SKIP(return, "no hpa@ADDR:PORT in lrtftp= on the command line");
+	EXPECT_EQ(-1, ioctl(self->fd, LAZYRESUME_IOC_RESUME, &r));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_NE(NULL, strstr(r.reason, "no image name"));
+	resume_request(&r, "x");
+	r.flags = 1 << 7;
+	EXPECT_EQ(-1, ioctl(self->fd, LAZYRESUME_IOC_RESUME, &r));
+	EXPECT_EQ(EINVAL, errno);
+	resume_request(&r, "x");
+	r.blksize = 7;
+	EXPECT_EQ(-1, ioctl(self->fd, LAZYRESUME_IOC_RESUME, &r));
+	EXPECT_EQ(EINVAL, errno);
+	resume_request(&r, "x");
+	memset(r.id.server, 0, 4);
+	EXPECT_EQ(-1, ioctl(self->fd, LAZYRESUME_IOC_RESUME, &r));
+	EXPECT_EQ(EINVAL, errno);
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,372 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `lazyresume capture`: take an image of this machine for lazy network
+//! resume, and, in every client that resumes it, take over the client's
+//! identity (the capture tool is the first process to run after a resume).
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use lazyresume_abi as abi;
+use lazyresume_image::{Header, HASH_LEN};
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use crate::device::Device;
+use crate::image::{manifest_bytes, running_kernel_id};
+use crate::mounts;
+use crate::netconf;
+use crate::snapshot::{Created, Snapshot};
+use crate::tftp_upload::{self, Reader};
+
+/// Top of the user address space on x86-64 (4-level paging).
+const TASK_SIZE: u64 = 0x7fff_ffff_f000;
+/// Page size.
+const PAGE_SIZE: u64 = 4096;
+
+/// Arguments of `lazyresume capture`.
+#[derive(Args)]
+pub struct CaptureArgs {
+    /// Where the image goes: tftp://HOST[:PORT]/NAME on a TFTP server that
+    /// accepts uploads (tftpd-hpa -c) and has the directory NAME.
+    #[arg(long)]
+    upload: String,
+    /// Capture although a writable persistent filesystem is mounted (it
+    /// will be inconsistent in every client that resumes the image).
+    #[arg(long)]
+    allow_writable: bool,
+    /// Evict nothing: every page goes into pageset1 (an eager image).
+    #[arg(long)]
+    eager: bool,
+    /// Run this program in every client after a resume, once the client's
+    /// own identity is in place, with LAZYRESUME_IMAGE, _MAC, _ADDR,
+    /// _SERVER and _PORT in its environment.
+    #[arg(long)]
+    hook: Option<PathBuf>,
+    /// Keep running after the capture instead of powering off.
+    #[arg(long)]
+    no_poweroff: bool,
+}
+
+/// `tftp://HOST[:PORT]/NAME`.
+pub fn parse_tftp_url(url: &str) -> Result<(SocketAddrV4, String)> {
+    let rest = url
+        .strip_prefix("tftp://")
+        .with_context(|| format!("{url}: not a tftp://HOST[:PORT]/NAME URL"))?;
+    let (host, name) = rest
+        .split_once('/')
+        .with_context(|| format!("{url}: no /NAME"))?;
+    let server = match host.parse::<SocketAddrV4>() {
+        Ok(a) => a,
+        Err(_) => SocketAddrV4::new(
+            host.parse::<Ipv4Addr>()
+                .with_context(|| format!("{url}: HOST must be an IPv4 address"))?,
+            69,
+        ),
+    };
+    let name = name.trim_end_matches('/');
+    if name.is_empty() || name.len() >= abi::IMAGE_NAME_LEN - 8 || name.contains("..") {
+        bail!("{url}: bad image name");
+    }
+    Ok((server, name.to_string()))
+}
+
+/// The pids of the processes whose pages go to pageset2: all but this one
+/// and init, whose death (SIGBUS when the page server stays away under the
+/// `sigbus` policy) would panic the kernel.
+fn other_processes() -> Result<Vec<u32>> {
+    let me = std::process::id();
+    let mut pids = Vec::new();
+    for e in std::fs::read_dir("/proc")? {
+        if let Some(pid) = e?.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) {
+            if pid != me && pid != 1 {
+                pids.push(pid);
+            }
+        }
+    }
+    pids.sort_unstable();
+    Ok(pids)
+}
+
+/// Sums of the eviction counts of every process.
+#[derive(Default)]
+struct Evicted {
+    processes: u64,
+    counts: abi::Evict,
+}
+
+impl Evicted {
+    fn add(&mut self, e: &abi::Evict) {
+        self.processes += 1;
+        let c = &mut self.counts;
+        c.seen += e.seen;
+        c.evicted += e.evicted;
+        c.skipped_shared += e.skipped_shared;
+        c.skipped_locked += e.skipped_locked;
+        c.skipped_large += e.skipped_large;
+        c.skipped_pinned += e.skipped_pinned;
+        c.skipped_ksm += e.skipped_ksm;
+        c.skipped_zero += e.skipped_zero;
+        c.skipped_other += e.skipped_other;
+    }
+
+    fn report(&self) {
+        let c = &self.counts;
+        let mib = |p: u64| p as f64 * PAGE_SIZE as f64 / (1 << 20) as f64;
+        println!(
+            "capture: {} user pages of {} processes: {} ({:.1} MiB) to pageset2",
+            c.seen,
+            self.processes,
+            c.evicted,
+            mib(c.evicted)
+        );
+        println!("capture:   kept in pageset1: init (pid 1) and this tool, entirely");
+        let kept = [
+            (
+                "shared between processes (copy-on-write after fork)",
+                c.skipped_shared,
+            ),
+            (
+                "mlocked (this tool, or locked by its process)",
+                c.skipped_locked,
+            ),
+            ("part of a huge page", c.skipped_large),
+            ("pinned for DMA", c.skipped_pinned),
+            ("KSM-merged", c.skipped_ksm),
+            ("the shared zero page (nothing to fetch)", c.skipped_zero),
+            ("special or busy", c.skipped_other),
+        ];
+        for (why, n) in kept.iter().filter(|(_, n)| *n > 0) {
+            println!(
+                "capture:   kept in pageset1: {n} pages ({:.1} MiB) {why}",
+                mib(*n)
+            );
+        }
+    }
+}
+
+/// Reads the image from `/dev/snapshot`, hashing it. The device must be
+/// read a page at a time (a read that starts inside a page and ends past
+/// its middle returns nothing), so whole pages go through `page`.
+struct SnapshotReader<'a> {
+    snap: &'a mut Snapshot,
+    hash: sha2::Sha256,
+    read: u64,
+    page: Vec<u8>,
+    /// Bytes of `page` not handed out yet: `page[start..end]`.
+    start: usize,
+    end: usize,
+}
+
+impl Reader for SnapshotReader<'_> {
+    fn read_full(&mut self, buf: &mut [u8]) -> Result<usize> {
+        use sha2::Digest;
+        let mut n = 0;
+        while n < buf.len() {
+            if self.start == self.end {
+                self.start = 0;
+                self.end = self.snap.read(&mut self.page)?;
+                if self.end == 0 {
+                    break;
+                }
+            }
+            let k = (buf.len() - n).min(self.end - self.start);
+            buf[n..n + k].copy_from_slice(&self.page[self.start..self.start + k]);
+            self.start += k;
+            n += k;
+        }
+        self.hash.update(&buf[..n]);
+        self.read += n as u64;
+        Ok(n)
+    }
+}
+
+/// Prints a progress line every tenth of `total`.
+fn progress_printer(what: &'static str, total: u64) -> impl FnMut(u64) {
+    let mut next = 0u64;
+    move |done| {
+        if done >= next {
+            println!(
+                "capture: {what} {:3}% ({} of {} KiB)",
+                done * 100 / total.max(1),
+                done >> 10,
+                total >> 10
+            );
+            next = done + total / 10 + 1;
+        }
+    }
+}
+
+/// `lazyresume capture`.
+pub fn run(device: &Path, args: &CaptureArgs) -> Result<()> {
+    let (server, name) = parse_tftp_url(&args.upload)?;
+    if !args.allow_writable {
+        mounts::refuse_writable_persistent()?;
+    }
+    let kernel_id = running_kernel_id()?;
+    let dev = Device::open(device)?;
+    dev.version()?;
+    // This process stays in pageset1: it runs first after a resume.
+    // SAFETY: mlockall(2) has no memory-safety preconditions.
+    if unsafe { libc::mlockall(libc::MCL_CURRENT | libc::MCL_FUTURE) } != 0 {
+        return Err(std::io::Error::last_os_error()).context("mlockall");
+    }
+    let started = Instant::now();
+    let mut snap = Snapshot::open()?;
+    snap.freeze()?;
+    println!("capture: user space frozen");
+
+    let mut evicted = Evicted::default();
+    if !args.eager {
+        for pid in other_processes()? {
+            let mut req = abi::EvictTask {
+                pid,
+                reserved: 0,
+                range: abi::Evict {
+                    start: 0,
+                    length: TASK_SIZE,
+                    ..Default::default()
+                },
+            };
+            match dev.evict_task(&mut req) {
+                Ok(()) => evicted.add(&req.range),
+                // Kernel threads and processes that exited meanwhile.
+                Err(e) if matches!(e.raw_os_error(), Some(libc::EINVAL | libc::ESRCH)) => {}
+                Err(e) => return Err(e).with_context(|| format!("evicting process {pid}")),
+            }
+        }
+        evicted.report();
+    }
+
+    let prefix = format!("{name}/p2-");
+    let mut hashes: Vec<[u8; HASH_LEN]> = Vec::new();
+    if evicted.counts.evicted > 0 {
+        println!(
+            "capture: uploading {} pageset2 pages to tftp://{server}/{prefix}...",
+            evicted.counts.evicted
+        );
+        let mut req = abi::TftpBackend::new(server.ip().octets(), server.port(), prefix.as_bytes());
+        dev.tftp_backend(&mut req)
+            .context("uploading pageset2 (LAZYRESUME_IOC_TFTP_BACKEND)")?;
+        let secs = req.elapsed_ns as f64 / 1e9;
+        println!(
+            "capture: pageset2: {} pages uploaded in {secs:.1} s ({:.2} MiB/s)",
+            req.pages,
+            req.pages as f64 * PAGE_SIZE as f64 / (1 << 20) as f64 / secs.max(1e-9)
+        );
+        let (all, remote) = dev.page_hashes()?;
+        if remote != all.len() as u64 || all.contains(&[0; HASH_LEN]) {
+            bail!(
+                "pageset2 incomplete: {} of {} pages on the server",
+                remote,
+                all.len()
+            );
+        }
+        hashes = all;
+    }
+
+    match snap.create_image()? {
+        Created::Image => {}
+        Created::Resumed => return resumed(&dev, snap, args.hook.as_deref()),
+    }
+    let size = snap.image_size()?;
+    println!("capture: pageset1 is {} KiB, uploading", size >> 10);
+    let mut reader = SnapshotReader {
+        snap: &mut snap,
+        hash: sha2::Digest::new(),
+        read: 0,
+        page: vec![0; PAGE_SIZE as usize],
+        start: 0,
+        end: 0,
+    };
+    let p1_name = format!("{name}/{}", lazyresume_image::PAGESET1_NAME);
+    tftp_upload::upload(
+        server,
+        &p1_name,
+        size,
+        &mut reader,
+        &mut progress_printer("pageset1", size),
+    )?;
+    let (p1_len, p1_hash) = (reader.read, sha2::Digest::finalize(reader.hash));
+    if p1_len != size {
+        bail!("pageset1 is {p1_len} bytes, the kernel announced {size}");
+    }
+    let mut header = Header::new(PAGE_SIZE as u32, 1, &kernel_id);
+    header.pageset1_len = p1_len;
+    header.pageset1_sha256 = p1_hash.into();
+    header.pageset2_pages = hashes.len() as u64;
+    let manifest = manifest_bytes(&header, &hashes);
+    tftp_upload::upload(
+        server,
+        &format!("{name}/{}", lazyresume_image::MANIFEST_NAME),
+        manifest.len() as u64,
+        &mut manifest.as_slice(),
+        &mut |_| {},
+    )?;
+    println!(
+        "capture: image {name} on {server}: pageset1 {} KiB, pageset2 {} pages, manifest {} bytes, {:.1} s",
+        p1_len >> 10,
+        hashes.len(),
+        manifest.len(),
+        started.elapsed().as_secs_f64()
+    );
+    if args.no_poweroff {
+        snap.free()?;
+        snap.unfreeze()?;
+        return Ok(());
+    }
+    println!("capture: powering off");
+    // SAFETY: sync(2) and reboot(2) have no memory-safety preconditions;
+    // user space is frozen and the image is on the server.
+    unsafe {
+        libc::sync();
+        libc::reboot(libc::RB_POWER_OFF);
+    }
+    bail!("power off failed: {}", std::io::Error::last_os_error())
+}
+
+/// In a client that resumed the image: take over its identity, thaw user
+/// space, run the hook.
+fn resumed(dev: &Device, mut snap: Snapshot, hook: Option<&Path>) -> Result<()> {
+    let adopted = match dev.adopt() {
+        Ok(a) => {
+            netconf::apply_identity(&a.id).context("taking over the client's identity")?;
+            Some(a)
+        }
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => None,
+        Err(e) => return Err(e).context("LAZYRESUME_IOC_ADOPT"),
+    };
+    snap.unfreeze()?;
+    drop(snap);
+    match &adopted {
+        Some(a) => println!(
+            "resume: image {} resumed as {} ({}), pages from {}:{}",
+            String::from_utf8_lossy(abi::c_str_bytes(&a.image).unwrap_or(b"")),
+            Ipv4Addr::from(a.id.addr),
+            netconf::mac_text(&a.id.mac),
+            Ipv4Addr::from(a.id.server),
+            a.id.port
+        ),
+        None => println!("resume: resumed without a hand-off: identity unchanged"),
+    }
+    if let Some(h) = hook {
+        let mut cmd = std::process::Command::new(h);
+        if let Some(a) = &adopted {
+            cmd.env(
+                "LAZYRESUME_IMAGE",
+                String::from_utf8_lossy(abi::c_str_bytes(&a.image).unwrap_or(b"")).as_ref(),
+            )
+            .env("LAZYRESUME_MAC", netconf::mac_text(&a.id.mac))
+            .env("LAZYRESUME_ADDR", Ipv4Addr::from(a.id.addr).to_string())
+            .env("LAZYRESUME_SERVER", Ipv4Addr::from(a.id.server).to_string())
+            .env("LAZYRESUME_PORT", a.id.port.to_string());
+        }
+        let st = cmd
+            .status()
+            .with_context(|| format!("running the post-resume hook {}", h.display()))?;
+        if !st.success() {
+            bail!("post-resume hook {} failed: {st}", h.display());
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,387 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The manifest: header, page hashes, checksum, and the file names.
+
+use core::fmt;
+
+/// The first bytes of a manifest.
+pub const MAGIC: [u8; 8] = *b"LZRIMAGE";
+/// The format version this code reads and writes.
+pub const FORMAT_VERSION: u32 = 1;
+/// Length of the manifest header.
+pub const HEADER_LEN: usize = 192;
+/// Length of a SHA-256 digest.
+pub const HASH_LEN: usize = 32;
+/// Length of [`Header::kernel_id`], NUL padding included.
+pub const KERNEL_ID_LEN: usize = 64;
+/// Largest `chunk_pages`.
+pub const MAX_CHUNK_PAGES: u32 = 4096;
+/// Name of the manifest file.
+pub const MANIFEST_NAME: &str = "manifest";
+/// Name of the pageset1 file.
+pub const PAGESET1_NAME: &str = "pageset1";
+/// Prefix of the pageset2 chunk file names.
+pub const CHUNK_PREFIX: &str = "p2-";
+/// Length of a chunk file name.
+pub const CHUNK_NAME_LEN: usize = CHUNK_PREFIX.len() + 16;
+
+/// A SHA-256 function.
+pub type Sha256Fn = fn(&[u8]) -> [u8; HASH_LEN];
+
+/// The fixed part of a manifest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Header {
+    /// Page size of the machine that took the image (a power of two from
+    /// 4096 to 65536).
+    pub page_size: u32,
+    /// Pages per pageset2 chunk file (1 to [`MAX_CHUNK_PAGES`]).
+    pub chunk_pages: u32,
+    /// The build of the kernel that took the image (for instance its
+    /// release and build hash), NUL-padded UTF-8, not empty: only the same
+    /// build can resume it.
+    pub kernel_id: [u8; KERNEL_ID_LEN],
+    /// Length of `pageset1` in bytes.
+    pub pageset1_len: u64,
+    /// SHA-256 of `pageset1`.
+    pub pageset1_sha256: [u8; HASH_LEN],
+    /// Number of pageset2 pages.
+    pub pageset2_pages: u64,
+}
+
+/// Why a manifest was rejected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FormatError {
+    /// Shorter than a header.
+    Truncated {
+        /// Bytes there are.
+        len: usize,
+    },
+    /// Not a lazyresume manifest.
+    BadMagic,
+    /// A format version this code does not read.
+    UnsupportedVersion(u32),
+    /// The header length field is not [`HEADER_LEN`].
+    BadHeaderLen(u32),
+    /// The page size is not a power of two from 4096 to 65536.
+    BadPageSize(u32),
+    /// `chunk_pages` is 0 or above [`MAX_CHUNK_PAGES`].
+    BadChunkPages(u32),
+    /// Reserved bytes are not zero.
+    NonZeroReserved,
+    /// The kernel identity is empty, not NUL-padded or not UTF-8.
+    BadKernelId,
+    /// The manifest's length does not match its page count.
+    BadLength {
+        /// Bytes expected from the page count.
+        expected: u64,
+        /// Bytes there are.
+        actual: u64,
+    },
+    /// The SHA-256 at the end does not match the manifest.
+    BadChecksum,
+}
+
+impl fmt::Display for FormatError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Truncated { len } => {
+                write!(
+                    f,
+                    "manifest truncated: {len} bytes, the header alone is {HEADER_LEN}"
+                )
+            }
+            Self::BadMagic => write!(f, "not a lazyresume manifest (bad magic)"),
+            Self::UnsupportedVersion(v) => write!(
+                f,
+                "manifest format version {v}, this build reads version {FORMAT_VERSION}"
+            ),
+            Self::BadHeaderLen(l) => write!(f, "manifest header length {l}, expected {HEADER_LEN}"),
+            Self::BadPageSize(s) => {
+                write!(f, "page size {s} is not a power of two from 4096 to 65536")
+            }
+            Self::BadChunkPages(c) => {
+                write!(f, "{c} pages per chunk, expected 1 to {MAX_CHUNK_PAGES}")
+            }
+            Self::NonZeroReserved => write!(f, "reserved manifest bytes are not zero"),
+            Self::BadKernelId => write!(f, "kernel identity is empty, unterminated or not UTF-8"),
+            Self::BadLength { expected, actual } => write!(
+                f,
+                "manifest is {actual} bytes, its page count makes it {expected}"
+            ),
+            Self::BadChecksum => write!(f, "manifest checksum mismatch (corrupted manifest)"),
+        }
+    }
+}
+
+impl core::error::Error for FormatError {}
+
+// Header layout: offsets of the fields.
+const OFF_VERSION: usize = 8;
+const OFF_HEADER_LEN: usize = 12;
+const OFF_PAGE_SIZE: usize = 16;
+const OFF_CHUNK_PAGES: usize = 20;
+const OFF_FLAGS: usize = 24;
+const OFF_PAGESET1_LEN: usize = 32;
+const OFF_PAGESET2_PAGES: usize = 40;
+const OFF_PAGESET1_SHA: usize = 48;
+const OFF_KERNEL_ID: usize = 80;
+const OFF_RESERVED: usize = OFF_KERNEL_ID + KERNEL_ID_LEN;
+
+fn le32(b: &[u8; HEADER_LEN], off: usize) -> u32 {
+    let mut x = [0u8; 4];
+    x.copy_from_slice(b.get(off..off.wrapping_add(4)).unwrap_or(&[0; 4]));
+    u32::from_le_bytes(x)
+}
+
+fn le64(b: &[u8; HEADER_LEN], off: usize) -> u64 {
+    let mut x = [0u8; 8];
+    x.copy_from_slice(b.get(off..off.wrapping_add(8)).unwrap_or(&[0; 8]));
+    u64::from_le_bytes(x)
+}
+
+fn put(b: &mut [u8; HEADER_LEN], off: usize, v: &[u8]) {
+    if let Some(dst) = b.get_mut(off..off.wrapping_add(v.len())) {
+        dst.copy_from_slice(v);
+    }
+}
+
+/// Length of the manifest of an image with `pages` pageset2 pages, or
+/// `None` if it does not fit in a `u64`.
+pub fn manifest_len(pages: u64) -> Option<u64> {
+    pages
+        .checked_mul(HASH_LEN as u64)?
+        .checked_add((HEADER_LEN + HASH_LEN) as u64)
+}
+
+impl Header {
+    /// A header for a kernel identified by `kernel_id` (truncated to fit).
+    pub fn new(page_size: u32, chunk_pages: u32, kernel_id: &str) -> Self {
+        let mut id = [0u8; KERNEL_ID_LEN];
+        for (d, s) in id.iter_mut().zip(kernel_id.bytes().take(KERNEL_ID_LEN - 1)) {
+            *d = s;
+        }
+        Self {
+            page_size,
+            chunk_pages,
+            kernel_id: id,
+            pageset1_len: 0,
+            pageset1_sha256: [0; HASH_LEN],
+            pageset2_pages: 0,
+        }
+    }
+
+    /// The kernel identity as a string (valid in a parsed header).
+    pub fn kernel_id_str(&self) -> &str {
+        let end = self
+            .kernel_id
+            .iter()
+            .position(|&c| c == 0)
+            .unwrap_or(KERNEL_ID_LEN);
+        core::str::from_utf8(self.kernel_id.get(..end).unwrap_or(&[])).unwrap_or("")
+    }
+
+    /// Number of pageset2 chunk files.
+    pub fn chunks(&self) -> u64 {
+        let per = u64::from(self.chunk_pages.max(1));
+        self.pageset2_pages.div_ceil(per)
+    }
+
+    /// The chunk holding pageset2 page `page`, and the page's byte offset
+    /// in it; `None` past the last page.
+    pub fn locate(&self, page: u64) -> Option<(u64, u64)> {
+        if page >= self.pageset2_pages {
+            return None;
+        }
+        let per = u64::from(self.chunk_pages.max(1));
+        let offset = page
+            .checked_rem(per)?
+            .checked_mul(u64::from(self.page_size))?;
+        Some((page.checked_div(per)?, offset))
+    }
+
+    /// Length in bytes of chunk `chunk` (the last one may be short).
+    pub fn chunk_len(&self, chunk: u64) -> Option<u64> {
+        let per = u64::from(self.chunk_pages.max(1));
+        let first = chunk.checked_mul(per)?;
+        let pages = self.pageset2_pages.checked_sub(first)?.min(per);
+        if pages == 0 {
+            return None;
+        }
+        pages.checked_mul(u64::from(self.page_size))
+    }
+
+    /// The header's bytes.
+    pub fn encode(&self) -> [u8; HEADER_LEN] {
+        let mut b = [0u8; HEADER_LEN];
+        put(&mut b, 0, &MAGIC);
+        put(&mut b, OFF_VERSION, &FORMAT_VERSION.to_le_bytes());
+        put(&mut b, OFF_HEADER_LEN, &(HEADER_LEN as u32).to_le_bytes());
+        put(&mut b, OFF_PAGE_SIZE, &self.page_size.to_le_bytes());
+        put(&mut b, OFF_CHUNK_PAGES, &self.chunk_pages.to_le_bytes());
+        put(&mut b, OFF_PAGESET1_LEN, &self.pageset1_len.to_le_bytes());
+        put(
+            &mut b,
+            OFF_PAGESET2_PAGES,
+            &self.pageset2_pages.to_le_bytes(),
+        );
+        put(&mut b, OFF_PAGESET1_SHA, &self.pageset1_sha256);
+        put(&mut b, OFF_KERNEL_ID, &self.kernel_id);
+        b
+    }
+
+    /// Parses and checks a header (not the rest of the manifest).
+    pub fn decode(b: &[u8; HEADER_LEN]) -> Result<Self, FormatError> {
+        if b.get(..8) != Some(&MAGIC[..]) {
+            return Err(FormatError::BadMagic);
+        }
+        let version = le32(b, OFF_VERSION);
+        if version != FORMAT_VERSION {
+            return Err(FormatError::UnsupportedVersion(version));
+        }
+        let header_len = le32(b, OFF_HEADER_LEN);
+        if header_len as usize != HEADER_LEN {
+            return Err(FormatError::BadHeaderLen(header_len));
+        }
+        let page_size = le32(b, OFF_PAGE_SIZE);
+        if !page_size.is_power_of_two() || !(4096..=65536).contains(&page_size) {
+            return Err(FormatError::BadPageSize(page_size));
+        }
+        let chunk_pages = le32(b, OFF_CHUNK_PAGES);
+        if !(1..=MAX_CHUNK_PAGES).contains(&chunk_pages) {
+            return Err(FormatError::BadChunkPages(chunk_pages));
+        }
+        let reserved_zero = le32(b, OFF_FLAGS) == 0
+            && le32(b, OFF_FLAGS + 4) == 0
+            && b.get(OFF_RESERVED..)
+                .is_some_and(|r| r.iter().all(|&c| c == 0));
+        if !reserved_zero {
+            return Err(FormatError::NonZeroReserved);
+        }
+        let mut kernel_id = [0u8; KERNEL_ID_LEN];
+        kernel_id.copy_from_slice(
+            b.get(OFF_KERNEL_ID..OFF_RESERVED)
+                .ok_or(FormatError::BadKernelId)?,
+        );
+        let mut pageset1_sha256 = [0u8; HASH_LEN];
+        pageset1_sha256.copy_from_slice(
+            b.get(OFF_PAGESET1_SHA..OFF_KERNEL_ID)
+                .ok_or(FormatError::BadMagic)?,
+        );
+        let header = Self {
+            page_size,
+            chunk_pages,
+            kernel_id,
+            pageset1_len: le64(b, OFF_PAGESET1_LEN),
+            pageset1_sha256,
+            pageset2_pages: le64(b, OFF_PAGESET2_PAGES),
+        };
+        // Text up to the first NUL, only NULs after it, not empty.
+        let end = kernel_id.iter().position(|&c| c == 0);
+        let valid = match end {
+            Some(0) | None => false,
+            Some(n) => {
+                kernel_id
+                    .get(n..)
+                    .is_some_and(|t| t.iter().all(|&c| c == 0))
+                    && kernel_id
+                        .get(..n)
+                        .is_some_and(|s| core::str::from_utf8(s).is_ok())
+            }
+        };
+        if !valid {
+            return Err(FormatError::BadKernelId);
+        }
+        Ok(header)
+    }
+}
+
+/// A parsed, checked manifest, borrowing its bytes.
+#[derive(Clone, Copy, Debug)]
+pub struct Manifest<'a> {
+    /// The header.
+    pub header: Header,
+    hashes: &'a [u8],
+}
+
+impl<'a> Manifest<'a> {
+    /// Parses `bytes` (a whole manifest file) and checks every field, its
+    /// length and its checksum with `sha256`.
+    pub fn parse(bytes: &'a [u8], sha256: Sha256Fn) -> Result<Self, FormatError> {
+        let head: &[u8; HEADER_LEN] = bytes
+            .get(..HEADER_LEN)
+            .and_then(|h| h.try_into().ok())
+            .ok_or(FormatError::Truncated { len: bytes.len() })?;
+        let header = Header::decode(head)?;
+        let expected = manifest_len(header.pageset2_pages).ok_or(FormatError::BadLength {
+            expected: u64::MAX,
+            actual: bytes.len() as u64,
+        })?;
+        if expected != bytes.len() as u64 {
+            return Err(FormatError::BadLength {
+                expected,
+                actual: bytes.len() as u64,
+            });
+        }
+        let body_len = bytes.len().saturating_sub(HASH_LEN);
+        let (body, sum) = bytes.split_at(body_len);
+        if sha256(body) != sum {
+            return Err(FormatError::BadChecksum);
+        }
+        Ok(Self {
+            header,
+            hashes: body.get(HEADER_LEN..).unwrap_or(&[]),
+        })
+    }
+
+    /// The SHA-256 of pageset2 page `page`.
+    pub fn page_hash(&self, page: u64) -> Option<&'a [u8; HASH_LEN]> {
+        let start = usize::try_from(page).ok()?.checked_mul(HASH_LEN)?;
+        self.hashes
+            .get(start..start.checked_add(HASH_LEN)?)?
+            .try_into()
+            .ok()
+    }
+}
+
+/// Writes the name of pageset2 chunk `chunk` into `out`.
+pub fn chunk_name(chunk: u64, out: &mut [u8; CHUNK_NAME_LEN]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let (prefix, digits) = out.split_at_mut(CHUNK_PREFIX.len());
+    prefix.copy_from_slice(CHUNK_PREFIX.as_bytes());
+    for (i, d) in digits.iter_mut().enumerate() {
+        let shift = 60usize.saturating_sub(i.saturating_mul(4));
+        *d = *HEX.get(((chunk >> shift) & 0xf) as usize).unwrap_or(&b'0');
+    }
+}
+
+/// Hex digits of the version hash in [`kernel_id`].
+const KERNEL_ID_HASH_DIGITS: usize = 16;
+/// Bytes of the release kept in [`kernel_id`]: room for a space, the hash
+/// digits and a NUL.
+const KERNEL_ID_RELEASE_MAX: usize = KERNEL_ID_LEN - KERNEL_ID_HASH_DIGITS - 2;
+
+/// The identity of a kernel build as a manifest records it: its release
+/// (`uname -r`, truncated to fit), a space and the first 16 hex digits of
+/// the SHA-256 of its version string (`uname -v`, which holds the build
+/// number and time), NUL-padded.
+pub fn kernel_id(release: &[u8], version: &[u8], sha256: Sha256Fn) -> [u8; KERNEL_ID_LEN] {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let hash = sha256(version);
+    let digits = hash
+        .iter()
+        .take(KERNEL_ID_HASH_DIGITS / 2)
+        .flat_map(|b| [HEX.get(usize::from(b >> 4)), HEX.get(usize::from(b & 15))])
+        .flatten()
+        .copied();
+    let bytes = release
+        .iter()
+        .copied()
+        .take(KERNEL_ID_RELEASE_MAX)
+        .chain(core::iter::once(b' '))
+        .chain(digits);
+    let mut id = [0u8; KERNEL_ID_LEN];
+    for (d, s) in id.iter_mut().zip(bytes) {
+        *d = s;
+    }
+    id
+}
