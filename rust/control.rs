@@ -2,6 +2,7 @@
 
 //! The `/dev/lazyresume` ioctl interface (see `include/uapi/linux/lazyresume.h`).
 
+use kernel::alloc::KVVec;
 use kernel::bindings;
 use kernel::prelude::*;
 use kernel::uaccess::{UserPtr, UserSlice};
@@ -43,7 +44,9 @@ impl MiscDevice for Control {
             abi::IOC_EVICT | abi::IOC_SET_POLICY | abi::IOC_MEM_INJECT if !sys_admin() => {
                 Err(EPERM)
             }
-            abi::IOC_EVICT_TASK | abi::IOC_PAGE_HASHES if !sys_admin() => Err(EPERM),
+            abi::IOC_EVICT_TASK | abi::IOC_PAGE_HASHES | abi::IOC_READ_PAGES if !sys_admin() => {
+                Err(EPERM)
+            }
             abi::IOC_TFTP_BACKEND | abi::IOC_RESUME | abi::IOC_ADOPT
                 if !sys_admin() || !net_admin() =>
             {
@@ -53,6 +56,7 @@ impl MiscDevice for Control {
             abi::IOC_EVICT => evict(arg),
             abi::IOC_EVICT_TASK => evict_task(arg),
             abi::IOC_PAGE_HASHES => page_hashes(arg),
+            abi::IOC_READ_PAGES => read_pages(arg),
             abi::IOC_RESUME => resume(arg),
             abi::IOC_ADOPT => adopt(arg),
             abi::IOC_SET_POLICY => set_policy(arg),
@@ -157,6 +161,28 @@ fn page_hashes(arg: UserPtr) -> Result<isize> {
     req.total = total;
     req.remote = remote;
     writer.write_slice(&req.to_bytes())?;
+    Ok(0)
+}
+
+/// Largest number of pages one `LAZYRESUME_IOC_READ_PAGES` copies.
+const MAX_READ_PAGES: u64 = 256;
+
+fn read_pages(arg: UserPtr) -> Result<isize> {
+    let mut raw = [0u8; abi::READ_PAGES_SIZE];
+    UserSlice::new(arg, abi::READ_PAGES_SIZE)
+        .reader()
+        .read_slice(&mut raw)?;
+    let req = abi::ReadPages::from_bytes(&raw);
+    if req.count == 0 || req.count > MAX_READ_PAGES {
+        return Err(EINVAL);
+    }
+    let len = req.count as usize * kernel::page::PAGE_SIZE;
+    let mut buf = KVVec::from_elem(0u8, len, GFP_KERNEL)?;
+    fault::store()?.read_pages(req.first, &mut buf)?;
+    let addr = usize::try_from(req.buf).map_err(|_| EFAULT)?;
+    UserSlice::new(addr as UserPtr, len)
+        .writer()
+        .write_slice(&buf)?;
     Ok(0)
 }
 

@@ -33,3 +33,8 @@ pub(crate) fn ebadmsg() -> Error {
 pub(crate) fn estale() -> Error {
     code(bindings::ESTALE)
 }
+
+/// No data available (here: a page not held in memory).
+pub(crate) fn enodata() -> Error {
+    code(bindings::ENODATA)
+}

@@ -25,6 +25,7 @@ use kernel::prelude::*;
 use kernel::sync::{CondVar, Mutex};
 use kernel::time::Ktime;
 
+use crate::errno::enodata;
 use crate::fault::FetchError;
 use crate::lazy_entry::{self, EvictStats, EvictStore, Folio, PageBytes, TaskMm};
 use crate::net::SockAddrV4;
@@ -261,12 +262,14 @@ impl PageStore {
         Ok((moved, ns))
     }
 
-    /// Fetches pages of the `tftp` backend from `server` from now on (the
-    /// restored kernel of a client, whose server the boot kernel named).
-    pub(crate) fn set_server(&self, server: SockAddrV4) {
+    /// Fetches pages of the `tftp` backend from `server`, under `prefix`,
+    /// from now on (the restored kernel of a client, whose server and
+    /// image the boot kernel named).
+    pub(crate) fn retarget(&self, server: SockAddrV4, prefix: &[u8]) -> Result {
         if let Some(r) = &mut self.store.lock().remote {
-            r.set_server(server);
+            r.retarget(server, prefix)?;
         }
+        Ok(())
     }
 
     /// The server and page file prefix of the `tftp` backend, if any.
@@ -289,6 +292,20 @@ impl PageStore {
             }
         }
         (slots.len() as u64, store.remote_pages as u64)
+    }
+
+    /// Copies pages `first..` held in memory into `out` (whole pages);
+    /// `ENODATA` if one of them is not in memory.
+    pub(crate) fn read_pages(&self, first: u64, out: &mut [u8]) -> Result {
+        let store = self.store.lock();
+        let first = usize::try_from(first).map_err(|_| enodata())?;
+        for (i, dst) in out.chunks_exact_mut(PAGE_SIZE).enumerate() {
+            match store.slots.as_slice().get(first.saturating_add(i)) {
+                Some(Slot::Memory(p)) => lazy_entry::read_page(&p.data, |b| dst.copy_from_slice(b)),
+                _ => return Err(enodata()),
+            }
+        }
+        Ok(())
     }
 
     /// Frees every page if no lazy entry exists: then none can refer to a

@@ -19,7 +19,7 @@ use kernel::prelude::*;
 use kernel::time::Ktime;
 
 use crate::abi::{self, REASON_LEN};
-use crate::errno::{ebadmsg, estale};
+use crate::errno::{ebadmsg, estale, etimedout};
 use crate::fault;
 use crate::hibernate::{self, Loader};
 use crate::image::{self, FormatError, Manifest};
@@ -32,7 +32,10 @@ const MAX_MANIFEST: usize = 64 << 20;
 /// Defaults of `struct lazyresume_resume` fields left at zero.
 const DEFAULT_BLKSIZE: u16 = 65464;
 const DEFAULT_RTO_MS: u32 = 500;
+/// Deadline of a transfer when the request gives none: a minute, and two
+/// more seconds per MiB of pageset1 (slow debug kernels under emulation).
 const DEFAULT_DEADLINE_MS: u32 = 60_000;
+const DEFAULT_DEADLINE_MS_PER_MIB: u64 = 2000;
 /// Largest window accepted.
 const MAX_WINDOWSIZE: u16 = 64;
 
@@ -83,6 +86,23 @@ impl Write for Reason {
 fn fail(reason: &mut Reason, error: Error, args: fmt::Arguments<'_>) -> Error {
     let _ = reason.write_fmt(args);
     error
+}
+
+/// What a failed transfer's errno means, in words where it is common.
+fn why(e: Error) -> &'static str {
+    if e == ENOENT {
+        "file not found"
+    } else if e == etimedout() {
+        "no answer (timed out)"
+    } else if e == EACCES {
+        "access denied"
+    } else if e == EFBIG {
+        "file too large"
+    } else if e == EINTR {
+        "interrupted"
+    } else {
+        "transfer failed"
+    }
 }
 
 /// Text of a NUL-less byte string, or a placeholder.
@@ -201,11 +221,7 @@ pub(crate) fn resume(req: &abi::Resume, server: SockAddrV4, r: &mut Reason) -> R
         fail(
             r,
             e,
-            format_args!(
-                "cannot fetch {} from {server}: error {}",
-                text(&name),
-                e.to_errno()
-            ),
+            format_args!("cannot fetch {} from {server}: {}", text(&name), why(e)),
         )
     })?;
     let m = Manifest::parse(&manifest.data, sha256::digest)
@@ -239,6 +255,12 @@ pub(crate) fn resume(req: &abi::Resume, server: SockAddrV4, r: &mut Reason) -> R
             EINVAL,
             format_args!("pageset1 length {} is not whole pages", h.pageset1_len),
         ));
+    }
+    let mut opts = opts;
+    if req.deadline_ms == 0 {
+        let extra = (h.pageset1_len >> 20).saturating_mul(DEFAULT_DEADLINE_MS_PER_MIB);
+        opts.deadline_ms =
+            u32::try_from(u64::from(DEFAULT_DEADLINE_MS).saturating_add(extra)).unwrap_or(u32::MAX);
     }
 
     // pageset1, straight into the loader.
@@ -279,11 +301,7 @@ pub(crate) fn resume(req: &abi::Resume, server: SockAddrV4, r: &mut Reason) -> R
             None => fail(
                 r,
                 e,
-                format_args!(
-                    "cannot fetch {} from {server}: error {}",
-                    text(&name),
-                    e.to_errno()
-                ),
+                format_args!("cannot fetch {} from {server}: {}", text(&name), why(e)),
             ),
         });
     }
@@ -368,10 +386,16 @@ pub(crate) fn adopt() -> Result<abi::Adopt> {
     } else {
         adopt.id.port
     };
-    fault::store()?.set_server(SockAddrV4 {
-        addr: adopt.id.server,
-        port,
-    });
+    let image = abi::c_str_bytes(&adopt.image).ok_or(EINVAL)?;
+    // "<image>/p2-": the image may have been renamed since the capture.
+    let prefix = file_name(image, image::CHUNK_PREFIX)?;
+    fault::store()?.retarget(
+        SockAddrV4 {
+            addr: adopt.id.server,
+            port,
+        },
+        &prefix,
+    )?;
     RESUMED_AT_NS.store(Ktime::ktime_get().to_ns(), Ordering::Relaxed);
     pr_info!(
         "resumed image {}: identity {}.{}.{}.{}, pages from {}.{}.{}.{}:{port}\n",

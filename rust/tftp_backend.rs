@@ -68,9 +68,16 @@ impl TftpSource {
         })
     }
 
-    /// Fetches from `server` from now on.
-    pub(crate) fn set_server(&mut self, server: SockAddrV4) {
+    /// Fetches from `server`, under `prefix`, from now on.
+    pub(crate) fn retarget(&mut self, server: SockAddrV4, prefix: &[u8]) -> Result {
+        let mut p = [0u8; TFTP_PREFIX_LEN];
+        p.get_mut(..prefix.len())
+            .ok_or(EINVAL)?
+            .copy_from_slice(prefix);
         self.server = server;
+        self.prefix = p;
+        self.prefix_len = prefix.len();
+        Ok(())
     }
 
     /// The server.

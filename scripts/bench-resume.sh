@@ -56,7 +56,7 @@ for kind in lazy eager; do
 	run=$(qemu "golden-$kind" "lrmode=golden lrimage=$kind lrserver=$server $eager" \
 		--mac 52:54:00:00:01:10) || true
 	t1=$(date +%s.%N)
-	grep -aq "^capture: image $kind on" "$run/result.log" || {
+	grep -aq "^capture: image $kind in " "$run/result.log" || {
 		cat "$run/result.log" >&2
 		echo "bench-resume: capture of $kind failed" >&2
 		exit 1

@@ -113,12 +113,20 @@ else
 	sed 's/^/      /' "$run_log"
 fi
 
+# Capture and lazy network resume end to end, on the debug kernel: a
+# golden VM captures, two clients resume it at once, fallbacks to a normal
+# boot, and the page server going away after a resume.
+check e2e-capture scripts/e2e-resume.sh capture
+for s in two-clients fallback server-down; do
+	check "e2e-$s" scripts/e2e-resume.sh "$s"
+done
+
 # The kernel's own mm selftests (a subset) give the same results on the
 # patched kernel as on the unpatched one, and leave a clean kernel log.
 check mm-selftests-regression scripts/run-mm-regression.sh
 
 # The release kernel boots and the demo path works.
-check guest-release-demo scripts/demo.sh
+check guest-release-demo env LAZYRESUME_DEMO_MIB=32 scripts/demo.sh
 
 echo
 [ ${#failures[@]} -gt 0 ] && echo "failed: ${failures[*]}"

@@ -93,7 +93,7 @@ capture)
 	cat "$(guest_dir golden)/result.log"
 	# The capture powers the golden VM off: no verdict (2) is its success.
 	[ "$rc" = 2 ] || { echo "FAIL golden VM: qemu-run status $rc"; exit 1; }
-	expect golden "^capture: image $image on "
+	expect golden "^capture: image $image in "
 	"$tool" verify "$images/$image"
 	;;
 two-clients)

@@ -343,4 +343,19 @@ struct lazyresume_status {
 #define LAZYRESUME_IOC_STATUS \
 	_IOR(LAZYRESUME_IOC_MAGIC, 0x0C, struct lazyresume_status)
 
+/*
+ * LAZYRESUME_IOC_READ_PAGES: copies pages @first to @first + @count - 1
+ * of the memory backend into the user buffer @buf (@count pages); ENODATA
+ * if one of them is not held in memory.  The capture uploads or writes
+ * pageset2 from it.
+ */
+struct lazyresume_read_pages {
+	__u64 first;
+	__u64 count;
+	__u64 buf;
+};
+
+#define LAZYRESUME_IOC_READ_PAGES \
+	_IOW(LAZYRESUME_IOC_MAGIC, 0x0D, struct lazyresume_read_pages)
+
 #endif /* _UAPI_LINUX_LAZYRESUME_H */

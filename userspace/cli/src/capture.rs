@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use lazyresume_abi as abi;
 use lazyresume_image::{Header, HASH_LEN};
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -17,7 +17,8 @@ use crate::image::{manifest_bytes, running_kernel_id};
 use crate::mounts;
 use crate::netconf;
 use crate::snapshot::{Created, Snapshot};
-use crate::tftp_upload::{self, Reader};
+use crate::store::{self, Store};
+use crate::tftp_upload::Reader;
 
 /// Top of the user address space on x86-64 (4-level paging).
 const TASK_SIZE: u64 = 0x7fff_ffff_f000;
@@ -27,10 +28,19 @@ const PAGE_SIZE: u64 = 4096;
 /// Arguments of `lazyresume capture`.
 #[derive(Args)]
 pub struct CaptureArgs {
-    /// Where the image goes: tftp://HOST[:PORT]/NAME on a TFTP server that
+    /// Upload the image to tftp://HOST[:PORT]/NAME, a TFTP server that
     /// accepts uploads (tftpd-hpa -c) and has the directory NAME.
+    #[arg(long, conflicts_with = "out", required_unless_present = "out")]
+    upload: Option<String>,
+    /// Write the image into this directory instead (its name is the image
+    /// name clients ask for).
     #[arg(long)]
-    upload: String,
+    out: Option<PathBuf>,
+    /// With --out: the TFTP server (ADDRESS[:PORT]) that will serve the
+    /// directory. Only the golden machine itself uses it (after
+    /// --no-poweroff); every client names its own server.
+    #[arg(long, default_value = "127.0.0.1:69")]
+    server: String,
     /// Capture although a writable persistent filesystem is mounted (it
     /// will be inconsistent in every client that resumes the image).
     #[arg(long)]
@@ -46,29 +56,6 @@ pub struct CaptureArgs {
     /// Keep running after the capture instead of powering off.
     #[arg(long)]
     no_poweroff: bool,
-}
-
-/// `tftp://HOST[:PORT]/NAME`.
-pub fn parse_tftp_url(url: &str) -> Result<(SocketAddrV4, String)> {
-    let rest = url
-        .strip_prefix("tftp://")
-        .with_context(|| format!("{url}: not a tftp://HOST[:PORT]/NAME URL"))?;
-    let (host, name) = rest
-        .split_once('/')
-        .with_context(|| format!("{url}: no /NAME"))?;
-    let server = match host.parse::<SocketAddrV4>() {
-        Ok(a) => a,
-        Err(_) => SocketAddrV4::new(
-            host.parse::<Ipv4Addr>()
-                .with_context(|| format!("{url}: HOST must be an IPv4 address"))?,
-            69,
-        ),
-    };
-    let name = name.trim_end_matches('/');
-    if name.is_empty() || name.len() >= abi::IMAGE_NAME_LEN - 8 || name.contains("..") {
-        bail!("{url}: bad image name");
-    }
-    Ok((server, name.to_string()))
 }
 
 /// The pids of the processes whose pages go to pageset2: all but this one
@@ -197,11 +184,21 @@ fn progress_printer(what: &'static str, total: u64) -> impl FnMut(u64) {
     }
 }
 
+/// Pages read from the module per `LAZYRESUME_IOC_READ_PAGES`.
+const READ_BATCH: u64 = 256;
+
 /// `lazyresume capture`.
 pub fn run(device: &Path, args: &CaptureArgs) -> Result<()> {
-    let (server, name) = parse_tftp_url(&args.upload)?;
+    let (store, server) = match (&args.upload, &args.out) {
+        (Some(url), _) => {
+            let (server, name) = store::parse_tftp_url(url)?;
+            (Store::Tftp { server, name }, server)
+        }
+        (None, Some(dir)) => (Store::dir(dir.clone())?, store::parse_server(&args.server)?),
+        (None, None) => bail!("give --upload or --out"),
+    };
     if !args.allow_writable {
-        mounts::refuse_writable_persistent()?;
+        mounts::refuse_writable_persistent(args.out.as_deref())?;
     }
     let kernel_id = running_kernel_id()?;
     let dev = Device::open(device)?;
@@ -214,7 +211,7 @@ pub fn run(device: &Path, args: &CaptureArgs) -> Result<()> {
     let started = Instant::now();
     let mut snap = Snapshot::open()?;
     snap.freeze()?;
-    println!("capture: user space frozen");
+    println!("capture: user space frozen, image {}", store.describe());
 
     let mut evicted = Evicted::default();
     if !args.eager {
@@ -238,31 +235,27 @@ pub fn run(device: &Path, args: &CaptureArgs) -> Result<()> {
         evicted.report();
     }
 
-    let prefix = format!("{name}/p2-");
-    let mut hashes: Vec<[u8; HASH_LEN]> = Vec::new();
-    if evicted.counts.evicted > 0 {
-        println!(
-            "capture: uploading {} pageset2 pages to tftp://{server}/{prefix}...",
-            evicted.counts.evicted
-        );
+    let name = store.name().to_string();
+    let (hashes, _) = dev.page_hashes()?;
+    if hashes.contains(&[0; HASH_LEN]) {
+        bail!("the page store has holes: was it used before the capture?");
+    }
+    if !hashes.is_empty() {
+        put_pageset2(&dev, &store, hashes.len() as u64)?;
+        // From now on the module fetches the pages from the server (and
+        // frees its copies, which are not to be in pageset1).
+        let prefix = format!("{name}/{}", lazyresume_image::CHUNK_PREFIX);
         let mut req = abi::TftpBackend::new(server.ip().octets(), server.port(), prefix.as_bytes());
+        req.flags = abi::TFTP_BACKEND_NO_UPLOAD;
         dev.tftp_backend(&mut req)
-            .context("uploading pageset2 (LAZYRESUME_IOC_TFTP_BACKEND)")?;
-        let secs = req.elapsed_ns as f64 / 1e9;
-        println!(
-            "capture: pageset2: {} pages uploaded in {secs:.1} s ({:.2} MiB/s)",
-            req.pages,
-            req.pages as f64 * PAGE_SIZE as f64 / (1 << 20) as f64 / secs.max(1e-9)
-        );
-        let (all, remote) = dev.page_hashes()?;
-        if remote != all.len() as u64 || all.contains(&[0; HASH_LEN]) {
+            .context("LAZYRESUME_IOC_TFTP_BACKEND")?;
+        let (_, remote) = dev.page_hashes()?;
+        if remote != hashes.len() as u64 {
             bail!(
-                "pageset2 incomplete: {} of {} pages on the server",
-                remote,
-                all.len()
+                "pageset2 incomplete: {remote} of {} pages moved to the server",
+                hashes.len()
             );
         }
-        hashes = all;
     }
 
     match snap.create_image()? {
@@ -270,7 +263,7 @@ pub fn run(device: &Path, args: &CaptureArgs) -> Result<()> {
         Created::Resumed => return resumed(&dev, snap, args.hook.as_deref()),
     }
     let size = snap.image_size()?;
-    println!("capture: pageset1 is {} KiB, uploading", size >> 10);
+    println!("capture: pageset1 is {} KiB", size >> 10);
     let mut reader = SnapshotReader {
         snap: &mut snap,
         hash: sha2::Digest::new(),
@@ -279,10 +272,8 @@ pub fn run(device: &Path, args: &CaptureArgs) -> Result<()> {
         start: 0,
         end: 0,
     };
-    let p1_name = format!("{name}/{}", lazyresume_image::PAGESET1_NAME);
-    tftp_upload::upload(
-        server,
-        &p1_name,
+    store.put(
+        lazyresume_image::PAGESET1_NAME,
         size,
         &mut reader,
         &mut progress_printer("pageset1", size),
@@ -296,15 +287,16 @@ pub fn run(device: &Path, args: &CaptureArgs) -> Result<()> {
     header.pageset1_sha256 = p1_hash.into();
     header.pageset2_pages = hashes.len() as u64;
     let manifest = manifest_bytes(&header, &hashes);
-    tftp_upload::upload(
-        server,
-        &format!("{name}/{}", lazyresume_image::MANIFEST_NAME),
+    // The manifest last: an image without one is visibly incomplete.
+    store.put(
+        lazyresume_image::MANIFEST_NAME,
         manifest.len() as u64,
         &mut manifest.as_slice(),
         &mut |_| {},
     )?;
     println!(
-        "capture: image {name} on {server}: pageset1 {} KiB, pageset2 {} pages, manifest {} bytes, {:.1} s",
+        "capture: image {name} in {}: pageset1 {} KiB, pageset2 {} pages, manifest {} bytes, {:.1} s",
+        store.describe(),
         p1_len >> 10,
         hashes.len(),
         manifest.len(),
@@ -317,12 +309,37 @@ pub fn run(device: &Path, args: &CaptureArgs) -> Result<()> {
     }
     println!("capture: powering off");
     // SAFETY: sync(2) and reboot(2) have no memory-safety preconditions;
-    // user space is frozen and the image is on the server.
+    // user space is frozen and the image is stored.
     unsafe {
         libc::sync();
         libc::reboot(libc::RB_POWER_OFF);
     }
     bail!("power off failed: {}", std::io::Error::last_os_error())
+}
+
+/// Writes the `total` pages of the memory backend to `store`, one file
+/// each, reading them from the module in batches.
+fn put_pageset2(dev: &Device, store: &Store, total: u64) -> Result<()> {
+    let t = Instant::now();
+    let mut pages = (0..total).step_by(READ_BATCH as usize).flat_map(|first| {
+        let count = READ_BATCH.min(total - first);
+        match dev.read_pages(first, count) {
+            Ok(b) => b
+                .chunks(PAGE_SIZE as usize)
+                .enumerate()
+                .map(|(i, p)| Ok((first + i as u64, p.to_vec())))
+                .collect::<Vec<_>>(),
+            Err(e) => vec![Err(e)],
+        }
+    });
+    let mut progress = progress_printer("pageset2", total * PAGE_SIZE);
+    store.put_pages(&mut pages, &mut |n| progress(n * PAGE_SIZE))?;
+    let secs = t.elapsed().as_secs_f64();
+    println!(
+        "capture: pageset2: {total} pages written in {secs:.1} s ({:.2} MiB/s)",
+        (total * PAGE_SIZE) as f64 / (1 << 20) as f64 / secs.max(1e-9)
+    );
+    Ok(())
 }
 
 /// In a client that resumed the image: take over its identity, thaw user

@@ -150,6 +150,20 @@ impl Device {
         }
     }
 
+    /// The content of `count` pages of the memory backend from `first`.
+    pub fn read_pages(&self, first: u64, count: u64) -> Result<Vec<u8>> {
+        let mut buf = vec![0u8; count as usize * 4096];
+        let req = abi::ReadPages {
+            first,
+            count,
+            buf: buf.as_mut_ptr() as u64,
+        };
+        let mut b = req.to_bytes();
+        self.call(abi::IOC_READ_PAGES, &mut b)
+            .context("LAZYRESUME_IOC_READ_PAGES")?;
+        Ok(buf)
+    }
+
     /// `LAZYRESUME_IOC_RESUME`: returns only on failure, or after a dry
     /// run; `req` comes back with the reason or the measurements.
     pub fn resume(&self, req: &mut abi::Resume) -> std::io::Result<()> {

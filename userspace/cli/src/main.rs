@@ -9,6 +9,7 @@ mod mounts;
 mod netconf;
 mod resume;
 mod snapshot;
+mod store;
 mod tftp;
 mod tftp_upload;
 

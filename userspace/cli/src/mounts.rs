@@ -6,6 +6,7 @@
 //! seed paper lists).
 
 use anyhow::{bail, Result};
+use std::path::Path;
 
 /// Filesystem types that live on the network.
 const NETWORK_FS: &[&str] = &[
@@ -53,9 +54,22 @@ pub fn writable_persistent(mounts: &str) -> Vec<Risky> {
         .collect()
 }
 
-/// Fails, naming them, if writable persistent filesystems are mounted.
-pub fn refuse_writable_persistent() -> Result<()> {
-    let risky = writable_persistent(&std::fs::read_to_string("/proc/self/mounts")?);
+/// Fails, naming them, if writable persistent filesystems are mounted,
+/// but for the one holding `image_dir` (the image store, which clients
+/// do not mount: they fetch from it over TFTP).
+pub fn refuse_writable_persistent(image_dir: Option<&Path>) -> Result<()> {
+    let mut risky = writable_persistent(&std::fs::read_to_string("/proc/self/mounts")?);
+    if let Some(dir) = image_dir.and_then(|d| d.canonicalize().ok()) {
+        // The innermost mount holding the directory.
+        if let Some(store) = risky
+            .iter()
+            .filter(|r| dir.starts_with(&r.target))
+            .max_by_key(|r| r.target.len())
+            .map(|r| r.target.clone())
+        {
+            risky.retain(|r| r.target != store);
+        }
+    }
     if let Some(r) = risky.first() {
         bail!(
             "refusing to capture: {} ({} on {}) is mounted writable{}; clients resuming \

@@ -1,18 +1,25 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Uploads to a TFTP server from user space (`lazyresume capture
-//! --upload`), driving the shared protocol core over a UDP socket. The
-//! data is streamed: only the block in flight is kept, for resending.
+//! Uploads to a TFTP server from user space (`lazyresume capture`),
+//! driving the shared protocol core over UDP sockets: one streamed file
+//! (pageset1, of which only the block in flight is kept) or many small
+//! ones at once (pageset2 pages, one file each, where the round trips and
+//! the server's per-transfer start dominate).
 
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use lazyresume_tftp::{ErrorCode, OptionSet, SendEvent, SendTimeout, Sender, MIN_OUT_LEN};
 use std::net::{SocketAddr, SocketAddrV4, UdpSocket};
-use std::time::Duration;
+use std::os::fd::AsRawFd;
+use std::time::{Duration, Instant};
 
 /// Block size asked for: the largest, which tftpd-hpa grants.
 const BLKSIZE: u16 = 65464;
-/// Retransmission timeout.
+/// Retransmission timeout of data.
 const RTO: Duration = Duration::from_millis(500);
+/// Retransmission timeout of the request: long, because a repeated WRQ
+/// makes the server start a second transfer of the same file, which
+/// truncates it, possibly after the first one completed.
+const REQUEST_RTO: Duration = Duration::from_secs(2);
 /// Retries without progress before giving up.
 const MAX_RETRIES: u32 = 10;
 
@@ -31,8 +38,204 @@ impl Reader for &[u8] {
     }
 }
 
+/// One upload in progress.
+struct Upload<R> {
+    file: String,
+    server: SocketAddrV4,
+    sock: UdpSocket,
+    tx: Sender,
+    data: R,
+    request: Vec<u8>,
+    /// The server's TID, once it answered.
+    peer: Option<SocketAddr>,
+    /// The block in flight: its offset and bytes.
+    block: Option<(u64, Vec<u8>)>,
+    /// When the retransmission timer fires.
+    timer: Instant,
+    retries: u32,
+    done: bool,
+    /// A second server transfer answered (a repeated request reached the
+    /// server): the file may be truncated after this upload ends.
+    duplicate: bool,
+}
+
+impl<R: Reader> Upload<R> {
+    /// Sends the WRQ for `file` of `len` bytes.
+    fn start(server: SocketAddrV4, file: &str, len: u64, data: R) -> Result<Self> {
+        let sock = UdpSocket::bind("0.0.0.0:0").context("binding a UDP socket")?;
+        sock.set_nonblocking(true)?;
+        let tx = Sender::new(OptionSet {
+            blksize: Some(BLKSIZE),
+            timeout: None,
+            tsize: Some(len),
+            windowsize: None,
+        });
+        let mut out = [0u8; 512];
+        let n = tx
+            .write_request(file.as_bytes(), &mut out)
+            .map_err(|e| anyhow!("{file}: cannot encode the request: {e:?}"))?;
+        let u = Self {
+            file: file.to_string(),
+            server,
+            sock,
+            tx,
+            data,
+            request: out[..n].to_vec(),
+            peer: None,
+            block: None,
+            timer: Instant::now() + REQUEST_RTO,
+            retries: 0,
+            done: false,
+            duplicate: false,
+        };
+        u.sock.send_to(&u.request, server)?;
+        Ok(u)
+    }
+
+    /// Handles every packet waiting on the socket and the timer; `out` and
+    /// `buf` are scratch space. Sets `done` at the end.
+    fn step(
+        &mut self,
+        out: &mut [u8],
+        buf: &mut [u8],
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<()> {
+        loop {
+            let (n, from) = match self.sock.recv_from(buf) {
+                Ok(r) => r,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(e) => return Err(e).context("receiving from the TFTP server"),
+            };
+            let ok = match self.peer {
+                Some(p) => p == from,
+                None => from.ip() == *self.server.ip(),
+            };
+            let waiting = self.tx.awaiting_reply();
+            match self.tx.on_packet(ok, &buf[..n], out) {
+                SendEvent::Ignored => {}
+                SendEvent::Reject(l) => {
+                    self.duplicate |= from.ip() == *self.server.ip();
+                    self.sock.send_to(&out[..l], from)?;
+                }
+                SendEvent::Transmit => {
+                    if waiting {
+                        self.peer = Some(from);
+                    }
+                    self.retries = 0;
+                    self.transmit(out, progress)?;
+                }
+                SendEvent::Done => {
+                    self.done = true;
+                    return Ok(());
+                }
+                SendEvent::Failed { error, send } => {
+                    if let (Some(l), Some(p)) = (send, self.peer) {
+                        let _ = self.sock.send_to(&out[..l], p);
+                    }
+                    bail!("upload of {} to {}: {error}", self.file, self.server);
+                }
+            }
+        }
+        if Instant::now() >= self.timer {
+            self.retries += 1;
+            if self.retries > MAX_RETRIES {
+                if let (Some(l), Some(p)) = (
+                    self.tx.abort(ErrorCode::NotDefined, b"timeout", out),
+                    self.peer,
+                ) {
+                    let _ = self.sock.send_to(&out[..l], p);
+                }
+                bail!("upload of {} to {}: no answer", self.file, self.server);
+            }
+            self.timer = Instant::now() + RTO;
+            match self.tx.on_timeout() {
+                SendTimeout::ResendRequest => {
+                    self.sock.send_to(&self.request, self.server)?;
+                    self.timer = Instant::now() + REQUEST_RTO;
+                }
+                SendTimeout::Retransmit => self.transmit(out, progress)?,
+                SendTimeout::Idle => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends the blocks the window allows, reading new ones in order.
+    fn transmit(&mut self, out: &mut [u8], progress: &mut dyn FnMut(u64)) -> Result<()> {
+        let peer = self.peer.context("no server TID")?;
+        while let Some(next) = self.tx.next_block() {
+            let in_flight = matches!(&self.block, Some((off, _)) if *off == next.offset);
+            if !in_flight {
+                let expected = self.block.as_ref().map_or(0, |(o, b)| o + b.len() as u64);
+                if next.offset != expected {
+                    bail!(
+                        "upload of {}: server asked for offset {}",
+                        self.file,
+                        next.offset
+                    );
+                }
+                progress(next.offset);
+                let mut bytes = vec![0u8; next.max_len];
+                let n = self.data.read_full(&mut bytes)?;
+                bytes.truncate(n);
+                self.block = Some((next.offset, bytes));
+            }
+            let bytes = self.block.as_ref().map_or(&[][..], |(_, b)| b.as_slice());
+            let l = self
+                .tx
+                .send_block(bytes, out)
+                .map_err(|e| anyhow!("upload of {}: {e:?}", self.file))?;
+            self.sock.send_to(&out[..l], peer)?;
+        }
+        self.timer = Instant::now() + RTO;
+        Ok(())
+    }
+}
+
+/// Waits until one of `uploads` has something to read or its timer
+/// fires.
+fn wait<R>(uploads: &[Upload<R>]) -> Result<()> {
+    let now = Instant::now();
+    let timeout = uploads
+        .iter()
+        .map(|u| u.timer.saturating_duration_since(now))
+        .min()
+        .unwrap_or(RTO);
+    let mut fds: Vec<libc::pollfd> = uploads
+        .iter()
+        .map(|u| libc::pollfd {
+            fd: u.sock.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        })
+        .collect();
+    // SAFETY: `fds` holds `fds.len()` valid pollfd structures.
+    let rc = unsafe {
+        libc::poll(
+            fds.as_mut_ptr(),
+            fds.len() as libc::nfds_t,
+            timeout.as_millis().min(i32::MAX as u128) as i32 + 1,
+        )
+    };
+    if rc < 0 {
+        let e = std::io::Error::last_os_error();
+        if e.kind() != std::io::ErrorKind::Interrupted {
+            return Err(e).context("poll");
+        }
+    }
+    Ok(())
+}
+
+/// Scratch buffers of a transfer loop.
+fn buffers() -> (Vec<u8>, Vec<u8>) {
+    (
+        vec![0u8; usize::from(BLKSIZE) + 4 + MIN_OUT_LEN],
+        vec![0u8; 65536],
+    )
+}
+
 /// Uploads `len` bytes from `data` as `file` to `server`, calling
-/// `progress` with the bytes acknowledged so far.
+/// `progress` with the offsets reached.
 pub fn upload(
     server: SocketAddrV4,
     file: &str,
@@ -40,101 +243,104 @@ pub fn upload(
     data: &mut dyn Reader,
     progress: &mut dyn FnMut(u64),
 ) -> Result<()> {
-    let sock = UdpSocket::bind("0.0.0.0:0").context("binding a UDP socket")?;
-    sock.set_read_timeout(Some(RTO))?;
-    let mut tx = Sender::new(OptionSet {
-        blksize: Some(BLKSIZE),
-        timeout: None,
-        tsize: Some(len),
-        windowsize: None,
-    });
-    let mut out = vec![0u8; usize::from(BLKSIZE) + 4 + MIN_OUT_LEN];
-    let mut buf = vec![0u8; 65536];
-    // The block in flight: its offset and bytes.
-    let mut block: Option<(u64, Vec<u8>)> = None;
-    let len = tx
-        .write_request(file.as_bytes(), &mut out)
-        .map_err(|e| anyhow::anyhow!("{file}: cannot encode the request: {e:?}"))?;
-    let request = out[..len].to_vec();
-    sock.send_to(&request, server)?;
-    let mut peer: Option<SocketAddr> = None;
-    let mut retries = 0;
+    let (mut out, mut buf) = buffers();
+    let mut u = [Upload::start(server, file, len, data)?];
+    while !u[0].done {
+        wait(&u)?;
+        u[0].step(&mut out, &mut buf, progress)?;
+    }
+    if u[0].duplicate {
+        bail!("upload of {file} to {server}: the server started it twice and may truncate it");
+    }
+    Ok(())
+}
+
+/// Uploads every `(name, bytes)` of `files` to `server`, `parallel` at a
+/// time, calling `progress` with the number of files done. A file the
+/// server started twice is uploaded again once the other transfer is
+/// over.
+pub fn upload_many(
+    server: SocketAddrV4,
+    files: &mut dyn Iterator<Item = Result<(String, Vec<u8>)>>,
+    parallel: usize,
+    progress: &mut dyn FnMut(u64),
+) -> Result<u64> {
+    let mut redo = Vec::new();
+    let done = run_uploads(server, files, parallel, &mut redo, progress)?;
+    for _ in 0..3 {
+        if redo.is_empty() {
+            return Ok(done);
+        }
+        // The duplicate transfers got an error and end; wait for that.
+        std::thread::sleep(Duration::from_secs(1));
+        let mut again = std::mem::take(&mut redo).into_iter().map(Ok);
+        run_uploads(server, &mut again, 1, &mut redo, &mut |_| {})?;
+    }
+    if let Some((name, _)) = redo.first() {
+        bail!("upload of {name} to {server}: the server keeps starting it twice");
+    }
+    Ok(done)
+}
+
+/// The loop of [`upload_many`]: files started twice go into `redo`.
+fn run_uploads(
+    server: SocketAddrV4,
+    files: &mut dyn Iterator<Item = Result<(String, Vec<u8>)>>,
+    parallel: usize,
+    redo: &mut Vec<(String, Vec<u8>)>,
+    progress: &mut dyn FnMut(u64),
+) -> Result<u64> {
+    let (mut out, mut buf) = buffers();
+    let mut running: Vec<Upload<std::io::Cursor<Vec<u8>>>> = Vec::new();
+    let mut done = 0u64;
+    let mut more = true;
     loop {
-        let transmit = match sock.recv_from(&mut buf) {
-            Ok((n, from)) => {
-                let ok = match peer {
-                    Some(p) => p == from,
-                    None => from.ip() == *server.ip(),
-                };
-                let waiting = tx.awaiting_reply();
-                match tx.on_packet(ok, &buf[..n], &mut out) {
-                    SendEvent::Ignored => false,
-                    SendEvent::Reject(l) => {
-                        sock.send_to(&out[..l], from)?;
-                        false
-                    }
-                    SendEvent::Transmit => {
-                        if waiting {
-                            peer = Some(from);
-                        }
-                        retries = 0;
-                        true
-                    }
-                    SendEvent::Done => return Ok(()),
-                    SendEvent::Failed { error, send } => {
-                        if let (Some(l), Some(p)) = (send, peer) {
-                            sock.send_to(&out[..l], p)?;
-                        }
-                        bail!("upload of {file} to {server}: {error}");
-                    }
+        while more && running.len() < parallel.max(1) {
+            match files.next() {
+                Some(f) => {
+                    let (name, bytes) = f?;
+                    let len = bytes.len() as u64;
+                    running.push(Upload::start(
+                        server,
+                        &name,
+                        len,
+                        std::io::Cursor::new(bytes),
+                    )?);
                 }
+                None => more = false,
             }
-            Err(e)
-                if e.kind() == std::io::ErrorKind::WouldBlock
-                    || e.kind() == std::io::ErrorKind::TimedOut =>
-            {
-                retries += 1;
-                if retries > MAX_RETRIES {
-                    if let (Some(l), Some(p)) =
-                        (tx.abort(ErrorCode::NotDefined, b"timeout", &mut out), peer)
-                    {
-                        let _ = sock.send_to(&out[..l], p);
-                    }
-                    bail!("upload of {file} to {server}: no answer");
-                }
-                match tx.on_timeout() {
-                    SendTimeout::ResendRequest => {
-                        sock.send_to(&request, server)?;
-                        false
-                    }
-                    SendTimeout::Retransmit => true,
-                    SendTimeout::Idle => false,
-                }
-            }
-            Err(e) => return Err(e).context("receiving from the TFTP server"),
-        };
-        if !transmit {
-            continue;
         }
-        let peer_addr = peer.context("no server TID")?;
-        while let Some(next) = tx.next_block() {
-            let in_flight = matches!(&block, Some((off, _)) if *off == next.offset);
-            if !in_flight {
-                let expected = block.as_ref().map_or(0, |(o, b)| o + b.len() as u64);
-                if next.offset != expected {
-                    bail!("upload of {file}: server asked for offset {}", next.offset);
-                }
-                progress(next.offset);
-                let mut bytes = vec![0u8; next.max_len];
-                let n = data.read_full(&mut bytes)?;
-                bytes.truncate(n);
-                block = Some((next.offset, bytes));
-            }
-            let bytes = block.as_ref().map_or(&[][..], |(_, b)| b.as_slice());
-            let l = tx
-                .send_block(bytes, &mut out)
-                .map_err(|e| anyhow::anyhow!("upload of {file}: {e:?}"))?;
-            sock.send_to(&out[..l], peer_addr)?;
+        if running.is_empty() {
+            return Ok(done);
         }
+        wait(&running)?;
+        for u in running.iter_mut() {
+            u.step(&mut out, &mut buf, &mut |_| {})?;
+        }
+        let mut i = 0;
+        while i < running.len() {
+            if running[i].done {
+                let u = running.swap_remove(i);
+                if u.duplicate {
+                    redo.push((u.file, u.data.into_inner()));
+                }
+                done += 1;
+            } else {
+                i += 1;
+            }
+        }
+        progress(done);
+    }
+}
+
+impl Reader for std::io::Cursor<Vec<u8>> {
+    fn read_full(&mut self, buf: &mut [u8]) -> Result<usize> {
+        Ok(std::io::Read::read(self, buf)?)
+    }
+}
+
+impl<R: Reader + ?Sized> Reader for &mut R {
+    fn read_full(&mut self, buf: &mut [u8]) -> Result<usize> {
+        (**self).read_full(buf)
     }
 }

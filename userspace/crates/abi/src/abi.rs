@@ -950,3 +950,42 @@ impl Status {
 
 /// `LAZYRESUME_IOC_STATUS`: the state of the pageset2 backend.
 pub const IOC_STATUS: u32 = ior(0x0C, STATUS_SIZE);
+
+/// `struct lazyresume_read_pages`: the argument of [`IOC_READ_PAGES`].
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReadPages {
+    /// First page index.
+    pub first: u64,
+    /// Number of pages.
+    pub count: u64,
+    /// User address of `count` pages.
+    pub buf: u64,
+}
+
+/// Size of [`ReadPages`] in bytes.
+pub const READ_PAGES_SIZE: usize = core::mem::size_of::<ReadPages>();
+
+impl ReadPages {
+    /// The structure as the bytes the ioctl copies, in native byte order.
+    pub fn to_bytes(self) -> [u8; READ_PAGES_SIZE] {
+        let mut o = [0u8; READ_PAGES_SIZE];
+        put(&mut o, 0, &self.first.to_ne_bytes());
+        put(&mut o, 8, &self.count.to_ne_bytes());
+        put(&mut o, 16, &self.buf.to_ne_bytes());
+        o
+    }
+
+    /// Parses the bytes of the ioctl argument.
+    pub fn from_bytes(b: &[u8; READ_PAGES_SIZE]) -> Self {
+        Self {
+            first: get_u64(b, 0),
+            count: get_u64(b, 8),
+            buf: get_u64(b, 16),
+        }
+    }
+}
+
+/// `LAZYRESUME_IOC_READ_PAGES`: the content of pages the memory backend
+/// holds (for the capture; needs `CAP_SYS_ADMIN`).
+pub const IOC_READ_PAGES: u32 = iow(0x0D, READ_PAGES_SIZE);

@@ -95,6 +95,9 @@ int main(void)
 	OF(lazyresume_status, port); OF(lazyresume_status, flags);
 	OF(lazyresume_status, prefix);
 	printf("IOC_STATUS %lu\n", (unsigned long)LAZYRESUME_IOC_STATUS);
+	SZ("READ_PAGES_SIZE", lazyresume_read_pages);
+	OF(lazyresume_read_pages, count); OF(lazyresume_read_pages, buf);
+	printf("IOC_READ_PAGES %lu\n", (unsigned long)LAZYRESUME_IOC_READ_PAGES);
 	return 0;
 }
 "#;
@@ -327,6 +330,10 @@ fn c_header_matches_rust_abi() {
         ("lazyresume_status.flags", of!(Status, flags)),
         ("lazyresume_status.prefix", of!(Status, prefix)),
         ("IOC_STATUS", u64::from(abi::IOC_STATUS)),
+        ("READ_PAGES_SIZE", abi::READ_PAGES_SIZE as u64),
+        ("lazyresume_read_pages.count", of!(ReadPages, count)),
+        ("lazyresume_read_pages.buf", of!(ReadPages, buf)),
+        ("IOC_READ_PAGES", u64::from(abi::IOC_READ_PAGES)),
     ];
     let got = c_values();
     assert_eq!(got.len(), expected.len(), "probe printed {got:?}");

@@ -32,6 +32,12 @@ proptest! {
     }
 
     #[test]
+    fn read_pages_round_trip(b in prop::collection::vec(any::<u8>(), abi::READ_PAGES_SIZE)) {
+        let bytes: [u8; abi::READ_PAGES_SIZE] = b.try_into().unwrap();
+        prop_assert_eq!(abi::ReadPages::from_bytes(&bytes).to_bytes(), bytes);
+    }
+
+    #[test]
     fn status_round_trip(b in prop::collection::vec(any::<u8>(), abi::STATUS_SIZE)) {
         let bytes: [u8; abi::STATUS_SIZE] = b.try_into().unwrap();
         prop_assert_eq!(abi::Status::from_bytes(&bytes).to_bytes(), bytes);
