@@ -16,7 +16,7 @@ use crate::resume;
 use crate::sha256::{Sha256, DIGEST_LEN};
 use crate::stats::STATS;
 use crate::tftp_backend::{self, TftpSource};
-use crate::tftp_client::{self, Sink, Source, TransferOptions};
+use crate::tftp_client::{self, Requested, Sink, Source, TransferOptions};
 
 /// Feature bits this module implements (`lazyresume_version.features`).
 const FEATURES: u64 = 0;
@@ -25,8 +25,6 @@ const FEATURES: u64 = 0;
 const DEFAULT_PORT: u16 = 69;
 const DEFAULT_RTO_MS: u32 = 500;
 const DEFAULT_DEADLINE_MS: u32 = 30_000;
-/// Largest window accepted: bounds what one burst of an upload sends.
-const MAX_WINDOWSIZE: u16 = 64;
 
 /// The control device.
 pub(crate) struct Control;
@@ -411,30 +409,21 @@ fn tftp_xfer(arg: UserPtr, dir: Direction) -> Result<isize> {
     if req.reserved != 0 || req.flags & !known_flags != 0 {
         return Err(EINVAL);
     }
-    let blksize = match req.blksize {
-        0 => 512,
-        b @ 8..=65464 => b,
-        _ => return Err(EINVAL),
-    };
-    if req.windowsize > MAX_WINDOWSIZE {
-        return Err(EINVAL);
-    }
     let server = unicast_server(req.server, req.port)?;
-    let opts = TransferOptions {
-        blksize,
-        windowsize: req.windowsize.max(1),
-        rto_ms: if req.rto_ms == 0 {
-            DEFAULT_RTO_MS
-        } else {
-            req.rto_ms
+    let opts = TransferOptions::from_request(
+        Requested {
+            blksize: req.blksize,
+            windowsize: req.windowsize,
+            rto_ms: req.rto_ms,
+            deadline_ms: req.deadline_ms,
         },
-        deadline_ms: if req.deadline_ms == 0 {
-            DEFAULT_DEADLINE_MS
-        } else {
-            req.deadline_ms
+        Requested {
+            blksize: 512,
+            windowsize: 1,
+            rto_ms: DEFAULT_RTO_MS,
+            deadline_ms: DEFAULT_DEADLINE_MS,
         },
-        log_failures: true,
-    };
+    )?;
     let digest = (req.flags & abi::TFTP_NO_DIGEST == 0).then(Sha256::new);
     let (report, digest) = match dir {
         Direction::Get => {

@@ -25,7 +25,7 @@ use crate::hibernate::{self, Loader};
 use crate::image::{self, FormatError, Manifest};
 use crate::net::SockAddrV4;
 use crate::sha256::{self, Sha256};
-use crate::tftp_client::{self, Sink, TransferOptions};
+use crate::tftp_client::{self, Requested, Sink, TransferOptions, MAX_WINDOWSIZE};
 
 /// Largest manifest accepted: the hashes of 8 GiB of pageset2.
 const MAX_MANIFEST: usize = 64 << 20;
@@ -36,8 +36,6 @@ const DEFAULT_RTO_MS: u32 = 500;
 /// more seconds per MiB of pageset1 (slow debug kernels under emulation).
 const DEFAULT_DEADLINE_MS: u32 = 60_000;
 const DEFAULT_DEADLINE_MS_PER_MIB: u64 = 2000;
-/// Largest window accepted.
-const MAX_WINDOWSIZE: u16 = 64;
 
 /// First bytes of a hand-off written by this module.
 const HANDOFF_MAGIC: [u8; 8] = *b"LZRHANDO";
@@ -168,32 +166,26 @@ impl Sink for LoaderSink<'_> {
 
 /// The transfer options of a request.
 fn options(req: &abi::Resume, r: &mut Reason) -> Result<TransferOptions> {
-    let blksize = match req.blksize {
-        0 => DEFAULT_BLKSIZE,
-        b @ 8..=65464 => b,
-        b => return Err(fail(r, EINVAL, format_args!("blksize {b} out of 8..65464"))),
-    };
-    if req.windowsize > MAX_WINDOWSIZE {
-        return Err(fail(
+    TransferOptions::from_request(
+        Requested {
+            blksize: req.blksize,
+            windowsize: req.windowsize,
+            rto_ms: req.rto_ms,
+            deadline_ms: req.deadline_ms,
+        },
+        Requested {
+            blksize: DEFAULT_BLKSIZE,
+            windowsize: 1,
+            rto_ms: DEFAULT_RTO_MS,
+            deadline_ms: DEFAULT_DEADLINE_MS,
+        },
+    )
+    .map_err(|e| {
+        fail(
             r,
-            EINVAL,
-            format_args!("windowsize above {MAX_WINDOWSIZE}"),
-        ));
-    }
-    Ok(TransferOptions {
-        blksize,
-        windowsize: req.windowsize.max(1),
-        rto_ms: if req.rto_ms == 0 {
-            DEFAULT_RTO_MS
-        } else {
-            req.rto_ms
-        },
-        deadline_ms: if req.deadline_ms == 0 {
-            DEFAULT_DEADLINE_MS
-        } else {
-            req.deadline_ms
-        },
-        log_failures: true,
+            e,
+            format_args!("blksize not in 8..65464 or windowsize above {MAX_WINDOWSIZE}"),
+        )
     })
 }
 

@@ -49,7 +49,41 @@ pub(crate) struct TransferOptions {
     pub(crate) log_failures: bool,
 }
 
+/// Largest `windowsize` a request may ask for: bounds what one burst of
+/// an upload sends.
+pub(crate) const MAX_WINDOWSIZE: u16 = 64;
+
+/// The option fields of an ioctl request, 0 meaning "the default".
+pub(crate) struct Requested {
+    pub(crate) blksize: u16,
+    pub(crate) windowsize: u16,
+    pub(crate) rto_ms: u32,
+    pub(crate) deadline_ms: u32,
+}
+
 impl TransferOptions {
+    /// The options of `req`, with the given defaults for its zero fields;
+    /// `EINVAL` for a block size outside 8..65464 or a window above
+    /// [`MAX_WINDOWSIZE`].
+    pub(crate) fn from_request(req: Requested, defaults: Requested) -> Result<Self> {
+        let or = |v: u32, d: u32| if v == 0 { d } else { v };
+        let blksize = match req.blksize {
+            0 => defaults.blksize,
+            b @ 8..=65464 => b,
+            _ => return Err(EINVAL),
+        };
+        if req.windowsize > MAX_WINDOWSIZE {
+            return Err(EINVAL);
+        }
+        Ok(Self {
+            blksize,
+            windowsize: req.windowsize.max(1),
+            rto_ms: or(req.rto_ms, defaults.rto_ms),
+            deadline_ms: or(req.deadline_ms, defaults.deadline_ms),
+            log_failures: true,
+        })
+    }
+
     fn requested(&self, tsize: Option<u64>) -> OptionSet {
         OptionSet {
             blksize: (self.blksize != DEFAULT_BLKSIZE).then_some(self.blksize),

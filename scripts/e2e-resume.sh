@@ -9,7 +9,8 @@
 #
 #   capture       a golden VM starts the test workload (LAZYRESUME_E2E_MIB,
 #                 default 32 MiB) and captures image "golden"; the host
-#                 checks every hash of it (lazyresume verify)
+#                 checks every hash of it (lazyresume verify); another one
+#                 captures into a directory (--out) and verifies it
 #   two-clients   two clients with different MACs, on two networks, resume
 #                 the image at the same time; each keeps its own MAC and
 #                 address, answers reads, passes verify of every byte and
@@ -95,6 +96,12 @@ capture)
 	[ "$rc" = 2 ] || { echo "FAIL golden VM: qemu-run status $rc"; exit 1; }
 	expect golden "^capture: image $image in "
 	"$tool" verify "$images/$image"
+	# The same into a directory (--out), verified in the guest.
+	guest golden-out "lrmode=golden lrout=1 lrimage=out lrserver=10.0.2.2:$HPA_PORT" \
+		--mac 52:54:00:00:00:11
+	wait "$guest_pid" || { cat "$(guest_dir golden-out)/result.log"; exit 1; }
+	cat "$(guest_dir golden-out)/result.log"
+	expect golden-out "/tmp/out: OK (pageset1 "
 	;;
 two-clients)
 	image_server_up
@@ -131,10 +138,15 @@ two-clients)
 fallback)
 	rm -rf "$images/corrupt"
 	cp -r "$images/$image" "$images/corrupt"
-	# Flip one byte in the middle of pageset1.
-	p1="$images/corrupt/pageset1"
-	off=$(($(stat -c %s "$p1") / 2))
-	printf '\xff' | dd of="$p1" bs=1 seek="$off" conv=notrunc status=none
+	# Flip the bits of one byte in the middle of pageset1.
+	python3 - "$images/corrupt/pageset1" <<'PY'
+import os, sys
+with open(sys.argv[1], "r+b") as f:
+    f.seek(os.path.getsize(sys.argv[1]) // 2)
+    b = f.read(1)
+    f.seek(-1, 1)
+    f.write(bytes([b[0] ^ 0xFF]))
+PY
 	image_server_up
 	ok=0
 	for case in corrupt missing dry-run; do

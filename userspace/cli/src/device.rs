@@ -39,19 +39,7 @@ impl Device {
             abi::IOC_TFTP_GET
         };
         let mut buf = req.to_bytes();
-        // SAFETY: both ioctls read and write exactly TFTP_XFER_SIZE bytes
-        // (the size is encoded in the request number) of `buf`, which is
-        // that long and lives across the call.
-        let rc = unsafe {
-            libc::ioctl(
-                self.file.as_raw_fd(),
-                cmd as libc::c_ulong,
-                buf.as_mut_ptr(),
-            )
-        };
-        if rc < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
+        self.call(cmd, &mut buf)?;
         *req = abi::TftpXfer::from_bytes(&buf);
         Ok(())
     }
@@ -59,19 +47,8 @@ impl Device {
     /// Asks the module for its ABI and module version.
     pub fn version(&self) -> Result<abi::Version> {
         let mut buf = [0u8; abi::VERSION_SIZE];
-        // SAFETY: IOC_GET_VERSION writes exactly VERSION_SIZE bytes (the size
-        // is encoded in the request number) into `buf`, which is that long
-        // and lives across the call; the fd is open for the call's duration.
-        let rc = unsafe {
-            libc::ioctl(
-                self.file.as_raw_fd(),
-                abi::IOC_GET_VERSION as libc::c_ulong,
-                buf.as_mut_ptr(),
-            )
-        };
-        if rc < 0 {
-            return Err(std::io::Error::last_os_error()).context("LAZYRESUME_IOC_GET_VERSION");
-        }
+        self.call(abi::IOC_GET_VERSION, &mut buf)
+            .context("LAZYRESUME_IOC_GET_VERSION")?;
         let v = abi::Version::from_bytes(&buf);
         if v.abi_major != abi::ABI_MAJOR {
             bail!(
