@@ -38,3 +38,8 @@ pub(crate) fn estale() -> Error {
 pub(crate) fn enodata() -> Error {
     code(bindings::ENODATA)
 }
+
+/// Address already in use.
+pub(crate) fn eaddrinuse() -> Error {
+    code(bindings::EADDRINUSE)
+}

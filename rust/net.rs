@@ -60,6 +60,11 @@ unsafe impl Sync for UdpSocket {}
 impl UdpSocket {
     /// Creates a socket bound to `0.0.0.0` and an ephemeral port.
     pub(crate) fn bind_ephemeral() -> Result<Self> {
+        Self::bind(0)
+    }
+
+    /// Creates a socket bound to `0.0.0.0:port` (0: an ephemeral port).
+    pub(crate) fn bind(port: u16) -> Result<Self> {
         let mut sock: *mut bindings::socket = core::ptr::null_mut();
         // SAFETY: `init_net` is the initial network namespace, alive
         // forever; `sock` is a valid place for the result.
@@ -73,11 +78,7 @@ impl UdpSocket {
             )
         })?;
         let this = Self(sock);
-        let mut any = SockAddrV4 {
-            addr: [0; 4],
-            port: 0,
-        }
-        .to_raw();
+        let mut any = SockAddrV4 { addr: [0; 4], port }.to_raw();
         // SAFETY: `this.0` is a valid socket; `any` is a `sockaddr_in` of
         // the length given.
         to_result(unsafe {

@@ -98,6 +98,7 @@ impl TftpSource {
             deadline_ms,
             // The fault path logs its own, rate-limited, line.
             log_failures: false,
+            pool_port: true,
         }
     }
 

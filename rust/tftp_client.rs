@@ -12,7 +12,7 @@ use kernel::prelude::*;
 use kernel::str::BStr;
 use kernel::time::{msecs_to_jiffies, Ktime};
 
-use crate::errno::{emsgsize, eproto, etimedout};
+use crate::errno::{eaddrinuse, emsgsize, eproto, etimedout};
 use crate::net::{SockAddrV4, UdpSocket};
 use crate::stats::STATS;
 use crate::tftp::{
@@ -47,6 +47,35 @@ pub(crate) struct TransferOptions {
     /// Log a line naming server, file and reason when the transfer fails
     /// (callers that log their own summary turn it off).
     pub(crate) log_failures: bool,
+    /// Take the local port from [`POOL_PORTS`] rather than a new ephemeral
+    /// one: for the many one-page transfers of the tftp backend, so that
+    /// a NAT on the way (QEMU's user network keeps a host socket for every
+    /// client port for four minutes, and searches them linearly) sees a
+    /// few hundred clients rather than one per page. A stale packet of an
+    /// earlier transfer on the same port can at worst deliver another
+    /// page, which its SHA-256 check refuses.
+    pub(crate) pool_port: bool,
+}
+
+/// The local ports of [`TransferOptions::pool_port`]: just above Linux's
+/// default ephemeral range (32768-60999).
+const POOL_PORTS: core::ops::Range<u16> = 61000..61256;
+
+/// The next port of [`POOL_PORTS`] to try.
+static NEXT_POOL_PORT: core::sync::atomic::AtomicU16 = core::sync::atomic::AtomicU16::new(0);
+
+/// A socket on a free port of [`POOL_PORTS`], or an ephemeral one if all
+/// are taken.
+fn pool_socket() -> Result<UdpSocket> {
+    let n = POOL_PORTS.end - POOL_PORTS.start;
+    for _ in 0..n {
+        let i = NEXT_POOL_PORT.fetch_add(1, core::sync::atomic::Ordering::Relaxed) % n;
+        match UdpSocket::bind(POOL_PORTS.start + i) {
+            Err(e) if e == eaddrinuse() => continue,
+            r => return r,
+        }
+    }
+    UdpSocket::bind_ephemeral()
 }
 
 /// Largest `windowsize` a request may ask for: bounds what one burst of
@@ -81,6 +110,7 @@ impl TransferOptions {
             rto_ms: or(req.rto_ms, defaults.rto_ms),
             deadline_ms: or(req.deadline_ms, defaults.deadline_ms),
             log_failures: true,
+            pool_port: false,
         })
     }
 
@@ -190,7 +220,12 @@ struct Transport<'a> {
 
 impl<'a> Transport<'a> {
     fn new(server: SockAddrV4, file: &'a [u8], opts: &TransferOptions) -> Result<Self, Failure> {
-        let sock = match UdpSocket::bind_ephemeral() {
+        let bound = if opts.pool_port {
+            pool_socket()
+        } else {
+            UdpSocket::bind_ephemeral()
+        };
+        let sock = match bound {
             Ok(sock) => sock,
             Err(e) => {
                 if opts.log_failures {

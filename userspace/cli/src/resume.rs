@@ -29,8 +29,9 @@ pub struct ResumeArgs {
     /// blksize to ask for (0: the largest).
     #[arg(long, default_value_t = 0)]
     blksize: u16,
-    /// windowsize to ask for (RFC 7440; 1: none).
-    #[arg(long, default_value_t = 1)]
+    /// windowsize to ask for (RFC 7440; 1: none). A server without the
+    /// option (tftpd-hpa) ignores it and sends one block per ACK.
+    #[arg(long, default_value_t = 16)]
     windowsize: u16,
     /// Fetch, check and load the image, then give up instead of jumping.
     #[arg(long)]

@@ -61,8 +61,22 @@ struct Upload<R> {
 
 impl<R: Reader> Upload<R> {
     /// Sends the WRQ for `file` of `len` bytes.
-    fn start(server: SocketAddrV4, file: &str, len: u64, data: R) -> Result<Self> {
-        let sock = UdpSocket::bind("0.0.0.0:0").context("binding a UDP socket")?;
+    fn start(
+        server: SocketAddrV4,
+        file: &str,
+        len: u64,
+        data: R,
+        sock: Option<UdpSocket>,
+    ) -> Result<Self> {
+        let sock = match sock {
+            Some(s) => {
+                // Whatever an earlier transfer left is not for this one.
+                let mut junk = [0u8; 1];
+                while s.recv_from(&mut junk).is_ok() {}
+                s
+            }
+            None => UdpSocket::bind("0.0.0.0:0").context("binding a UDP socket")?,
+        };
         sock.set_nonblocking(true)?;
         let tx = Sender::new(OptionSet {
             blksize: Some(BLKSIZE),
@@ -244,7 +258,7 @@ pub fn upload(
     progress: &mut dyn FnMut(u64),
 ) -> Result<()> {
     let (mut out, mut buf) = buffers();
-    let mut u = [Upload::start(server, file, len, data)?];
+    let mut u = [Upload::start(server, file, len, data, None)?];
     while !u[0].done {
         wait(&u)?;
         u[0].step(&mut out, &mut buf, progress)?;
@@ -292,6 +306,10 @@ fn run_uploads(
 ) -> Result<u64> {
     let (mut out, mut buf) = buffers();
     let mut running: Vec<Upload<std::io::Cursor<Vec<u8>>>> = Vec::new();
+    // Sockets of finished uploads, used again: a NAT on the way (QEMU's
+    // user network keeps a host socket per client port for minutes) sees
+    // `parallel` clients, not one per file.
+    let mut idle: Vec<UdpSocket> = Vec::new();
     let mut done = 0u64;
     let mut more = true;
     loop {
@@ -300,12 +318,8 @@ fn run_uploads(
                 Some(f) => {
                     let (name, bytes) = f?;
                     let len = bytes.len() as u64;
-                    running.push(Upload::start(
-                        server,
-                        &name,
-                        len,
-                        std::io::Cursor::new(bytes),
-                    )?);
+                    let data = std::io::Cursor::new(bytes);
+                    running.push(Upload::start(server, &name, len, data, idle.pop())?);
                 }
                 None => more = false,
             }
@@ -324,6 +338,7 @@ fn run_uploads(
                 if u.duplicate {
                     redo.push((u.file, u.data.into_inner()));
                 }
+                idle.push(u.sock);
                 done += 1;
             } else {
                 i += 1;
