@@ -260,13 +260,20 @@ fn tftp_backend(arg: UserPtr) -> Result<isize> {
     let mut raw = [0u8; abi::TFTP_BACKEND_SIZE];
     reader.read_slice(&mut raw)?;
     let mut req = abi::TftpBackend::from_bytes(&raw);
-    if req.flags & !abi::TFTP_BACKEND_NO_UPLOAD != 0 {
+    let chunk_bits = abi::TFTP_BACKEND_CHUNK_MASK << abi::TFTP_BACKEND_CHUNK_SHIFT;
+    if req.flags & !(abi::TFTP_BACKEND_NO_UPLOAD | chunk_bits) != 0 {
+        return Err(EINVAL);
+    }
+    let upload = req.flags & abi::TFTP_BACKEND_NO_UPLOAD == 0;
+    let chunk_pages = abi::tftp_backend_chunk_pages(req.flags).ok_or(EINVAL)?;
+    // The module uploads one page per file only.
+    if upload && chunk_pages != 1 {
         return Err(EINVAL);
     }
     let prefix = req.prefix_bytes().ok_or(EINVAL)?;
     let server = unicast_server(req.server, req.port)?;
     let blksize = match req.blksize {
-        0 => tftp_backend::DEFAULT_BLKSIZE,
+        0 => tftp_backend::default_blksize(chunk_pages),
         b @ 8..=65464 => b,
         _ => return Err(EINVAL),
     };
@@ -274,8 +281,7 @@ fn tftp_backend(arg: UserPtr) -> Result<isize> {
         0 => tftp_backend::DEFAULT_RTO_MS,
         r => r,
     };
-    let source = TftpSource::new(server, prefix, blksize, rto_ms)?;
-    let upload = req.flags & abi::TFTP_BACKEND_NO_UPLOAD == 0;
+    let source = TftpSource::new(server, prefix, blksize, rto_ms, chunk_pages)?;
     let (pages, ns) = fault::store()?.move_to_tftp(source, upload)?;
     req.pages = pages;
     req.elapsed_ns = ns;

@@ -8,6 +8,11 @@
 //! Fetches can be told to fail (backend offline, corrupted pages) to
 //! exercise the fault policy.
 //!
+//! Read-ahead: when a server file holds several pages, a fault fetches the
+//! whole file and keeps the other pages of it, still lazy, in their slots
+//! ([`MAX_KEPT_PAGES`] at most), where their own faults find them. A kept
+//! page is handed out once and checked against its hash like any other.
+//!
 //! Indexes are positions in one vector of slots. Eviction works in passes
 //! of up to [`BATCH_PAGES`] pages: it reserves that many slots, evicts into
 //! preallocated pages (the store callback runs under a page table lock,
@@ -35,6 +40,10 @@ use crate::tftp_backend::TftpSource;
 
 /// Pages evicted per pass: the preallocated pages of one pass (2 MiB).
 const BATCH_PAGES: usize = 512;
+/// Pages kept by read-ahead at most (32 MiB with 4 KiB pages). Kept pages
+/// whose entries go away (the process exits) are only freed with the
+/// store, so this bounds what they can cost.
+const MAX_KEPT_PAGES: usize = 8192;
 
 /// A page kept in memory: its content (a page of its own, so that freeing
 /// the store gives whole pages back) and SHA-256.
@@ -51,8 +60,15 @@ enum Slot {
     Unused,
     /// A page in memory that lazy entries may refer to.
     Memory(StoredPage),
-    /// A page on the TFTP server of [`Store::remote`], with its SHA-256.
-    Remote([u8; DIGEST_LEN]),
+    /// A page on the TFTP server of [`Store::remote`], with its SHA-256,
+    /// its content if read-ahead fetched it already, and whether a fault
+    /// asked for it already (read-ahead keeps no page for such a slot,
+    /// which nothing might ask for again).
+    Remote {
+        hash: [u8; DIGEST_LEN],
+        kept: Option<Page>,
+        served: bool,
+    },
 }
 
 /// Fault injection for the tests (`LAZYRESUME_IOC_MEM_INJECT`).
@@ -74,6 +90,8 @@ struct Store {
     memory_pages: usize,
     /// Number of [`Slot::Remote`] slots.
     remote_pages: usize,
+    /// Number of [`Slot::Remote`] slots with a kept page.
+    kept_pages: usize,
 }
 
 /// The page store.
@@ -95,6 +113,8 @@ pub(crate) struct PageStore {
 enum Location {
     /// Copied into the folio already.
     Memory,
+    /// Kept by read-ahead, taken from its slot: to be copied.
+    Kept(Page),
     /// To be fetched from this server.
     Remote(TftpSource),
 }
@@ -109,6 +129,7 @@ impl PageStore {
                 remote: None,
                 memory_pages: 0,
                 remote_pages: 0,
+                kept_pages: 0,
             }),
             published <- new_condvar!(),
             inject: Inject {
@@ -143,7 +164,8 @@ impl PageStore {
         let i = usize::try_from(index).map_err(|_| FetchError::NoSuchPage)?;
         let mut store = self.store.lock();
         let (hash, location) = loop {
-            match store.slots.as_slice().get(i) {
+            let st = &mut *store;
+            match st.slots.as_mut_slice().get_mut(i) {
                 Some(Slot::Reserved) => self.published.wait(&mut store),
                 Some(Slot::Memory(p)) => {
                     let copy = |dst: &mut PageBytes| {
@@ -155,8 +177,15 @@ impl PageStore {
                     folio.write(copy).map_err(|_| FetchError::NoSuchPage)?;
                     break (p.hash, Location::Memory);
                 }
-                Some(Slot::Remote(hash)) => {
-                    let source = store.remote.clone().ok_or(FetchError::NoSuchPage)?;
+                Some(Slot::Remote { hash, kept, served }) => {
+                    *served = true;
+                    // Handed out once: if it fails its check, the next
+                    // attempt fetches the page again.
+                    if let Some(page) = kept.take() {
+                        st.kept_pages -= 1;
+                        break (*hash, Location::Kept(page));
+                    }
+                    let source = st.remote.clone().ok_or(FetchError::NoSuchPage)?;
                     break (*hash, Location::Remote(source));
                 }
                 Some(Slot::Unused) | None => return Err(FetchError::NoSuchPage),
@@ -164,13 +193,102 @@ impl PageStore {
         };
         // The network is waited for without the lock.
         drop(store);
-        if let Location::Remote(source) = &location {
-            source.fetch(index, folio, budget_ms)?;
+        match location {
+            Location::Memory => {}
+            Location::Kept(page) => {
+                STATS.fault.read_ahead_hits.inc();
+                let copy = |dst: &mut PageBytes| {
+                    // SAFETY: `dst` is a whole page, writable, and does not
+                    // overlap `page`, which this fetch owns alone.
+                    unsafe { page.read_raw(dst.as_mut_ptr(), 0, PAGE_SIZE) }
+                };
+                folio.write(copy).map_err(|_| FetchError::NoSuchPage)?;
+            }
+            Location::Remote(source) if source.chunk_pages() == 1 => {
+                source.fetch(index, folio, budget_ms)?;
+            }
+            Location::Remote(source) => self.fetch_chunk(&source, index, folio, budget_ms)?,
         }
         if self.take_corruption() {
             folio.write(|dst| dst[0] ^= 0xff);
         }
         Ok(self.inject.verify.load(Ordering::Relaxed).then_some(hash))
+    }
+
+    /// Fetches the file of page `index` from `source`, writes the page
+    /// into `folio` and keeps the other pages of the file.
+    fn fetch_chunk(
+        &self,
+        source: &TftpSource,
+        index: u64,
+        folio: &mut Folio,
+        budget_ms: Option<u32>,
+    ) -> Result<(), FetchError> {
+        let per_file = u64::from(source.chunk_pages());
+        let chunk = index / per_file;
+        let first = chunk * per_file;
+        let mut buf = KVVec::from_elem(0u8, per_file as usize * PAGE_SIZE, GFP_KERNEL)
+            .map_err(|_| FetchError::NoMemory)?;
+        let len = source.fetch_chunk(chunk, &mut buf, budget_ms)?;
+        let at = (index - first) as usize * PAGE_SIZE;
+        // A file too short to hold the page: the wrong file.
+        let page = buf
+            .get(at..at + PAGE_SIZE)
+            .filter(|_| at + PAGE_SIZE <= len)
+            .ok_or(FetchError::Failed(EFBIG))?;
+        folio.write(|dst| dst.copy_from_slice(page));
+        self.keep_read_ahead(first, &buf[..len], index);
+        Ok(())
+    }
+
+    /// Keeps the pages of `data`, the file whose first page is `first`,
+    /// in the slots still waiting for them, except page `skip` (being
+    /// served) and as far as [`MAX_KEPT_PAGES`] allows. Best effort: a
+    /// page that cannot be kept is fetched again by its own fault.
+    fn keep_read_ahead(&self, first: u64, data: &[u8], skip: u64) {
+        if self.store.lock().kept_pages >= MAX_KEPT_PAGES {
+            return;
+        }
+        // Copy into pages of their own before taking the lock.
+        let mut copies = KVec::new();
+        for (j, bytes) in data.chunks_exact(PAGE_SIZE).enumerate() {
+            let index = first + j as u64;
+            if index == skip {
+                continue;
+            }
+            let Ok(page) = Page::alloc_page(GFP_KERNEL_ACCOUNT | __GFP_NOWARN) else {
+                break;
+            };
+            // SAFETY: `bytes` is a whole page, readable, and does not
+            // overlap the new page, which nothing else knows yet.
+            if unsafe { page.write_raw(bytes.as_ptr(), 0, PAGE_SIZE) }.is_err()
+                || copies.push((index, page), GFP_KERNEL).is_err()
+            {
+                break;
+            }
+        }
+        let mut store = self.store.lock();
+        let st = &mut *store;
+        for (index, page) in copies {
+            if st.kept_pages >= MAX_KEPT_PAGES {
+                break;
+            }
+            let slot = usize::try_from(index)
+                .ok()
+                .and_then(|i| st.slots.as_mut_slice().get_mut(i));
+            // Only pages still waiting: another fault may have served
+            // one meanwhile.
+            if let Some(Slot::Remote {
+                kept: k @ None,
+                served: false,
+                ..
+            }) = slot
+            {
+                *k = Some(page);
+                st.kept_pages += 1;
+                STATS.fault.read_ahead.inc();
+            }
+        }
     }
 
     /// Whether this fetch is to be corrupted (injection).
@@ -181,10 +299,11 @@ impl PageStore {
             .is_ok()
     }
 
-    /// Pages held in memory and pages on the TFTP server.
-    pub(crate) fn pages(&self) -> (usize, usize) {
+    /// Pages held in memory, pages on the TFTP server and how many of
+    /// those read-ahead keeps in memory.
+    pub(crate) fn pages(&self) -> (usize, usize, usize) {
         let store = self.store.lock();
-        (store.memory_pages, store.remote_pages)
+        (store.memory_pages, store.remote_pages, store.kept_pages)
     }
 
     /// Evicts the private anonymous pages of `[start, end)` of `mm` into
@@ -252,7 +371,11 @@ impl PageStore {
             }
             // Only a writer (us) changes `Memory` slots.
             let mut store = self.store.lock();
-            store.slots.as_mut_slice()[i] = Slot::Remote(hash);
+            store.slots.as_mut_slice()[i] = Slot::Remote {
+                hash,
+                kept: None,
+                served: false,
+            };
             store.memory_pages -= 1;
             store.remote_pages += 1;
             moved += 1;
@@ -287,7 +410,7 @@ impl PageStore {
         for (i, dst) in out.chunks_exact_mut(DIGEST_LEN).enumerate() {
             match slots.get(skip.saturating_add(i)) {
                 Some(Slot::Memory(p)) => dst.copy_from_slice(&p.hash),
-                Some(Slot::Remote(h)) => dst.copy_from_slice(h),
+                Some(Slot::Remote { hash, .. }) => dst.copy_from_slice(hash),
                 _ => dst.fill(0),
             }
         }
@@ -317,6 +440,7 @@ impl PageStore {
             store.remote = None;
             store.memory_pages = 0;
             store.remote_pages = 0;
+            store.kept_pages = 0;
         }
     }
 

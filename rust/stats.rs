@@ -186,6 +186,10 @@ pub(crate) struct FaultStats {
     pub(crate) interrupted: Counter,
     /// Pages evicted into the memory backend.
     pub(crate) evicted: Counter,
+    /// Pages fetched along with a faulting page of their file and kept.
+    pub(crate) read_ahead: Counter,
+    /// Fills served from a page kept by read-ahead.
+    pub(crate) read_ahead_hits: Counter,
     /// Duration of the fills that returned a page.
     pub(crate) latency: Latency,
 }
@@ -244,6 +248,8 @@ pub(crate) static STATS: Stats = Stats {
         failed_backend: Counter::new(),
         interrupted: Counter::new(),
         evicted: Counter::new(),
+        read_ahead: Counter::new(),
+        read_ahead_hits: Counter::new(),
         latency: Latency::new(),
     },
 };
@@ -279,12 +285,15 @@ pub(crate) fn show(out: &mut SeqBuf<'_>) -> core::fmt::Result {
     writeln!(out, "fault_failed_missing {}", f.failed_missing.get())?;
     writeln!(out, "fault_failed_backend {}", f.failed_backend.get())?;
     writeln!(out, "fault_interrupted {}", f.interrupted.get())?;
+    writeln!(out, "fault_read_ahead {}", f.read_ahead.get())?;
+    writeln!(out, "fault_read_ahead_hits {}", f.read_ahead_hits.get())?;
     f.latency.show(out, "fault_latency")?;
     writeln!(out, "pages_outstanding {}", lazy_entry::entry_count())?;
     writeln!(out, "evicted {}", f.evicted.get())?;
-    let (memory, remote) = fault::store().map(|s| s.pages()).unwrap_or((0, 0));
+    let (memory, remote, kept) = fault::store().map(|s| s.pages()).unwrap_or((0, 0, 0));
     writeln!(out, "memory_backend_pages {memory}")?;
     writeln!(out, "tftp_backend_pages {remote}")?;
+    writeln!(out, "read_ahead_pages_kept {kept}")?;
     let (policy, deadline) = match fault::policy() {
         fault::Policy::Block => ("block", 0),
         fault::Policy::Sigbus { deadline_ms } => ("sigbus", deadline_ms),

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The `tftp` backend: one file per page on a TFTP server, fetched with the
-//! in-kernel client when a lazy entry faults (and uploaded by
-//! `LAZYRESUME_IOC_TFTP_BACKEND`). Page `i` is the file
-//! `<prefix><i as 16 lowercase hex digits>`, so any TFTP server can serve
-//! the pages in any order.
+//! The `tftp` backend: the pages in files on a TFTP server, fetched with
+//! the in-kernel client when a lazy entry faults (and uploaded by
+//! `LAZYRESUME_IOC_TFTP_BACKEND`). A file holds `chunk_pages` pages in
+//! index order: page `i` is in the file `<prefix><c as 16 lowercase hex
+//! digits>`, `c = i / chunk_pages`, so any TFTP server can serve the pages
+//! in any order.
 
 use core::fmt::Write;
 
@@ -18,14 +19,15 @@ use crate::lazy_entry::Folio;
 use crate::net::SockAddrV4;
 use crate::tftp_client::{self, Sink, Source, TransferOptions};
 
-/// Default `blksize`: a page and a little more, so that a page is one DATA
-/// packet shorter than a block, which ends the transfer (the largest block
-/// TFTP allows where pages are bigger).
-pub(crate) const DEFAULT_BLKSIZE: u16 = if PAGE_SIZE + 8 < 65464 {
-    (PAGE_SIZE + 8) as u16
-} else {
-    65464
-};
+/// Largest `blksize` TFTP allows.
+const MAX_BLKSIZE: usize = 65464;
+
+/// Default `blksize` for files of `chunk_pages` pages: a file and a little
+/// more, so that a file is one DATA packet shorter than a block, which
+/// ends the transfer; the largest block TFTP allows for bigger files.
+pub(crate) fn default_blksize(chunk_pages: u32) -> u16 {
+    (chunk_pages as usize * PAGE_SIZE + 8).min(MAX_BLKSIZE) as u16
+}
 /// Default initial retransmission timeout.
 pub(crate) const DEFAULT_RTO_MS: u32 = 200;
 /// Deadline of one attempt to fetch a page; the fault policy decides what
@@ -44,17 +46,23 @@ pub(crate) struct TftpSource {
     prefix_len: usize,
     blksize: u16,
     rto_ms: u32,
+    chunk_pages: u32,
 }
 
 impl TftpSource {
     /// Pages under `prefix` (without NUL, shorter than
-    /// [`TFTP_PREFIX_LEN`]) on `server`.
+    /// [`TFTP_PREFIX_LEN`]) on `server`, `chunk_pages` (at least 1) per
+    /// file.
     pub(crate) fn new(
         server: SockAddrV4,
         prefix: &[u8],
         blksize: u16,
         rto_ms: u32,
+        chunk_pages: u32,
     ) -> Result<Self> {
+        if chunk_pages == 0 {
+            return Err(EINVAL);
+        }
         let mut p = [0u8; TFTP_PREFIX_LEN];
         p.get_mut(..prefix.len())
             .ok_or(EINVAL)?
@@ -65,6 +73,7 @@ impl TftpSource {
             prefix_len: prefix.len(),
             blksize,
             rto_ms,
+            chunk_pages,
         })
     }
 
@@ -90,6 +99,11 @@ impl TftpSource {
         &self.prefix[..self.prefix_len]
     }
 
+    /// Pages per file.
+    pub(crate) fn chunk_pages(&self) -> u32 {
+        self.chunk_pages
+    }
+
     fn options(&self, deadline_ms: u32) -> TransferOptions {
         TransferOptions {
             blksize: self.blksize,
@@ -102,7 +116,7 @@ impl TftpSource {
         }
     }
 
-    /// Calls `f` with the file name of page `index`.
+    /// Calls `f` with the name of file `index`.
     fn with_name<R>(&self, index: u64, f: impl FnOnce(&[u8]) -> R) -> R {
         let mut name = NameBuf {
             buf: [0; NAME_LEN],
@@ -115,27 +129,57 @@ impl TftpSource {
         f(&name.buf[..name.len])
     }
 
-    /// Fetches page `index` into `folio`, giving up after `budget_ms` at
-    /// most. Only a fatal signal interrupts the wait (a page fault cannot
-    /// return to handle other signals).
+    /// Fetches page `index` into `folio` (one page per file), giving up
+    /// after `budget_ms` at most.
     pub(crate) fn fetch(
         &self,
         index: u64,
         folio: &mut Folio,
         budget_ms: Option<u32>,
     ) -> Result<(), FetchError> {
+        let length = self.fetch_file(index, &mut FolioSink { folio }, budget_ms)?;
+        if length != PAGE_SIZE as u64 {
+            // The wrong file: asking again gives the same.
+            return Err(FetchError::Failed(EFBIG));
+        }
+        Ok(())
+    }
+
+    /// Fetches file `chunk` into `buf`, giving up after `budget_ms` at
+    /// most; returns its length, which is whole pages.
+    pub(crate) fn fetch_chunk(
+        &self,
+        chunk: u64,
+        buf: &mut [u8],
+        budget_ms: Option<u32>,
+    ) -> Result<usize, FetchError> {
+        let length = self.fetch_file(chunk, &mut SliceSink(buf), budget_ms)?;
+        match usize::try_from(length) {
+            Ok(n) if n % PAGE_SIZE == 0 => Ok(n),
+            _ => Err(FetchError::Failed(EFBIG)),
+        }
+    }
+
+    /// Fetches file `index` into `sink` and returns its length. Only a
+    /// fatal signal interrupts the wait (a page fault cannot return to
+    /// handle other signals).
+    fn fetch_file(
+        &self,
+        index: u64,
+        sink: &mut impl Sink,
+        budget_ms: Option<u32>,
+    ) -> Result<u64, FetchError> {
         let deadline = budget_ms.map_or(FETCH_DEADLINE_MS, |b| b.min(FETCH_DEADLINE_MS));
-        let mut sink = FolioSink { folio };
         let _blocked = OnlyFatalSignals::new();
         let r = self.with_name(index, |name| {
-            tftp_client::fetch(self.server, name, &self.options(deadline), &mut sink)
+            tftp_client::fetch(self.server, name, &self.options(deadline), sink)
         });
         match r {
-            Ok(report) if report.length == PAGE_SIZE as u64 => Ok(()),
-            // The wrong file: asking again gives the same.
-            Ok(_) => Err(FetchError::Failed(EFBIG)),
+            Ok(report) => Ok(report.length),
             Err(e) if e == ENOENT || e == EACCES => Err(FetchError::NoSuchPage),
             Err(e) if e == ENOMEM => Err(FetchError::NoMemory),
+            // A file longer than the pages it may hold: the wrong file.
+            Err(e) if e == EFBIG => Err(FetchError::Failed(e)),
             // No answer in time, no route, a signal (SIGSTOP): maybe later.
             Err(e) if is_transient(e) => Err(FetchError::Unreachable),
             Err(e) => Err(FetchError::Failed(e)),
@@ -207,6 +251,21 @@ impl Sink for FolioSink<'_> {
             page.get_mut(start..end).ok_or(EFBIG)?.copy_from_slice(data);
             Ok(())
         })
+    }
+}
+
+/// Writes a fetched file into a buffer of the pages it may hold.
+struct SliceSink<'a>(&'a mut [u8]);
+
+impl Sink for SliceSink<'_> {
+    fn write(&mut self, offset: u64, data: &[u8]) -> Result {
+        let start = usize::try_from(offset).map_err(|_| EFBIG)?;
+        let end = start.checked_add(data.len()).ok_or(EFBIG)?;
+        self.0
+            .get_mut(start..end)
+            .ok_or(EFBIG)?
+            .copy_from_slice(data);
+        Ok(())
     }
 }
 

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The tftp backend: pages evicted into lazy entries, moved to tftpd-hpa
- * with LAZYRESUME_IOC_TFTP_BACKEND (one file per page), come back from the
- * server on first access, checked against their SHA-256.
+ * with LAZYRESUME_IOC_TFTP_BACKEND (one file per page, or files of several
+ * pages put there with busybox tftp), come back from the server on first
+ * access, checked against their SHA-256.
  *
  * Needs the lazyresume module, debugfs and a tftpd-hpa accepting uploads
  * under upload/, named on the kernel command line as
@@ -282,6 +283,119 @@ TEST_F(tftp, one_server_at_a_time)
 	munmap(p, 2 * page_size);
 }
 
+#define PAGES_PER_FILE 16
+
+/* Puts @len bytes of @data on the server of @req as @name (busybox tftp). */
+static int put_file(const struct lazyresume_tftp_backend *req, const char *name,
+		    const void *data, size_t len)
+{
+	char path[] = "/tmp/lazy-chunk-XXXXXX", cmd[512];
+	int fd = mkstemp(path), rc = -1;
+
+	if (fd < 0)
+		return -1;
+	if (write(fd, data, len) == (ssize_t)len) {
+		snprintf(cmd, sizeof(cmd),
+			 "tftp -b 8192 -p -l %s -r %s %u.%u.%u.%u %u", path,
+			 name, req->server[0], req->server[1], req->server[2],
+			 req->server[3], req->port);
+		rc = system(cmd);
+	}
+	close(fd);
+	unlink(path);
+	return rc;
+}
+
+/*
+ * Evicts the @pages of @p (filled with @seed), puts them on the server in
+ * files of PAGES_PER_FILE pages and serves them from there.
+ */
+static int serve_in_files(int fd, struct lazyresume_tftp_backend *req,
+			  unsigned char *p, unsigned long pages, int seed)
+{
+	struct lazyresume_page_hashes h = { 0 };
+	unsigned char *copy = map_filled(pages, seed);
+	unsigned long first, n;
+	char name[256];
+	int rc = -1;
+
+	if (!copy || evict_all(fd, p, pages) ||
+	    ioctl(fd, LAZYRESUME_IOC_PAGE_HASHES, &h))
+		goto out;
+	/* Nothing else is in the store: the pages are indexes 0 to pages - 1. */
+	if (h.total != pages)
+		goto out;
+	for (first = 0; first < pages; first += PAGES_PER_FILE) {
+		n = pages - first < PAGES_PER_FILE ? pages - first : PAGES_PER_FILE;
+		snprintf(name, sizeof(name), "%s%016lx", req->prefix,
+			 first / PAGES_PER_FILE);
+		if (put_file(req, name, copy + first * page_size, n * page_size))
+			goto out;
+	}
+	req->flags = LAZYRESUME_TFTP_BACKEND_NO_UPLOAD |
+		     (4 << LAZYRESUME_TFTP_BACKEND_CHUNK_SHIFT);
+	rc = ioctl(fd, LAZYRESUME_IOC_TFTP_BACKEND, req);
+out:
+	if (copy)
+		munmap(copy, pages * page_size);
+	return rc;
+}
+
+TEST_F(tftp, a_fault_reads_its_whole_file_ahead)
+{
+	/* Two whole files and a short last one. */
+	const unsigned long pages = 2 * PAGES_PER_FILE + 8, files = 3;
+	unsigned char *p = map_filled(pages, 47);
+	long long served = stat_value("fault_served");
+	long long fetched = stat_value("tftp_completed");
+	long long kept = stat_value("fault_read_ahead");
+	long long hits = stat_value("fault_read_ahead_hits");
+
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(0, serve_in_files(self->fd, &self->req, p, pages, 47));
+	EXPECT_EQ(pages, self->req.pages);
+	fetched = stat_value("tftp_completed");
+
+	EXPECT_EQ(-1, check(p, pages, 47));
+	EXPECT_EQ(served + pages, stat_value("fault_served"));
+	/* One fetch per file; the other pages of a file wait in the store. */
+	EXPECT_EQ(fetched + files, stat_value("tftp_completed"));
+	EXPECT_EQ(kept + pages - files, stat_value("fault_read_ahead"));
+	EXPECT_EQ(hits + pages - files, stat_value("fault_read_ahead_hits"));
+	EXPECT_EQ(0, stat_value("read_ahead_pages_kept"));
+	munmap(p, pages * page_size);
+}
+
+TEST_F(tftp, a_kept_page_that_fails_its_check_is_fetched_again)
+{
+	const unsigned long pages = PAGES_PER_FILE;
+	struct lazyresume_mem_inject corrupt = { 0, 1, 0, 0 };
+	struct lazyresume_mem_inject none = { 0, 0, 0, 0 };
+	unsigned char *p = map_filled(pages, 48);
+	long long mismatches = stat_value("fault_hash_mismatches");
+	long long fetched;
+
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(0, serve_in_files(self->fd, &self->req, p, pages, 48));
+	fetched = stat_value("tftp_completed");
+	EXPECT_EQ(-1, check(p, 1, 48));
+	EXPECT_EQ(pages - 1, stat_value("read_ahead_pages_kept"));
+	/* The next page comes from the store, corrupted on its way. */
+	ASSERT_EQ(0, ioctl(self->fd, LAZYRESUME_IOC_MEM_INJECT, &corrupt));
+	EXPECT_EQ(-1, check_pages(p, 1, 1, 48));
+	ASSERT_EQ(0, ioctl(self->fd, LAZYRESUME_IOC_MEM_INJECT, &none));
+	EXPECT_EQ(mismatches + 1, stat_value("fault_hash_mismatches"));
+	/*
+	 * Its file was fetched again; the rest was still kept, and page 0,
+	 * served already, was not kept again.
+	 */
+	EXPECT_EQ(fetched + 2, stat_value("tftp_completed"));
+	EXPECT_EQ(-1, check(p, pages, 48));
+	EXPECT_EQ(fetched + 2, stat_value("tftp_completed"));
+	EXPECT_EQ(0, stat_value("read_ahead_pages_kept"));
+	munmap(p, pages * page_size);
+}
+
 TEST_F(tftp, rejects_bad_requests)
 {
 	struct lazyresume_tftp_backend r = self->req;
@@ -302,6 +416,20 @@ TEST_F(tftp, rejects_bad_requests)
 	EXPECT_EQ(EINVAL, errno);
 	r = self->req;
 	r.blksize = 7;
+	errno = 0;
+	EXPECT_EQ(-1, ioctl(self->fd, LAZYRESUME_IOC_TFTP_BACKEND, &r));
+	EXPECT_EQ(EINVAL, errno);
+	/* 128 pages per file: too many. */
+	r = self->req;
+	r.flags = LAZYRESUME_TFTP_BACKEND_NO_UPLOAD |
+		  ((LAZYRESUME_TFTP_BACKEND_CHUNK_MAX_LOG2 + 1)
+		   << LAZYRESUME_TFTP_BACKEND_CHUNK_SHIFT);
+	errno = 0;
+	EXPECT_EQ(-1, ioctl(self->fd, LAZYRESUME_IOC_TFTP_BACKEND, &r));
+	EXPECT_EQ(EINVAL, errno);
+	/* The module uploads one page per file only. */
+	r = self->req;
+	r.flags = 1 << LAZYRESUME_TFTP_BACKEND_CHUNK_SHIFT;
 	errno = 0;
 	EXPECT_EQ(-1, ioctl(self->fd, LAZYRESUME_IOC_TFTP_BACKEND, &r));
 	EXPECT_EQ(EINVAL, errno);

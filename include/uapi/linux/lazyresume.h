@@ -18,7 +18,7 @@
 #include <linux/types.h>
 
 #define LAZYRESUME_ABI_MAJOR 1
-#define LAZYRESUME_ABI_MINOR 3
+#define LAZYRESUME_ABI_MINOR 4
 
 /* ioctl type byte, see Documentation/userspace-api/ioctl/ioctl-number.rst */
 #define LAZYRESUME_IOC_MAGIC 0xB9
@@ -191,17 +191,28 @@ struct lazyresume_mem_inject {
 
 /* lazyresume_tftp_backend.flags */
 #define LAZYRESUME_TFTP_BACKEND_NO_UPLOAD (1 << 0) /* files already there */
+/*
+ * Bits 8 to 11: log2 of the pages per file (0 to 6, that is 1 to 64
+ * pages), as mmap() encodes huge page sizes.  A fault fetches the whole
+ * file of its page and keeps the other pages of it for their own faults:
+ * read-ahead.  More than one page per file needs
+ * LAZYRESUME_TFTP_BACKEND_NO_UPLOAD.
+ */
+#define LAZYRESUME_TFTP_BACKEND_CHUNK_SHIFT 8
+#define LAZYRESUME_TFTP_BACKEND_CHUNK_MASK 0xf
+#define LAZYRESUME_TFTP_BACKEND_CHUNK_MAX_LOG2 6
 
 /**
  * struct lazyresume_tftp_backend - argument of LAZYRESUME_IOC_TFTP_BACKEND
  * @server:     in: server IPv4 address, most significant byte first
  * @port:       in: server UDP port, 0 means 69
- * @blksize:    in: blksize option to ask for, 0 means the page size + 8
- *              (a page is one block)
+ * @blksize:    in: blksize option to ask for, 0 means the file size + 8
+ *              (a file is one block), at most 65464
  * @rto_ms:     in: initial retransmission timeout, 0 means 200
  * @flags:      in: LAZYRESUME_TFTP_BACKEND_* flags
- * @prefix:     in: page i is the file "<prefix><i as 16 lowercase hex
- *              digits>"; NUL-terminated
+ * @prefix:     in: page i is in the file "<prefix><c as 16 lowercase hex
+ *              digits>", c = i / pages per file (see the flags);
+ *              NUL-terminated
  * @pages:      out: pages now served from the server
  * @elapsed_ns: out: time the uploads took
  *

@@ -56,6 +56,19 @@ pub struct CaptureArgs {
     /// Keep running after the capture instead of powering off.
     #[arg(long)]
     no_poweroff: bool,
+    /// Pages per pageset2 file: a fault fetches the whole file of its page
+    /// and keeps the rest for their own faults (read-ahead). A power of
+    /// two, 1 to 64.
+    #[arg(long, default_value_t = 16, value_parser = parse_chunk_pages)]
+    chunk_pages: u32,
+}
+
+/// A `--chunk-pages` value the module accepts.
+fn parse_chunk_pages(s: &str) -> Result<u32, String> {
+    let n: u32 = s.parse().map_err(|e| format!("{e}"))?;
+    abi::tftp_backend_chunk_flags(n)
+        .map(|_| n)
+        .ok_or_else(|| "a power of two from 1 to 64".to_string())
 }
 
 /// The pids of the processes whose pages go to pageset2: all but this one
@@ -184,8 +197,10 @@ fn progress_printer(what: &'static str, total: u64) -> impl FnMut(u64) {
     }
 }
 
-/// Pages read from the module per `LAZYRESUME_IOC_READ_PAGES`.
+/// Pages read from the module per `LAZYRESUME_IOC_READ_PAGES`: whole
+/// pageset2 files of any size.
 const READ_BATCH: u64 = 256;
+const _: () = assert!(READ_BATCH.is_multiple_of(1 << abi::TFTP_BACKEND_CHUNK_MAX_LOG2));
 
 /// `lazyresume capture`.
 pub fn run(device: &Path, args: &CaptureArgs) -> Result<()> {
@@ -241,12 +256,14 @@ pub fn run(device: &Path, args: &CaptureArgs) -> Result<()> {
         bail!("the page store has holes: was it used before the capture?");
     }
     if !hashes.is_empty() {
-        put_pageset2(&dev, &store, hashes.len() as u64)?;
+        put_pageset2(&dev, &store, hashes.len() as u64, args.chunk_pages)?;
         // From now on the module fetches the pages from the server (and
         // frees its copies, which are not to be in pageset1).
         let prefix = format!("{name}/{}", lazyresume_image::CHUNK_PREFIX);
         let mut req = abi::TftpBackend::new(server.ip().octets(), server.port(), prefix.as_bytes());
-        req.flags = abi::TFTP_BACKEND_NO_UPLOAD;
+        // Checked by the argument parser.
+        let chunk_flags = abi::tftp_backend_chunk_flags(args.chunk_pages).unwrap_or(0);
+        req.flags = abi::TFTP_BACKEND_NO_UPLOAD | chunk_flags;
         dev.tftp_backend(&mut req)
             .context("LAZYRESUME_IOC_TFTP_BACKEND")?;
         let (_, remote) = dev.page_hashes()?;
@@ -282,7 +299,7 @@ pub fn run(device: &Path, args: &CaptureArgs) -> Result<()> {
     if p1_len != size {
         bail!("pageset1 is {p1_len} bytes, the kernel announced {size}");
     }
-    let mut header = Header::new(PAGE_SIZE as u32, 1, &kernel_id);
+    let mut header = Header::new(PAGE_SIZE as u32, args.chunk_pages, &kernel_id);
     header.pageset1_len = p1_len;
     header.pageset1_sha256 = p1_hash.into();
     header.pageset2_pages = hashes.len() as u64;
@@ -317,27 +334,29 @@ pub fn run(device: &Path, args: &CaptureArgs) -> Result<()> {
     bail!("power off failed: {}", std::io::Error::last_os_error())
 }
 
-/// Writes the `total` pages of the memory backend to `store`, one file
-/// each, reading them from the module in batches.
-fn put_pageset2(dev: &Device, store: &Store, total: u64) -> Result<()> {
+/// Writes the `total` pages of the memory backend to `store`,
+/// `chunk_pages` per file, reading them from the module in batches.
+fn put_pageset2(dev: &Device, store: &Store, total: u64, chunk_pages: u32) -> Result<()> {
     let t = Instant::now();
-    let mut pages = (0..total).step_by(READ_BATCH as usize).flat_map(|first| {
+    let file_len = u64::from(chunk_pages) * PAGE_SIZE;
+    let mut files = (0..total).step_by(READ_BATCH as usize).flat_map(|first| {
         let count = READ_BATCH.min(total - first);
         match dev.read_pages(first, count) {
             Ok(b) => b
-                .chunks(PAGE_SIZE as usize)
+                .chunks(file_len as usize)
                 .enumerate()
-                .map(|(i, p)| Ok((first + i as u64, p.to_vec())))
+                .map(|(j, f)| Ok((first / u64::from(chunk_pages) + j as u64, f.to_vec())))
                 .collect::<Vec<_>>(),
             Err(e) => vec![Err(e)],
         }
     });
-    let mut progress = progress_printer("pageset2", total * PAGE_SIZE);
-    store.put_pages(&mut pages, &mut |n| progress(n * PAGE_SIZE))?;
+    let size = total * PAGE_SIZE;
+    let mut progress = progress_printer("pageset2", size);
+    let n = store.put_chunks(&mut files, &mut |n| progress((n * file_len).min(size)))?;
     let secs = t.elapsed().as_secs_f64();
     println!(
-        "capture: pageset2: {total} pages written in {secs:.1} s ({:.2} MiB/s)",
-        (total * PAGE_SIZE) as f64 / (1 << 20) as f64 / secs.max(1e-9)
+        "capture: pageset2: {total} pages in {n} files written in {secs:.1} s ({:.2} MiB/s)",
+        size as f64 / (1 << 20) as f64 / secs.max(1e-9)
     );
     Ok(())
 }

@@ -96,11 +96,11 @@ impl Store {
         }
     }
 
-    /// Writes the pageset2 pages `pages` yields, `(index, bytes)`, as one
-    /// file each; `progress` gets the number written so far.
-    pub fn put_pages(
+    /// Writes the pageset2 chunk files `chunks` yields, `(chunk index,
+    /// bytes)`; `progress` gets the number written so far.
+    pub fn put_chunks(
         &self,
-        pages: &mut dyn Iterator<Item = Result<(u64, Vec<u8>)>>,
+        chunks: &mut dyn Iterator<Item = Result<(u64, Vec<u8>)>>,
         progress: &mut dyn FnMut(u64),
     ) -> Result<u64> {
         let file = |i: u64| {
@@ -110,12 +110,12 @@ impl Store {
         };
         match self {
             Self::Tftp { server, name } => {
-                let mut files = pages.map(|p| p.map(|(i, b)| (format!("{name}/{}", file(i)), b)));
+                let mut files = chunks.map(|p| p.map(|(i, b)| (format!("{name}/{}", file(i)), b)));
                 tftp_upload::upload_many(*server, &mut files, PARALLEL_UPLOADS, progress)
             }
             Self::Dir { dir, .. } => {
                 let mut n = 0;
-                for p in pages {
+                for p in chunks {
                     let (i, bytes) = p?;
                     std::fs::write(dir.join(file(i)), bytes)?;
                     n += 1;

@@ -11,7 +11,7 @@
 /// Major ABI version: changes on any incompatible change.
 pub const ABI_MAJOR: u32 = 1;
 /// Minor ABI version: grows when ioctls or fields are added.
-pub const ABI_MINOR: u32 = 3;
+pub const ABI_MINOR: u32 = 4;
 
 /// The ioctl type byte of lazyresume.
 pub const IOC_MAGIC: u32 = 0xB9;
@@ -457,6 +457,31 @@ pub const TFTP_PREFIX_LEN: usize = 128;
 /// [`TftpBackend::flags`]: the page files are on the server already (put
 /// there by an earlier call or another tool): upload nothing.
 pub const TFTP_BACKEND_NO_UPLOAD: u32 = 1 << 0;
+/// [`TftpBackend::flags`]: bits from here on hold log2 of the pages per
+/// file (masked by [`TFTP_BACKEND_CHUNK_MASK`]). A fault fetches the whole
+/// file of its page and keeps its other pages for their faults
+/// (read-ahead). More than one page per file needs
+/// [`TFTP_BACKEND_NO_UPLOAD`].
+pub const TFTP_BACKEND_CHUNK_SHIFT: u32 = 8;
+/// Mask of the log2 of the pages per file, after the shift.
+pub const TFTP_BACKEND_CHUNK_MASK: u32 = 0xf;
+/// Largest log2 of the pages per file (64 pages).
+pub const TFTP_BACKEND_CHUNK_MAX_LOG2: u32 = 6;
+
+/// The [`TftpBackend::flags`] bits of `pages` pages per file, or `None`
+/// if that is not a power of two of at most 64.
+pub fn tftp_backend_chunk_flags(pages: u32) -> Option<u32> {
+    let log2 = pages.checked_ilog2()?;
+    (pages.is_power_of_two() && log2 <= TFTP_BACKEND_CHUNK_MAX_LOG2)
+        .then_some(log2 << TFTP_BACKEND_CHUNK_SHIFT)
+}
+
+/// The pages per file that [`TftpBackend::flags`] ask for, or `None` if
+/// the flags ask for more than 64.
+pub fn tftp_backend_chunk_pages(flags: u32) -> Option<u32> {
+    let log2 = (flags >> TFTP_BACKEND_CHUNK_SHIFT) & TFTP_BACKEND_CHUNK_MASK;
+    (log2 <= TFTP_BACKEND_CHUNK_MAX_LOG2).then_some(1 << log2)
+}
 
 /// `struct lazyresume_tftp_backend`: the argument of [`IOC_TFTP_BACKEND`].
 /// The first part is filled by the caller; the module fills the rest.
@@ -467,15 +492,15 @@ pub struct TftpBackend {
     pub server: [u8; 4],
     /// Server UDP port; 0 means 69.
     pub port: u16,
-    /// `blksize` to ask for; 0 means the page size + 8 (a page is one
-    /// block).
+    /// `blksize` to ask for; 0 means the file size + 8 (a file is one
+    /// block), at most 65464.
     pub blksize: u16,
     /// Initial retransmission timeout in milliseconds; 0 means 200.
     pub rto_ms: u32,
     /// `TFTP_BACKEND_*` flags.
     pub flags: u32,
-    /// Page `i` is the file `<prefix><i as 16 lowercase hex digits>`;
-    /// NUL-terminated.
+    /// Page `i` is in the file `<prefix><c as 16 lowercase hex digits>`,
+    /// `c = i / pages per file` (see the flags); NUL-terminated.
     pub prefix: [u8; TFTP_PREFIX_LEN],
     /// Out: pages now served from the server.
     pub pages: u64,

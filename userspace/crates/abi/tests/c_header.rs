@@ -52,6 +52,9 @@ int main(void)
 	printf("IOC_MEM_INJECT %lu\n", (unsigned long)LAZYRESUME_IOC_MEM_INJECT);
 	printf("TFTP_PREFIX_LEN %u\n", LAZYRESUME_TFTP_PREFIX_LEN);
 	printf("TFTP_BACKEND_NO_UPLOAD %u\n", LAZYRESUME_TFTP_BACKEND_NO_UPLOAD);
+	printf("TFTP_BACKEND_CHUNK_SHIFT %u\n", LAZYRESUME_TFTP_BACKEND_CHUNK_SHIFT);
+	printf("TFTP_BACKEND_CHUNK_MASK %u\n", LAZYRESUME_TFTP_BACKEND_CHUNK_MASK);
+	printf("TFTP_BACKEND_CHUNK_MAX_LOG2 %u\n", LAZYRESUME_TFTP_BACKEND_CHUNK_MAX_LOG2);
 	printf("TFTP_BACKEND_SIZE %zu\n", sizeof(struct lazyresume_tftp_backend));
 #define TB(f) printf("TB_" #f " %zu\n", offsetof(struct lazyresume_tftp_backend, f))
 	TB(port); TB(blksize); TB(rto_ms); TB(flags); TB(prefix); TB(pages);
@@ -231,6 +234,18 @@ fn c_header_matches_rust_abi() {
         (
             "TFTP_BACKEND_NO_UPLOAD",
             u64::from(abi::TFTP_BACKEND_NO_UPLOAD),
+        ),
+        (
+            "TFTP_BACKEND_CHUNK_SHIFT",
+            u64::from(abi::TFTP_BACKEND_CHUNK_SHIFT),
+        ),
+        (
+            "TFTP_BACKEND_CHUNK_MASK",
+            u64::from(abi::TFTP_BACKEND_CHUNK_MASK),
+        ),
+        (
+            "TFTP_BACKEND_CHUNK_MAX_LOG2",
+            u64::from(abi::TFTP_BACKEND_CHUNK_MAX_LOG2),
         ),
         ("TFTP_BACKEND_SIZE", abi::TFTP_BACKEND_SIZE as u64),
         ("TB_port", tb!(port)),
