@@ -4,14 +4,20 @@
 # The post-resume hook of the test images (lazyresume capture --hook): runs
 # in each client after a resume, once its own identity is in place.  Each
 # client applies its own settings: the file clients/<MAC> of the image on
-# the server, if there is one, is run as a shell script.
+# the server, if there is one, is run as a shell script.  A request that
+# gets no answer at all (busybox tftp gives up after about 13 s) is asked
+# again, three times at most; "file not found" is an answer.
 
 mac=$(echo "$LAZYRESUME_MAC" | tr -d :)
 file="$LAZYRESUME_IMAGE/clients/$mac"
-if tftp -g -r "$file" -l /tmp/client-settings "$LAZYRESUME_SERVER" "$LAZYRESUME_PORT" \
-	2>/dev/null; then
-	echo "post-resume: applying $file"
-	sh /tmp/client-settings
-else
-	echo "post-resume: no $file, nothing to apply"
-fi
+for attempt in 1 2 3; do
+	if tftp -g -r "$file" -l /tmp/client-settings "$LAZYRESUME_SERVER" \
+		"$LAZYRESUME_PORT" 2>/tmp/client-settings.err; then
+		echo "post-resume: applying $file"
+		sh /tmp/client-settings
+		exit
+	fi
+	grep -q timeout /tmp/client-settings.err || break
+	echo "post-resume: no answer for $file (attempt $attempt)"
+done
+echo "post-resume: no $file, nothing to apply ($(cat /tmp/client-settings.err))"
