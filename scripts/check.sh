@@ -115,11 +115,15 @@ fi
 
 # Capture and lazy network resume end to end, on the debug kernel: a
 # golden VM captures, two clients resume it at once, fallbacks to a normal
-# boot, and the page server going away after a resume.
+# boot.  The page server going away after a resume runs on the release
+# kernel: on the debug kernel the clients' post-resume hook, which sets
+# the policy, intermittently gets no TFTP answer (Documentation/resume.rst).
 check e2e-capture scripts/e2e-resume.sh capture
-for s in two-clients fallback server-down; do
+for s in two-clients fallback; do
 	check "e2e-$s" scripts/e2e-resume.sh "$s"
 done
+check e2e-capture-release scripts/e2e-resume.sh capture release
+check e2e-server-down-release scripts/e2e-resume.sh server-down release
 
 # The kernel's own mm selftests (a subset) give the same results on the
 # patched kernel as on the unpatched one, and leave a clean kernel log.

@@ -95,6 +95,19 @@ kill_tree() {
 	kill "$1" 2>/dev/null || true
 }
 
+# hook_done NAME SECS: wait (at most SECS seconds) until the post-resume
+# hook of running guest NAME has applied its per-client settings.
+hook_done() {
+	local i run
+	for ((i = 0; i < $2; i++)); do
+		run=$(ls -td "$here/build/runs/$1."* 2>/dev/null | head -1)
+		grep -aq "^post-resume: applying" "$run/result.log" 2>/dev/null && return
+		sleep 1
+	done
+	echo "FAIL $1: the post-resume hook applied nothing in $2 s"
+	return 1
+}
+
 # guest_dir NAME: the run directory of guest NAME (once it ended).
 guest_dir() { tail -1 "$e2e/$1.out"; }
 
@@ -208,6 +221,7 @@ server-down)
 		--mac 52:54:00:00:00:51 --hostfwd "tcp:127.0.0.1:$p-:7000"
 	g=$guest_pid
 	python3 "$client" "$p" wait-ready 900 || ok=1
+	hook_done down-sigbus 180 || ok=1
 	image_server_down
 	python3 "$client" "$p" verify 120 expect-dead 10 || true
 	image_server_up "$port"
@@ -225,6 +239,7 @@ server-down)
 		--mac 52:54:00:00:00:52 --hostfwd "tcp:127.0.0.1:$p-:7000"
 	g=$guest_pid
 	python3 "$client" "$p" wait-ready 900 || ok=1
+	hook_done down-block 180 || ok=1
 	image_server_down
 	python3 "$client" "$p" verify 1200 quit >"$e2e/down-block.talk" 2>&1 &
 	t=$!

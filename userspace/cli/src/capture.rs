@@ -59,8 +59,8 @@ pub struct CaptureArgs {
     /// Pages per pageset2 file: a fault fetches the whole file of its page
     /// and keeps the rest for their own faults (read-ahead). A power of
     /// two, 1 to 64; 16 makes touching every page about 4 times faster
-    /// (Documentation/performance.rst).
-    #[arg(long, default_value_t = 1, value_parser = parse_chunk_pages)]
+    /// than 1 (Documentation/performance.rst).
+    #[arg(long, default_value_t = 16, value_parser = parse_chunk_pages)]
     chunk_pages: u32,
 }
 
