@@ -94,7 +94,7 @@ fn evict(arg: UserPtr) -> Result<isize> {
     let mut raw = [0u8; abi::EVICT_SIZE];
     reader.read_slice(&mut raw)?;
     let mut req = abi::Evict::from_bytes(&raw);
-    evict_range(&TaskMm::current()?, &mut req)?;
+    evict_range(&TaskMm::current()?, &mut req, false)?;
     writer.write_slice(&req.to_bytes())?;
     Ok(0)
 }
@@ -104,20 +104,21 @@ fn evict_task(arg: UserPtr) -> Result<isize> {
     let mut raw = [0u8; abi::EVICT_TASK_SIZE];
     reader.read_slice(&mut raw)?;
     let mut req = abi::EvictTask::from_bytes(&raw);
-    if req.reserved != 0 {
+    if req.flags & !abi::EVICT_SHARED != 0 {
         return Err(EINVAL);
     }
     let mm = match req.pid {
         0 => TaskMm::current()?,
         pid => TaskMm::of_pid(i32::try_from(pid).map_err(|_| EINVAL)?)?,
     };
-    evict_range(&mm, &mut req.range)?;
+    evict_range(&mm, &mut req.range, req.flags & abi::EVICT_SHARED != 0)?;
     writer.write_slice(&req.to_bytes())?;
     Ok(0)
 }
 
-/// Evicts the range of `req` of `mm` and fills in the counts.
-fn evict_range(mm: &TaskMm, req: &mut abi::Evict) -> Result {
+/// Evicts the range of `req` of `mm` (with `shared`, pages shared
+/// copy-on-write too) and fills in the counts.
+fn evict_range(mm: &TaskMm, req: &mut abi::Evict, shared: bool) -> Result {
     let page = kernel::page::PAGE_SIZE as u64;
     let end = req.start.checked_add(req.length).ok_or(EINVAL)?;
     if req.length == 0 || req.start % page != 0 || req.length % page != 0 {
@@ -125,7 +126,7 @@ fn evict_range(mm: &TaskMm, req: &mut abi::Evict) -> Result {
     }
     let start = usize::try_from(req.start).map_err(|_| EINVAL)?;
     let end = usize::try_from(end).map_err(|_| EINVAL)?;
-    let s = fault::store()?.evict(mm, start, end)?;
+    let s = fault::store()?.evict(mm, start, end, shared)?;
     req.seen = s.seen as u64;
     req.evicted = s.evicted as u64;
     req.skipped_shared = s.skipped_shared as u64;

@@ -226,14 +226,22 @@ unsafe extern "C" fn store_trampoline<S: EvictStore>(
 }
 
 /// Turns the private anonymous pages of `[start, end)` in `mm` into lazy
-/// entries, handing each page to `store`. Counts are added to `stats`.
+/// entries, handing each page to `store`. With `shared`, pages shared
+/// copy-on-write with other processes are evicted too (this mapping gets
+/// its own entry). Counts are added to `stats`.
 pub(crate) fn evict_range<S: EvictStore>(
     mm: &TaskMm,
     start: usize,
     end: usize,
+    shared: bool,
     store: &mut S,
     stats: &mut EvictStats,
 ) -> Result {
+    let flags = if shared {
+        bindings::LAZY_EVICT_SHARED
+    } else {
+        0
+    };
     // SAFETY: `mm` holds a reference on the mm; `store` outlives the call
     // and is passed with the trampoline of its own type; `stats` is valid.
     to_result(unsafe {
@@ -241,6 +249,7 @@ pub(crate) fn evict_range<S: EvictStore>(
             mm.0.as_ptr(),
             start as c_ulong,
             end as c_ulong,
+            flags,
             Some(store_trampoline::<S>),
             (store as *mut S).cast(),
             stats,

@@ -32,7 +32,7 @@ use kernel::time::Ktime;
 
 use crate::errno::enodata;
 use crate::fault::FetchError;
-use crate::lazy_entry::{self, EvictStats, EvictStore, Folio, PageBytes, TaskMm};
+use crate::lazy_entry::{self, EvictStats, EvictStore, Folio, TaskMm};
 use crate::net::SockAddrV4;
 use crate::sha256::{self, DIGEST_LEN};
 use crate::stats::STATS;
@@ -168,13 +168,8 @@ impl PageStore {
             match st.slots.as_mut_slice().get_mut(i) {
                 Some(Slot::Reserved) => self.published.wait(&mut store),
                 Some(Slot::Memory(p)) => {
-                    let copy = |dst: &mut PageBytes| {
-                        // SAFETY: `dst` is a whole page, writable, and does
-                        // not overlap the stored page, which nothing writes
-                        // once published.
-                        unsafe { p.data.read_raw(dst.as_mut_ptr(), 0, PAGE_SIZE) }
-                    };
-                    folio.write(copy).map_err(|_| FetchError::NoSuchPage)?;
+                    // Nothing writes a stored page once published.
+                    copy_page(folio, &p.data);
                     break (p.hash, Location::Memory);
                 }
                 Some(Slot::Remote { hash, kept, served }) => {
@@ -197,12 +192,8 @@ impl PageStore {
             Location::Memory => {}
             Location::Kept(page) => {
                 STATS.fault.read_ahead_hits.inc();
-                let copy = |dst: &mut PageBytes| {
-                    // SAFETY: `dst` is a whole page, writable, and does not
-                    // overlap `page`, which this fetch owns alone.
-                    unsafe { page.read_raw(dst.as_mut_ptr(), 0, PAGE_SIZE) }
-                };
-                folio.write(copy).map_err(|_| FetchError::NoSuchPage)?;
+                // This fetch owns the kept page alone.
+                copy_page(folio, &page);
             }
             Location::Remote(source) if source.chunk_pages() == 1 => {
                 source.fetch(index, folio, budget_ms)?;
@@ -307,8 +298,14 @@ impl PageStore {
     }
 
     /// Evicts the private anonymous pages of `[start, end)` of `mm` into
-    /// the memory backend.
-    pub(crate) fn evict(&self, mm: &TaskMm, start: usize, end: usize) -> Result<EvictStats> {
+    /// the memory backend, with `shared` also those shared copy-on-write.
+    pub(crate) fn evict(
+        &self,
+        mm: &TaskMm,
+        start: usize,
+        end: usize,
+        shared: bool,
+    ) -> Result<EvictStats> {
         let _writer = Writer::claim(&self.writing)?;
         self.drop_unreferenced();
         let mut batch = Batch::new()?;
@@ -316,7 +313,7 @@ impl PageStore {
         let total = loop {
             batch.base = self.reserve()?;
             let mut pass = EvictStats::default();
-            let rc = lazy_entry::evict_range(mm, start, end, &mut batch, &mut pass);
+            let rc = lazy_entry::evict_range(mm, start, end, shared, &mut batch, &mut pass);
             self.publish(&mut batch);
             if rc.is_err() && batch.full {
                 // Everything evicted so far stays evicted; the next pass
@@ -512,6 +509,11 @@ impl Drop for Writer<'_> {
     fn drop(&mut self) {
         self.0.store(false, Ordering::Release);
     }
+}
+
+/// Copies `page`, which nothing writes meanwhile, into `folio`.
+fn copy_page(folio: &mut Folio, page: &Page) {
+    folio.write(|dst| lazy_entry::read_page(page, |src| dst.copy_from_slice(src)));
 }
 
 /// The preallocated pages of one eviction pass.

@@ -16,7 +16,8 @@
 # line per mode and a table; keeps the raw lines in
 # build/bench/resume-MIB.raw.  Measures; checks only that the answers are
 # correct.  LAZYRESUME_BENCH_TOUCH=0 skips the verify.  The lazy image has
-# LAZYRESUME_BENCH_CHUNK (default 16) pages per pageset2 file.
+# LAZYRESUME_BENCH_CHUNK (default 16) pages per pageset2 file and is
+# captured with --evict-shared (LAZYRESUME_BENCH_SHARED=0: without).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -52,8 +53,10 @@ qemu() { # NAME APPEND [options]: boot a VM, print its run directory
 }
 
 for kind in lazy eager; do
-	# Lazy pageset2 in files of LAZYRESUME_BENCH_CHUNK pages (16).
+	# Lazy pageset2 in files of LAZYRESUME_BENCH_CHUNK pages (16), with
+	# the pages shared copy-on-write unless LAZYRESUME_BENCH_SHARED=0.
 	opts=lrchunk=${LAZYRESUME_BENCH_CHUNK:-16}
+	[ "${LAZYRESUME_BENCH_SHARED:-1}" = 1 ] && opts="$opts lrshared=1"
 	[ "$kind" = eager ] && opts=lreager=1
 	t0=$(date +%s.%N)
 	run=$(qemu "golden-$kind" "lrmode=golden lrimage=$kind lrserver=$server $opts" \

@@ -114,9 +114,81 @@ TEST_F(resume, evict_task_refuses_bad_requests)
 	EXPECT_EQ(-1, ioctl(self->fd, LAZYRESUME_IOC_EVICT_TASK, &t));
 	EXPECT_EQ(ESRCH, errno);
 	t.pid = 0;
-	t.reserved = 1;
+	t.flags = LAZYRESUME_EVICT_SHARED << 1;
 	EXPECT_EQ(-1, ioctl(self->fd, LAZYRESUME_IOC_EVICT_TASK, &t));
 	EXPECT_EQ(EINVAL, errno);
+}
+
+/* Evict @pages pages at @p of process @pid (0: this one) with @flags. */
+static int evict_task(int fd, pid_t pid, void *p, unsigned long pages,
+		      __u32 flags, struct lazyresume_evict_task *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->pid = pid;
+	t->flags = flags;
+	t->range.start = (uintptr_t)p;
+	t->range.length = pages * page_size;
+	return ioctl(fd, LAZYRESUME_IOC_EVICT_TASK, t);
+}
+
+/*
+ * Pages shared copy-on-write with a forked child stay mapped unless
+ * LAZYRESUME_EVICT_SHARED is given; with it both processes' mappings
+ * become lazy entries, each process reads the content back, and a write
+ * in the child does not show in the parent.
+ */
+TEST_F(resume, evict_pages_shared_with_a_forked_child)
+{
+	const unsigned long pages = 16;
+	unsigned char *p = map_filled(pages, 11);
+	struct lazyresume_evict_task t;
+	int go[2], ready[2];
+	char c = 0;
+	pid_t pid;
+	int status;
+
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(0, pipe(go));
+	ASSERT_EQ(0, pipe(ready));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		int was_shared;
+
+		if (write(ready[1], &c, 1) != 1 || read(go[0], &c, 1) != 1)
+			_exit(2);
+		was_shared = check(p, pages, 11);
+		fill(p, pages, 12);
+		_exit(was_shared == -1 && check(p, pages, 12) == -1 ? 0 : 1);
+	}
+	ASSERT_EQ(1, read(ready[0], &c, 1));
+
+	ASSERT_EQ(0, evict_task(self->fd, 0, p, pages, 0, &t));
+	EXPECT_EQ(pages, t.range.seen);
+	EXPECT_EQ(0, t.range.evicted);
+	EXPECT_EQ(pages, t.range.skipped_shared);
+
+	ASSERT_EQ(0, evict_task(self->fd, 0, p, pages,
+				LAZYRESUME_EVICT_SHARED, &t));
+	EXPECT_EQ(pages, t.range.evicted);
+	EXPECT_EQ(0, t.range.skipped_shared);
+
+	/* The child's mapping is the only one left, but still not exclusive. */
+	ASSERT_EQ(0, evict_task(self->fd, pid, p, pages, 0, &t));
+	EXPECT_EQ(0, t.range.evicted);
+	EXPECT_EQ(pages, t.range.skipped_shared);
+	ASSERT_EQ(0, evict_task(self->fd, pid, p, pages,
+				LAZYRESUME_EVICT_SHARED, &t));
+	EXPECT_EQ(pages, t.range.evicted);
+
+	EXPECT_EQ(-1, check(p, pages, 11));
+	ASSERT_EQ(1, write(go[1], &c, 1));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	/* The child's writes went to its own copy. */
+	EXPECT_EQ(-1, check(p, pages, 11));
+	munmap(p, pages * page_size);
 }
 
 TEST_F(resume, page_hashes_follow_page_contents)

@@ -18,7 +18,7 @@
 #include <linux/types.h>
 
 #define LAZYRESUME_ABI_MAJOR 1
-#define LAZYRESUME_ABI_MINOR 4
+#define LAZYRESUME_ABI_MINOR 5
 
 /* ioctl type byte, see Documentation/userspace-api/ioctl/ioctl-number.rst */
 #define LAZYRESUME_IOC_MAGIC 0xB9
@@ -240,14 +240,25 @@ struct lazyresume_tftp_backend {
 #define LAZYRESUME_IOC_TFTP_BACKEND \
 	_IOWR(LAZYRESUME_IOC_MAGIC, 0x07, struct lazyresume_tftp_backend)
 
+/* lazyresume_evict_task.flags */
+/*
+ * Also evict pages shared copy-on-write with another process (after a
+ * fork): each process's mapping gets its own lazy entry, so after resume
+ * every process that touches such a page has a private copy of it
+ * (ABI 1.5).
+ */
+#define LAZYRESUME_EVICT_SHARED 0x1
+
 /*
  * LAZYRESUME_IOC_EVICT_TASK: like LAZYRESUME_IOC_EVICT, for the process
- * @pid (0: the caller) instead of the caller.  Used to capture an image,
- * while every other process is frozen.
+ * @pid (0: the caller) instead of the caller, with @flags (0 or
+ * LAZYRESUME_EVICT_SHARED; before ABI 1.5 the field was reserved and had
+ * to be zero).  Used to capture an image, while every other process is
+ * frozen.
  */
 struct lazyresume_evict_task {
 	__u32 pid;
-	__u32 reserved;
+	__u32 flags;
 	struct lazyresume_evict range;
 };
 

@@ -46,8 +46,14 @@ pub struct CaptureArgs {
     #[arg(long)]
     allow_writable: bool,
     /// Evict nothing: every page goes into pageset1 (an eager image).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "evict_shared")]
     eager: bool,
+    /// Also move pages shared copy-on-write between processes (after a
+    /// fork) to pageset2, once per process. After resume each process that
+    /// touches such a page gets its own copy: a smaller pageset1 for more
+    /// memory once the clients run.
+    #[arg(long)]
+    evict_shared: bool,
     /// Run this program in every client after a resume, once the client's
     /// own identity is in place, with LAZYRESUME_IMAGE, _MAC, _ADDR,
     /// _SERVER and _PORT in its environment.
@@ -111,7 +117,8 @@ impl Evicted {
         c.skipped_other += e.skipped_other;
     }
 
-    fn report(&self) {
+    /// Prints where the user pages went; `shared`: `--evict-shared` was given.
+    fn report(&self, shared: bool) {
         let c = &self.counts;
         let mib = |p: u64| p as f64 * PAGE_SIZE as f64 / (1 << 20) as f64;
         println!(
@@ -121,10 +128,17 @@ impl Evicted {
             c.evicted,
             mib(c.evicted)
         );
+        if shared {
+            println!(
+                "capture:   pages shared copy-on-write went once per process \
+                 (--evict-shared): no longer shared after resume"
+            );
+        }
         println!("capture:   kept in pageset1: init (pid 1) and this tool, entirely");
         let kept = [
             (
-                "shared between processes (copy-on-write after fork)",
+                "shared between processes (copy-on-write after fork; \
+                 --evict-shared moves them)",
                 c.skipped_shared,
             ),
             (
@@ -234,7 +248,11 @@ pub fn run(device: &Path, args: &CaptureArgs) -> Result<()> {
         for pid in other_processes()? {
             let mut req = abi::EvictTask {
                 pid,
-                reserved: 0,
+                flags: if args.evict_shared {
+                    abi::EVICT_SHARED
+                } else {
+                    0
+                },
                 range: abi::Evict {
                     start: 0,
                     length: TASK_SIZE,
@@ -248,7 +266,7 @@ pub fn run(device: &Path, args: &CaptureArgs) -> Result<()> {
                 Err(e) => return Err(e).with_context(|| format!("evicting process {pid}")),
             }
         }
-        evicted.report();
+        evicted.report(args.evict_shared);
     }
 
     let name = store.name().to_string();

@@ -11,7 +11,7 @@
 /// Major ABI version: changes on any incompatible change.
 pub const ABI_MAJOR: u32 = 1;
 /// Minor ABI version: grows when ioctls or fields are added.
-pub const ABI_MINOR: u32 = 4;
+pub const ABI_MINOR: u32 = 5;
 
 /// The ioctl type byte of lazyresume.
 pub const IOC_MAGIC: u32 = 0xB9;
@@ -601,14 +601,19 @@ pub fn c_str_bytes(a: &[u8]) -> Option<&[u8]> {
     Some(&a[..end])
 }
 
+/// [`EvictTask::flags`]: also evict pages shared copy-on-write with
+/// another process; each process's mapping gets its own entry, so the
+/// processes no longer share those pages once they touch them.
+pub const EVICT_SHARED: u32 = 1;
+
 /// `struct lazyresume_evict_task`: the argument of [`IOC_EVICT_TASK`].
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct EvictTask {
     /// The process whose pages are evicted; 0 is the caller.
     pub pid: u32,
-    /// Must be zero.
-    pub reserved: u32,
+    /// 0 or [`EVICT_SHARED`] (reserved, zero, before ABI 1.5).
+    pub flags: u32,
     /// The range and, out, the counts.
     pub range: Evict,
 }
@@ -620,7 +625,7 @@ impl EvictTask {
     /// The structure as the bytes the ioctl copies, in native byte order.
     pub fn to_bytes(self) -> [u8; EVICT_TASK_SIZE] {
         let mut o = [0u8; EVICT_TASK_SIZE];
-        put(&mut o, 0, &pair_to_bytes(self.pid, self.reserved));
+        put(&mut o, 0, &pair_to_bytes(self.pid, self.flags));
         put(&mut o, 8, &self.range.to_bytes());
         o
     }
@@ -629,7 +634,7 @@ impl EvictTask {
     pub fn from_bytes(b: &[u8; EVICT_TASK_SIZE]) -> Self {
         Self {
             pid: get_u32(b, 0),
-            reserved: get_u32(b, 4),
+            flags: get_u32(b, 4),
             range: Evict::from_bytes(&get_array(b, 8)),
         }
     }

@@ -53,6 +53,7 @@ int main(void)
 	printf("TFTP_PREFIX_LEN %u\n", LAZYRESUME_TFTP_PREFIX_LEN);
 	printf("TFTP_BACKEND_NO_UPLOAD %u\n", LAZYRESUME_TFTP_BACKEND_NO_UPLOAD);
 	printf("TFTP_BACKEND_CHUNK_SHIFT %u\n", LAZYRESUME_TFTP_BACKEND_CHUNK_SHIFT);
+	printf("EVICT_SHARED %u\n", LAZYRESUME_EVICT_SHARED);
 	printf("TFTP_BACKEND_CHUNK_MASK %u\n", LAZYRESUME_TFTP_BACKEND_CHUNK_MASK);
 	printf("TFTP_BACKEND_CHUNK_MAX_LOG2 %u\n", LAZYRESUME_TFTP_BACKEND_CHUNK_MAX_LOG2);
 	printf("TFTP_BACKEND_SIZE %zu\n", sizeof(struct lazyresume_tftp_backend));
@@ -63,7 +64,7 @@ int main(void)
 #define SZ(name, t) printf(name " %zu\n", sizeof(struct t))
 #define OF(t, f) printf(#t "." #f " %zu\n", offsetof(struct t, f))
 	SZ("EVICT_TASK_SIZE", lazyresume_evict_task);
-	OF(lazyresume_evict_task, reserved); OF(lazyresume_evict_task, range);
+	OF(lazyresume_evict_task, flags); OF(lazyresume_evict_task, range);
 	printf("IOC_EVICT_TASK %lu\n", (unsigned long)LAZYRESUME_IOC_EVICT_TASK);
 	SZ("PAGE_HASHES_SIZE", lazyresume_page_hashes);
 	OF(lazyresume_page_hashes, count); OF(lazyresume_page_hashes, hashes);
@@ -239,6 +240,7 @@ fn c_header_matches_rust_abi() {
             "TFTP_BACKEND_CHUNK_SHIFT",
             u64::from(abi::TFTP_BACKEND_CHUNK_SHIFT),
         ),
+        ("EVICT_SHARED", u64::from(abi::EVICT_SHARED)),
         (
             "TFTP_BACKEND_CHUNK_MASK",
             u64::from(abi::TFTP_BACKEND_CHUNK_MASK),
@@ -257,7 +259,7 @@ fn c_header_matches_rust_abi() {
         ("TB_elapsed_ns", tb!(elapsed_ns)),
         ("IOC_TFTP_BACKEND", u64::from(abi::IOC_TFTP_BACKEND)),
         ("EVICT_TASK_SIZE", abi::EVICT_TASK_SIZE as u64),
-        ("lazyresume_evict_task.reserved", of!(EvictTask, reserved)),
+        ("lazyresume_evict_task.flags", of!(EvictTask, flags)),
         ("lazyresume_evict_task.range", of!(EvictTask, range)),
         ("IOC_EVICT_TASK", u64::from(abi::IOC_EVICT_TASK)),
         ("PAGE_HASHES_SIZE", abi::PAGE_HASHES_SIZE as u64),
