@@ -8,7 +8,10 @@ workload-client.py PORT ACTION... runs each ACTION in order and prints one
   wait-ready SECS  poll until `read 0 4096` answers `ok` (at most SECS);
                    prints ready_s, the time from the start of this script
                    (the harness starts it with QEMU) to the first correct
-                   answer
+                   answer.  Each attempt waits READY_POLL_S for its answer:
+                   QEMU's host forward accepts at once and a SYN it sends
+                   while the guest's network is not up yet is lost, so a
+                   long wait would only measure slirp's retransmission
   whoami           prints mac= and addr= as the workload sees them
   expect-mac MAC   the last whoami's MAC must be MAC
   expect-addr A    the last whoami's address must be A
@@ -26,6 +29,10 @@ import sys
 import time
 
 START = time.monotonic()
+# How long one wait-ready attempt waits for its answer (see above).  A
+# ready workload answers in milliseconds; a slower first answer (faults
+# on a debug kernel) is retried, and each attempt's faults stay served.
+READY_POLL_S = 0.5
 
 
 def request(port, line, timeout):
@@ -56,10 +63,10 @@ def main():
             limit, args = float(args[0]), args[1:]
             answer = None
             while time.monotonic() - START < limit:
-                answer = request(port, "read 0 4096", 5)
+                answer = request(port, "read 0 4096", READY_POLL_S)
                 if answer == "ok":
                     break
-                time.sleep(0.2)
+                time.sleep(0.1)
             if answer == "ok":
                 print(f"ready_s={time.monotonic() - START:.2f}")
             else:
