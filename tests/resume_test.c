@@ -66,6 +66,18 @@ TEST_F(resume, no_hand_off_without_a_resume)
 	EXPECT_EQ(ENOENT, errno);
 }
 
+/* Evict @pages pages at @p of process @pid (0: this one) with @flags. */
+static int evict_task(int fd, pid_t pid, void *p, unsigned long pages,
+		      __u32 flags, struct lazyresume_evict_task *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->pid = pid;
+	t->flags = flags;
+	t->range.start = (uintptr_t)p;
+	t->range.length = pages * page_size;
+	return ioctl(fd, LAZYRESUME_IOC_EVICT_TASK, t);
+}
+
 TEST_F(resume, evict_another_process)
 {
 	const unsigned long pages = 16;
@@ -89,11 +101,7 @@ TEST_F(resume, evict_another_process)
 		_exit(check(p, pages, 8) == -1 ? 0 : 1);
 	}
 	ASSERT_EQ(1, read(done[0], &c, 1));
-	memset(&t, 0, sizeof(t));
-	t.pid = pid;
-	t.range.start = (uintptr_t)p;
-	t.range.length = pages * page_size;
-	ASSERT_EQ(0, ioctl(self->fd, LAZYRESUME_IOC_EVICT_TASK, &t));
+	ASSERT_EQ(0, evict_task(self->fd, pid, p, pages, 0, &t));
 	EXPECT_EQ(pages, t.range.evicted);
 	/* The parent's own pages were not touched. */
 	EXPECT_EQ(-1, check(p, pages, 7));
@@ -117,18 +125,6 @@ TEST_F(resume, evict_task_refuses_bad_requests)
 	t.flags = LAZYRESUME_EVICT_SHARED << 1;
 	EXPECT_EQ(-1, ioctl(self->fd, LAZYRESUME_IOC_EVICT_TASK, &t));
 	EXPECT_EQ(EINVAL, errno);
-}
-
-/* Evict @pages pages at @p of process @pid (0: this one) with @flags. */
-static int evict_task(int fd, pid_t pid, void *p, unsigned long pages,
-		      __u32 flags, struct lazyresume_evict_task *t)
-{
-	memset(t, 0, sizeof(*t));
-	t->pid = pid;
-	t->flags = flags;
-	t->range.start = (uintptr_t)p;
-	t->range.length = pages * page_size;
-	return ioctl(fd, LAZYRESUME_IOC_EVICT_TASK, t);
 }
 
 /*
