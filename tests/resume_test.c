@@ -78,37 +78,92 @@ static int evict_task(int fd, pid_t pid, void *p, unsigned long pages,
 	return ioctl(fd, LAZYRESUME_IOC_EVICT_TASK, t);
 }
 
+/* A step of a child of fork_child(): 0 if it went well. */
+typedef int (*child_step)(unsigned char *p, unsigned long pages);
+
+/*
+ * Forks a child that runs @before on its view of @p, tells the parent,
+ * waits for end_child(), then runs @after and exits 0 if both went well.
+ * Returns the child's pid (-1 on error) and in *@go the pipe end that
+ * end_child() writes.
+ */
+static pid_t fork_child(unsigned char *p, unsigned long pages,
+			child_step before, child_step after, int *go)
+{
+	int to_child[2], ready[2];
+	char c = 0;
+	pid_t pid;
+
+	if (pipe(to_child) || pipe(ready))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		int ok = before(p, pages) == 0;
+
+		if (write(ready[1], &c, 1) != 1 || read(to_child[0], &c, 1) != 1)
+			_exit(2);
+		_exit(ok && after(p, pages) == 0 ? 0 : 1);
+	}
+	*go = to_child[1];
+	if (pid < 0 || read(ready[0], &c, 1) != 1)
+		return -1;
+	return pid;
+}
+
+/* Lets the child of fork_child() go on; returns its exit status or -1. */
+static int end_child(pid_t pid, int go)
+{
+	char c = 0;
+	int status;
+
+	if (write(go, &c, 1) != 1 || waitpid(pid, &status, 0) != pid ||
+	    !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+static int nothing(unsigned char *p, unsigned long pages)
+{
+	return 0;
+}
+
+static int own_pages(unsigned char *p, unsigned long pages)
+{
+	fill(p, pages, 8);
+	return 0;
+}
+
+static int own_pages_intact(unsigned char *p, unsigned long pages)
+{
+	return check(p, pages, 8) == -1 ? 0 : 1;
+}
+
+/* The shared pages read right, then the child's writes go to its copy. */
+static int shared_pages_intact(unsigned char *p, unsigned long pages)
+{
+	int was_shared = check(p, pages, 11);
+
+	fill(p, pages, 12);
+	return was_shared == -1 && check(p, pages, 12) == -1 ? 0 : 1;
+}
+
 TEST_F(resume, evict_another_process)
 {
 	const unsigned long pages = 16;
 	unsigned char *p = map_filled(pages, 7);
 	struct lazyresume_evict_task t;
-	int go[2], done[2];
-	char c = 0;
 	pid_t pid;
-	int status;
+	int go;
 
 	ASSERT_NE(NULL, p);
-	ASSERT_EQ(0, pipe(go));
-	ASSERT_EQ(0, pipe(done));
-	pid = fork();
-	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		/* Own the pages (no longer shared with the parent), wait. */
-		fill(p, pages, 8);
-		if (write(done[1], &c, 1) != 1 || read(go[0], &c, 1) != 1)
-			_exit(2);
-		_exit(check(p, pages, 8) == -1 ? 0 : 1);
-	}
-	ASSERT_EQ(1, read(done[0], &c, 1));
+	/* The child owns its pages (no longer shared with the parent). */
+	pid = fork_child(p, pages, own_pages, own_pages_intact, &go);
+	ASSERT_LT(0, pid);
 	ASSERT_EQ(0, evict_task(self->fd, pid, p, pages, 0, &t));
 	EXPECT_EQ(pages, t.range.evicted);
 	/* The parent's own pages were not touched. */
 	EXPECT_EQ(-1, check(p, pages, 7));
-	ASSERT_EQ(1, write(go[1], &c, 1));
-	ASSERT_EQ(pid, waitpid(pid, &status, 0));
-	EXPECT_TRUE(WIFEXITED(status));
-	EXPECT_EQ(0, WEXITSTATUS(status));
+	EXPECT_EQ(0, end_child(pid, go));
 	munmap(p, pages * page_size);
 }
 
@@ -138,26 +193,12 @@ TEST_F(resume, evict_pages_shared_with_a_forked_child)
 	const unsigned long pages = 16;
 	unsigned char *p = map_filled(pages, 11);
 	struct lazyresume_evict_task t;
-	int go[2], ready[2];
-	char c = 0;
 	pid_t pid;
-	int status;
+	int go;
 
 	ASSERT_NE(NULL, p);
-	ASSERT_EQ(0, pipe(go));
-	ASSERT_EQ(0, pipe(ready));
-	pid = fork();
-	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		int was_shared;
-
-		if (write(ready[1], &c, 1) != 1 || read(go[0], &c, 1) != 1)
-			_exit(2);
-		was_shared = check(p, pages, 11);
-		fill(p, pages, 12);
-		_exit(was_shared == -1 && check(p, pages, 12) == -1 ? 0 : 1);
-	}
-	ASSERT_EQ(1, read(ready[0], &c, 1));
+	pid = fork_child(p, pages, nothing, shared_pages_intact, &go);
+	ASSERT_LT(0, pid);
 
 	ASSERT_EQ(0, evict_task(self->fd, 0, p, pages, 0, &t));
 	EXPECT_EQ(pages, t.range.seen);
@@ -178,10 +219,7 @@ TEST_F(resume, evict_pages_shared_with_a_forked_child)
 	EXPECT_EQ(pages, t.range.evicted);
 
 	EXPECT_EQ(-1, check(p, pages, 11));
-	ASSERT_EQ(1, write(go[1], &c, 1));
-	ASSERT_EQ(pid, waitpid(pid, &status, 0));
-	EXPECT_TRUE(WIFEXITED(status));
-	EXPECT_EQ(0, WEXITSTATUS(status));
+	EXPECT_EQ(0, end_child(pid, go));
 	/* The child's writes went to its own copy. */
 	EXPECT_EQ(-1, check(p, pages, 11));
 	munmap(p, pages * page_size);
