@@ -23,7 +23,12 @@ mod hibernate;
 #[allow(unreachable_pub, dead_code)]
 #[path = "../userspace/crates/image/src/format.rs"]
 mod image;
+// Shared with userspace like `image`.
+#[allow(unreachable_pub, dead_code)]
+#[path = "../userspace/crates/image/src/blocks.rs"]
+mod image_blocks;
 mod lazy_entry;
+mod lz4;
 mod miscdev;
 mod net;
 mod page_store;

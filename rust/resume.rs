@@ -6,7 +6,8 @@
 //!
 //! The boot kernel fetches the manifest, checks it (format, page size,
 //! kernel build), streams `pageset1` into the hibernation loader while
-//! hashing it, checks its length and SHA-256, writes the hand-off page and
+//! hashing it (and decoding it, if it is in LZ4 blocks), checks its length,
+//! SHA-256 and decoded length, writes the hand-off page and
 //! jumps. Anything that fails before the jump gives the load up and says
 //! why; the system runs on as before.
 
@@ -22,7 +23,9 @@ use crate::abi::{self, REASON_LEN};
 use crate::errno::{ebadmsg, estale, etimedout};
 use crate::fault;
 use crate::hibernate::{self, Loader};
-use crate::image::{self, FormatError, Manifest};
+use crate::image::{self, Encoding, FormatError, Manifest};
+use crate::image_blocks::{DecodeError, Decoder, BLOCK_LEN};
+use crate::lz4;
 use crate::net::SockAddrV4;
 use crate::sha256::{self, Sha256};
 use crate::tftp_client::{self, Requested, Sink, TransferOptions, MAX_WINDOWSIZE};
@@ -140,15 +143,39 @@ impl Sink for VecSink {
     }
 }
 
-/// Streams `pageset1` into the hibernation loader, hashing it.
+/// Decodes an LZ4-encoded `pageset1`: the decoder and its two block
+/// buffers.
+struct Blocks {
+    decoder: Decoder,
+    stage: KVVec<u8>,
+    out: KVVec<u8>,
+}
+
+impl Blocks {
+    /// A decoder of a stream that decodes to `total` bytes.
+    fn new(total: u64) -> Result<Self> {
+        Ok(Self {
+            decoder: Decoder::new(total),
+            stage: KVVec::from_elem(0, BLOCK_LEN, GFP_KERNEL)?,
+            out: KVVec::from_elem(0, BLOCK_LEN, GFP_KERNEL)?,
+        })
+    }
+}
+
+/// Streams `pageset1` into the hibernation loader, hashing it as stored and
+/// decoding it first if it is in LZ4 blocks.
 struct LoaderSink<'a> {
     loader: &'a mut Loader,
     digest: Sha256,
     len: u64,
     /// Bytes the manifest announces: more is refused.
     expected: u64,
+    /// The decoder of an LZ4-encoded `pageset1`, `None` for a raw one.
+    blocks: Option<Blocks>,
     /// The loader's error, kept to tell it from a network error.
     load_error: Option<Error>,
+    /// What was wrong with the encoded stream, likewise.
+    decode_error: Option<DecodeError<Error>>,
 }
 
 impl Sink for LoaderSink<'_> {
@@ -158,9 +185,20 @@ impl Sink for LoaderSink<'_> {
         }
         self.digest.update(data);
         self.len += data.len() as u64;
-        self.loader
-            .write(data)
-            .inspect_err(|e| self.load_error = Some(*e))
+        let (loader, load_error) = (&mut *self.loader, &mut self.load_error);
+        let mut load = |image: &[u8]| loader.write(image).inspect_err(|e| *load_error = Some(*e));
+        let Some(b) = self.blocks.as_mut() else {
+            return load(data);
+        };
+        b.decoder
+            .feed(data, &mut b.stage, &mut b.out, lz4::decompress, &mut load)
+            .map_err(|e| match e {
+                DecodeError::Sink(e) => e,
+                other => {
+                    self.decode_error = Some(other);
+                    EINVAL
+                }
+            })
     }
 }
 
@@ -241,11 +279,14 @@ pub(crate) fn resume(req: &abi::Resume, server: SockAddrV4, r: &mut Reason) -> R
             ),
         ));
     }
-    if h.pageset1_len == 0 || h.pageset1_len % PAGE_SIZE as u64 != 0 {
+    if h.snapshot_len == 0 || h.snapshot_len % PAGE_SIZE as u64 != 0 {
         return Err(fail(
             r,
             EINVAL,
-            format_args!("pageset1 length {} is not whole pages", h.pageset1_len),
+            format_args!(
+                "pageset1 image length {} is not whole pages",
+                h.snapshot_len
+            ),
         ));
     }
     let mut opts = opts;
@@ -265,12 +306,20 @@ pub(crate) fn resume(req: &abi::Resume, server: SockAddrV4, r: &mut Reason) -> R
             format_args!("hibernation loader unavailable: error {}", e.to_errno()),
         )
     })?;
+    let blocks = match h.pageset1_encoding {
+        Encoding::Raw => None,
+        Encoding::Lz4Blocks => Some(
+            Blocks::new(h.snapshot_len).map_err(|e| fail(r, e, format_args!("out of memory")))?,
+        ),
+    };
     let mut sink = LoaderSink {
         loader: &mut loader,
         digest: Sha256::new(),
         len: 0,
         expected: h.pageset1_len,
+        blocks,
         load_error: None,
+        decode_error: None,
     };
     if let Err(e) = tftp_client::fetch(server, &name, &opts, &mut sink) {
         return Err(match sink.load_error {
@@ -279,7 +328,7 @@ pub(crate) fn resume(req: &abi::Resume, server: SockAddrV4, r: &mut Reason) -> R
                 l,
                 format_args!(
                     "not enough memory to load pageset1 ({} MiB)",
-                    h.pageset1_len >> 20
+                    h.snapshot_len >> 20
                 ),
             ),
             Some(l) => fail(
@@ -290,11 +339,14 @@ pub(crate) fn resume(req: &abi::Resume, server: SockAddrV4, r: &mut Reason) -> R
                     l.to_errno()
                 ),
             ),
-            None => fail(
-                r,
-                e,
-                format_args!("cannot fetch {} from {server}: {}", text(&name), why(e)),
-            ),
+            None => match sink.decode_error {
+                Some(d) => fail(r, ebadmsg(), format_args!("pageset1 corrupted: {d}")),
+                None => fail(
+                    r,
+                    e,
+                    format_args!("cannot fetch {} from {server}: {}", text(&name), why(e)),
+                ),
+            },
         });
     }
     let (len, digest) = (sink.len, sink.digest.finish());
@@ -314,6 +366,9 @@ pub(crate) fn resume(req: &abi::Resume, server: SockAddrV4, r: &mut Reason) -> R
             ebadmsg(),
             format_args!("pageset1 corrupted: SHA-256 mismatch"),
         ));
+    }
+    if let Some(Err(d)) = sink.blocks.as_ref().map(|b| b.decoder.finish::<Error>()) {
+        return Err(fail(r, ebadmsg(), format_args!("pageset1 corrupted: {d}")));
     }
     let loaded = Loaded {
         manifest_bytes: manifest.data.len() as u64,
@@ -335,8 +390,9 @@ pub(crate) fn resume(req: &abi::Resume, server: SockAddrV4, r: &mut Reason) -> R
     })
     .map_err(|e| fail(r, e, format_args!("hand-off page busy")))?;
     pr_info!(
-        "resuming image {} from {server} ({} MiB of pageset1)\n",
+        "resuming image {} from {server} ({} MiB of pageset1, {} MiB fetched)\n",
         text(image),
+        h.snapshot_len >> 20,
         len >> 20
     );
     let e = loader.restore();

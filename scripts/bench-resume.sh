@@ -101,10 +101,12 @@ for mode in lazy eager cold; do
 		echo "bench-resume: $mode client did not resume" >&2
 		exit 1
 	}
-	p1=0
+	p1=0 p1img=0
 	if [ "$mode" != cold ]; then
-		p1=$("$tool" inspect "$images/$mode" | sed -n 's/^pageset1: *\([0-9]*\) bytes.*/\1/p')
-		p1=$((p1 >> 20))
+		manifest=$("$tool" inspect "$images/$mode")
+		p1=$(echo "$manifest" | sed -n 's/^pageset1: *\([0-9]*\) bytes.*/\1/p')
+		p1img=$(echo "$manifest" | sed -n 's/^pageset1 image: *\([0-9]*\) bytes.*/\1/p')
+		p1=$((p1 >> 20)) p1img=$((p1img >> 20))
 	fi
 	# The serial console ends its lines with CR LF.
 	status=$(tr -d '\r' <"$run/result.log")
@@ -113,6 +115,7 @@ for mode in lazy eager cold; do
 	faults=$(echo "$status" | sed -n 's/^fault latency: .* over \([0-9]*\) faults/\1/p' | tail -1)
 	echo "bench resume mode=$mode mib=$mib startup_s=$startup ready_s=$ready" \
 		"all_touched_s=$(echo "$ready + $verify" | bc 2>/dev/null || echo nan) pageset1_mib=${p1:-0}" \
+		"pageset1_image_mib=${p1img:-0}" \
 		"fetched_pages=${pages:-0} fetched_bytes=${bytes:-0} faults=${faults:-0}" >>"$raw"
 done
 
@@ -121,11 +124,11 @@ import sys
 rows = [dict(kv.split("=", 1) for kv in l.split()[2:] if "=" in kv)
         for l in open(sys.argv[1]) if l.startswith("bench resume mode=")]
 print(f"{'mode':<6} {'MiB':>5} {'interactive s':>14} {'all touched s':>14} "
-      f"{'pageset1 MiB':>13} {'pages on demand':>16} {'MiB on demand':>14}")
+      f"{'pageset1 MiB':>13} {'(image MiB)':>12} {'pages on demand':>16} {'MiB on demand':>14}")
 for r in rows:
     touched = r['all_touched_s']
     touched = f"{float(touched):>14.1f}" if touched not in ("", "nan") else f"{'-':>14}"
     print(f"{r['mode']:<6} {r['mib']:>5} {float(r['ready_s']):>14.1f} "
-          f"{touched} {r['pageset1_mib']:>13} "
+          f"{touched} {r['pageset1_mib']:>13} {r.get('pageset1_image_mib', '0'):>12} "
           f"{r['fetched_pages']:>16} {int(r['fetched_bytes']) / 2**20:>14.1f}")
 PY

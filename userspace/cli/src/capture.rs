@@ -7,7 +7,7 @@
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use lazyresume_abi as abi;
-use lazyresume_image::{Header, HASH_LEN};
+use lazyresume_image::{Encoding, Header, HASH_LEN};
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -16,6 +16,7 @@ use crate::device::Device;
 use crate::image::{manifest_bytes, running_kernel_id};
 use crate::mounts;
 use crate::netconf;
+use crate::pageset1::Encoder;
 use crate::snapshot::{Created, Snapshot};
 use crate::store::{self, Store};
 use crate::tftp_upload::Reader;
@@ -160,13 +161,11 @@ impl Evicted {
     }
 }
 
-/// Reads the image from `/dev/snapshot`, hashing it. The device must be
+/// Reads the image from `/dev/snapshot`. The device must be
 /// read a page at a time (a read that starts inside a page and ends past
 /// its middle returns nothing), so whole pages go through `page`.
 struct SnapshotReader<'a> {
     snap: &'a mut Snapshot,
-    hash: sha2::Sha256,
-    read: u64,
     page: Vec<u8>,
     /// Bytes of `page` not handed out yet: `page[start..end]`.
     start: usize,
@@ -175,7 +174,6 @@ struct SnapshotReader<'a> {
 
 impl Reader for SnapshotReader<'_> {
     fn read_full(&mut self, buf: &mut [u8]) -> Result<usize> {
-        use sha2::Digest;
         let mut n = 0;
         while n < buf.len() {
             if self.start == self.end {
@@ -190,8 +188,6 @@ impl Reader for SnapshotReader<'_> {
             self.start += k;
             n += k;
         }
-        self.hash.update(&buf[..n]);
-        self.read += n as u64;
         Ok(n)
     }
 }
@@ -300,39 +296,45 @@ pub fn run(device: &Path, args: &CaptureArgs) -> Result<()> {
     }
     let size = snap.image_size()?;
     println!("capture: pageset1 is {} KiB", size >> 10);
-    let mut reader = SnapshotReader {
+    let mut encoder = Encoder::new(SnapshotReader {
         snap: &mut snap,
-        hash: sha2::Digest::new(),
-        read: 0,
         page: vec![0; PAGE_SIZE as usize],
         start: 0,
         end: 0,
-    };
+    });
+    let image_read = encoder.image_read.clone();
+    let mut progress = progress_printer("pageset1", size);
     store.put(
         lazyresume_image::PAGESET1_NAME,
-        size,
-        &mut reader,
-        &mut progress_printer("pageset1", size),
+        None,
+        &mut encoder,
+        &mut |_| progress(image_read.get()),
     )?;
-    let (p1_len, p1_hash) = (reader.read, sha2::Digest::finalize(reader.hash));
-    if p1_len != size {
-        bail!("pageset1 is {p1_len} bytes, the kernel announced {size}");
+    let (p1_len, p1_hash) = (encoder.written, sha2::Digest::finalize(encoder.hash));
+    if image_read.get() != size {
+        bail!(
+            "pageset1 is {} bytes, the kernel announced {size}",
+            image_read.get()
+        );
     }
     let mut header = Header::new(PAGE_SIZE as u32, args.chunk_pages, &kernel_id);
     header.pageset1_len = p1_len;
     header.pageset1_sha256 = p1_hash.into();
+    header.pageset1_encoding = Encoding::Lz4Blocks;
+    header.snapshot_len = size;
     header.pageset2_pages = hashes.len() as u64;
     let manifest = manifest_bytes(&header, &hashes);
     // The manifest last: an image without one is visibly incomplete.
     store.put(
         lazyresume_image::MANIFEST_NAME,
-        manifest.len() as u64,
+        Some(manifest.len() as u64),
         &mut manifest.as_slice(),
         &mut |_| {},
     )?;
     println!(
-        "capture: image {name} in {}: pageset1 {} KiB, pageset2 {} pages, manifest {} bytes, {:.1} s",
+        "capture: image {name} in {}: pageset1 {} KiB ({} KiB in LZ4 blocks), pageset2 {} pages, manifest {} bytes, {:.1} s",
         store.describe(),
+        size >> 10,
         p1_len >> 10,
         hashes.len(),
         manifest.len(),

@@ -5,11 +5,13 @@
 
 use anyhow::{bail, ensure, Context, Result};
 use clap::Args;
-use lazyresume_image::{self as image, Header, Manifest, HASH_LEN};
+use lazyresume_image::{self as image, Encoding, Header, Manifest, HASH_LEN};
 use sha2::{Digest, Sha256};
 use std::fs::{self, File};
 use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
+
+use crate::pageset1;
 
 /// SHA-256 for the format crate.
 pub fn sha256(data: &[u8]) -> [u8; HASH_LEN] {
@@ -62,6 +64,10 @@ pub struct CreateArgs {
     /// Pages per pageset2 chunk file.
     #[arg(long, default_value_t = 1)]
     chunk_pages: u32,
+    /// Store pageset1 in LZ4 blocks, as `capture` does (the default: as
+    /// it is).
+    #[arg(long)]
+    lz4: bool,
 }
 
 /// The name of chunk `chunk`.
@@ -87,6 +93,13 @@ pub fn create(args: &CreateArgs) -> Result<()> {
         page
     );
     let mut header = Header::new(args.page_size, args.chunk_pages, &args.kernel_id);
+    header.snapshot_len = pageset1.len() as u64;
+    let pageset1 = if args.lz4 {
+        header.pageset1_encoding = Encoding::Lz4Blocks;
+        pageset1::encode(&pageset1)
+    } else {
+        pageset1
+    };
     header.pageset1_len = pageset1.len() as u64;
     header.pageset1_sha256 = sha256(&pageset1);
     header.pageset2_pages = (pageset2.len() / page) as u64;
@@ -138,6 +151,11 @@ pub fn inspect(dir: &Path) -> Result<()> {
         hex(&h.pageset1_sha256)
     );
     println!(
+        "pageset1 image:  {} bytes, stored {}",
+        h.snapshot_len,
+        h.pageset1_encoding.name()
+    );
+    println!(
         "pageset2:        {} pages ({} bytes) in {} chunk files of {} pages",
         h.pageset2_pages,
         h.pageset2_pages * u64::from(h.page_size),
@@ -168,7 +186,13 @@ pub fn verify(dir: &Path) -> Result<()> {
         Ok(d) if sha256(&d) != h.pageset1_sha256 => {
             problems.push(format!("{}: SHA-256 mismatch", p1.display()))
         }
-        Ok(_) => {}
+        Ok(d) => {
+            if h.pageset1_encoding == Encoding::Lz4Blocks {
+                if let Err(e) = pageset1::check(&d, h.snapshot_len) {
+                    problems.push(format!("{}: {e}", p1.display()));
+                }
+            }
+        }
     }
 
     let page = h.page_size as usize;

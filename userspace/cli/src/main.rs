@@ -7,6 +7,7 @@ mod device;
 mod image;
 mod mounts;
 mod netconf;
+mod pageset1;
 mod resume;
 mod snapshot;
 mod store;

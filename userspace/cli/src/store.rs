@@ -126,11 +126,12 @@ impl Store {
         }
     }
 
-    /// Writes file `file` of `len` bytes read from `data`.
+    /// Writes file `file` of `len` bytes (if known in advance) read from
+    /// `data`.
     pub fn put(
         &self,
         file: &str,
-        len: u64,
+        len: Option<u64>,
         data: &mut dyn Reader,
         progress: &mut dyn FnMut(u64),
     ) -> Result<()> {

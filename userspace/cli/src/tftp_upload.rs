@@ -64,7 +64,7 @@ impl<R: Reader> Upload<R> {
     fn start(
         server: SocketAddrV4,
         file: &str,
-        len: u64,
+        len: Option<u64>,
         data: R,
         sock: Option<UdpSocket>,
     ) -> Result<Self> {
@@ -81,7 +81,7 @@ impl<R: Reader> Upload<R> {
         let tx = Sender::new(OptionSet {
             blksize: Some(BLKSIZE),
             timeout: None,
-            tsize: Some(len),
+            tsize: len,
             windowsize: None,
         });
         let mut out = [0u8; 512];
@@ -248,12 +248,12 @@ fn buffers() -> (Vec<u8>, Vec<u8>) {
     )
 }
 
-/// Uploads `len` bytes from `data` as `file` to `server`, calling
-/// `progress` with the offsets reached.
+/// Uploads the bytes of `data` (`len` of them, if known) as `file` to
+/// `server`, calling `progress` with the offsets reached.
 pub fn upload(
     server: SocketAddrV4,
     file: &str,
-    len: u64,
+    len: Option<u64>,
     data: &mut dyn Reader,
     progress: &mut dyn FnMut(u64),
 ) -> Result<()> {
@@ -317,7 +317,7 @@ fn run_uploads(
             match files.next() {
                 Some(f) => {
                     let (name, bytes) = f?;
-                    let len = bytes.len() as u64;
+                    let len = Some(bytes.len() as u64);
                     let data = std::io::Cursor::new(bytes);
                     running.push(Upload::start(server, &name, len, data, idle.pop())?);
                 }

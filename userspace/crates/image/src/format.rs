@@ -7,7 +7,7 @@ use core::fmt;
 /// The first bytes of a manifest.
 pub const MAGIC: [u8; 8] = *b"LZRIMAGE";
 /// The format version this code reads and writes.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 /// Length of the manifest header.
 pub const HEADER_LEN: usize = 192;
 /// Length of a SHA-256 digest.
@@ -28,6 +28,42 @@ pub const CHUNK_NAME_LEN: usize = CHUNK_PREFIX.len() + 16;
 /// A SHA-256 function.
 pub type Sha256Fn = fn(&[u8]) -> [u8; HASH_LEN];
 
+/// How the `pageset1` file holds the hibernation image.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Encoding {
+    /// The image as it is.
+    Raw,
+    /// The image in LZ4-compressed blocks (`blocks.rs`).
+    Lz4Blocks,
+}
+
+impl Encoding {
+    /// The encoding's number in a manifest, or `None` if unknown.
+    pub const fn from_u32(v: u32) -> Option<Self> {
+        match v {
+            0 => Some(Self::Raw),
+            1 => Some(Self::Lz4Blocks),
+            _ => None,
+        }
+    }
+
+    /// The encoding's number in a manifest.
+    pub const fn to_u32(self) -> u32 {
+        match self {
+            Self::Raw => 0,
+            Self::Lz4Blocks => 1,
+        }
+    }
+
+    /// The encoding's name, as `lazyresume inspect` prints it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Raw => "raw",
+            Self::Lz4Blocks => "lz4-blocks",
+        }
+    }
+}
+
 /// The fixed part of a manifest.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Header {
@@ -40,10 +76,15 @@ pub struct Header {
     /// release and build hash), NUL-padded UTF-8, not empty: only the same
     /// build can resume it.
     pub kernel_id: [u8; KERNEL_ID_LEN],
-    /// Length of `pageset1` in bytes.
+    /// Length of the `pageset1` file in bytes.
     pub pageset1_len: u64,
-    /// SHA-256 of `pageset1`.
+    /// SHA-256 of the `pageset1` file.
     pub pageset1_sha256: [u8; HASH_LEN],
+    /// How `pageset1` holds the hibernation image.
+    pub pageset1_encoding: Encoding,
+    /// Length of the hibernation image `pageset1` decodes to: whole pages,
+    /// and `pageset1_len` for [`Encoding::Raw`].
+    pub snapshot_len: u64,
     /// Number of pageset2 pages.
     pub pageset2_pages: u64,
 }
@@ -68,6 +109,16 @@ pub enum FormatError {
     BadChunkPages(u32),
     /// Reserved bytes are not zero.
     NonZeroReserved,
+    /// A `pageset1` encoding this code does not know.
+    UnknownEncoding(u32),
+    /// The image length is not whole pages, or differs from the file's
+    /// length in a raw `pageset1`.
+    BadSnapshotLen {
+        /// The image length.
+        snapshot: u64,
+        /// The file length.
+        stored: u64,
+    },
     /// The kernel identity is empty, not NUL-padded or not UTF-8.
     BadKernelId,
     /// The manifest's length does not match its page count.
@@ -103,6 +154,12 @@ impl fmt::Display for FormatError {
                 write!(f, "{c} pages per chunk, expected 1 to {MAX_CHUNK_PAGES}")
             }
             Self::NonZeroReserved => write!(f, "reserved manifest bytes are not zero"),
+            Self::UnknownEncoding(e) => write!(f, "unknown pageset1 encoding {e}"),
+            Self::BadSnapshotLen { snapshot, stored } => write!(
+                f,
+                "pageset1 of {stored} bytes holds an image of {snapshot} bytes: \
+                 not whole pages, or not its length when not encoded"
+            ),
             Self::BadKernelId => write!(f, "kernel identity is empty, unterminated or not UTF-8"),
             Self::BadLength { expected, actual } => write!(
                 f,
@@ -120,12 +177,14 @@ const OFF_VERSION: usize = 8;
 const OFF_HEADER_LEN: usize = 12;
 const OFF_PAGE_SIZE: usize = 16;
 const OFF_CHUNK_PAGES: usize = 20;
-const OFF_FLAGS: usize = 24;
+const OFF_ENCODING: usize = 24;
+const OFF_RESERVED_WORD: usize = 28;
 const OFF_PAGESET1_LEN: usize = 32;
 const OFF_PAGESET2_PAGES: usize = 40;
 const OFF_PAGESET1_SHA: usize = 48;
 const OFF_KERNEL_ID: usize = 80;
-const OFF_RESERVED: usize = OFF_KERNEL_ID + KERNEL_ID_LEN;
+const OFF_SNAPSHOT_LEN: usize = OFF_KERNEL_ID + KERNEL_ID_LEN;
+const OFF_RESERVED: usize = OFF_SNAPSHOT_LEN + 8;
 
 fn le32(b: &[u8; HEADER_LEN], off: usize) -> u32 {
     let mut x = [0u8; 4];
@@ -166,6 +225,8 @@ impl Header {
             kernel_id: id,
             pageset1_len: 0,
             pageset1_sha256: [0; HASH_LEN],
+            pageset1_encoding: Encoding::Raw,
+            snapshot_len: 0,
             pageset2_pages: 0,
         }
     }
@@ -226,6 +287,12 @@ impl Header {
         );
         put(&mut b, OFF_PAGESET1_SHA, &self.pageset1_sha256);
         put(&mut b, OFF_KERNEL_ID, &self.kernel_id);
+        put(
+            &mut b,
+            OFF_ENCODING,
+            &self.pageset1_encoding.to_u32().to_le_bytes(),
+        );
+        put(&mut b, OFF_SNAPSHOT_LEN, &self.snapshot_len.to_le_bytes());
         b
     }
 
@@ -250,16 +317,18 @@ impl Header {
         if !(1..=MAX_CHUNK_PAGES).contains(&chunk_pages) {
             return Err(FormatError::BadChunkPages(chunk_pages));
         }
-        let reserved_zero = le32(b, OFF_FLAGS) == 0
-            && le32(b, OFF_FLAGS + 4) == 0
+        let reserved_zero = le32(b, OFF_RESERVED_WORD) == 0
             && b.get(OFF_RESERVED..)
                 .is_some_and(|r| r.iter().all(|&c| c == 0));
         if !reserved_zero {
             return Err(FormatError::NonZeroReserved);
         }
+        let encoding = le32(b, OFF_ENCODING);
+        let pageset1_encoding =
+            Encoding::from_u32(encoding).ok_or(FormatError::UnknownEncoding(encoding))?;
         let mut kernel_id = [0u8; KERNEL_ID_LEN];
         kernel_id.copy_from_slice(
-            b.get(OFF_KERNEL_ID..OFF_RESERVED)
+            b.get(OFF_KERNEL_ID..OFF_SNAPSHOT_LEN)
                 .ok_or(FormatError::BadKernelId)?,
         );
         let mut pageset1_sha256 = [0u8; HASH_LEN];
@@ -273,8 +342,19 @@ impl Header {
             kernel_id,
             pageset1_len: le64(b, OFF_PAGESET1_LEN),
             pageset1_sha256,
+            pageset1_encoding,
+            snapshot_len: le64(b, OFF_SNAPSHOT_LEN),
             pageset2_pages: le64(b, OFF_PAGESET2_PAGES),
         };
+        let whole_pages = header.snapshot_len.checked_rem(u64::from(page_size)) == Some(0);
+        let raw_matches =
+            pageset1_encoding != Encoding::Raw || header.snapshot_len == header.pageset1_len;
+        if !whole_pages || !raw_matches {
+            return Err(FormatError::BadSnapshotLen {
+                snapshot: header.snapshot_len,
+                stored: header.pageset1_len,
+            });
+        }
         // Text up to the first NUL, only NULs after it, not empty.
         let end = kernel_id.iter().position(|&c| c == 0);
         let valid = match end {

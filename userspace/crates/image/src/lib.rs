@@ -7,7 +7,8 @@
 //! - `manifest`: a fixed header, the SHA-256 of every pageset2 page, and
 //!   the SHA-256 of everything before it;
 //! - `pageset1`: the hibernation image restored eagerly, `pageset1_len`
-//!   bytes with SHA-256 `pageset1_sha256`;
+//!   bytes with SHA-256 `pageset1_sha256`, as it is or in LZ4-compressed
+//!   blocks (`blocks.rs`) that decode to `snapshot_len` bytes;
 //! - `p2-<chunk as 16 lowercase hex digits>`: pageset2, `chunk_pages`
 //!   pages per file (the last one may be shorter), so that any TFTP server
 //!   can serve any page on its own.
@@ -18,7 +19,9 @@
 
 #![no_std]
 
-// The kernel module compiles `format.rs` on its own (`#[path]`).
+// The kernel module compiles `format.rs` and `blocks.rs` on their own
+// (`#[path]`).
+pub mod blocks;
 mod format;
 
 pub use format::*;

@@ -9,7 +9,8 @@
 )]
 
 use lazyresume_image::{
-    chunk_name, manifest_len, FormatError, Header, Manifest, CHUNK_NAME_LEN, HASH_LEN, HEADER_LEN,
+    chunk_name, manifest_len, Encoding, FormatError, Header, Manifest, CHUNK_NAME_LEN, HASH_LEN,
+    HEADER_LEN,
 };
 use proptest::prelude::*;
 use sha2::{Digest, Sha256};
@@ -33,6 +34,9 @@ fn header(pages: u64, chunk_pages: u32) -> Header {
     let mut h = Header::new(4096, chunk_pages, "6.12.117 #1 SMP lazyresume");
     h.pageset1_len = 12345;
     h.pageset1_sha256 = [7; HASH_LEN];
+    h.pageset1_encoding = Encoding::Lz4Blocks;
+    // Whole pages of every page size.
+    h.snapshot_len = 8 * 65536;
     h.pageset2_pages = pages;
     h
 }
@@ -101,9 +105,10 @@ fn error_after(f: impl FnOnce(&mut [u8])) -> FormatError {
 #[test]
 fn each_field_is_checked_and_named() {
     assert_eq!(error_after(|m| m[0] = b'X'), FormatError::BadMagic);
+    // Version 1 had no pageset1 encoding.
     assert_eq!(
-        error_after(|m| m[8] = 2),
-        FormatError::UnsupportedVersion(2)
+        error_after(|m| m[8] = 1),
+        FormatError::UnsupportedVersion(1)
     );
     assert_eq!(error_after(|m| m[12] = 193), FormatError::BadHeaderLen(193));
     assert_eq!(
@@ -114,7 +119,23 @@ fn each_field_is_checked_and_named() {
         error_after(|m| m[20..24].copy_from_slice(&0u32.to_le_bytes())),
         FormatError::BadChunkPages(0)
     );
-    assert_eq!(error_after(|m| m[24] = 1), FormatError::NonZeroReserved);
+    assert_eq!(error_after(|m| m[24] = 7), FormatError::UnknownEncoding(7));
+    assert_eq!(error_after(|m| m[28] = 1), FormatError::NonZeroReserved);
+    // The image length: whole pages; the file's length when not encoded.
+    assert_eq!(
+        error_after(|m| m[144] = 1),
+        FormatError::BadSnapshotLen {
+            snapshot: 8 * 65536 + 1,
+            stored: 12345
+        }
+    );
+    assert_eq!(
+        error_after(|m| m[24] = 0),
+        FormatError::BadSnapshotLen {
+            snapshot: 8 * 65536,
+            stored: 12345
+        }
+    );
     assert_eq!(
         error_after(|m| m[HEADER_LEN - 1] = 1),
         FormatError::NonZeroReserved
