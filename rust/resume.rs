@@ -30,8 +30,10 @@ use crate::net::SockAddrV4;
 use crate::sha256::{self, Sha256};
 use crate::tftp_client::{self, Requested, Sink, TransferOptions, MAX_WINDOWSIZE};
 
-/// Largest manifest accepted: the hashes of 8 GiB of pageset2.
-const MAX_MANIFEST: usize = 64 << 20;
+/// Largest manifest read. A valid one is `image::MANIFEST_LEN` bytes; the
+/// room above lets the parser say what is wrong with another file (an
+/// image of format version 1, for one).
+const MAX_MANIFEST: usize = 64 << 10;
 /// Defaults of `struct lazyresume_resume` fields left at zero.
 const DEFAULT_BLKSIZE: u16 = 65464;
 const DEFAULT_RTO_MS: u32 = 500;

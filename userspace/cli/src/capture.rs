@@ -7,13 +7,13 @@
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use lazyresume_abi as abi;
-use lazyresume_image::{Encoding, Header, HASH_LEN};
+use lazyresume_image::{Encoding, Header, Manifest, HASH_LEN};
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crate::device::Device;
-use crate::image::{manifest_bytes, running_kernel_id};
+use crate::image::{hashes_file, running_kernel_id, sha256};
 use crate::mounts;
 use crate::netconf;
 use crate::pageset1::Encoder;
@@ -323,7 +323,14 @@ pub fn run(device: &Path, args: &CaptureArgs) -> Result<()> {
     header.pageset1_encoding = Encoding::Lz4Blocks;
     header.snapshot_len = size;
     header.pageset2_pages = hashes.len() as u64;
-    let manifest = manifest_bytes(&header, &hashes);
+    let hashes_bytes = hashes_file(&mut header, &hashes);
+    store.put(
+        lazyresume_image::HASHES_NAME,
+        Some(hashes_bytes.len() as u64),
+        &mut hashes_bytes.as_slice(),
+        &mut |_| {},
+    )?;
+    let manifest = Manifest::encode(&header, sha256);
     // The manifest last: an image without one is visibly incomplete.
     store.put(
         lazyresume_image::MANIFEST_NAME,
@@ -332,12 +339,12 @@ pub fn run(device: &Path, args: &CaptureArgs) -> Result<()> {
         &mut |_| {},
     )?;
     println!(
-        "capture: image {name} in {}: pageset1 {} KiB ({} KiB in LZ4 blocks), pageset2 {} pages, manifest {} bytes, {:.1} s",
+        "capture: image {name} in {}: pageset1 {} KiB ({} KiB in LZ4 blocks), pageset2 {} pages, their hashes {} KiB, {:.1} s",
         store.describe(),
         size >> 10,
         p1_len >> 10,
         hashes.len(),
-        manifest.len(),
+        hashes_bytes.len() >> 10,
         started.elapsed().as_secs_f64()
     );
     if args.no_poweroff {

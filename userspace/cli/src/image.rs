@@ -5,7 +5,7 @@
 
 use anyhow::{bail, ensure, Context, Result};
 use clap::Args;
-use lazyresume_image::{self as image, Encoding, Header, Manifest, HASH_LEN};
+use lazyresume_image::{self as image, Encoding, Header, Manifest, PageHashes, HASH_LEN};
 use sha2::{Digest, Sha256};
 use std::fs::{self, File};
 use std::io::{BufWriter, Read, Write};
@@ -18,17 +18,12 @@ pub fn sha256(data: &[u8]) -> [u8; HASH_LEN] {
     Sha256::digest(data).into()
 }
 
-/// The manifest of an image with `header` and pageset2 page hashes
-/// `hashes`: header, hashes, SHA-256 of both.
-pub fn manifest_bytes(header: &Header, hashes: &[[u8; HASH_LEN]]) -> Vec<u8> {
-    let mut m = Vec::with_capacity(image::HEADER_LEN + (hashes.len() + 1) * HASH_LEN);
-    m.extend_from_slice(&header.encode());
-    for h in hashes {
-        m.extend_from_slice(h);
-    }
-    let sum = sha256(&m);
-    m.extend_from_slice(&sum);
-    m
+/// The `hashes` file of pageset2 page hashes `hashes`, with its SHA-256
+/// sealed into `header`.
+pub fn hashes_file(header: &mut Header, hashes: &[[u8; HASH_LEN]]) -> Vec<u8> {
+    let file = hashes.concat();
+    header.hashes_sha256 = sha256(&file);
+    file
 }
 
 /// The kernel identity of the running kernel, as manifests record it.
@@ -109,7 +104,9 @@ pub fn create(args: &CreateArgs) -> Result<()> {
     fs::create_dir(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
     fs::write(args.out.join(image::PAGESET1_NAME), &pageset1)?;
     let hashes: Vec<[u8; HASH_LEN]> = pageset2.chunks(page).map(sha256).collect();
-    let manifest = manifest_bytes(&header, &hashes);
+    let hashes = hashes_file(&mut header, &hashes);
+    fs::write(args.out.join(image::HASHES_NAME), &hashes)?;
+    let manifest = Manifest::encode(&header, sha256);
     let per = args.chunk_pages as usize * page;
     for (i, chunk) in pageset2.chunks(per).enumerate() {
         let mut f = BufWriter::new(File::create(chunk_file(&args.out, i as u64))?);
@@ -117,7 +114,7 @@ pub fn create(args: &CreateArgs) -> Result<()> {
         f.flush()?;
     }
     // The manifest last: an image without one is visibly incomplete.
-    fs::write(args.out.join(image::MANIFEST_NAME), &manifest)?;
+    fs::write(args.out.join(image::MANIFEST_NAME), manifest)?;
     println!(
         "created {}: pageset1 {} bytes, pageset2 {} pages in {} chunks",
         args.out.display(),
@@ -129,18 +126,16 @@ pub fn create(args: &CreateArgs) -> Result<()> {
 }
 
 /// Reads and checks the manifest of the image in `dir`.
-fn read_manifest(dir: &Path) -> Result<Vec<u8>> {
+fn read_manifest(dir: &Path) -> Result<Header> {
     let path = dir.join(image::MANIFEST_NAME);
     let bytes = fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-    Manifest::parse(&bytes, sha256).with_context(|| format!("{}", path.display()))?;
-    Ok(bytes)
+    let m = Manifest::parse(&bytes, sha256).with_context(|| format!("{}", path.display()))?;
+    Ok(m.header)
 }
 
 /// `lazyresume inspect`: prints the manifest and the sizes.
 pub fn inspect(dir: &Path) -> Result<()> {
-    let bytes = read_manifest(dir)?;
-    let m = Manifest::parse(&bytes, sha256)?;
-    let h = m.header;
+    let h = read_manifest(dir)?;
     println!("image:           {}", dir.display());
     println!("format version:  {}", image::FORMAT_VERSION);
     println!("kernel:          {}", h.kernel_id_str());
@@ -162,16 +157,22 @@ pub fn inspect(dir: &Path) -> Result<()> {
         h.chunks(),
         h.chunk_pages
     );
-    println!("manifest:        {} bytes", bytes.len());
+    println!("manifest:        {} bytes", image::MANIFEST_LEN);
+    println!(
+        "page hashes:     {} bytes, sha256 {}",
+        image::hashes_len(h.pageset2_pages).unwrap_or(0),
+        hex(&h.hashes_sha256)
+    );
     Ok(())
 }
 
 /// `lazyresume verify`: checks pageset1 and every pageset2 page against
 /// the manifest.
 pub fn verify(dir: &Path) -> Result<()> {
-    let bytes = read_manifest(dir)?;
-    let m = Manifest::parse(&bytes, sha256)?;
-    let h = m.header;
+    let h = read_manifest(dir)?;
+    let path = dir.join(image::HASHES_NAME);
+    let bytes = fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+    let m = PageHashes::parse(&h, &bytes, sha256).with_context(|| format!("{}", path.display()))?;
     let mut problems = Vec::new();
 
     let p1 = dir.join(image::PAGESET1_NAME);

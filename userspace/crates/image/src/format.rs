@@ -18,6 +18,10 @@ pub const KERNEL_ID_LEN: usize = 64;
 pub const MAX_CHUNK_PAGES: u32 = 4096;
 /// Name of the manifest file.
 pub const MANIFEST_NAME: &str = "manifest";
+/// Length of a manifest: the header and its SHA-256.
+pub const MANIFEST_LEN: usize = HEADER_LEN + HASH_LEN;
+/// Name of the file of pageset2 page hashes.
+pub const HASHES_NAME: &str = "hashes";
 /// Name of the pageset1 file.
 pub const PAGESET1_NAME: &str = "pageset1";
 /// Prefix of the pageset2 chunk file names.
@@ -87,6 +91,8 @@ pub struct Header {
     pub snapshot_len: u64,
     /// Number of pageset2 pages.
     pub pageset2_pages: u64,
+    /// SHA-256 of the `hashes` file.
+    pub hashes_sha256: [u8; HASH_LEN],
 }
 
 /// Why a manifest was rejected.
@@ -121,13 +127,20 @@ pub enum FormatError {
     },
     /// The kernel identity is empty, not NUL-padded or not UTF-8.
     BadKernelId,
-    /// The manifest's length does not match its page count.
+    /// The manifest is not [`MANIFEST_LEN`] bytes.
     BadLength {
+        /// Bytes there are.
+        actual: u64,
+    },
+    /// The `hashes` file's length does not match the page count.
+    BadHashesLength {
         /// Bytes expected from the page count.
         expected: u64,
         /// Bytes there are.
         actual: u64,
     },
+    /// The `hashes` file does not match its SHA-256 in the manifest.
+    BadHashes,
     /// The SHA-256 at the end does not match the manifest.
     BadChecksum,
 }
@@ -161,10 +174,14 @@ impl fmt::Display for FormatError {
                  not whole pages, or not its length when not encoded"
             ),
             Self::BadKernelId => write!(f, "kernel identity is empty, unterminated or not UTF-8"),
-            Self::BadLength { expected, actual } => write!(
+            Self::BadLength { actual } => {
+                write!(f, "manifest is {actual} bytes, expected {MANIFEST_LEN}")
+            }
+            Self::BadHashesLength { expected, actual } => write!(
                 f,
-                "manifest is {actual} bytes, its page count makes it {expected}"
+                "hashes file is {actual} bytes, the page count makes it {expected}"
             ),
+            Self::BadHashes => write!(f, "hashes file SHA-256 mismatch (corrupted hashes)"),
             Self::BadChecksum => write!(f, "manifest checksum mismatch (corrupted manifest)"),
         }
     }
@@ -184,7 +201,8 @@ const OFF_PAGESET2_PAGES: usize = 40;
 const OFF_PAGESET1_SHA: usize = 48;
 const OFF_KERNEL_ID: usize = 80;
 const OFF_SNAPSHOT_LEN: usize = OFF_KERNEL_ID + KERNEL_ID_LEN;
-const OFF_RESERVED: usize = OFF_SNAPSHOT_LEN + 8;
+const OFF_HASHES_SHA: usize = OFF_SNAPSHOT_LEN + 8;
+const OFF_RESERVED: usize = OFF_HASHES_SHA + HASH_LEN;
 
 fn le32(b: &[u8; HEADER_LEN], off: usize) -> u32 {
     let mut x = [0u8; 4];
@@ -204,12 +222,10 @@ fn put(b: &mut [u8; HEADER_LEN], off: usize, v: &[u8]) {
     }
 }
 
-/// Length of the manifest of an image with `pages` pageset2 pages, or
+/// Length of the `hashes` file of an image with `pages` pageset2 pages, or
 /// `None` if it does not fit in a `u64`.
-pub fn manifest_len(pages: u64) -> Option<u64> {
-    pages
-        .checked_mul(HASH_LEN as u64)?
-        .checked_add((HEADER_LEN + HASH_LEN) as u64)
+pub fn hashes_len(pages: u64) -> Option<u64> {
+    pages.checked_mul(HASH_LEN as u64)
 }
 
 impl Header {
@@ -228,6 +244,7 @@ impl Header {
             pageset1_encoding: Encoding::Raw,
             snapshot_len: 0,
             pageset2_pages: 0,
+            hashes_sha256: [0; HASH_LEN],
         }
     }
 
@@ -293,6 +310,7 @@ impl Header {
             &self.pageset1_encoding.to_u32().to_le_bytes(),
         );
         put(&mut b, OFF_SNAPSHOT_LEN, &self.snapshot_len.to_le_bytes());
+        put(&mut b, OFF_HASHES_SHA, &self.hashes_sha256);
         b
     }
 
@@ -331,6 +349,11 @@ impl Header {
             b.get(OFF_KERNEL_ID..OFF_SNAPSHOT_LEN)
                 .ok_or(FormatError::BadKernelId)?,
         );
+        let mut hashes_sha256 = [0u8; HASH_LEN];
+        hashes_sha256.copy_from_slice(
+            b.get(OFF_HASHES_SHA..OFF_RESERVED)
+                .ok_or(FormatError::BadMagic)?,
+        );
         let mut pageset1_sha256 = [0u8; HASH_LEN];
         pageset1_sha256.copy_from_slice(
             b.get(OFF_PAGESET1_SHA..OFF_KERNEL_ID)
@@ -345,6 +368,7 @@ impl Header {
             pageset1_encoding,
             snapshot_len: le64(b, OFF_SNAPSHOT_LEN),
             pageset2_pages: le64(b, OFF_PAGESET2_PAGES),
+            hashes_sha256,
         };
         let whole_pages = header.snapshot_len.checked_rem(u64::from(page_size)) == Some(0);
         let raw_matches =
@@ -375,42 +399,67 @@ impl Header {
     }
 }
 
-/// A parsed, checked manifest, borrowing its bytes.
+/// A parsed, checked manifest.
 #[derive(Clone, Copy, Debug)]
-pub struct Manifest<'a> {
+pub struct Manifest {
     /// The header.
     pub header: Header,
-    hashes: &'a [u8],
 }
 
-impl<'a> Manifest<'a> {
+impl Manifest {
     /// Parses `bytes` (a whole manifest file) and checks every field, its
     /// length and its checksum with `sha256`.
-    pub fn parse(bytes: &'a [u8], sha256: Sha256Fn) -> Result<Self, FormatError> {
+    pub fn parse(bytes: &[u8], sha256: Sha256Fn) -> Result<Self, FormatError> {
         let head: &[u8; HEADER_LEN] = bytes
             .get(..HEADER_LEN)
             .and_then(|h| h.try_into().ok())
             .ok_or(FormatError::Truncated { len: bytes.len() })?;
         let header = Header::decode(head)?;
-        let expected = manifest_len(header.pageset2_pages).ok_or(FormatError::BadLength {
-            expected: u64::MAX,
-            actual: bytes.len() as u64,
-        })?;
-        if expected != bytes.len() as u64 {
+        if bytes.len() != MANIFEST_LEN {
             return Err(FormatError::BadLength {
+                actual: bytes.len() as u64,
+            });
+        }
+        let (body, sum) = bytes.split_at(HEADER_LEN);
+        if sha256(body) != sum {
+            return Err(FormatError::BadChecksum);
+        }
+        Ok(Self { header })
+    }
+
+    /// The bytes of the manifest of `header`.
+    pub fn encode(header: &Header, sha256: Sha256Fn) -> [u8; MANIFEST_LEN] {
+        let mut m = [0u8; MANIFEST_LEN];
+        let (head, sum) = m.split_at_mut(HEADER_LEN);
+        let h = header.encode();
+        head.copy_from_slice(&h);
+        sum.copy_from_slice(&sha256(&h));
+        m
+    }
+}
+
+/// The checked `hashes` file: the SHA-256 of every pageset2 page, page 0
+/// first.
+#[derive(Clone, Copy, Debug)]
+pub struct PageHashes<'a> {
+    hashes: &'a [u8],
+}
+
+impl<'a> PageHashes<'a> {
+    /// Checks `bytes` (a whole `hashes` file) against `header`: its length
+    /// and its SHA-256.
+    pub fn parse(header: &Header, bytes: &'a [u8], sha256: Sha256Fn) -> Result<Self, FormatError> {
+        let expected = hashes_len(header.pageset2_pages).unwrap_or(u64::MAX);
+        if expected != bytes.len() as u64 {
+            return Err(FormatError::BadHashesLength {
                 expected,
                 actual: bytes.len() as u64,
             });
         }
-        let body_len = bytes.len().saturating_sub(HASH_LEN);
-        let (body, sum) = bytes.split_at(body_len);
-        if sha256(body) != sum {
-            return Err(FormatError::BadChecksum);
+        if sha256(bytes) != header.hashes_sha256 {
+            return Err(FormatError::BadHashes);
         }
-        Ok(Self {
-            header,
-            hashes: body.get(HEADER_LEN..).unwrap_or(&[]),
-        })
+        Ok(Self { hashes: bytes })
     }
 
     /// The SHA-256 of pageset2 page `page`.

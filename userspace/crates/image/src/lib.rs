@@ -4,8 +4,10 @@
 //!
 //! An image is a directory (or the same names on a TFTP server):
 //!
-//! - `manifest`: a fixed header, the SHA-256 of every pageset2 page, and
-//!   the SHA-256 of everything before it;
+//! - `manifest`: a fixed header and its SHA-256, all a resuming kernel
+//!   fetches before pageset1;
+//! - `hashes`: the SHA-256 of every pageset2 page, whose own SHA-256 is in
+//!   the header;
 //! - `pageset1`: the hibernation image restored eagerly, `pageset1_len`
 //!   bytes with SHA-256 `pageset1_sha256`, as it is or in LZ4-compressed
 //!   blocks (`blocks.rs`) that decode to `snapshot_len` bytes;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Manifests round-trip, and any damage to one is caught.
+//! Manifests and hashes files round-trip, and any damage to one is caught.
 
 #![allow(
     clippy::arithmetic_side_effects,
@@ -9,8 +9,8 @@
 )]
 
 use lazyresume_image::{
-    chunk_name, manifest_len, Encoding, FormatError, Header, Manifest, CHUNK_NAME_LEN, HASH_LEN,
-    HEADER_LEN,
+    chunk_name, hashes_len, Encoding, FormatError, Header, Manifest, PageHashes, CHUNK_NAME_LEN,
+    HASH_LEN, HEADER_LEN, MANIFEST_LEN,
 };
 use proptest::prelude::*;
 use sha2::{Digest, Sha256};
@@ -19,17 +19,12 @@ fn sha256(d: &[u8]) -> [u8; HASH_LEN] {
     Sha256::digest(d).into()
 }
 
-/// A manifest for `header` whose page `i` hash is `[i as u8; 32]`.
-fn manifest(header: &Header) -> Vec<u8> {
-    let mut m = header.encode().to_vec();
-    for i in 0..header.pageset2_pages {
-        m.extend_from_slice(&[i as u8; HASH_LEN]);
-    }
-    let sum = sha256(&m);
-    m.extend_from_slice(&sum);
-    m
+/// The hashes file of `pages` pages whose page `i` hash is `[i as u8; 32]`.
+fn hashes(pages: u64) -> Vec<u8> {
+    (0..pages).flat_map(|i| [i as u8; HASH_LEN]).collect()
 }
 
+/// A header for `pages` pages, sealing their hashes file.
 fn header(pages: u64, chunk_pages: u32) -> Header {
     let mut h = Header::new(4096, chunk_pages, "6.12.117 #1 SMP lazyresume");
     h.pageset1_len = 12345;
@@ -38,14 +33,14 @@ fn header(pages: u64, chunk_pages: u32) -> Header {
     // Whole pages of every page size.
     h.snapshot_len = 8 * 65536;
     h.pageset2_pages = pages;
+    h.hashes_sha256 = sha256(&hashes(pages));
     h
 }
 
 /// Re-seals a manifest whose bytes were changed on purpose.
 fn reseal(m: &mut [u8]) {
-    let n = m.len() - HASH_LEN;
-    let sum = sha256(&m[..n]);
-    m[n..].copy_from_slice(&sum);
+    let sum = sha256(&m[..HEADER_LEN]);
+    m[HEADER_LEN..].copy_from_slice(&sum);
 }
 
 proptest! {
@@ -53,30 +48,45 @@ proptest! {
     fn round_trip(pages in 0u64..300, chunk_pages in 1u32..64, kib in 0u32..5) {
         let mut h = header(pages, chunk_pages);
         h.page_size = 4096 << kib;
-        let m = manifest(&h);
-        prop_assert_eq!(m.len() as u64, manifest_len(pages).unwrap());
+        let m = Manifest::encode(&h, sha256);
+        prop_assert_eq!(m.len(), MANIFEST_LEN);
         let parsed = Manifest::parse(&m, sha256).unwrap();
         prop_assert_eq!(parsed.header, h);
         prop_assert_eq!(parsed.header.kernel_id_str(), "6.12.117 #1 SMP lazyresume");
+        let file = hashes(pages);
+        prop_assert_eq!(file.len() as u64, hashes_len(pages).unwrap());
+        let p = PageHashes::parse(&parsed.header, &file, sha256).unwrap();
         for i in 0..pages {
-            prop_assert_eq!(parsed.page_hash(i), Some(&[i as u8; HASH_LEN]));
+            prop_assert_eq!(p.page_hash(i), Some(&[i as u8; HASH_LEN]));
         }
-        prop_assert_eq!(parsed.page_hash(pages), None);
+        prop_assert_eq!(p.page_hash(pages), None);
     }
 
     #[test]
-    fn any_changed_byte_is_caught(pages in 0u64..40, pos in any::<prop::sample::Index>(), x in 1u8..=255) {
-        let mut m = manifest(&header(pages, 4));
-        let i = pos.index(m.len());
-        m[i] ^= x;
-        prop_assert!(Manifest::parse(&m, sha256).is_err());
+    fn any_changed_byte_is_caught(pages in 1u64..40, pos in any::<prop::sample::Index>(), x in 1u8..=255) {
+        let h = header(pages, 4);
+        let mut m = Manifest::encode(&h, sha256);
+        let mut file = hashes(pages);
+        let i = pos.index(m.len() + file.len());
+        if i < m.len() {
+            m[i] ^= x;
+            prop_assert!(Manifest::parse(&m, sha256).is_err());
+        } else {
+            file[i - m.len()] ^= x;
+            prop_assert_eq!(
+                PageHashes::parse(&h, &file, sha256).unwrap_err(),
+                FormatError::BadHashes
+            );
+        }
     }
 
     #[test]
-    fn any_truncation_is_caught(pages in 0u64..40, pos in any::<prop::sample::Index>()) {
-        let m = manifest(&header(pages, 4));
-        let cut = pos.index(m.len());
-        prop_assert!(Manifest::parse(&m[..cut], sha256).is_err());
+    fn any_truncation_is_caught(pages in 1u64..40, pos in any::<prop::sample::Index>()) {
+        let h = header(pages, 4);
+        let m = Manifest::encode(&h, sha256);
+        prop_assert!(Manifest::parse(&m[..pos.index(m.len())], sha256).is_err());
+        let file = hashes(pages);
+        prop_assert!(PageHashes::parse(&h, &file[..pos.index(file.len())], sha256).is_err());
     }
 
     #[test]
@@ -96,7 +106,7 @@ proptest! {
 
 /// Changes the header with `f`, re-seals, and returns the parse error.
 fn error_after(f: impl FnOnce(&mut [u8])) -> FormatError {
-    let mut m = manifest(&header(3, 2));
+    let mut m = Manifest::encode(&header(3, 2), sha256).to_vec();
     f(&mut m);
     reseal(&mut m);
     Manifest::parse(&m, sha256).unwrap_err()
@@ -105,7 +115,7 @@ fn error_after(f: impl FnOnce(&mut [u8])) -> FormatError {
 #[test]
 fn each_field_is_checked_and_named() {
     assert_eq!(error_after(|m| m[0] = b'X'), FormatError::BadMagic);
-    // Version 1 had no pageset1 encoding.
+    // Version 1 had no pageset1 encoding and the hashes in the manifest.
     assert_eq!(
         error_after(|m| m[8] = 1),
         FormatError::UnsupportedVersion(1)
@@ -121,6 +131,10 @@ fn each_field_is_checked_and_named() {
     );
     assert_eq!(error_after(|m| m[24] = 7), FormatError::UnknownEncoding(7));
     assert_eq!(error_after(|m| m[28] = 1), FormatError::NonZeroReserved);
+    assert_eq!(
+        error_after(|m| m[HEADER_LEN - 1] = 1),
+        FormatError::NonZeroReserved
+    );
     // The image length: whole pages; the file's length when not encoded.
     assert_eq!(
         error_after(|m| m[144] = 1),
@@ -136,28 +150,33 @@ fn each_field_is_checked_and_named() {
             stored: 12345
         }
     );
-    assert_eq!(
-        error_after(|m| m[HEADER_LEN - 1] = 1),
-        FormatError::NonZeroReserved
-    );
     assert_eq!(error_after(|m| m[80] = 0), FormatError::BadKernelId);
     assert_eq!(error_after(|m| m[80 + 63] = b'x'), FormatError::BadKernelId);
-    assert_eq!(
-        error_after(|m| m[40] = 4),
-        FormatError::BadLength {
-            expected: manifest_len(4).unwrap(),
-            actual: manifest_len(3).unwrap()
-        }
-    );
-    let mut m = manifest(&header(3, 2));
+    let mut m = Manifest::encode(&header(3, 2), sha256).to_vec();
     m[HEADER_LEN] ^= 1;
     assert_eq!(
         Manifest::parse(&m, sha256).unwrap_err(),
         FormatError::BadChecksum
     );
+    m.push(0);
+    assert_eq!(
+        Manifest::parse(&m, sha256).unwrap_err(),
+        FormatError::BadLength {
+            actual: MANIFEST_LEN as u64 + 1
+        }
+    );
     assert_eq!(
         Manifest::parse(&m[..10], sha256).unwrap_err(),
         FormatError::Truncated { len: 10 }
+    );
+    // The hashes file: as long as the page count says, and sealed.
+    let h = header(3, 2);
+    assert_eq!(
+        PageHashes::parse(&h, &hashes(4), sha256).unwrap_err(),
+        FormatError::BadHashesLength {
+            expected: hashes_len(3).unwrap(),
+            actual: hashes_len(4).unwrap()
+        }
     );
     // Every error says what is wrong.
     let text = FormatError::BadPageSize(5000).to_string();

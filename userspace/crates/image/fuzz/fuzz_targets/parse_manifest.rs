@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Any bytes given to the manifest parser: no panic, and whatever it
-//! accepts is consistent. The checksum is checked with a SHA-256 that
-//! accepts anything half of the time, so that the fuzzer gets past it.
+//! Any bytes given to the manifest and hashes parsers: no panic, and
+//! whatever they accept is consistent. The first MANIFEST_LEN bytes are the
+//! manifest, the rest the hashes file. Checksums are checked with a
+//! SHA-256 that accepts what the manifest says, so that the fuzzer gets
+//! past them.
 
 #![no_main]
 
-use lazyresume_image::{Manifest, HASH_LEN};
+use lazyresume_image::{Manifest, PageHashes, HASH_LEN, HEADER_LEN, MANIFEST_LEN};
 use libfuzzer_sys::fuzz_target;
 use sha2::{Digest, Sha256};
 
@@ -14,25 +16,37 @@ fn real(d: &[u8]) -> [u8; HASH_LEN] {
     Sha256::digest(d).into()
 }
 
+thread_local!(static SUM: std::cell::Cell<[u8; HASH_LEN]> = const { std::cell::Cell::new([0; HASH_LEN]) });
+
+fn trusting(_: &[u8]) -> [u8; HASH_LEN] {
+    SUM.with(|s| s.get())
+}
+
+fn trust(sum: &[u8]) {
+    let mut s = [0u8; HASH_LEN];
+    s.copy_from_slice(sum);
+    SUM.with(|c| c.set(s));
+}
+
 fuzz_target!(|data: &[u8]| {
-    // With the real hash, and with one that trusts the stored checksum.
-    let _ = Manifest::parse(data, real);
-    if data.len() >= HASH_LEN {
-        let mut sum = [0u8; HASH_LEN];
-        sum.copy_from_slice(&data[data.len() - HASH_LEN..]);
-        thread_local!(static SUM: std::cell::Cell<[u8; HASH_LEN]> = const { std::cell::Cell::new([0; HASH_LEN]) });
-        SUM.with(|s| s.set(sum));
-        fn trusting(_: &[u8]) -> [u8; HASH_LEN] {
-            SUM.with(|s| s.get())
+    let (manifest, hashes) = data.split_at(data.len().min(MANIFEST_LEN));
+    let _ = Manifest::parse(manifest, real);
+    if manifest.len() < MANIFEST_LEN {
+        return;
+    }
+    trust(&manifest[HEADER_LEN..]);
+    let Ok(m) = Manifest::parse(manifest, trusting) else {
+        return;
+    };
+    let h = m.header;
+    let _ = PageHashes::parse(&h, hashes, real);
+    trust(&h.hashes_sha256);
+    if let Ok(p) = PageHashes::parse(&h, hashes, trusting) {
+        for i in 0..h.pageset2_pages.min(64) {
+            assert!(p.page_hash(i).is_some());
+            let (c, off) = h.locate(i).unwrap();
+            assert!(off + u64::from(h.page_size) <= h.chunk_len(c).unwrap());
         }
-        if let Ok(m) = Manifest::parse(data, trusting) {
-            let h = m.header;
-            for p in 0..h.pageset2_pages.min(64) {
-                assert!(m.page_hash(p).is_some());
-                let (c, off) = h.locate(p).unwrap();
-                assert!(off + u64::from(h.page_size) <= h.chunk_len(c).unwrap());
-            }
-            assert!(m.page_hash(h.pageset2_pages).is_none());
-        }
+        assert!(p.page_hash(h.pageset2_pages).is_none());
     }
 });
