@@ -18,6 +18,8 @@
 # correct.  LAZYRESUME_BENCH_TOUCH=0 skips the verify.  The lazy image has
 # LAZYRESUME_BENCH_CHUNK (default 16) pages per pageset2 file and is
 # captured with --evict-shared (LAZYRESUME_BENCH_SHARED=0: without).
+# LAZYRESUME_BENCH_RUNS=N boots each client N times from the same images
+# and prints the medians (emulation makes single boots noisy).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -71,7 +73,8 @@ for kind in lazy eager; do
 	echo "bench resume capture kind=$kind mib=$mib vm_s=$(echo "$t1 - $t0" | bc)" >>"$raw"
 done
 
-for mode in lazy eager cold; do
+runs=${LAZYRESUME_BENCH_RUNS:-1}
+for mode in $(for _ in $(seq "$runs"); do echo lazy eager cold; done); do
 	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 	case "$mode" in
 	cold) append="lrmode=cold" ;;
@@ -120,15 +123,21 @@ for mode in lazy eager cold; do
 done
 
 python3 - "$raw" <<'PY'
+import statistics
 import sys
 rows = [dict(kv.split("=", 1) for kv in l.split()[2:] if "=" in kv)
         for l in open(sys.argv[1]) if l.startswith("bench resume mode=")]
-print(f"{'mode':<6} {'MiB':>5} {'interactive s':>14} {'all touched s':>14} "
+def med(rs, key):
+    v = [float(r[key]) for r in rs if r[key] not in ("", "nan")]
+    return f"{statistics.median(v):>14.1f}" if v else f"{'-':>14}"
+print(f"{'mode':<6} {'MiB':>5} {'runs':>4} {'interactive s':>14} {'all touched s':>14} "
       f"{'pageset1 MiB':>13} {'(image MiB)':>12} {'pages on demand':>16} {'MiB on demand':>14}")
-for r in rows:
-    touched = r['all_touched_s']
-    touched = f"{float(touched):>14.1f}" if touched not in ("", "nan") else f"{'-':>14}"
-    print(f"{r['mode']:<6} {r['mib']:>5} {float(r['ready_s']):>14.1f} "
-          f"{touched} {r['pageset1_mib']:>13} {r.get('pageset1_image_mib', '0'):>12} "
+for mode in dict.fromkeys(r['mode'] for r in rows):
+    rs = [r for r in rows if r['mode'] == mode]
+    r = rs[-1]
+    print(f"{mode:<6} {r['mib']:>5} {len(rs):>4} {med(rs, 'ready_s')} "
+          f"{med(rs, 'all_touched_s')} {r['pageset1_mib']:>13} {r.get('pageset1_image_mib', '0'):>12} "
           f"{r['fetched_pages']:>16} {int(r['fetched_bytes']) / 2**20:>14.1f}")
+if len(rows) > 3:
+    print("(medians; every run is in " + sys.argv[1] + ")")
 PY

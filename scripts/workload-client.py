@@ -11,7 +11,10 @@ workload-client.py PORT ACTION... runs each ACTION in order and prints one
                    answer.  Each attempt waits READY_POLL_S for its answer:
                    QEMU's host forward accepts at once and a SYN it sends
                    while the guest's network is not up yet is lost, so a
-                   long wait would only measure slirp's retransmission
+                   long wait would only measure slirp's retransmission.
+                   A new attempt starts every READY_STEP_S, overlapping
+                   the ones still waiting, so that the time is known to
+                   READY_STEP_S rather than to a whole attempt.
   whoami           prints mac= and addr= as the workload sees them
   expect-mac MAC   the last whoami's MAC must be MAC
   expect-addr A    the last whoami's address must be A
@@ -26,6 +29,7 @@ workload-client.py PORT ACTION... runs each ACTION in order and prints one
 import random
 import socket
 import sys
+import threading
 import time
 
 START = time.monotonic()
@@ -33,6 +37,8 @@ START = time.monotonic()
 # ready workload answers in milliseconds; a slower first answer (faults
 # on a debug kernel) is retried, and each attempt's faults stay served.
 READY_POLL_S = 0.5
+# How often a wait-ready attempt starts (see above).
+READY_STEP_S = 0.1
 
 
 def request(port, line, timeout):
@@ -52,6 +58,31 @@ def request(port, line, timeout):
         return None
 
 
+def wait_ready(port, limit):
+    """Starts an attempt every READY_STEP_S until one is answered `ok` or
+    `limit` seconds from START have passed; returns (ready_s or None, the
+    last answer)."""
+    lock = threading.Lock()
+    done = threading.Event()
+    state = {"ready": None, "last": None}
+
+    def attempt():
+        answer = request(port, "read 0 4096", READY_POLL_S)
+        with lock:
+            state["last"] = answer
+            if answer == "ok" and state["ready"] is None:
+                state["ready"] = time.monotonic() - START
+                done.set()
+
+    while time.monotonic() - START < limit and not done.is_set():
+        threading.Thread(target=attempt, daemon=True).start()
+        done.wait(READY_STEP_S)
+    # Attempts still in flight end within READY_POLL_S.
+    done.wait(READY_POLL_S)
+    with lock:
+        return state["ready"], state["last"]
+
+
 def main():
     port = int(sys.argv[1])
     args = sys.argv[2:]
@@ -61,16 +92,11 @@ def main():
         action, args = args[0], args[1:]
         if action == "wait-ready":
             limit, args = float(args[0]), args[1:]
-            answer = None
-            while time.monotonic() - START < limit:
-                answer = request(port, "read 0 4096", READY_POLL_S)
-                if answer == "ok":
-                    break
-                time.sleep(0.1)
-            if answer == "ok":
-                print(f"ready_s={time.monotonic() - START:.2f}")
+            ready, last = wait_ready(port, limit)
+            if ready is not None:
+                print(f"ready_s={ready:.2f}")
             else:
-                print(f"ready=timeout last={answer}")
+                print(f"ready=timeout last={last}")
                 return 1
         elif action == "whoami":
             answer = request(port, "whoami", 60) or ""
