@@ -324,20 +324,14 @@ pub fn run(device: &Path, args: &CaptureArgs) -> Result<()> {
     header.snapshot_len = size;
     header.pageset2_pages = hashes.len() as u64;
     let hashes_bytes = hashes_file(&mut header, &hashes);
-    store.put(
-        lazyresume_image::HASHES_NAME,
-        Some(hashes_bytes.len() as u64),
-        &mut hashes_bytes.as_slice(),
-        &mut |_| {},
-    )?;
     let manifest = Manifest::encode(&header, sha256);
     // The manifest last: an image without one is visibly incomplete.
-    store.put(
-        lazyresume_image::MANIFEST_NAME,
-        Some(manifest.len() as u64),
-        &mut manifest.as_slice(),
-        &mut |_| {},
-    )?;
+    for (file, mut bytes) in [
+        (lazyresume_image::HASHES_NAME, hashes_bytes.as_slice()),
+        (lazyresume_image::MANIFEST_NAME, manifest.as_slice()),
+    ] {
+        store.put(file, Some(bytes.len() as u64), &mut bytes, &mut |_| {})?;
+    }
     println!(
         "capture: image {name} in {}: pageset1 {} KiB ({} KiB in LZ4 blocks), pageset2 {} pages, their hashes {} KiB, {:.1} s",
         store.describe(),
