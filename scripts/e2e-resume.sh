@@ -15,7 +15,8 @@
 #                 the image at the same time; each keeps its own MAC and
 #                 address, answers reads, passes verify of every byte and
 #                 ends with a clean kernel log
-#   fallback      a client asked for a corrupted image, and one asked for a
+#   fallback      clients asked for a corrupted image (a flipped byte, and
+#                 a malformed first LZ4 block), and one asked for a
 #                 missing image, each say why and boot normally (the
 #                 workload starts cold and answers); a dry run loads the
 #                 image and gives up just before the jump
@@ -191,9 +192,14 @@ with open(sys.argv[1], "r+b") as f:
     f.seek(-1, 1)
     f.write(bytes([b[0] ^ 0xFF]))
 PY
+	# A first LZ4 frame that announces a stored block of one byte: the
+	# module's decoder must refuse it before the hash could.
+	rm -rf "$images/bad-block"
+	cp -r "$images/$image" "$images/bad-block"
+	printf '\001\000\000\200' | dd of="$images/bad-block/pageset1" conv=notrunc status=none
 	image_server_up
 	ok=0
-	for case in corrupt missing dry-run; do
+	for case in corrupt bad-block missing dry-run; do
 		p=$(free_tcp_port)
 		img=$case
 		[ "$case" = dry-run ] && img="$image lrdryrun=1"
@@ -207,6 +213,7 @@ PY
 		expect "fallback-$case" "LAZYRESUME-VERDICT: PASS cold" || ok=1
 	done
 	expect fallback-corrupt "not resuming image corrupt: pageset1 corrupted" || ok=1
+	expect fallback-bad-block "not resuming image bad-block: pageset1 corrupted: block 0 has a malformed frame header" || ok=1
 	expect fallback-missing "not resuming image missing: cannot fetch missing/manifest" || ok=1
 	expect fallback-dry-run "^resume: dry run: manifest .* loaded in" || ok=1
 	exit "$ok"
