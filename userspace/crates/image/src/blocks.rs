@@ -117,8 +117,6 @@ pub struct Decoder {
     total: u64,
     /// Image bytes of the whole blocks decoded so far.
     done: u64,
-    /// Index of the block being read.
-    block: u64,
     /// The frame header being read, and how much of it has come.
     head: [u8; FRAME_HEADER_LEN],
     head_fill: usize,
@@ -132,7 +130,6 @@ impl Decoder {
         Self {
             total,
             done: 0,
-            block: 0,
             head: [0; FRAME_HEADER_LEN],
             head_fill: 0,
             frame: None,
@@ -178,7 +175,9 @@ impl Decoder {
                 continue;
             }
             if !frame.stored {
-                let bad = DecodeError::BadBlock { block: self.block };
+                let bad = DecodeError::BadBlock {
+                    block: self.block(),
+                };
                 let src = stage.get(..frame.len).ok_or(DecodeError::SmallBuffers)?;
                 let dst = out
                     .get_mut(..frame.out_len)
@@ -189,7 +188,6 @@ impl Decoder {
                 sink(dst).map_err(DecodeError::Sink)?;
             }
             self.done = self.done.saturating_add(frame.out_len as u64);
-            self.block = self.block.saturating_add(1);
             self.frame = None;
         }
         Ok(())
@@ -224,7 +222,9 @@ impl Decoder {
             (1..=BLOCK_LEN).contains(&len)
         };
         if !fits {
-            return Err(DecodeError::BadFrame { block: self.block });
+            return Err(DecodeError::BadFrame {
+                block: self.block(),
+            });
         }
         self.frame = Some(Frame {
             len,
@@ -233,6 +233,11 @@ impl Decoder {
             out_len,
         });
         Ok(rest)
+    }
+
+    /// Index of the block being read: every block before it is whole.
+    fn block(&self) -> u64 {
+        self.done.checked_div(BLOCK_LEN as u64).unwrap_or(0)
     }
 
     /// Image bytes of the whole blocks decoded so far.
