@@ -13,11 +13,14 @@
 #   make check      every test; ends with "N passed, M failed"
 #   make demo       build everything, boot, load the module, show it
 #   make fmt        reformat the Rust code
+#   make clean      remove this tree's build products (keeps the kernels)
+#   make distclean  also remove build/ and empty the machine-wide build
+#                   cache (scripts/cache.sh path says where it is)
 
 FLAVOURS := release debug
 CARGO_STATIC := CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS="-C target-feature=+crt-static"
 
-.PHONY: all setup kernel module userspace initramfs check demo fmt clean \
+.PHONY: all setup kernel module userspace initramfs check demo fmt clean distclean \
 	$(addprefix kernel-,$(FLAVOURS)) $(addprefix module-,$(FLAVOURS)) \
 	$(addprefix initramfs-,$(FLAVOURS)) kernel-baseline initramfs-baseline
 
@@ -57,3 +60,7 @@ fmt:
 clean:
 	rm -rf build/module build/initramfs build/runs build/tests build/userspace \
 		build/check userspace/target
+
+distclean: clean
+	rm -rf build
+	scripts/cache.sh clear

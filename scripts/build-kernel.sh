@@ -6,29 +6,41 @@
 # without the patch series (and without CONFIG_LAZY_ENTRY): the reference
 # the mm selftests of the patched kernel are compared with.
 #
-# The Debian linux-source-6.12 tarball is unpacked once per (source version,
-# patch series) into build/linux-src/<key>; patches/series is applied in
-# order and a patch that does not apply stops the build, naming it.  Each
-# flavour is built out of tree into build/kernel/<flavour>-<key> where the
-# key also covers the config fragments, this script and the toolchain, and
-# build/kernel/<flavour> points at the current one.  Nothing changed: no work.
+# The Debian linux-source-6.12 tarball, unpacked with patches/series
+# applied in order (a patch that does not apply stops the build, naming
+# it), and each flavour's out-of-tree build are entries of the machine-wide
+# build cache (scripts/cache.sh): the source keyed by its version and the
+# patches, the build by that and the config fragments, this script's
+# recipe and the toolchain versions.  build/kernel/<flavour> points at the
+# current build.  Nothing changed, or the same kernel built by another
+# clone: no work.
 #
-# LAZYRESUME_PATCHES and LAZYRESUME_BUILD override patches/ and build/ (for
-# the test of this script).
+#   build-kernel.sh --print-key FLAVOUR   print the build's key, build nothing
+#
+# LAZYRESUME_PATCHES, LAZYRESUME_KCONFIG and LAZYRESUME_BUILD override
+# patches/, scripts/kconfig/ and build/ (for the tests of this script);
+# LAZYRESUME_CACHE moves the cache.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
 patches=${LAZYRESUME_PATCHES:-$here/patches}
+kconfig=${LAZYRESUME_KCONFIG:-$here/scripts/kconfig}
 build=${LAZYRESUME_BUILD:-$here/build}
 . "$here/scripts/versions.sh"
+. "$here/scripts/cache.sh"
 
-flavour=${1:?usage: build-kernel.sh release|debug|baseline}
+print_key=0
+if [ "${1:-}" = --print-key ]; then
+	print_key=1
+	shift
+fi
+flavour=${1:?usage: build-kernel.sh [--print-key] release|debug|baseline}
 patched=1
 case "$flavour" in
-release) fragments=(scripts/kconfig/lazyresume.config) ;;
-debug) fragments=(scripts/kconfig/lazyresume.config scripts/kconfig/debug.config) ;;
+release) fragments=("$kconfig/lazyresume.config") ;;
+debug) fragments=("$kconfig/lazyresume.config" "$kconfig/debug.config") ;;
 baseline)
-	fragments=(scripts/kconfig/lazyresume.config scripts/kconfig/debug.config)
+	fragments=("$kconfig/lazyresume.config" "$kconfig/debug.config")
 	patched=0
 	;;
 *) echo "build-kernel: unknown flavour '$flavour'" >&2; exit 2 ;;
@@ -56,111 +68,120 @@ src_key=$( {
 	echo "$src_version"
 	for p in ${series[@]+"${series[@]}"}; do echo "$p"; cat "$patches/$p"; done
 } | hash_of)
-src="$build/linux-src/$src_key"
-
-if [ ! -e "$src/.lazyresume-patched" ]; then
-	echo "build-kernel: unpacking linux-source $src_version"
-	rm -rf "$src" "$src.tmp"
-	mkdir -p "$src.tmp"
-	tar -xf "$tarball" -C "$src.tmp" --strip-components=1
-	for p in ${series[@]+"${series[@]}"}; do
-		if ! patch -d "$src.tmp" -p1 -N --batch --dry-run -s \
-			<"$patches/$p" >/dev/null; then
-			echo "build-kernel: patch does not apply: patches/$p" >&2
-			patch -d "$src.tmp" -p1 -N --batch --dry-run \
-				<"$patches/$p" >&2 || true
-			rm -rf "$src.tmp"
-			exit 1
-		fi
-		patch -d "$src.tmp" -p1 -N --batch -s <"$patches/$p"
-		echo "build-kernel: applied patches/$p"
-	done
-	touch "$src.tmp/.lazyresume-patched"
-	mv "$src.tmp" "$src"
-fi
-# Unpacked trees that no kernel build uses any more (the flavours are
-# rebuilt one by one, so keep those the other flavours still point at).
-for tree in "$build"/linux-src/*; do
-	[ "$tree" = "$src" ] && continue
-	used=0
-	for s in "$build"/kernel/*/source; do
-		[ "$(readlink -f "$s")" = "$(readlink -f "$tree")" ] && used=1
-	done
-	[ "$used" = 1 ] || rm -rf "$tree"
-done
 
 # Bump when the way the kernel is configured or built below changes.
-recipe=1
+recipe=2
 targets=(bzImage modules)
 build_key=$( {
 	echo "$src_key $flavour recipe $recipe ${targets[*]}"
-	for f in "${fragments[@]}"; do fragment_lines "$here/$f"; done
-	rustc --version; clang --version | head -1; bindgen --version
+	for f in "${fragments[@]}"; do fragment_lines "$f"; done
+	rustc --version; clang --version | head -1; ld.lld --version
+	bindgen --version
 } | hash_of)
-out="$build/kernel/$flavour-$build_key"
-link="$build/kernel/$flavour"
-
-kmake() { make -C "$src" O="$out" LLVM=1 ARCH=x86_64 "$@"; }
-
-# Builds of this flavour under other keys are stale (or failed).
-prune_others() {
-	find "$build/kernel" -mindepth 1 -maxdepth 1 -name "$flavour-*" \
-		! -name "$(basename "$out")" -exec rm -rf {} +
-}
-
-if [ -e "$out/.lazyresume-built" ]; then
-	ln -sfn "$(basename "$out")" "$link"
-	prune_others
-	echo "build-kernel: $flavour kernel up to date ($(basename "$out"))"
+if [ "$print_key" = 1 ]; then
+	echo "$flavour-$build_key"
 	exit 0
 fi
 
-mkdir -p "$out"
-start=$(date +%s)
-kmake -s tinyconfig
-frag_paths=()
-for f in "${fragments[@]}"; do
-	fragment_lines "$here/$f" >"$out/$(basename "$f")"
-	frag_paths+=("$out/$(basename "$f")")
-done
-(cd "$out" && "$src/scripts/kconfig/merge_config.sh" -m -O "$out" .config \
-	"${frag_paths[@]}" >/dev/null)
-kmake -s olddefconfig
-
-# kconfig silently drops what it cannot satisfy: check every line.
-bad=()
-for f in "${frag_paths[@]}"; do
-	while IFS= read -r line; do
-		case "$line" in
-		CONFIG_*=*)
-			grep -qxF "$line" "$out/.config" || bad+=("$line")
-			;;
-		"# CONFIG_"*" is not set")
-			opt=${line#\# }
-			opt=${opt%% *}
-			grep -q "^$opt=" "$out/.config" && bad+=("$line")
-			;;
-		esac
-	done <"$f"
-done
-if [ ${#bad[@]} -gt 0 ]; then
-	echo "build-kernel: options of the fragment not set as asked:" >&2
-	for b in "${bad[@]}"; do
-		opt=$(sed -E 's/^# //; s/[= ].*//' <<<"$b")
-		got=$(grep -E "^$opt=|^# $opt is not set" "$out/.config" || echo "absent")
-		echo "  wanted: $b    got: $got" >&2
+# unpack_source DIR: the source tree with the series applied, into DIR;
+# prints the files the series touches (they prove the entry intact).
+unpack_source() {
+	local dir=$1 p
+	echo "build-kernel: unpacking linux-source $src_version" >&2
+	tar -xf "$tarball" -C "$dir" --strip-components=1
+	for p in ${series[@]+"${series[@]}"}; do
+		if ! patch -d "$dir" -p1 -N --batch --dry-run -s \
+			<"$patches/$p" >/dev/null 2>&1; then
+			echo "build-kernel: patch does not apply: patches/$p" >&2
+			patch -d "$dir" -p1 -N --batch --dry-run <"$patches/$p" >&2 || true
+			return 1
+		fi
+		patch -d "$dir" -p1 -N --batch -s <"$patches/$p" >&2
+		echo "build-kernel: applied patches/$p" >&2
 	done
-	exit 1
-fi
+	echo Makefile
+	for p in ${series[@]+"${series[@]}"}; do
+		sed -n 's|^+++ b/||p' "$patches/$p"
+	done | sort -u | while read -r f; do [ -f "$dir/$f" ] && echo "$f"; done
+}
 
-echo "build-kernel: building $flavour kernel with -j$jobs (log: $out/build.log)"
-if ! kmake -j"$jobs" "${targets[@]}" >"$out/build.log" 2>&1 ||
-	! kmake -s headers >>"$out/build.log" 2>&1; then
-	tail -40 "$out/build.log" >&2
-	echo "build-kernel: $flavour kernel build failed" >&2
-	exit 1
+kmake() { make -C "$src" O="$out" LLVM=1 ARCH=x86_64 "$@"; }
+
+# build_kernel DIR: configure and build this flavour out of tree in DIR;
+# prints the files that prove the entry intact.
+build_kernel() {
+	out=$1
+	local start f frag_paths=() bad=() line opt got b
+	start=$(date +%s)
+	kmake -s tinyconfig >&2
+	for f in "${fragments[@]}"; do
+		fragment_lines "$f" >"$out/$(basename "$f")"
+		frag_paths+=("$out/$(basename "$f")")
+	done
+	(cd "$out" && "$src/scripts/kconfig/merge_config.sh" -m -O "$out" .config \
+		"${frag_paths[@]}" >/dev/null)
+	kmake -s olddefconfig >&2
+
+	# kconfig silently drops what it cannot satisfy: check every line.
+	for f in "${frag_paths[@]}"; do
+		while IFS= read -r line; do
+			case "$line" in
+			CONFIG_*=*)
+				grep -qxF "$line" "$out/.config" || bad+=("$line")
+				;;
+			"# CONFIG_"*" is not set")
+				opt=${line#\# }
+				opt=${opt%% *}
+				grep -q "^$opt=" "$out/.config" && bad+=("$line")
+				;;
+			esac
+		done <"$f"
+	done
+	if [ ${#bad[@]} -gt 0 ]; then
+		echo "build-kernel: options of the fragment not set as asked:" >&2
+		for b in "${bad[@]}"; do
+			opt=$(sed -E 's/^# //; s/[= ].*//' <<<"$b")
+			got=$(grep -E "^$opt=|^# $opt is not set" "$out/.config" || echo "absent")
+			echo "  wanted: $b    got: $got" >&2
+		done
+		return 1
+	fi
+
+	echo "build-kernel: building $flavour kernel with -j$jobs (log: $out/build.log)" >&2
+	if ! kmake -j"$jobs" "${targets[@]}" >"$out/build.log" 2>&1 ||
+		! kmake -s headers >>"$out/build.log" 2>&1; then
+		tail -40 "$out/build.log" >&2
+		echo "build-kernel: $flavour kernel build failed" >&2
+		return 1
+	fi
+	touch "$out/.lazyresume-built"
+	echo "build-kernel: $flavour kernel built in $(($(date +%s) - start)) s" >&2
+	for f in arch/x86/boot/bzImage .config Module.symvers rust/libkernel.rmeta \
+		include/generated/utsrelease.h; do
+		[ -f "$out/$f" ] && echo "$f"
+	done
+}
+
+if out=$(cache_get kernel "$flavour-$build_key"); then
+	echo "build-kernel: $flavour kernel up to date ($flavour-$build_key, cached in $(dirname "$out"))"
+else
+	src=$(cache_build linux-src "$src_key" unpack_source)
+	out=$(cache_build kernel "$flavour-$build_key" build_kernel)
 fi
-touch "$out/.lazyresume-built"
-ln -sfn "$(basename "$out")" "$link"
-prune_others
-echo "build-kernel: $flavour kernel built in $(($(date +%s) - start)) s"
+mkdir -p "$build/kernel"
+ln -sfn "$out" "$build/kernel/$flavour"
+
+# Keep the two most recently used builds of each flavour, and the sources
+# they (or a build under way) use.
+cache_prune kernel 2 "$flavour-"
+root=$(cache_root)
+for tree in "$root"/linux-src/*; do
+	[ -L "$tree" ] || continue
+	[ -n "$(find "$tree" -maxdepth 0 -mmin -60)" ] && continue
+	real=$(readlink -f "$tree")
+	used=0
+	for s in "$root"/kernel/*/source; do
+		[ "$(readlink -f "$s")" = "$real" ] && used=1
+	done
+	[ "$used" = 1 ] || cache_prune_entry linux-src "$(basename "$tree")"
+done

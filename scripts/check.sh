@@ -2,37 +2,110 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # check.sh: every test of lazyresume (what `make check` runs).  Builds what
-# is missing (cached), runs the host checks, then the in-guest kselftests on
-# the debug kernel, and ends with one line "N passed, M failed".
-# Each check's output is in build/check/<name>.log.
+# is missing (kernels from the machine-wide cache), runs the host checks,
+# then the guest scenarios (in-guest kselftests, end-to-end resumes, the mm
+# regression check, the demo), independent ones side by side, and ends
+# with a table of its phases and their durations and one line
+# "N passed, M failed".
+#
+# Each check's output is in build/check/<name>.log.  LAZYRESUME_JOBS sets
+# how many guest jobs run at once (default: what nproc and the free memory
+# allow, at most 2).
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
 logs="$here/build/check"
 rm -rf "$logs"
-mkdir -p "$logs"
-passed=0
-failed=0
-failures=()
+mkdir -p "$logs/results" "$logs/jobs"
+check_start=$SECONDS
 
-pass() { passed=$((passed + 1)); printf 'PASS  %s\n' "$1"; }
-fail() { failed=$((failed + 1)); failures+=("$1"); printf 'FAIL  %s  (%s)\n' "$1" "$2"; }
+# Every check's result is a line of $results (one file per phase, so that
+# phases running side by side do not share one):
+#   pass|fail NAME COUNT SECONDS
+# COUNT is how many tests it stands for (cargo test and the kselftests
+# count each of theirs).
+results=/dev/null
+
+# record pass|fail NAME COUNT SECONDS [NOTE]
+record() {
+	echo "$1 $2 $3 $4" >>"$results"
+	if [ "$1" = pass ]; then
+		printf 'PASS  %s [%ss]%s\n' "$2" "$4" "${5:+ $5}"
+	else
+		printf 'FAIL  %s [%ss]  (%s)\n' "$2" "$4" "${5:-build/check/$2.log}"
+	fi
+}
 
 # check NAME CMD...: run one check, its output to build/check/NAME.log.
 check() {
-	local name=$1
+	local name=$1 log="$logs/$1.log" t0=$SECONDS
 	shift
-	local log="$logs/$name.log"
-	local t0=$SECONDS
 	if (cd "$here" && "$@") >"$log" 2>&1; then
-		pass "$name [$((SECONDS - t0))s]"
+		record pass "$name" 1 $((SECONDS - t0))
 	else
-		fail "$name" "build/check/$name.log"
+		record fail "$name" 1 $((SECONDS - t0))
 		tail -15 "$log" | sed 's/^/      /'
 	fi
 }
 
+# phase NAME: the checks that follow belong to phase NAME, the next one.
+phase_no=0
+phase() {
+	phase_no=$((phase_no + 1))
+	results="$logs/results/$(printf '%02d' "$phase_no")-$1"
+	: >"$results"
+	echo "== $1"
+}
+
+# cargo_test: the userspace workspace's tests, each counted.
+cargo_test() {
+	local log="$logs/cargo-test.log" t0=$SECONDS rc ok bad
+	(cd "$here/userspace" && cargo test --locked 2>&1) >"$log"
+	rc=$?
+	ok=$(awk '/^test result:/ { n += $4 } END { print n + 0 }' "$log")
+	bad=$(awk '/^test result:/ { n += $6 } END { print n + 0 }' "$log")
+	if [ "$rc" = 0 ] && [ "$bad" = 0 ] && [ "$ok" -gt 0 ]; then
+		record pass cargo-test "$ok" $((SECONDS - t0)) "($ok tests)"
+	else
+		record fail cargo-test $((bad > 0 ? bad : 1)) $((SECONDS - t0)) \
+			"$ok passed, $bad failed; build/check/cargo-test.log"
+	fi
+}
+
+# guest_kselftests: the in-guest kselftests on the debug kernel; each KTAP
+# result counts.  Every program ran and passed (the plan is complete), and
+# so did every subtest they reported.  A program that failed without a
+# failed subtest (it crashed, timed out) counts as one failure; so does a
+# missing one.
+guest_kselftests() {
+	local run_log="$logs/guest-kselftests.log" t0=$SECONDS run rc missing n
+	local top_ok=0 top_bad=0 plan=0 sub_ok=0 sub_bad=0
+	run=$("$here/scripts/run-kselftests.sh" debug 2>"$run_log" | tail -1)
+	rc=$?
+	if [ -n "$run" ] && [ -r "$run/result.log" ]; then
+		cp "$run/result.log" "$logs/guest-ktap.log"
+		cp "$run/console.log" "$logs/guest-console.log"
+		read -r top_ok top_bad plan sub_ok sub_bad \
+			< <(python3 "$here/scripts/ktap-count.py" "$run/result.log")
+	fi
+	missing=$((plan - top_ok - top_bad))
+	if [ "$rc" = 0 ] && [ "$plan" -gt 0 ] && [ "$top_ok" = "$plan" ] && [ "$sub_bad" = 0 ]; then
+		record pass guest-kselftests "$sub_ok" $((SECONDS - t0)) \
+			"($plan programs, $sub_ok results, debug kernel)"
+	else
+		# The results that passed count as passed.
+		[ "$sub_ok" -gt 0 ] && echo "pass guest-kselftests-ok $sub_ok 0" >>"$results"
+		n=$((sub_bad + (missing > 0 ? missing : 0)))
+		[ "$top_bad" -gt "$sub_bad" ] && n=$((n + top_bad - sub_bad))
+		[ "$n" = 0 ] && n=1
+		record fail guest-kselftests "$n" $((SECONDS - t0)) \
+			"programs: $top_ok ok, $top_bad not ok of $plan; results: $sub_ok ok, $sub_bad not ok"
+		sed 's/^/      /' "$run_log"
+	fi
+}
+
 # Builds: everything else needs them.
+phase builds
 for f in release debug; do
 	check "build-kernel-$f" make -s kernel-$f
 	check "build-module-$f" make -s module-$f
@@ -46,94 +119,114 @@ check build-initramfs-baseline make -s initramfs-baseline
 
 # Nothing changed since the builds above: setup installs nothing, and a
 # second kernel build is a cache hit for both flavours.
-check setup-idempotent bash -c '! scripts/setup.sh | grep -v " have"'
+phase build-checks
+check setup-idempotent bash -c 'out=$(scripts/setup.sh) && ! grep -v " have" <<<"$out"'
 check kernel-cache-hit bash -c \
 	'[ "$(make -s kernel | grep -c "kernel up to date")" = 2 ]'
+check build-cache scripts/selftest-build-cache.sh
 check patch-series-refuses-bad-patch scripts/selftest-patch-series.sh
 
-# Host: style and lint.
+# Host: style and lint, unit and property tests, fuzzing.
+phase host
 check rustfmt-userspace bash -c 'cd userspace && cargo fmt --check'
 check rustfmt-module rustfmt --check --config-path .rustfmt.toml rust/lazyresume.rs
 check clippy-userspace bash -c \
 	'cd userspace && cargo clippy --quiet --locked --all-targets -- -D warnings'
 check checkpatch scripts/checkpatch-series.sh
-
-# Host: unit and property tests; count each cargo test.
-log="$logs/cargo-test.log"
-(cd "$here/userspace" && cargo test --locked 2>&1) >"$log"
-rc=$?
-ok=$(awk '/^test result:/ { n += $4 } END { print n + 0 }' "$log")
-bad=$(awk '/^test result:/ { n += $6 } END { print n + 0 }' "$log")
-if [ "$rc" = 0 ] && [ "$bad" = 0 ] && [ "$ok" -gt 0 ]; then
-	passed=$((passed + ok))
-	printf 'PASS  cargo-test (%s tests)\n' "$ok"
-else
-	failed=$((failed + (bad > 0 ? bad : 1)))
-	failures+=(cargo-test)
-	printf 'FAIL  cargo-test (%s passed, %s failed; build/check/cargo-test.log)\n' "$ok" "$bad"
-fi
-
-# A bounded fuzz run of the TFTP packet decoder (cargo-fuzz needs
-# nightly features: RUSTC_BOOTSTRAP on the stable toolchain).
+check shellcheck bash -c 'shellcheck -x -S warning scripts/*.sh tests/*.sh \
+	scripts/guest/init scripts/guest/*.sh scripts/guest/timeout'
+cargo_test
+# Bounded fuzz runs of the shared parsers (cargo-fuzz needs nightly
+# features: RUSTC_BOOTSTRAP on the stable toolchain).
 check fuzz-tftp-parse-packet bash -c 'cd userspace/crates/tftp/fuzz &&
 	RUSTC_BOOTSTRAP=1 cargo fuzz run parse_packet -- -max_total_time=30 -seed=1'
 check fuzz-image-parse-manifest bash -c 'cd userspace/crates/image/fuzz &&
 	RUSTC_BOOTSTRAP=1 cargo fuzz run parse_manifest -- -max_total_time=20 -seed=1'
 check fuzz-image-decode-pageset1 bash -c 'cd userspace/crates/image/fuzz &&
 	RUSTC_BOOTSTRAP=1 cargo fuzz run decode_pageset1 -- -max_total_time=20 -seed=1'
-
 # The kernel-log checker must catch a splat and pass a clean log.
 check klog-checker-catches-splat scripts/selftest-klog-checker.sh
 
-# In-guest kselftests on the debug kernel; count each KTAP result.
-run_log="$logs/guest-kselftests.log"
-run=$("$here/scripts/run-kselftests.sh" debug 2>"$run_log" | tail -1)
-rc=$?
-read -r top_ok top_bad plan sub_ok sub_bad < <(echo 0 0 0 0 0)
-if [ -n "$run" ] && [ -r "$run/result.log" ]; then
-	cp "$run/result.log" "$logs/guest-ktap.log"
-	cp "$run/console.log" "$logs/guest-console.log"
-	read -r top_ok top_bad plan sub_ok sub_bad \
-		< <(python3 "$here/scripts/ktap-count.py" "$run/result.log")
-fi
-# Every program ran and passed (the plan is complete), and so did every
-# subtest they reported.  A program that failed without a failed subtest
-# (it crashed, timed out) counts as one failure; so does a missing one.
-missing=$((plan - top_ok - top_bad))
-if [ "$rc" = 0 ] && [ "$plan" -gt 0 ] && [ "$top_ok" = "$plan" ] && [ "$sub_bad" = 0 ]; then
-	passed=$((passed + sub_ok))
-	printf 'PASS  guest-kselftests (%s programs, %s results, debug kernel)\n' "$plan" "$sub_ok"
-else
-	passed=$((passed + sub_ok))
-	n=$((sub_bad + (missing > 0 ? missing : 0)))
-	[ "$top_bad" -gt "$sub_bad" ] && n=$((n + top_bad - sub_bad))
-	[ "$n" = 0 ] && n=1
-	failed=$((failed + n))
-	failures+=(guest-kselftests)
-	printf 'FAIL  guest-kselftests (programs: %s ok, %s not ok of %s; results: %s ok, %s not ok)\n' \
-		"$top_ok" "$top_bad" "$plan" "$sub_ok" "$sub_bad"
-	sed 's/^/      /' "$run_log"
-fi
-
-# Capture and lazy network resume end to end, on the debug kernel: a
-# golden VM captures, two clients resume it at once, fallbacks to a normal
-# boot.  The page server going away after a resume runs on the release
-# kernel: on the debug kernel the clients' post-resume hook, which sets
-# the policy, intermittently gets no TFTP answer (Documentation/resume.rst).
-check e2e-capture scripts/e2e-resume.sh capture
-for s in two-clients fallback; do
-	check "e2e-$s" scripts/e2e-resume.sh "$s"
-done
-check e2e-capture-release scripts/e2e-resume.sh capture release
-check e2e-server-down-release scripts/e2e-resume.sh server-down release
-
+# Guest jobs: independent of each other, each a phase of its own.  Within
+# one, the order matters (a capture before the resumes of its image).
+job_kselftests() { guest_kselftests; }
+job_e2e_debug() {
+	# A golden VM captures, two clients resume it at once, fallbacks to
+	# a normal boot, the page server going away after a resume.
+	local s
+	for s in capture two-clients fallback server-down; do
+		check "e2e-$s" scripts/e2e-resume.sh "$s" debug
+	done
+}
+job_e2e_release() {
+	local s
+	for s in capture server-down; do
+		check "e2e-$s-release" scripts/e2e-resume.sh "$s" release
+	done
+}
 # The kernel's own mm selftests (a subset) give the same results on the
 # patched kernel as on the unpatched one, and leave a clean kernel log.
-check mm-selftests-regression scripts/run-mm-regression.sh
-
+job_mm_regression() { check mm-selftests-regression scripts/run-mm-regression.sh; }
 # The release kernel boots and the demo path works.
-check guest-release-demo env LAZYRESUME_DEMO_MIB=32 scripts/demo.sh
+job_demo() { check guest-release-demo env LAZYRESUME_DEMO_MIB=32 scripts/demo.sh; }
+# Longest first (measured), so that the last to start are short.
+guest_jobs=(mm_regression e2e_debug kselftests e2e_release demo)
 
+# How many guest jobs at once: a TCG guest keeps about one core busy and
+# the largest needs 4 GiB.
+jobs=${LAZYRESUME_JOBS:-}
+if [ -z "$jobs" ]; then
+	mem_gib=$(awk '/^MemAvailable:/ { print int($2 / 1048576) }' /proc/meminfo)
+	jobs=$(nproc)
+	[ $((mem_gib / 6)) -lt "$jobs" ] && jobs=$((mem_gib / 6))
+	[ "$jobs" -gt 2 ] && jobs=2
+	[ "$jobs" -lt 1 ] && jobs=1
+fi
+echo "== guest jobs: ${guest_jobs[*]} ($jobs at once; LAZYRESUME_JOBS)"
+guest_start=$SECONDS
+declare -A job_pid=()
+# finish_one: wait for any running job, print its output.
+finish_one() {
+	local j
+	wait -n "${job_pid[@]}" 2>/dev/null || true
+	for j in "${!job_pid[@]}"; do
+		kill -0 "${job_pid[$j]}" 2>/dev/null && continue
+		wait "${job_pid[$j]}" 2>/dev/null || true
+		cat "$logs/jobs/$j.out"
+		unset "job_pid[$j]"
+	done
+}
+for j in "${guest_jobs[@]}"; do
+	while [ "${#job_pid[@]}" -ge "$jobs" ]; do finish_one; done
+	(
+		phase "guest-${j//_/-}"
+		t0=$SECONDS
+		"job_$j"
+		echo "   (guest-${j//_/-}: $((SECONDS - t0)) s)"
+	) >"$logs/jobs/$j.out" 2>&1 &
+	job_pid[$j]=$!
+	phase_no=$((phase_no + 1))
+done
+while [ "${#job_pid[@]}" -gt 0 ]; do finish_one; done
+guest_wall=$((SECONDS - guest_start))
+
+# The summary: phases, then the totals.
+echo
+printf '%-24s %7s %7s %9s\n' phase passed failed seconds
+passed=0
+failed=0
+failures=()
+for r in "$logs"/results/*; do
+	read -r p f s < <(awk '
+		$1 == "pass" { p += $3 } $1 == "fail" { f += $3 } { s += $4 }
+		END { print p + 0, f + 0, s + 0 }' "$r")
+	printf '%-24s %7s %7s %9s\n' "${r##*/[0-9][0-9]-}" "$p" "$f" "$s"
+	passed=$((passed + p))
+	failed=$((failed + f))
+	mapfile -t -O "${#failures[@]}" failures < <(awk '$1 == "fail" { print $2 }' "$r")
+done
+printf '%-24s %7s %7s %9s\n' "guest jobs, wall clock" "" "" "$guest_wall"
+printf '%-24s %7s %7s %9s\n' "make check, wall clock" "" "" $((SECONDS - check_start))
 echo
 [ ${#failures[@]} -gt 0 ] && echo "failed: ${failures[*]}"
 echo "$passed passed, $failed failed"

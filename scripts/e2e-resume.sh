@@ -31,14 +31,14 @@ scenario=${1:?usage: e2e-resume.sh capture|two-clients|fallback|server-down [FLA
 flavour=${2:-debug}
 kernel="$here/build/kernel/$flavour/arch/x86/boot/bzImage"
 initrd="$here/build/initramfs/$flavour.cpio.gz"
-e2e="$here/build/e2e"
+e2e="$here/build/e2e/$flavour"
 images="$e2e/images"
 image=golden
 mib=${LAZYRESUME_E2E_MIB:-32}
 mem=1024
 tool="$here/build/userspace/x86_64-unknown-linux-gnu/release/lazyresume"
 client="$here/scripts/workload-client.py"
-mkdir -p "$here/build/runs"
+mkdir -p "$here/build/runs" "$e2e"
 
 free_tcp_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
@@ -62,7 +62,7 @@ trap '[ -n "$srv" ] && image_server_down' EXIT
 guest() {
 	local name=$1 append=$2
 	shift 2
-	"$here/scripts/qemu-run.sh" --name "$name" --timeout 1800 --mem "$mem" \
+	"$here/scripts/qemu-run.sh" --name "$flavour-$name" --timeout 1800 --mem "$mem" \
 		--kernel "$kernel" --initrd "$initrd" \
 		--append "ip=dhcp lrmib=$mib $append" "$@" \
 		>"$e2e/$name.out" 2>&1 &
@@ -101,7 +101,7 @@ kill_tree() {
 hook_done() {
 	local i run
 	for ((i = 0; i < $2; i++)); do
-		run=$(ls -td "$here/build/runs/$1."* 2>/dev/null | head -1)
+		run=$(ls -td "$here/build/runs/$flavour-$1."* 2>/dev/null | head -1)
 		grep -aq "^post-resume: applying" "$run/result.log" 2>/dev/null && return
 		sleep 1
 	done
@@ -234,7 +234,7 @@ server-down)
 	python3 "$client" "$p" wait-ready 900 || ok=1
 	hook_done down-sigbus 180 || ok=1
 	image_server_down
-	python3 "$client" "$p" verify 120 expect-dead 10 || true
+	python3 "$client" "$p" verify-dies 120 expect-dead 10 || ok=1
 	image_server_up "$port"
 	# The guest powers off once its workload died: not much later.
 	rc=0

@@ -7,7 +7,7 @@
 #   qemu-run.sh --kernel BZIMAGE --initrd CPIO [--append ARGS] [--name NAME]
 #               [--timeout SECONDS] [--mem MIB] [--smp N] [--nic virtio|e1000]
 #               [--mac MAC] [--hostfwd tcp::HOSTPORT-:GUESTPORT]...
-#               [--tftp DIR] [--net CIDR]
+#               [--tftp DIR] [--net CIDR] [--pcap]
 #
 # Each run gets its own directory build/runs/NAME.XXXX with console.log
 # (the kernel's serial console, ttyS0) and result.log (the guest's result
@@ -15,7 +15,8 @@
 # networking is QEMU user mode: the guest reaches the host's 127.0.0.1 as
 # 10.0.2.2; --tftp DIR also serves DIR with QEMU's own TFTP server at
 # 10.0.2.2:69.  --net puts the guest on another user network (e.g.
-# 10.0.3.0/24: guest 10.0.3.15, host 10.0.3.2).
+# 10.0.3.0/24: guest 10.0.3.15, host 10.0.3.2).  --pcap (or
+# LAZYRESUME_PCAP=1) records the guest's network traffic in net.pcap.
 #
 # Exit status: 0 the guest said PASS, 1 it said FAIL, 2 it stopped without
 # a verdict (crash, panic), 124 it ran out of time.  The run directory is
@@ -23,7 +24,8 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
-kernel= initrd= append= name=guest timeout=300 mem=1024 smp=2 nic=virtio mac= tftp= net=
+kernel='' initrd='' append='' name=guest timeout=300 mem=1024 smp=2 nic=virtio mac='' tftp='' net=''
+pcap=${LAZYRESUME_PCAP:-0}
 fwds=()
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -39,6 +41,7 @@ while [ $# -gt 0 ]; do
 	--hostfwd) fwds+=("$2"); shift 2 ;;
 	--tftp) tftp=$2; shift 2 ;;
 	--net) net=$2; shift 2 ;;
+	--pcap) pcap=1; shift ;;
 	*) echo "qemu-run: unknown argument $1" >&2; exit 2 ;;
 	esac
 done
@@ -61,6 +64,8 @@ e1000) dev="e1000,netdev=n0" ;;
 *) echo "qemu-run: unknown --nic $nic" >&2; exit 2 ;;
 esac
 [ -n "$mac" ] && dev+=",mac=$mac"
+dump=()
+[ "$pcap" = 1 ] && dump=(-object "filter-dump,id=dump0,netdev=n0,file=$run/net.pcap")
 
 accel=tcg
 if [ "${LAZYRESUME_KVM:-0}" = 1 ] && [ -w /dev/kvm ]; then accel=kvm; fi
@@ -72,7 +77,7 @@ timeout --kill-after=10 "$timeout" qemu-system-x86_64 \
 	-kernel "$kernel" -initrd "$initrd" \
 	-append "console=ttyS0 panic=-1 $append" \
 	-serial "file:$console" -serial "file:$result" \
-	-netdev "$netdev" -device "$dev" \
+	-netdev "$netdev" -device "$dev" ${dump[@]+"${dump[@]}"} \
 	</dev/null >"$run/qemu.log" 2>&1
 rc=$?
 set -e

@@ -7,12 +7,14 @@
 # kernel logs clean.  A program whose results differ is run again on both
 # kernels, up to twice: if some run on each kernel then agree, it is
 # reported as flaky instead (some mm selftests race under TCG).  The first
-# baseline run is kept in build/mm-baseline/ and only repeated when its
-# kernel or tests change.
+# baseline run is an entry of the machine-wide build cache
+# (scripts/cache.sh), keyed by the baseline kernel, the test programs and
+# QEMU, and only repeated when one of them changes.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
-mkdir -p "$here/build/runs" "$here/build/mm-baseline"
+. "$here/scripts/cache.sh"
+mkdir -p "$here/build/runs"
 
 # run FLAVOUR [TESTS]: boot it with the mm collection (or the lrtest=
 # arguments TESTS), print the result log path.
@@ -25,15 +27,28 @@ run() {
 	echo "$dir/result.log"
 }
 
-key=$( {
-	readlink "$here/build/kernel/baseline"
-	cat "$here"/build/tests/baseline-mm/mm/* | sha256sum
-} | sha256sum | cut -c1-16)
-base="$here/build/mm-baseline/$key.log"
-if [ ! -s "$base" ]; then
+# baseline_run DIR: the unpatched kernel's results into DIR/result.log;
+# a run that did not report every program is not kept.
+baseline_run() {
+	local log ok bad plan
 	log=$(run baseline)
-	cp "$log" "$base.tmp" && mv "$base.tmp" "$base"
-fi
+	read -r ok bad plan _ < <(python3 "$here/scripts/ktap-count.py" "$log" ||
+		echo 0 0 0)
+	if [ "$plan" = 0 ] || [ $((ok + bad)) != "$plan" ]; then
+		echo "run-mm-regression: the baseline run did not complete ($log)" >&2
+		return 1
+	fi
+	cp "$log" "$1/result.log"
+	echo result.log
+}
+key=$( {
+	"$here/scripts/build-kernel.sh" --print-key baseline
+	cat "$here"/build/tests/baseline-mm/mm/* | sha256sum
+	qemu-system-x86_64 --version | head -1
+	declare -f run
+} | sha256sum | cut -c1-16)
+base=$(cache_build mm-baseline "$key" baseline_run)/result.log
+cache_prune mm-baseline 4
 base_logs=("$base")
 patched_logs=("$(run debug)")
 compare() {

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # build-kernel.sh must refuse a patch series with a patch that does not
-# apply, name that patch, and build nothing.  Uses a scratch build dir.
+# apply, name that patch, and build nothing.  Uses a scratch build dir
+# and a scratch build cache.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -26,6 +27,7 @@ P
 echo 9999-does-not-apply.patch >>"$tmp/patches/series"
 
 if LAZYRESUME_PATCHES="$tmp/patches" LAZYRESUME_BUILD="$tmp/build" \
+	LAZYRESUME_CACHE="$tmp/cache" \
 	"$here/scripts/build-kernel.sh" release >"$tmp/out" 2>&1; then
 	echo "FAIL: build-kernel.sh accepted a patch that does not apply"
 	exit 1
@@ -35,7 +37,8 @@ grep -q 'patch does not apply: .*9999-does-not-apply.patch' "$tmp/out" || {
 	echo "FAIL: the refusal does not name the patch"
 	exit 1
 }
-if [ -e "$tmp/build/kernel" ] || ls "$tmp/build/linux-src" 2>/dev/null | grep -q .; then
+if [ -e "$tmp/build/kernel" ] || [ -e "$tmp/cache/kernel" ] ||
+	[ -n "$(find "$tmp/cache/linux-src" -mindepth 1 -maxdepth 1 ! -name '*.lock')" ]; then
 	echo "FAIL: something was left built after the refusal"
 	exit 1
 fi

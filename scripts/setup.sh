@@ -20,7 +20,7 @@ as_root() {
 debs=(
 	bc bison busybox-static clang cpio dwarves file flex gcc ipxe-qemu
 	iproute2 kmod libc6-dev libclang-dev libelf-dev libssl-dev libwrap0
-	lld llvm make python3 qemu-system-x86 rsync xz-utils
+	lld llvm make python3 qemu-system-x86 rsync shellcheck xz-utils
 )
 
 missing=()

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
 #
 # tftp-servers-up.sh: sourced by the scripts that boot a guest against the
 # TFTP servers (run-kselftests.sh, bench-tftp.sh, bench-fault.sh), with
@@ -7,6 +8,7 @@
 # rest of the caller (stopped on its exit) and sets HPA_PORT, ATFTPD_PORT
 # and TEST_PORT.
 
+: "${here:?}"
 root="$here/build/tftp-root"
 "$here/scripts/tftp-test-files.sh" "$root"
 mkdir -p "$here/build/runs"

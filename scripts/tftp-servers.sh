@@ -23,8 +23,8 @@ free_udp_port() {
 
 # wait_udp PORT: until something listens on 127.0.0.1:PORT (at most 5 s).
 wait_udp() {
-	local i
-	for i in $(seq 50); do
+	local _
+	for _ in $(seq 50); do
 		if ss -Hlun "sport = :$1" | grep -q .; then return 0; fi
 		sleep 0.1
 	done

@@ -21,6 +21,8 @@ workload-client.py PORT ACTION... runs each ACTION in order and prints one
   read N MIB       N reads of 4 KiB at pseudo-random offsets of the MIB
                    MiB the workload holds, all `ok`
   verify SECS      every byte checked (at most SECS)
+  verify-dies SECS a verify must end without an answer within SECS (the
+                   workload was killed while it ran)
   quit             the workload exits
   expect-dead SECS the workload must stop answering within SECS (it was
                    killed)
@@ -130,6 +132,13 @@ def main():
             answer = request(port, "verify", limit)
             print(f"verify={answer} verify_s={time.monotonic() - t:.2f}")
             ok = ok and answer is not None and answer.startswith("ok ")
+        elif action == "verify-dies":
+            limit, args = float(args[0]), args[1:]
+            t = time.monotonic()
+            answer = request(port, "verify", limit)
+            died = answer is None and time.monotonic() - t < limit
+            print(f"verify={answer} verify_s={time.monotonic() - t:.2f} died={died}")
+            ok = ok and died
         elif action == "quit":
             answer = request(port, "quit", 30)
             print(f"quit={answer}")

@@ -92,7 +92,7 @@ done
 
 # Sizes around one block, at blksize 512, from each server.
 for s in hpa atftpd qemu; do
-	eval addr=\$$(echo "$s" | tr a-z A-Z)
+	addr=$(server "$s")
 	for f in $SMALL; do
 		fetch "$s $f blksize 512" "$addr" "$f"
 	done
