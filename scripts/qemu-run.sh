@@ -26,6 +26,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 kernel='' initrd='' append='' name=guest timeout=300 mem=1024 smp=2 nic=virtio mac='' tftp='' net=''
 pcap=${LAZYRESUME_PCAP:-0}
+machine=${LAZYRESUME_MACHINE:-q35}
 fwds=()
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -73,7 +74,7 @@ if [ "${LAZYRESUME_KVM:-0}" = 1 ] && [ -w /dev/kvm ]; then accel=kvm; fi
 set +e
 timeout --kill-after=10 "$timeout" qemu-system-x86_64 \
 	-nodefaults -no-reboot -display none -monitor none \
-	-accel "$accel" -cpu max -smp "$smp" -m "$mem" \
+	-machine "$machine" -accel "$accel" -cpu max -smp "$smp" -m "$mem" \
 	-kernel "$kernel" -initrd "$initrd" \
 	-append "console=ttyS0 panic=-1 $append" \
 	-serial "file:$console" -serial "file:$result" \

@@ -30,7 +30,9 @@ for splat in \
 	'WARNING: possible circular locking dependency detected' \
 	'BUG: Bad rss-counter state mm:000000001 type:MM_SWAPENTS val:-1' \
 	'BUG: sleeping function called from invalid context at mm/slub.c:1' \
-	'Oops: general protection fault, probably for non-canonical address'; do
+	'Oops: general protection fault, probably for non-canonical address' \
+	'ACPI Error: Aborting method \_SB.PCI0._PRT due to previous error (AE_AML_LOOP_TIMEOUT) (20240827/psparse-545)' \
+	'virtio_net virtio0 eth0: NETDEV WATCHDOG: CPU: 1: transmit queue 0 timed out 5340 ms'; do
 	{ cat "$tmp/clean.log"; echo "[    2.000000] $splat"; } >"$tmp/splat.log"
 	if busybox sh "$tmp/kernel_log_clean.sh" "$tmp/splat.log" >"$tmp/out"; then
 		echo "FAIL: not caught: $splat"; status=1

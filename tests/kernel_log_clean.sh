@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # The kernel log holds no splat: no WARNING, BUG, Oops, KASAN, UBSAN,
-# lockdep, RCU stall, hung task, list corruption or bad page report.
+# lockdep, RCU stall, hung task, list corruption or bad page report, no
+# ACPI error (an aborted _PRT leaves devices without an interrupt) and no
+# stalled network transmit queue.
 # Runs last.  Usage: kernel_log_clean.sh [LOGFILE] (default: dmesg).
 
 DIR="$(dirname "$0")"
@@ -15,7 +17,8 @@ PATTERN='WARNING:|BUG:|Oops|Kernel panic|KASAN|UBSAN|kernel BUG|'\
 'hung_task|blocked for more than|list_add corruption|list_del corruption|'\
 'Bad page|Bad rss-counter|bad pmd|general protection fault|'\
 'Unable to handle|refcount_t:|DEBUG_LOCKS_WARN_ON|'\
-'sleeping function called from invalid context|scheduling while atomic'
+'sleeping function called from invalid context|scheduling while atomic|'\
+'ACPI Error|NETDEV WATCHDOG'
 
 ktap_print_header
 ktap_set_plan 1

@@ -19,5 +19,13 @@ for attempt in 1 2 3; do
 	fi
 	grep -q timeout /tmp/client-settings.err || break
 	echo "post-resume: no answer for $file (attempt $attempt)"
+	# What the network looked like, for whoever reads the log.
+	{
+		ip addr show dev eth0
+		ip neigh
+		grep '^Udp:' /proc/net/snmp
+		cat /sys/class/net/eth0/queues/tx-0/tx_timeout
+		grep -i virtio /proc/interrupts
+	} 2>&1 | sed 's/^/post-resume:   /'
 done
 echo "post-resume: no $file, nothing to apply ($(cat /tmp/client-settings.err))"
