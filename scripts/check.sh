@@ -149,7 +149,11 @@ check klog-checker-catches-splat scripts/selftest-klog-checker.sh
 
 # Guest jobs: independent of each other, each a phase of its own.  Within
 # one, the order matters (a capture before the resumes of its image).
-job_kselftests() { guest_kselftests; }
+job_kselftests() {
+	guest_kselftests
+	# Without a module (the unpatched kernel) they skip, not fail.
+	check kselftests-skip-without-module scripts/selftest-kselftests-skip.sh
+}
 job_e2e_debug() {
 	# A golden VM captures, two clients resume it at once, fallbacks to
 	# a normal boot, the page server going away after a resume.

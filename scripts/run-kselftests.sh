@@ -2,13 +2,14 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # run-kselftests.sh FLAVOUR: boot FLAVOUR's kernel with the test initramfs
+# (the baseline kernel has the tests but no module: they skip)
 # and run the in-guest kselftests, with the TFTP servers they need started
 # on 127.0.0.1 for the duration of the run (and stopped after it).
 # Exit status and last stdout line as scripts/qemu-run.sh.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
-flavour=${1:?usage: run-kselftests.sh release|debug}
+flavour=${1:?usage: run-kselftests.sh release|debug|baseline}
 k="$here/build/kernel/$flavour"
 
 . "$here/scripts/tftp-servers-up.sh"

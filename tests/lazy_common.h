@@ -20,28 +20,9 @@
 
 #include <linux/lazyresume.h>
 
-#define DEV_PATH "/dev/lazyresume"
-#define STATS_PATH "/sys/kernel/debug/lazyresume/stats"
+#include "lazy_dev.h"
 
 static long page_size;
-
-/* Value of the counter @name in the debugfs statistics, or -1. */
-static inline long long stat_value(const char *name)
-{
-	char line[512], key[64];
-	FILE *f = fopen(STATS_PATH, "r");
-	long long val, found = -1;
-
-	if (!f)
-		return -1;
-	/* "name value" lines; histograms have more fields. */
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "%63s %lld", key, &val) == 2 &&
-		    !strcmp(key, name))
-			found = val;
-	fclose(f);
-	return found;
-}
 
 /* Byte @off of page @pg of the pattern with @seed. */
 static inline unsigned char pattern(unsigned long pg, unsigned long off, int seed)

@@ -95,13 +95,8 @@ FIXTURE(lazy) {
 
 FIXTURE_SETUP(lazy)
 {
-	struct stat st;
-
 	page_size = sysconf(_SC_PAGESIZE);
-	if (stat(DEV_PATH, &st))
-		ASSERT_EQ(0, system("modprobe lazyresume"));
-	self->fd = open(DEV_PATH, O_RDONLY);
-	ASSERT_LE(0, self->fd);
+	OPEN_DEVICE_OR_SKIP(self->fd);
 	self->outstanding = stat_value("pages_outstanding");
 	if (self->outstanding < 0)
 		SKIP(return, "%s not readable (debugfs not mounted?)", STATS_PATH);

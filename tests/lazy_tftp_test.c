@@ -45,16 +45,11 @@ FIXTURE(tftp) {
 
 FIXTURE_SETUP(tftp)
 {
-	struct stat st;
-
 	page_size = sysconf(_SC_PAGESIZE);
 	memset(&self->req, 0, sizeof(self->req));
 	if (hpa_server(self->req.server, &self->req.port))
 		SKIP(return, "no hpa@ADDR:PORT in lrtftp= on the command line");
-	if (stat(DEV_PATH, &st))
-		ASSERT_EQ(0, system("modprobe lazyresume"));
-	self->fd = open(DEV_PATH, O_RDONLY);
-	ASSERT_LE(0, self->fd);
+	OPEN_DEVICE_OR_SKIP(self->fd);
 	if (stat_value("tftp_backend_pages") < 0)
 		SKIP(return, "%s not readable (debugfs not mounted?)", STATS_PATH);
 	/* Files of this run: the store keeps one prefix while pages use it. */

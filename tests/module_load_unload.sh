@@ -15,6 +15,10 @@ CYCLES=3
 is_loaded() { grep -q '^lazyresume ' /proc/modules; }
 
 ktap_print_header
+if ! grep -q '/lazyresume.ko:' "/lib/modules/$(uname -r)/modules.dep" 2>/dev/null; then
+	ktap_skip_all "no lazyresume module for this kernel"
+	exit "$KSFT_SKIP"
+fi
 ktap_set_plan $((CYCLES * 4 + 1))
 
 is_loaded && modprobe -r lazyresume

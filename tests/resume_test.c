@@ -33,13 +33,8 @@ FIXTURE(resume) {
 
 FIXTURE_SETUP(resume)
 {
-	struct stat st;
-
 	page_size = sysconf(_SC_PAGESIZE);
-	if (stat(DEV_PATH, &st))
-		ASSERT_EQ(0, system("modprobe lazyresume"));
-	self->fd = open(DEV_PATH, O_RDONLY);
-	ASSERT_LE(0, self->fd);
+	OPEN_DEVICE_OR_SKIP(self->fd);
 }
 
 FIXTURE_TEARDOWN(resume)

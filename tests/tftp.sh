@@ -37,6 +37,10 @@ if [ -z "$HPA" ] || [ -z "$ATFTPD" ] || [ -z "$QEMU" ] || [ -z "$TEST" ]; then
 	ktap_skip_all "no lrtftp= servers on the kernel command line"
 	exit "$KSFT_SKIP"
 fi
+if ! grep -q '/lazyresume.ko:' "/lib/modules/$(uname -r)/modules.dep" 2>/dev/null; then
+	ktap_skip_all "no lazyresume module for this kernel"
+	exit "$KSFT_SKIP"
+fi
 [ -c /dev/lazyresume ] || modprobe lazyresume
 
 # fetch NAME SERVER FILE [tftp-get options]: fetch and compare with SUMS.

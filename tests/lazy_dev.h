@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The control device and its debugfs counters, for every lazyresume
+ * selftest: a test skips when the running kernel has no lazyresume module
+ * and fails when the module is there but does not load.
+ */
+#ifndef LAZY_DEV_H
+#define LAZY_DEV_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#define DEV_PATH "/dev/lazyresume"
+#define STATS_PATH "/sys/kernel/debug/lazyresume/stats"
+
+/* Value of the counter @name in the debugfs statistics, or -1. */
+static inline long long stat_value(const char *name)
+{
+	char line[512], key[64];
+	FILE *f = fopen(STATS_PATH, "r");
+	long long val, found = -1;
+
+	if (!f)
+		return -1;
+	/* "name value" lines; histograms have more fields. */
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%63s %lld", key, &val) == 2 &&
+		    !strcmp(key, name))
+			found = val;
+	fclose(f);
+	return found;
+}
+
+/* Whether the running kernel has a lazyresume module (in modules.dep). */
+static inline int module_available(void)
+{
+	char path[256], line[1024];
+	struct utsname u;
+	int found = 0;
+	FILE *f;
+
+	if (uname(&u))
+		return 0;
+	snprintf(path, sizeof(path), "/lib/modules/%s/modules.dep", u.release);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	while (!found && fgets(line, sizeof(line), f))
+		found = strstr(line, "/lazyresume.ko:") != NULL;
+	fclose(f);
+	return found;
+}
+
+/*
+ * The control device, opened read-only after loading the module if it is
+ * not loaded: a descriptor, -ENOENT if this kernel has no lazyresume
+ * module (the caller skips), another -errno if it has one that does not
+ * load or open (the caller fails).
+ */
+static inline int open_device(void)
+{
+	struct stat st;
+	int fd;
+
+	if (stat(DEV_PATH, &st)) {
+		if (!module_available())
+			return -ENOENT;
+		if (system("modprobe lazyresume"))
+			return -EIO;
+	}
+	fd = open(DEV_PATH, O_RDONLY);
+	return fd < 0 ? -errno : fd;
+}
+
+/* SKIP the test when there is no module, fail when it does not open. */
+#define OPEN_DEVICE_OR_SKIP(fd)						\
+	do {								\
+		(fd) = open_device();					\
+		if ((fd) == -ENOENT)					\
+			SKIP(return, "no lazyresume module for this kernel"); \
+		ASSERT_LE(0, (fd));					\
+	} while (0)
+
+#endif /* LAZY_DEV_H */
