@@ -170,7 +170,12 @@ job_e2e_release() {
 }
 # The kernel's own mm selftests (a subset) give the same results on the
 # patched kernel as on the unpatched one, and leave a clean kernel log.
-job_mm_regression() { check mm-selftests-regression scripts/run-mm-regression.sh; }
+# They only need CPU time: niced, they take what the jobs beside them
+# leave, and those (TFTP transfers, whose round trips wait for the host's
+# servers and QEMU's network) keep their pace.
+job_mm_regression() {
+	check mm-selftests-regression nice -n 10 scripts/run-mm-regression.sh
+}
 # The release kernel boots and the demo path works.
 job_demo() { check guest-release-demo env LAZYRESUME_DEMO_MIB=32 scripts/demo.sh; }
 # Longest first (measured), so that the last to start are short.
@@ -188,8 +193,9 @@ if [ -z "$jobs" ]; then
 fi
 echo "== guest jobs: ${guest_jobs[*]} ($jobs at once; LAZYRESUME_JOBS)"
 guest_start=$SECONDS
-declare -A job_pid=()
-# finish_one: wait for any running job, print its output.
+declare -A job_pid=() job_results=()
+# finish_one: wait for any running job, print its output.  A job that
+# recorded no result at all (it died) is a failure.
 finish_one() {
 	local j
 	wait -n "${job_pid[@]}" 2>/dev/null || true
@@ -197,6 +203,10 @@ finish_one() {
 		kill -0 "${job_pid[$j]}" 2>/dev/null && continue
 		wait "${job_pid[$j]}" 2>/dev/null || true
 		cat "$logs/jobs/$j.out"
+		if [ ! -s "${job_results[$j]}" ]; then
+			echo "fail guest-${j//_/-}-ended-early 1 0" >>"${job_results[$j]}"
+			echo "FAIL  guest-${j//_/-}: the job ended without a result"
+		fi
 		unset "job_pid[$j]"
 	done
 }
@@ -210,6 +220,7 @@ for j in "${guest_jobs[@]}"; do
 	) >"$logs/jobs/$j.out" 2>&1 &
 	job_pid[$j]=$!
 	phase_no=$((phase_no + 1))
+	job_results[$j]="$logs/results/$(printf '%02d' "$phase_no")-guest-${j//_/-}"
 done
 while [ "${#job_pid[@]}" -gt 0 ]; do finish_one; done
 guest_wall=$((SECONDS - guest_start))
