@@ -156,8 +156,9 @@ build_kernel() {
 	fi
 	touch "$out/.lazyresume-built"
 	echo "build-kernel: $flavour kernel built in $(($(date +%s) - start)) s" >&2
+	# source/Makefile: the source entry the build points at is still there.
 	for f in arch/x86/boot/bzImage .config Module.symvers rust/libkernel.rmeta \
-		include/generated/utsrelease.h; do
+		include/generated/utsrelease.h source/Makefile; do
 		[ -f "$out/$f" ] && echo "$f"
 	done
 }
