@@ -13,6 +13,7 @@ log="$run/result.log"
 cat "$log"
 # Per program: its own result, and how many of its results skipped.
 verdicts=$(awk '
+	{ sub(/\r$/, "") }
 	/^# selftests: lazyresume: / { prog = $4; subs[prog] = 0; skips[prog] = 0; next }
 	/^# (not )?ok [0-9]+ / && prog != "" {
 		subs[prog]++
