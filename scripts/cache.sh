@@ -24,7 +24,7 @@
 
 cache_root() {
 	local d=${LAZYRESUME_CACHE:-/var/cache/lazyresume}
-	if [ -z "${LAZYRESUME_CACHE:-}" ] && ! mkdir -p "$d" 2>/dev/null; then
+	if [ -z "${LAZYRESUME_CACHE:-}" ] && ! { mkdir -p "$d" 2>/dev/null && [ -w "$d" ]; }; then
 		d=${XDG_CACHE_HOME:-$HOME/.cache}/lazyresume
 	fi
 	mkdir -p "$d"
