@@ -85,7 +85,9 @@ cache_build() {
 		fi
 	) 9>"$lock" || rc=$?
 	[ "$rc" = 0 ] || return "$rc"
-	cache_get "$kind" "$key"
+	# Valid: checked or built under the lock just now.
+	touch -h "$root/$kind/$key"
+	readlink -f "$root/$kind/$key"
 }
 
 # cache_prune_entry KIND KEY: remove entry KIND/KEY, unless it is being
