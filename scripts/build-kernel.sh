@@ -3,12 +3,12 @@
 #
 # build-kernel.sh FLAVOUR: build the lazyresume kernel (FLAVOUR "release" or
 # "debug") under build/, cached.  FLAVOUR "baseline" is the debug kernel
-# without the patch series (and without CONFIG_LAZY_ENTRY): the reference
-# the mm selftests of the patched kernel are compared with.
+# without the patch series and its options (series.config): the
+# reference the mm selftests of the patched kernel are compared with.
 #
-# The Debian linux-source-6.12 tarball, unpacked with patches/series
-# applied in order (a patch that does not apply stops the build, naming
-# it), and each flavour's out-of-tree build are entries of the machine-wide
+# The Debian linux-source-6.12 tarball, imported into git with
+# patches/series applied by git am (a patch that does not apply stops the
+# build, naming it; see scripts/kernel-source.sh), and each flavour's out-of-tree build are entries of the machine-wide
 # build cache (scripts/cache.sh): the source keyed by its version and the
 # patches, the build by that and the config fragments, this script's
 # recipe and the toolchain versions.  build/kernel/<flavour> points at the
@@ -28,6 +28,7 @@ kconfig=${LAZYRESUME_KCONFIG:-$here/scripts/kconfig}
 build=${LAZYRESUME_BUILD:-$here/build}
 . "$here/scripts/versions.sh"
 . "$here/scripts/cache.sh"
+. "$here/scripts/kernel-source.sh"
 
 print_key=0
 if [ "${1:-}" = --print-key ]; then
@@ -37,30 +38,24 @@ fi
 flavour=${1:?usage: build-kernel.sh [--print-key] release|debug|baseline}
 patched=1
 case "$flavour" in
-release) fragments=("$kconfig/lazyresume.config") ;;
-debug) fragments=("$kconfig/lazyresume.config" "$kconfig/debug.config") ;;
+release) fragments=("$kconfig/lazyresume.config" "$kconfig/series.config") ;;
+debug)
+	fragments=("$kconfig/lazyresume.config" "$kconfig/series.config"
+		"$kconfig/debug.config")
+	;;
 baseline)
 	fragments=("$kconfig/lazyresume.config" "$kconfig/debug.config")
 	patched=0
 	;;
 *) echo "build-kernel: unknown flavour '$flavour'" >&2; exit 2 ;;
 esac
-# Options only the patched kernel has.
-patch_only='^CONFIG_LAZY_ENTRY='
-# The fragment lines this flavour asks for.
-fragment_lines() {
-	if [ "$patched" = 1 ]; then cat "$1"; else grep -v "$patch_only" "$1"; fi
-}
 jobs=${JOBS:-3}
 [ "$jobs" -gt 3 ] && jobs=3
 
-tarball=/usr/src/linux-source-6.12.tar.xz
-[ -r "$tarball" ] || { echo "build-kernel: $tarball missing, run 'make setup'" >&2; exit 1; }
 src_version=$(dpkg-query -W -f='${Version}' linux-source-6.12)
 
 series=()
-[ "$patched" = 1 ] &&
-	mapfile -t series < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$patches/series")
+[ "$patched" = 1 ] && mapfile -t series < <(ksrc_series "$patches")
 
 hash_of() { sha256sum | cut -c1-16; }
 
@@ -74,7 +69,7 @@ recipe=2
 targets=(bzImage modules)
 build_key=$( {
 	echo "$src_key $flavour recipe $recipe ${targets[*]}"
-	for f in "${fragments[@]}"; do fragment_lines "$f"; done
+	for f in "${fragments[@]}"; do cat "$f"; done
 	rustc --version; clang --version | head -1; ld.lld --version
 	bindgen --version
 } | hash_of)
@@ -83,26 +78,15 @@ if [ "$print_key" = 1 ]; then
 	exit 0
 fi
 
-# unpack_source DIR: the source tree with the series applied, into DIR;
-# prints the files the series touches (they prove the entry intact).
+# unpack_source DIR: the source tree as a git repository, the series
+# applied by git am (scripts/kernel-source.sh), into DIR; prints the files
+# the series touches (they prove the entry intact).
 unpack_source() {
-	local dir=$1 p
-	echo "build-kernel: unpacking linux-source $src_version" >&2
-	tar -xf "$tarball" -C "$dir" --strip-components=1
-	for p in ${series[@]+"${series[@]}"}; do
-		if ! patch -d "$dir" -p1 -N --batch --dry-run -s \
-			<"$patches/$p" >/dev/null 2>&1; then
-			echo "build-kernel: patch does not apply: patches/$p" >&2
-			patch -d "$dir" -p1 -N --batch --dry-run <"$patches/$p" >&2 || true
-			return 1
-		fi
-		patch -d "$dir" -p1 -N --batch -s <"$patches/$p" >&2
-		echo "build-kernel: applied patches/$p" >&2
-	done
+	local dir=$1
+	ksrc_import "$dir"
+	[ "$patched" = 1 ] && { ksrc_am "$dir" "$patches" || return 1; }
 	echo Makefile
-	for p in ${series[@]+"${series[@]}"}; do
-		sed -n 's|^+++ b/||p' "$patches/$p"
-	done | sort -u | while read -r f; do [ -f "$dir/$f" ] && echo "$f"; done
+	ksrc_git -C "$dir" diff --name-only --diff-filter=d lazyresume-base HEAD
 }
 
 kmake() { make -C "$src" O="$out" LLVM=1 ARCH=x86_64 "$@"; }
@@ -115,7 +99,7 @@ build_kernel() {
 	start=$(date +%s)
 	kmake -s tinyconfig >&2
 	for f in "${fragments[@]}"; do
-		fragment_lines "$f" >"$out/$(basename "$f")"
+		cat "$f" >"$out/$(basename "$f")"
 		frag_paths+=("$out/$(basename "$f")")
 	done
 	(cd "$out" && "$src/scripts/kconfig/merge_config.sh" -m -O "$out" .config \

@@ -1,8 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# checkpatch-series.sh: run the kernel's scripts/checkpatch.pl on every
-# patch of patches/series; any error or warning fails.
+# checkpatch-series.sh: run the kernel's scripts/checkpatch.pl --strict on
+# every patch of patches/series; any error, warning or check fails.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -18,9 +18,15 @@ for p in "${series[@]}"; do
 		status=1
 	fi
 done
-# A patch in the directory but not in the series is a mistake too.
+# The cover letter must be there; any other patch in the directory but not
+# in the series is a mistake.
+[ -f "$here/patches/0000-cover-letter.patch" ] || {
+	echo "checkpatch: patches/0000-cover-letter.patch is missing"
+	status=1
+}
 for f in "$here"/patches/*.patch; do
 	[ -e "$f" ] || continue
+	[ "$(basename "$f")" = 0000-cover-letter.patch ] && continue
 	grep -qxF "$(basename "$f")" "$here/patches/series" || {
 		echo "checkpatch: $(basename "$f") is not in patches/series"
 		status=1
