@@ -5,43 +5,33 @@
 //! This is the module's entry point. It registers the control device
 //! `/dev/lazyresume`, the debugfs directory `lazyresume/` and the filler of
 //! lazy entries (the fault path of on-demand pages).
+//!
+//! The module is built in layers, each a folder; a layer uses only those
+//! below it (`Documentation/module-layout.rst`,
+//! `scripts/check-module-layers.sh`):
+//!
+//! - [`ctl`]: the device `/dev/lazyresume` and its ioctls;
+//! - [`resume`]: resuming an image at boot, adopting the hand-off after;
+//! - [`fault`]: the filler of lazy entries;
+//! - [`store`]: the page store and its backends;
+//! - [`tftp`]: the in-kernel TFTP client;
+//! - [`sys`]: safe wrappers of the kernel's C interfaces, the only code
+//!   that calls them;
+//!
+//! and [`shared`], the code shared with userspace, which uses none of them.
 
 use kernel::{c_str, prelude::*};
 
-// Shared with userspace, where its whole `pub` API is used; the module uses
-// part of it.
-#[allow(unreachable_pub, dead_code)]
-#[path = "../userspace/crates/abi/src/abi.rs"]
-mod abi;
-mod control;
-mod debugfs;
-mod errno;
+mod ctl;
 mod fault;
-mod hibernate;
-// Shared with userspace, where its whole `pub` API is used and tested; the
-// module uses part of it.
-#[allow(unreachable_pub, dead_code)]
-#[path = "../userspace/crates/image/src/format.rs"]
-mod image;
-// Shared with userspace like `image`.
-#[allow(unreachable_pub, dead_code)]
-#[path = "../userspace/crates/image/src/blocks.rs"]
-mod image_blocks;
-mod lazy_entry;
-mod lz4;
-mod miscdev;
-mod net;
-mod page_store;
 mod resume;
-mod sha256;
-mod stats;
-// Shared with userspace, where its whole `pub` API is used and tested; the
-// module uses part of it.
-#[allow(unreachable_pub, dead_code)]
-#[path = "../userspace/crates/tftp/src/proto/mod.rs"]
+mod shared;
+mod store;
+mod sys;
 mod tftp;
-mod tftp_backend;
-mod tftp_client;
+
+use shared::abi;
+use sys::{debugfs, lazy_entry, miscdev};
 
 module! {
     type: LazyResume,
@@ -58,20 +48,29 @@ const VERSION: &str = "0.1.0";
 /// no ioctl runs once the rest is gone; the filler is unregistered before
 /// the backends it reads are freed.
 struct LazyResume {
-    _control: miscdev::Registration<control::Control>,
+    _control: miscdev::Registration<ctl::Control>,
     _debugfs: debugfs::Dir,
     _filler: lazy_entry::Registration,
-    _backends: fault::Backends,
+    _backends: store::Backends,
+}
+
+/// Writes `/sys/kernel/debug/lazyresume/stats`: each layer's statistics,
+/// as `name value` lines.
+fn show_stats(out: &mut debugfs::SeqBuf<'_>) -> core::fmt::Result {
+    ctl::STATS.render(out)?;
+    tftp::stats::STATS.render(out)?;
+    fault::render_stats(out)?;
+    store::render_stats(out)?;
+    fault::render_policy(out)
 }
 
 impl kernel::Module for LazyResume {
     fn init(module: &'static ThisModule) -> Result<Self> {
-        let backends = fault::Backends::install()?;
+        let backends = store::Backends::install()?;
         let filler = lazy_entry::Registration::register(&fault::OPS)?;
         let debugfs = debugfs::Dir::new(c_str!("lazyresume"));
-        debugfs.add_show_file(c_str!("stats"), stats::show);
-        let control =
-            miscdev::Registration::register(c_str!("lazyresume"), control::Control, module)?;
+        debugfs.add_show_file(c_str!("stats"), show_stats);
+        let control = miscdev::Registration::register(c_str!("lazyresume"), ctl::Control, module)?;
         pr_info!(
             "lazyresume {} loaded (ABI {}.{})\n",
             VERSION,

@@ -23,6 +23,11 @@ mkdir -p "$out"
 (cd "$here" && rsync -a --relative \
 	Kbuild rust/ userspace/crates/abi/src/ userspace/crates/tftp/src/ \
 	userspace/crates/image/src/ "$out/")
+# A source removed or moved since the last build must not linger in the
+# copy, where the compiler would still find it.
+(cd "$out" && find rust -name '*.rs' -print0) | while IFS= read -r -d '' f; do
+	[ -e "$here/$f" ] || rm -f "$out/$f"
+done
 
 log="$out/build.log"
 if ! make -C "$kdir" M="$out" LLVM=1 CLIPPY=1 -j3 modules >"$log" 2>&1; then

@@ -125,6 +125,10 @@ check kernel-cache-hit bash -c \
 	'[ "$(make -s kernel | grep -c "kernel up to date")" = 2 ]'
 check build-cache scripts/selftest-build-cache.sh
 check patch-series-refuses-bad-patch scripts/selftest-patch-series.sh
+# The module keeps its layers: no C bindings outside rust/sys/, no
+# reference to a layer above; and the check catches planted violations.
+check module-layers scripts/check-module-layers.sh
+check module-layers-catches-violations scripts/selftest-module-layers.sh
 
 # Host: style and lint, unit and property tests, fuzzing.
 phase host

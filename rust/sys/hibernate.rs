@@ -2,8 +2,8 @@
 
 //! Safe wrappers of the hibernation interfaces of the patch series: the
 //! image loader (`hibernate_loader_*`, patch 0007), the page handed from
-//! the restoring kernel to the restored one (patch 0008), and the identity
-//! of this kernel build.
+//! the restoring kernel to the restored one (patch 0008), and the strings
+//! that identify this kernel build.
 
 use core::ptr::addr_of;
 use core::sync::atomic::{AtomicBool, Ordering};
@@ -12,9 +12,6 @@ use kernel::bindings;
 use kernel::error::to_result;
 use kernel::page::PAGE_SIZE;
 use kernel::prelude::*;
-
-use crate::image::{self, KERNEL_ID_LEN};
-use crate::sha256;
 
 /// A hibernation image being loaded. Dropping it gives the load up.
 pub(crate) struct Loader(());
@@ -76,15 +73,12 @@ fn c_chars(a: &[u8]) -> &[u8] {
     &a[..end]
 }
 
-/// The identity of this kernel build, as image manifests record it.
-pub(crate) fn kernel_id() -> [u8; KERNEL_ID_LEN] {
+/// The release and version strings of this kernel build (`uname -r` and
+/// `uname -v`), which identify it.
+pub(crate) fn build_release_version() -> (&'static [u8], &'static [u8]) {
     // SAFETY: `init_uts_ns` is a static that lives as long as the kernel;
     // its release and version never change after boot (only the host and
     // domain names do, which are not read here).
     let name = unsafe { &(*addr_of!(bindings::init_uts_ns)).name };
-    image::kernel_id(
-        c_chars(&name.release),
-        c_chars(&name.version),
-        sha256::digest,
-    )
+    (c_chars(&name.release), c_chars(&name.version))
 }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The in-kernel TFTP client: the shared protocol core (`tftp`) driven over
+//! The in-kernel TFTP client: the shared protocol core ([`super::proto`]) driven over
 //! a kernel UDP socket, with retransmission, bounded exponential backoff
 //! and a deadline per transfer.
 //!
@@ -12,13 +12,13 @@ use kernel::prelude::*;
 use kernel::str::BStr;
 use kernel::time::{msecs_to_jiffies, Ktime};
 
-use crate::errno::{eaddrinuse, emsgsize, eproto, etimedout};
-use crate::net::{SockAddrV4, UdpSocket};
-use crate::stats::STATS;
-use crate::tftp::{
+use super::proto::{
     ErrorCode, OptionSet, Receiver, RecvEvent, RecvTimeout, SendEvent, SendTimeout, Sender,
     TransferError, DATA_HEADER_LEN, DEFAULT_BLKSIZE, MIN_OUT_LEN,
 };
+use super::stats::STATS;
+use crate::sys::errno::{eaddrinuse, emsgsize, eproto, etimedout};
+use crate::sys::net::{SockAddrV4, UdpSocket};
 
 /// Upper bound of the retransmission timeout after backoff.
 const MAX_RTO_MS: u32 = 4000;
@@ -287,7 +287,7 @@ impl<'a> Transport<'a> {
     /// broadcast address, abort it.)
     fn send(&self, to: SockAddrV4, bytes: &[u8]) {
         if self.sock.send_to(to, bytes).is_err() {
-            STATS.tftp.send_errors.inc();
+            STATS.send_errors.inc();
         }
     }
 
@@ -329,7 +329,7 @@ impl<'a> Transport<'a> {
             let now_ms = self.elapsed_ms();
             let deadline_ms = u64::from(self.opts.deadline_ms);
             if now_ms >= deadline_ms {
-                STATS.tftp.deadlines.inc();
+                STATS.deadlines.inc();
                 fail!(
                     self,
                     etimedout(),
@@ -341,7 +341,7 @@ impl<'a> Transport<'a> {
             let timer_ms = self.last_progress_ms + u64::from(self.rto_ms);
             if now_ms >= timer_ms {
                 self.retransmits = self.retransmits.saturating_add(1);
-                STATS.tftp.retransmits.inc();
+                STATS.retransmits.inc();
                 self.rto_ms = self.rto_ms.saturating_mul(2).min(MAX_RTO_MS);
                 self.last_progress_ms = now_ms;
                 return Ok(Wait::Timeout);
@@ -361,20 +361,20 @@ impl<'a> Transport<'a> {
 
 /// Runs a transfer and accounts for it in the statistics.
 fn finish(run: impl FnOnce() -> Result<Report, Failure>) -> Result<Report> {
-    STATS.tftp.transfers.inc();
+    STATS.transfers.inc();
     let start = Ktime::ktime_get();
     let result = run();
     let elapsed_ns = (Ktime::ktime_get() - start).to_ns().max(0) as u64;
     match result {
         Ok(mut report) => {
-            STATS.tftp.completed.inc();
-            STATS.tftp.bytes.add(report.length);
-            STATS.tftp.latency.record(elapsed_ns);
+            STATS.completed.inc();
+            STATS.bytes.add(report.length);
+            STATS.latency.record(elapsed_ns);
             report.elapsed_ns = elapsed_ns;
             Ok(report)
         }
         Err(f) => {
-            STATS.tftp.count_error(f.errno);
+            STATS.count_error(f.errno);
             Err(f.errno)
         }
     }
@@ -447,7 +447,7 @@ fn run_fetch(
         match event {
             RecvEvent::Ignored => {}
             RecvEvent::Reject(len) => {
-                STATS.tftp.strangers.inc();
+                STATS.strangers.inc();
                 t.send(from, &out[..len]);
             }
             RecvEvent::Send(len) => {
@@ -556,7 +556,7 @@ fn run_upload(
                 match event {
                     SendEvent::Ignored => false,
                     SendEvent::Reject(len) => {
-                        STATS.tftp.strangers.inc();
+                        STATS.strangers.inc();
                         t.send(from, &out[..len]);
                         false
                     }

@@ -10,6 +10,9 @@
 //! SHA-256 and decoded length, writes the hand-off page and
 //! jumps. Anything that fails before the jump gives the load up and says
 //! why; the system runs on as before.
+//!
+//! `resume` uses `store` (to point it at the client's server), `tftp` and
+//! `sys`.
 
 use core::fmt::{self, Write};
 use core::sync::atomic::{AtomicI64, Ordering};
@@ -19,16 +22,16 @@ use kernel::page::PAGE_SIZE;
 use kernel::prelude::*;
 use kernel::time::Ktime;
 
-use crate::abi::{self, REASON_LEN};
-use crate::errno::{ebadmsg, estale, etimedout};
-use crate::fault;
-use crate::hibernate::{self, Loader};
-use crate::image::{self, Encoding, FormatError, Manifest};
-use crate::image_blocks::{DecodeError, Decoder, BLOCK_LEN};
-use crate::lz4;
-use crate::net::SockAddrV4;
-use crate::sha256::{self, Sha256};
-use crate::tftp_client::{self, Requested, Sink, TransferOptions, MAX_WINDOWSIZE};
+use crate::shared::abi::{self, REASON_LEN};
+use crate::shared::image::{self, Encoding, FormatError, Manifest, KERNEL_ID_LEN};
+use crate::shared::image_blocks::{DecodeError, Decoder, BLOCK_LEN};
+use crate::store;
+use crate::sys::errno::{ebadmsg, estale, etimedout};
+use crate::sys::hibernate::{self, Loader};
+use crate::sys::lz4;
+use crate::sys::net::SockAddrV4;
+use crate::sys::sha256::{self, Sha256};
+use crate::tftp::client::{self, Requested, Sink, TransferOptions, MAX_WINDOWSIZE};
 
 /// Largest manifest read. A valid one is `image::MANIFEST_LEN` bytes; the
 /// room above lets the parser say what is wrong with another file (an
@@ -47,7 +50,7 @@ const HANDOFF_MAGIC: [u8; 8] = *b"LZRHANDO";
 /// Layout of the hand-off page: magic, kernel identity, then the
 /// `struct lazyresume_adopt` the restored kernel returns.
 const HANDOFF_ID: usize = HANDOFF_MAGIC.len();
-const HANDOFF_ADOPT: usize = HANDOFF_ID + image::KERNEL_ID_LEN;
+const HANDOFF_ADOPT: usize = HANDOFF_ID + KERNEL_ID_LEN;
 const HANDOFF_END: usize = HANDOFF_ADOPT + abi::ADOPT_SIZE;
 const _: () = assert!(HANDOFF_END <= PAGE_SIZE);
 
@@ -89,6 +92,12 @@ impl Write for Reason {
 fn fail(reason: &mut Reason, error: Error, args: fmt::Arguments<'_>) -> Error {
     let _ = reason.write_fmt(args);
     error
+}
+
+/// The identity of this kernel build, as image manifests record it.
+fn kernel_id() -> [u8; KERNEL_ID_LEN] {
+    let (release, version) = hibernate::build_release_version();
+    image::kernel_id(release, version, sha256::digest)
 }
 
 /// What a failed transfer's errno means, in words where it is common.
@@ -249,7 +258,7 @@ pub(crate) fn resume(req: &abi::Resume, server: SockAddrV4, r: &mut Reason) -> R
         data: KVVec::new(),
         limit: MAX_MANIFEST,
     };
-    tftp_client::fetch(server, &name, &opts, &mut manifest).map_err(|e| {
+    client::fetch(server, &name, &opts, &mut manifest).map_err(|e| {
         fail(
             r,
             e,
@@ -269,7 +278,7 @@ pub(crate) fn resume(req: &abi::Resume, server: SockAddrV4, r: &mut Reason) -> R
             ),
         ));
     }
-    let ours = hibernate::kernel_id();
+    let ours = kernel_id();
     if h.kernel_id != ours {
         return Err(fail(
             r,
@@ -317,7 +326,7 @@ pub(crate) fn resume(req: &abi::Resume, server: SockAddrV4, r: &mut Reason) -> R
         load_error: None,
         decode_error: None,
     };
-    if let Err(e) = tftp_client::fetch(server, &name, &opts, &mut sink) {
+    if let Err(e) = client::fetch(server, &name, &opts, &mut sink) {
         return Err(match sink.load_error {
             Some(l) if l == ENOMEM => fail(
                 r,
@@ -406,7 +415,7 @@ pub(crate) fn resume(req: &abi::Resume, server: SockAddrV4, r: &mut Reason) -> R
 pub(crate) fn adopt() -> Result<abi::Adopt> {
     let (magic_ok, id, raw) = hibernate::with_handoff(|page| {
         let magic_ok = page[..HANDOFF_ID] == HANDOFF_MAGIC;
-        let mut id = [0u8; image::KERNEL_ID_LEN];
+        let mut id = [0u8; KERNEL_ID_LEN];
         id.copy_from_slice(&page[HANDOFF_ID..HANDOFF_ADOPT]);
         let mut raw = [0u8; abi::ADOPT_SIZE];
         raw.copy_from_slice(&page[HANDOFF_ADOPT..HANDOFF_END]);
@@ -417,7 +426,7 @@ pub(crate) fn adopt() -> Result<abi::Adopt> {
     if !magic_ok {
         return Err(ENOENT);
     }
-    if id != hibernate::kernel_id() {
+    if id != kernel_id() {
         pr_err!(
             "hand-off from another kernel build ('{}') refused\n",
             text(abi::c_str_bytes(&id).unwrap_or(b""))
@@ -433,7 +442,7 @@ pub(crate) fn adopt() -> Result<abi::Adopt> {
     let image = abi::c_str_bytes(&adopt.image).ok_or(EINVAL)?;
     // "<image>/p2-": the image may have been renamed since the capture.
     let prefix = file_name(image, image::CHUNK_PREFIX)?;
-    fault::store()?.retarget(
+    store::get()?.retarget(
         SockAddrV4 {
             addr: adopt.id.server,
             port,

@@ -43,3 +43,20 @@ pub(crate) fn enodata() -> Error {
 pub(crate) fn eaddrinuse() -> Error {
     code(bindings::EADDRINUSE)
 }
+
+/// Whether `e` is a network error that may go away if the operation is
+/// tried again: a timeout, an interruption, no route or no buffer space.
+pub(crate) fn is_transient_net(e: Error) -> bool {
+    [
+        bindings::ETIMEDOUT,
+        bindings::EINTR,
+        bindings::ENETUNREACH,
+        bindings::EHOSTUNREACH,
+        bindings::ENETDOWN,
+        bindings::ECONNREFUSED,
+        bindings::EAGAIN,
+        bindings::ENOBUFS,
+    ]
+    .iter()
+    .any(|&n| e.to_errno() == -(n as i32))
+}

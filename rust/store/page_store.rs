@@ -25,18 +25,18 @@ use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use kernel::alloc::KVVec;
 use kernel::new_condvar;
 use kernel::new_mutex;
-use kernel::page::{Page, PAGE_SIZE};
+use kernel::page::PAGE_SIZE;
 use kernel::prelude::*;
 use kernel::sync::{CondVar, Mutex};
 use kernel::time::Ktime;
 
-use crate::errno::enodata;
-use crate::fault::FetchError;
-use crate::lazy_entry::{self, EvictStats, EvictStore, Folio, TaskMm};
-use crate::net::SockAddrV4;
-use crate::sha256::{self, DIGEST_LEN};
-use crate::stats::STATS;
-use crate::tftp_backend::TftpSource;
+use super::tftp::TftpSource;
+use super::{FetchError, Fetched, STATS};
+use crate::sys::errno::enodata;
+use crate::sys::lazy_entry::{self, EvictStats, EvictStore, Folio, TaskMm};
+use crate::sys::net::SockAddrV4;
+use crate::sys::page::OwnedPage;
+use crate::sys::sha256::{self, DIGEST_LEN};
 
 /// Pages evicted per pass: the preallocated pages of one pass (2 MiB).
 const BATCH_PAGES: usize = 512;
@@ -48,7 +48,7 @@ const MAX_KEPT_PAGES: usize = 8192;
 /// A page kept in memory: its content (a page of its own, so that freeing
 /// the store gives whole pages back) and SHA-256.
 struct StoredPage {
-    data: Page,
+    data: OwnedPage,
     hash: [u8; DIGEST_LEN],
 }
 
@@ -66,7 +66,7 @@ enum Slot {
     /// which nothing might ask for again).
     Remote {
         hash: [u8; DIGEST_LEN],
-        kept: Option<Page>,
+        kept: Option<OwnedPage>,
         served: bool,
     },
 }
@@ -114,7 +114,7 @@ enum Location {
     /// Copied into the folio already.
     Memory,
     /// Kept by read-ahead, taken from its slot: to be copied.
-    Kept(Page),
+    Kept(OwnedPage),
     /// To be fetched from this server.
     Remote(TftpSource),
 }
@@ -150,14 +150,14 @@ impl PageStore {
     }
 
     /// Writes page `index` into `folio` and returns the SHA-256 it must
-    /// have, or `None` when checking is turned off. May sleep (TFTP), for
-    /// `budget_ms` at most if given.
+    /// have (or `None` when checking is turned off) and what read-ahead
+    /// did. May sleep (TFTP), for `budget_ms` at most if given.
     pub(crate) fn fetch(
         &self,
         index: u64,
-        folio: &mut Folio,
+        folio: &mut Folio<'_>,
         budget_ms: Option<u32>,
-    ) -> Result<Option<[u8; DIGEST_LEN]>, FetchError> {
+    ) -> Result<Fetched, FetchError> {
         if self.inject.offline.load(Ordering::Relaxed) {
             return Err(FetchError::Unreachable);
         }
@@ -188,33 +188,41 @@ impl PageStore {
         };
         // The network is waited for without the lock.
         drop(store);
+        let mut fetched = Fetched {
+            expected: None,
+            read_ahead_hit: false,
+            read_ahead_kept: 0,
+        };
         match location {
             Location::Memory => {}
             Location::Kept(page) => {
-                STATS.fault.read_ahead_hits.inc();
-                // This fetch owns the kept page alone.
+                fetched.read_ahead_hit = true;
                 copy_page(folio, &page);
             }
             Location::Remote(source) if source.chunk_pages() == 1 => {
                 source.fetch(index, folio, budget_ms)?;
             }
-            Location::Remote(source) => self.fetch_chunk(&source, index, folio, budget_ms)?,
+            Location::Remote(source) => {
+                fetched.read_ahead_kept = self.fetch_chunk(&source, index, folio, budget_ms)?;
+            }
         }
         if self.take_corruption() {
             folio.write(|dst| dst[0] ^= 0xff);
         }
-        Ok(self.inject.verify.load(Ordering::Relaxed).then_some(hash))
+        fetched.expected = self.inject.verify.load(Ordering::Relaxed).then_some(hash);
+        Ok(fetched)
     }
 
     /// Fetches the file of page `index` from `source`, writes the page
-    /// into `folio` and keeps the other pages of the file.
+    /// into `folio` and keeps the other pages of the file; returns how many
+    /// it kept.
     fn fetch_chunk(
         &self,
         source: &TftpSource,
         index: u64,
-        folio: &mut Folio,
+        folio: &mut Folio<'_>,
         budget_ms: Option<u32>,
-    ) -> Result<(), FetchError> {
+    ) -> Result<u64, FetchError> {
         let per_file = u64::from(source.chunk_pages());
         let chunk = index / per_file;
         let first = chunk * per_file;
@@ -228,17 +236,17 @@ impl PageStore {
             .filter(|_| at + PAGE_SIZE <= len)
             .ok_or(FetchError::Failed(EFBIG))?;
         folio.write(|dst| dst.copy_from_slice(page));
-        self.keep_read_ahead(first, &buf[..len], index);
-        Ok(())
+        Ok(self.keep_read_ahead(first, &buf[..len], index))
     }
 
     /// Keeps the pages of `data`, the file whose first page is `first`,
     /// in the slots still waiting for them, except page `skip` (being
-    /// served) and as far as [`MAX_KEPT_PAGES`] allows. Best effort: a
-    /// page that cannot be kept is fetched again by its own fault.
-    fn keep_read_ahead(&self, first: u64, data: &[u8], skip: u64) {
+    /// served) and as far as [`MAX_KEPT_PAGES`] allows; returns how many
+    /// it kept. Best effort: a page that cannot be kept is fetched again by
+    /// its own fault.
+    fn keep_read_ahead(&self, first: u64, data: &[u8], skip: u64) -> u64 {
         if self.store.lock().kept_pages >= MAX_KEPT_PAGES {
-            return;
+            return 0;
         }
         // Copy into pages of their own before taking the lock.
         let mut copies = KVec::new();
@@ -247,17 +255,15 @@ impl PageStore {
             if index == skip {
                 continue;
             }
-            let Ok(page) = Page::alloc_page(GFP_KERNEL_ACCOUNT | __GFP_NOWARN) else {
+            let Ok(mut page) = OwnedPage::alloc(GFP_KERNEL_ACCOUNT | __GFP_NOWARN) else {
                 break;
             };
-            // SAFETY: `bytes` is a whole page, readable, and does not
-            // overlap the new page, which nothing else knows yet.
-            if unsafe { page.write_raw(bytes.as_ptr(), 0, PAGE_SIZE) }.is_err()
-                || copies.push((index, page), GFP_KERNEL).is_err()
-            {
+            page.write(|dst| dst.copy_from_slice(bytes));
+            if copies.push((index, page), GFP_KERNEL).is_err() {
                 break;
             }
         }
+        let mut kept = 0;
         let mut store = self.store.lock();
         let st = &mut *store;
         for (index, page) in copies {
@@ -277,9 +283,10 @@ impl PageStore {
             {
                 *k = Some(page);
                 st.kept_pages += 1;
-                STATS.fault.read_ahead.inc();
+                kept += 1;
             }
         }
+        kept
     }
 
     /// Whether this fetch is to be corrupted (injection).
@@ -329,7 +336,7 @@ impl PageStore {
             pass.seen += evicted_before;
             break pass;
         };
-        STATS.fault.evicted.add(total.evicted as u64);
+        STATS.evicted.add(total.evicted as u64);
         Ok(total)
     }
 
@@ -360,7 +367,7 @@ impl PageStore {
                     i += 1;
                     continue;
                 };
-                lazy_entry::read_page(&p.data, |b| buf.copy_from_slice(b));
+                p.data.read(|b| buf.copy_from_slice(b));
                 p.hash
             };
             if upload {
@@ -421,7 +428,7 @@ impl PageStore {
         let first = usize::try_from(first).map_err(|_| enodata())?;
         for (i, dst) in out.chunks_exact_mut(PAGE_SIZE).enumerate() {
             match store.slots.as_slice().get(first.saturating_add(i)) {
-                Some(Slot::Memory(p)) => lazy_entry::read_page(&p.data, |b| dst.copy_from_slice(b)),
+                Some(Slot::Memory(p)) => p.data.read(|b| dst.copy_from_slice(b)),
                 _ => return Err(enodata()),
             }
         }
@@ -463,7 +470,7 @@ impl PageStore {
         let used = batch.used;
         // Outside the lock: hashing is the slow part.
         for page in batch.pages.iter_mut().take(used).flatten() {
-            page.hash = lazy_entry::read_page(&page.data, |b| sha256::digest(b));
+            page.hash = page.data.read(|b| sha256::digest(b));
         }
         let base = batch.base as usize;
         let mut store = self.store.lock();
@@ -511,9 +518,9 @@ impl Drop for Writer<'_> {
     }
 }
 
-/// Copies `page`, which nothing writes meanwhile, into `folio`.
-fn copy_page(folio: &mut Folio, page: &Page) {
-    folio.write(|dst| lazy_entry::read_page(page, |src| dst.copy_from_slice(src)));
+/// Copies `page` into `folio`.
+fn copy_page(folio: &mut Folio<'_>, page: &OwnedPage) {
+    folio.write(|dst| page.read(|src| dst.copy_from_slice(src)));
 }
 
 /// The preallocated pages of one eviction pass.
@@ -548,7 +555,7 @@ impl Batch {
         for p in self.pages.iter_mut().filter(|p| p.is_none()) {
             *p = Some(StoredPage {
                 // Charged to the evicting process's memory cgroup.
-                data: Page::alloc_page(GFP_KERNEL_ACCOUNT)?,
+                data: OwnedPage::alloc(GFP_KERNEL_ACCOUNT)?,
                 hash: [0; DIGEST_LEN],
             });
         }
@@ -558,14 +565,12 @@ impl Batch {
 }
 
 impl EvictStore for Batch {
-    fn store(&mut self, folio: &Folio) -> Result<u64> {
+    fn store(&mut self, folio: &Folio<'_>) -> Result<u64> {
         let Some(Some(page)) = self.pages.as_mut_slice().get_mut(self.used) else {
             self.full = true;
             return Err(ENOSPC);
         };
-        // SAFETY: `src` is a whole page, readable, and does not overlap
-        // the stored page, which the batch owns alone until published.
-        folio.read(|src| unsafe { page.data.write_raw(src.as_ptr(), 0, PAGE_SIZE) })?;
+        folio.read(|src| page.data.write(|dst| dst.copy_from_slice(src)));
         let index = self.base + self.used as u64;
         self.used += 1;
         Ok(index)

@@ -10,7 +10,7 @@ use kernel::error::to_result;
 use kernel::prelude::*;
 use kernel::time::Jiffies;
 
-use crate::errno::eproto;
+use super::errno::eproto;
 
 /// An IPv4 address and UDP port.
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -1,43 +1,47 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The `/dev/lazyresume` ioctl interface (see `include/uapi/linux/lazyresume.h`).
+//! `ctl`, the top layer: the `/dev/lazyresume` device and its ioctls (see
+//! `include/uapi/linux/lazyresume.h` and `Documentation/ioctl.rst`). It
+//! checks and decodes each request and hands it to the layer that does
+//! the work; it may use every layer below it.
 
 use kernel::alloc::KVVec;
-use kernel::bindings;
 use kernel::prelude::*;
 use kernel::uaccess::{UserPtr, UserSlice};
 
-use crate::abi;
 use crate::fault::{self, Policy};
-use crate::lazy_entry::{self, TaskMm};
-use crate::miscdev::MiscDevice;
-use crate::net::SockAddrV4;
 use crate::resume;
-use crate::sha256::{Sha256, DIGEST_LEN};
-use crate::stats::STATS;
-use crate::tftp_backend::{self, TftpSource};
-use crate::tftp_client::{self, Requested, Sink, Source, TransferOptions};
+use crate::shared::abi;
+use crate::store::{self, tftp::TftpSource};
+use crate::sys::lazy_entry::{self, TaskMm};
+use crate::sys::miscdev::MiscDevice;
+use crate::sys::net::SockAddrV4;
+use crate::sys::sha256::DIGEST_LEN;
+use crate::sys::task::{net_admin, sys_admin};
+
+mod stats;
+mod test_hooks;
+
+pub(crate) use stats::STATS;
 
 /// Feature bits this module implements (`lazyresume_version.features`).
 const FEATURES: u64 = 0;
 
-/// Defaults of `struct lazyresume_tftp_xfer` fields left at zero.
+/// The TFTP port of a request that gives none.
 const DEFAULT_PORT: u16 = 69;
-const DEFAULT_RTO_MS: u32 = 500;
-const DEFAULT_DEADLINE_MS: u32 = 30_000;
 
 /// The control device.
 pub(crate) struct Control;
 
 impl MiscDevice for Control {
     fn ioctl(&self, cmd: u32, arg: UserPtr) -> Result<isize> {
-        STATS.dev.ioctls.inc();
+        STATS.ioctls.inc();
         match cmd {
             abi::IOC_GET_VERSION => get_version(arg),
             abi::IOC_STATUS => status(arg),
             abi::IOC_TFTP_GET | abi::IOC_TFTP_PUT if !net_admin() => Err(EPERM),
-            abi::IOC_TFTP_GET => tftp_xfer(arg, Direction::Get),
-            abi::IOC_TFTP_PUT => tftp_xfer(arg, Direction::Put),
+            abi::IOC_TFTP_GET => test_hooks::tftp_xfer(arg, test_hooks::Direction::Get),
+            abi::IOC_TFTP_PUT => test_hooks::tftp_xfer(arg, test_hooks::Direction::Put),
             abi::IOC_GET_POLICY => get_policy(arg),
             abi::IOC_EVICT | abi::IOC_SET_POLICY | abi::IOC_MEM_INJECT if !sys_admin() => {
                 Err(EPERM)
@@ -51,16 +55,16 @@ impl MiscDevice for Control {
                 Err(EPERM)
             }
             abi::IOC_TFTP_BACKEND => tftp_backend(arg),
-            abi::IOC_EVICT => evict(arg),
+            abi::IOC_EVICT => test_hooks::evict(arg),
             abi::IOC_EVICT_TASK => evict_task(arg),
             abi::IOC_PAGE_HASHES => page_hashes(arg),
             abi::IOC_READ_PAGES => read_pages(arg),
             abi::IOC_RESUME => resume(arg),
             abi::IOC_ADOPT => adopt(arg),
             abi::IOC_SET_POLICY => set_policy(arg),
-            abi::IOC_MEM_INJECT => mem_inject(arg),
+            abi::IOC_MEM_INJECT => test_hooks::mem_inject(arg),
             _ => {
-                STATS.dev.unknown_ioctls.inc();
+                STATS.unknown_ioctls.inc();
                 Err(ENOTTY)
             }
         }
@@ -72,30 +76,7 @@ fn get_version(arg: UserPtr) -> Result<isize> {
     UserSlice::new(arg, answer.len())
         .writer()
         .write_slice(&answer)?;
-    STATS.dev.version_queries.inc();
-    Ok(0)
-}
-
-/// Whether the caller may send UDP from the initial network namespace,
-/// which the module's sockets live in.
-fn net_admin() -> bool {
-    // SAFETY: `capable()` only reads the current task's credentials.
-    unsafe { bindings::capable(bindings::CAP_NET_ADMIN as i32) }
-}
-
-/// Whether the caller may change how faults behave system-wide.
-fn sys_admin() -> bool {
-    // SAFETY: `capable()` only reads the current task's credentials.
-    unsafe { bindings::capable(bindings::CAP_SYS_ADMIN as i32) }
-}
-
-fn evict(arg: UserPtr) -> Result<isize> {
-    let (mut reader, mut writer) = UserSlice::new(arg, abi::EVICT_SIZE).reader_writer();
-    let mut raw = [0u8; abi::EVICT_SIZE];
-    reader.read_slice(&mut raw)?;
-    let mut req = abi::Evict::from_bytes(&raw);
-    evict_range(&TaskMm::current()?, &mut req, false)?;
-    writer.write_slice(&req.to_bytes())?;
+    STATS.version_queries.inc();
     Ok(0)
 }
 
@@ -126,7 +107,7 @@ fn evict_range(mm: &TaskMm, req: &mut abi::Evict, shared: bool) -> Result {
     }
     let start = usize::try_from(req.start).map_err(|_| EINVAL)?;
     let end = usize::try_from(end).map_err(|_| EINVAL)?;
-    let s = fault::store()?.evict(mm, start, end, shared)?;
+    let s = store::get()?.evict(mm, start, end, shared)?;
     req.seen = s.seen as u64;
     req.evicted = s.evicted as u64;
     req.skipped_shared = s.skipped_shared as u64;
@@ -152,7 +133,7 @@ fn page_hashes(arg: UserPtr) -> Result<isize> {
     }
     let len = req.count as usize * DIGEST_LEN;
     let mut buf = KVec::from_elem(0u8, len, GFP_KERNEL)?;
-    let (total, remote) = fault::store()?.hashes(req.first, &mut buf);
+    let (total, remote) = store::get()?.hashes(req.first, &mut buf);
     let addr = usize::try_from(req.hashes).map_err(|_| EFAULT)?;
     UserSlice::new(addr as UserPtr, len)
         .writer()
@@ -177,7 +158,7 @@ fn read_pages(arg: UserPtr) -> Result<isize> {
     }
     let len = req.count as usize * kernel::page::PAGE_SIZE;
     let mut buf = KVVec::from_elem(0u8, len, GFP_KERNEL)?;
-    fault::store()?.read_pages(req.first, &mut buf)?;
+    store::get()?.read_pages(req.first, &mut buf)?;
     let addr = usize::try_from(req.buf).map_err(|_| EFAULT)?;
     UserSlice::new(addr as UserPtr, len)
         .writer()
@@ -224,7 +205,7 @@ fn adopt(arg: UserPtr) -> Result<isize> {
 }
 
 fn status(arg: UserPtr) -> Result<isize> {
-    let f = &STATS.fault;
+    let f = &fault::STATS;
     let latency = f.latency.summary();
     let mut answer = abi::Status {
         pages_outstanding: lazy_entry::entry_count(),
@@ -244,7 +225,7 @@ fn status(arg: UserPtr) -> Result<isize> {
         answer.since_resume_ns = ns;
         answer.flags |= abi::STATUS_RESUMED;
     }
-    if let Some(r) = fault::store()?.remote() {
+    if let Some(r) = store::get()?.remote() {
         answer.server = r.server().addr;
         answer.port = r.server().port;
         let p = r.prefix();
@@ -274,16 +255,16 @@ fn tftp_backend(arg: UserPtr) -> Result<isize> {
     let prefix = req.prefix_bytes().ok_or(EINVAL)?;
     let server = unicast_server(req.server, req.port)?;
     let blksize = match req.blksize {
-        0 => tftp_backend::default_blksize(chunk_pages),
+        0 => store::tftp::default_blksize(chunk_pages),
         b @ 8..=65464 => b,
         _ => return Err(EINVAL),
     };
     let rto_ms = match req.rto_ms {
-        0 => tftp_backend::DEFAULT_RTO_MS,
+        0 => store::tftp::DEFAULT_RTO_MS,
         r => r,
     };
     let source = TftpSource::new(server, prefix, blksize, rto_ms, chunk_pages)?;
-    let (pages, ns) = fault::store()?.move_to_tftp(source, upload)?;
+    let (pages, ns) = store::get()?.move_to_tftp(source, upload)?;
     req.pages = pages;
     req.elapsed_ns = ns;
     writer.write_slice(&req.to_bytes())?;
@@ -335,125 +316,5 @@ fn set_policy(arg: UserPtr) -> Result<isize> {
         _ => return Err(EINVAL),
     };
     fault::set_policy(policy);
-    Ok(0)
-}
-
-fn mem_inject(arg: UserPtr) -> Result<isize> {
-    let mut raw = [0u8; abi::MEM_INJECT_SIZE];
-    UserSlice::new(arg, abi::MEM_INJECT_SIZE)
-        .reader()
-        .read_slice(&mut raw)?;
-    let req = abi::MemInject::from_bytes(&raw);
-    if req.flags & !abi::MEM_NO_VERIFY != 0 || req.reserved != 0 {
-        return Err(EINVAL);
-    }
-    fault::store()?.set_injection(
-        req.offline != 0,
-        req.corrupt_fetches,
-        req.flags & abi::MEM_NO_VERIFY == 0,
-    );
-    Ok(0)
-}
-
-/// A sink that keeps only the length and, optionally, the SHA-256.
-struct DigestSink {
-    digest: Option<Sha256>,
-}
-
-impl Sink for DigestSink {
-    fn write(&mut self, _offset: u64, data: &[u8]) -> Result {
-        if let Some(d) = &mut self.digest {
-            d.update(data);
-        }
-        Ok(())
-    }
-}
-
-/// A source of [`abi::test_pattern`] bytes, hashed as they are first read.
-struct PatternSource {
-    len: u64,
-    digest: Option<Sha256>,
-    /// Bytes hashed so far: retransmissions read again, hashed once.
-    hashed: u64,
-}
-
-impl Source for PatternSource {
-    fn len(&self) -> u64 {
-        self.len
-    }
-
-    fn read(&mut self, offset: u64, buf: &mut [u8]) -> Result {
-        for (i, b) in buf.iter_mut().enumerate() {
-            *b = abi::test_pattern(offset + i as u64);
-        }
-        let end = offset + buf.len() as u64;
-        if let Some(d) = &mut self.digest {
-            if offset <= self.hashed && end > self.hashed {
-                d.update(&buf[(self.hashed - offset) as usize..]);
-                self.hashed = end;
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Which way an ioctl transfer goes.
-enum Direction {
-    Get,
-    Put,
-}
-
-fn tftp_xfer(arg: UserPtr, dir: Direction) -> Result<isize> {
-    let (mut reader, mut writer) = UserSlice::new(arg, abi::TFTP_XFER_SIZE).reader_writer();
-    let mut raw = [0u8; abi::TFTP_XFER_SIZE];
-    reader.read_slice(&mut raw)?;
-    let mut req = abi::TftpXfer::from_bytes(&raw);
-    let file = match req.filename_bytes() {
-        Some(name) if !name.is_empty() => name,
-        _ => return Err(EINVAL),
-    };
-    let known_flags = abi::TFTP_NO_DIGEST;
-    if req.reserved != 0 || req.flags & !known_flags != 0 {
-        return Err(EINVAL);
-    }
-    let server = unicast_server(req.server, req.port)?;
-    let opts = TransferOptions::from_request(
-        Requested {
-            blksize: req.blksize,
-            windowsize: req.windowsize,
-            rto_ms: req.rto_ms,
-            deadline_ms: req.deadline_ms,
-        },
-        Requested {
-            blksize: 512,
-            windowsize: 1,
-            rto_ms: DEFAULT_RTO_MS,
-            deadline_ms: DEFAULT_DEADLINE_MS,
-        },
-    )?;
-    let digest = (req.flags & abi::TFTP_NO_DIGEST == 0).then(Sha256::new);
-    let (report, digest) = match dir {
-        Direction::Get => {
-            let mut sink = DigestSink { digest };
-            let report = tftp_client::fetch(server, file, &opts, &mut sink)?;
-            (report, sink.digest)
-        }
-        Direction::Put => {
-            let mut source = PatternSource {
-                len: req.length,
-                digest,
-                hashed: 0,
-            };
-            let report = tftp_client::upload(server, file, &opts, &mut source)?;
-            (report, source.digest)
-        }
-    };
-    req.length = report.length;
-    req.elapsed_ns = report.elapsed_ns;
-    req.retransmits = report.retransmits;
-    req.blksize_used = report.blksize;
-    req.windowsize_used = report.windowsize;
-    req.sha256 = digest.map(Sha256::finish).unwrap_or([0; 32]);
-    writer.write_slice(&req.to_bytes())?;
     Ok(0)
 }

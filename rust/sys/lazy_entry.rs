@@ -5,16 +5,15 @@
 //! mm of the calling task, the folios handed to a filler or an evictor, the
 //! registration of the filler and `lazy_entry_evict_range()`.
 
+use core::marker::PhantomData;
 use core::ptr::NonNull;
 
 use kernel::bindings;
 use kernel::error::{from_result, to_result};
 use kernel::ffi::{c_int, c_ulong, c_void};
-use kernel::page::{Page, PAGE_SIZE};
 use kernel::prelude::*;
 
-/// The content of one page.
-pub(crate) type PageBytes = [u8; PAGE_SIZE];
+use super::page::PageBytes;
 
 /// Lazy entries in all page tables plus the fills in progress.
 pub(crate) fn entry_count() -> u64 {
@@ -74,30 +73,33 @@ impl Drop for TaskMm {
     }
 }
 
-/// Runs `f` on the content of `page`, mapped into the kernel.
-pub(crate) fn read_page<R>(page: &Page, f: impl FnOnce(&PageBytes) -> R) -> R {
-    // SAFETY: `page` is a valid page owned by `Page`.
-    let addr = unsafe { bindings::kmap_local_page(page.as_ptr()) };
-    // SAFETY: the mapping is valid for `PAGE_SIZE` bytes until unmapped
-    // below; callers only pass pages nothing writes meanwhile (published
-    // store pages, or batch pages the caller owns).
-    let r = f(unsafe { &*addr.cast::<PageBytes>() });
-    // SAFETY: unmaps the mapping made above, the only one of this function.
-    unsafe { bindings::kunmap_local(addr) };
-    r
+/// An order-0 folio handed to us by mm: read while it is being evicted,
+/// written while it is being filled. It is only valid during that callback,
+/// which the lifetime `'a` stands for: a `Folio` is made by the callback
+/// trampolines below and lent to the callback, so it cannot outlive it.
+pub(crate) struct Folio<'a> {
+    ptr: NonNull<bindings::folio>,
+    _callback: PhantomData<&'a mut bindings::folio>,
 }
 
-/// An order-0 folio handed to us by mm: read while it is being evicted,
-/// written while it is being filled. Only valid during that callback.
-pub(crate) struct Folio(NonNull<bindings::folio>);
+impl<'a> Folio<'a> {
+    /// # Safety
+    ///
+    /// `ptr` is a valid order-0 folio for `'a`, that nobody writes during
+    /// `'a` but through the returned `Folio`, and that nobody reads during
+    /// `'a` if it is written through it.
+    unsafe fn new(ptr: NonNull<bindings::folio>) -> Self {
+        Self {
+            ptr,
+            _callback: PhantomData,
+        }
+    }
 
-impl Folio {
     /// Runs `f` on the page mapped into the kernel.
     fn with_mapped<R>(&self, f: impl FnOnce(*mut PageBytes) -> R) -> R {
-        // SAFETY: `self.0` is a valid order-0 folio (the callback contract
-        // of `struct lazy_entry_ops::fill` and of the evict store), so
-        // offset 0 maps its only page, `PAGE_SIZE` bytes.
-        let addr = unsafe { bindings::kmap_local_folio(self.0.as_ptr(), 0) };
+        // SAFETY: `self.ptr` is a valid order-0 folio (see `new`), so offset
+        // 0 maps its only page, `PAGE_SIZE` bytes.
+        let addr = unsafe { bindings::kmap_local_folio(self.ptr.as_ptr(), 0) };
         let r = f(addr.cast());
         // SAFETY: unmaps the mapping made above, the only one of this
         // function, in reverse order as `kmap_local` requires.
@@ -108,15 +110,14 @@ impl Folio {
     /// Runs `f` on the content of the folio.
     pub(crate) fn read<R>(&self, f: impl FnOnce(&PageBytes) -> R) -> R {
         // SAFETY: the mapping is valid for `PAGE_SIZE` bytes during `f`;
-        // nobody writes the folio meanwhile (a folio being evicted is
-        // unmapped and locked; a folio being filled is ours alone).
+        // nobody writes the folio meanwhile (see `new`, and writes through
+        // `self` need `&mut self`).
         self.with_mapped(|p| f(unsafe { &*p }))
     }
 
     /// Runs `f` on the content of the folio, for writing.
     pub(crate) fn write<R>(&mut self, f: impl FnOnce(&mut PageBytes) -> R) -> R {
-        // SAFETY: as in `read`; a folio being filled is not mapped anywhere
-        // yet and `&mut self` is the only access to it.
+        // SAFETY: as in `read`; `&mut self` is the only access to it.
         self.with_mapped(|p| f(unsafe { &mut *p }))
     }
 }
@@ -127,7 +128,7 @@ pub(crate) trait Filler {
     /// at `addr`. Process context with the mmap_lock of the faulting mm
     /// held for read: may sleep, should return `EINTR` on a fatal signal.
     /// `ENOMEM` fails the fault with OOM, anything else with SIGBUS.
-    fn fill(index: u64, addr: usize, folio: &mut Folio) -> Result;
+    fn fill(index: u64, addr: usize, folio: &mut Folio<'_>) -> Result;
 }
 
 /// `struct lazy_entry_ops::fill` calling `F::fill`.
@@ -143,7 +144,9 @@ unsafe extern "C" fn fill_trampoline<F: Filler>(
     folio: *mut bindings::folio,
 ) -> c_int {
     from_result(|| {
-        let mut folio = Folio(NonNull::new(folio).ok_or(EINVAL)?);
+        // SAFETY: `do_lazy_page()` hands us a valid order-0 folio that
+        // nobody else can access until we return (see above).
+        let mut folio = unsafe { Folio::new(NonNull::new(folio).ok_or(EINVAL)?) };
         F::fill(index as u64, addr, &mut folio)?;
         Ok(0)
     })
@@ -198,7 +201,7 @@ pub(crate) trait EvictStore {
     /// Saves the content of `folio` and returns the index its lazy entry
     /// will carry. Atomic context (a page table lock is held): must not
     /// sleep. An error stops the eviction; the page stays mapped.
-    fn store(&mut self, folio: &Folio) -> Result<u64>;
+    fn store(&mut self, folio: &Folio<'_>) -> Result<u64>;
 }
 
 /// `lazy_evict_store_t` calling `S::store`.
@@ -217,7 +220,9 @@ unsafe extern "C" fn store_trampoline<S: EvictStore>(
     // only reference to the store during the call.
     let store = unsafe { &mut *ctx.cast::<S>() };
     from_result(|| {
-        let folio = Folio(NonNull::new(folio).ok_or(EINVAL)?);
+        // SAFETY: the folio is valid, locked and unmapped during the call
+        // (see above): nobody writes it; it is only read here.
+        let folio = unsafe { Folio::new(NonNull::new(folio).ok_or(EINVAL)?) };
         let i = store.store(&folio)?;
         // SAFETY: `index` is writable (see the safety section).
         unsafe { *index = i as c_ulong };

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The `tftp` backend: the pages in files on a TFTP server, fetched with
+//! The `tftp` backend of the page store: the pages in files on a TFTP server, fetched with
 //! the in-kernel client when a lazy entry faults (and uploaded by
 //! `LAZYRESUME_IOC_TFTP_BACKEND`). A file holds `chunk_pages` pages in
 //! index order: page `i` is in the file `<prefix><c as 16 lowercase hex
@@ -9,15 +9,16 @@
 
 use core::fmt::Write;
 
-use kernel::bindings;
 use kernel::page::PAGE_SIZE;
 use kernel::prelude::*;
 
-use crate::abi::TFTP_PREFIX_LEN;
-use crate::fault::FetchError;
-use crate::lazy_entry::Folio;
-use crate::net::SockAddrV4;
-use crate::tftp_client::{self, Sink, Source, TransferOptions};
+use super::FetchError;
+use crate::shared::abi::TFTP_PREFIX_LEN;
+use crate::sys::errno::is_transient_net;
+use crate::sys::lazy_entry::Folio;
+use crate::sys::net::SockAddrV4;
+use crate::sys::task::OnlyFatalSignals;
+use crate::tftp::client::{self, Sink, Source, TransferOptions};
 
 /// Largest `blksize` TFTP allows.
 const MAX_BLKSIZE: usize = 65464;
@@ -134,7 +135,7 @@ impl TftpSource {
     pub(crate) fn fetch(
         &self,
         index: u64,
-        folio: &mut Folio,
+        folio: &mut Folio<'_>,
         budget_ms: Option<u32>,
     ) -> Result<(), FetchError> {
         let length = self.fetch_file(index, &mut FolioSink { folio }, budget_ms)?;
@@ -172,7 +173,7 @@ impl TftpSource {
         let deadline = budget_ms.map_or(FETCH_DEADLINE_MS, |b| b.min(FETCH_DEADLINE_MS));
         let _blocked = OnlyFatalSignals::new();
         let r = self.with_name(index, |name| {
-            tftp_client::fetch(self.server, name, &self.options(deadline), sink)
+            client::fetch(self.server, name, &self.options(deadline), sink)
         });
         match r {
             Ok(report) => Ok(report.length),
@@ -181,7 +182,7 @@ impl TftpSource {
             // A file longer than the pages it may hold: the wrong file.
             Err(e) if e == EFBIG => Err(FetchError::Failed(e)),
             // No answer in time, no route, a signal (SIGSTOP): maybe later.
-            Err(e) if is_transient(e) => Err(FetchError::Unreachable),
+            Err(e) if is_transient_net(e) => Err(FetchError::Unreachable),
             Err(e) => Err(FetchError::Failed(e)),
         }
     }
@@ -190,7 +191,7 @@ impl TftpSource {
     pub(crate) fn upload(&self, index: u64, page: &[u8]) -> Result {
         let mut source = SliceSource(page);
         self.with_name(index, |name| {
-            tftp_client::upload(
+            client::upload(
                 self.server,
                 name,
                 &TransferOptions {
@@ -202,22 +203,6 @@ impl TftpSource {
         })?;
         Ok(())
     }
-}
-
-/// Whether a failed fetch may succeed if tried again.
-fn is_transient(e: Error) -> bool {
-    [
-        bindings::ETIMEDOUT,
-        bindings::EINTR,
-        bindings::ENETUNREACH,
-        bindings::EHOSTUNREACH,
-        bindings::ENETDOWN,
-        bindings::ECONNREFUSED,
-        bindings::EAGAIN,
-        bindings::ENOBUFS,
-    ]
-    .iter()
-    .any(|&n| e.to_errno() == -(n as i32))
 }
 
 /// A file name being formatted.
@@ -239,11 +224,11 @@ impl Write for NameBuf {
 }
 
 /// Writes a fetched page into the folio being filled.
-struct FolioSink<'a> {
-    folio: &'a mut Folio,
+struct FolioSink<'a, 'f> {
+    folio: &'a mut Folio<'f>,
 }
 
-impl Sink for FolioSink<'_> {
+impl Sink for FolioSink<'_, '_> {
     fn write(&mut self, offset: u64, data: &[u8]) -> Result {
         let start = usize::try_from(offset).map_err(|_| EFBIG)?;
         let end = start.checked_add(data.len()).ok_or(EFBIG)?;
@@ -282,43 +267,5 @@ impl Source for SliceSource<'_> {
         let src = self.0.get(start..start + buf.len()).ok_or(EINVAL)?;
         buf.copy_from_slice(src);
         Ok(())
-    }
-}
-
-/// Blocks every signal but SIGKILL while it lives, so that socket waits are
-/// only interrupted by a fatal signal, as NFS's RPC waits once did
-/// (`rpc_clnt_sigmask()`). Pending signals stay pending and are delivered
-/// once the fault returns.
-struct OnlyFatalSignals {
-    saved: bindings::sigset_t,
-}
-
-impl OnlyFatalSignals {
-    fn new() -> Self {
-        // SAFETY: all-zeroes is a valid (empty) signal set.
-        let mut saved: bindings::sigset_t = unsafe { core::mem::zeroed() };
-        // SAFETY: as above.
-        let mut all: bindings::sigset_t = unsafe { core::mem::zeroed() };
-        all.sig.iter_mut().for_each(|w| *w = !0);
-        // The in-kernel sigprocmask() takes the set as it is: SIGKILL must
-        // stay deliverable, or a killed task would wait forever.
-        all.sig[0] &= !(1 << (bindings::SIGKILL - 1));
-        // SAFETY: changes the calling task's own mask and saves the old one
-        // in `saved`; both sets are valid for the call.
-        unsafe { bindings::sigprocmask(bindings::SIG_SETMASK as i32, &mut all, &mut saved) };
-        Self { saved }
-    }
-}
-
-impl Drop for OnlyFatalSignals {
-    fn drop(&mut self) {
-        // SAFETY: restores the mask saved in `new`, on the same task.
-        unsafe {
-            bindings::sigprocmask(
-                bindings::SIG_SETMASK as i32,
-                &mut self.saved,
-                core::ptr::null_mut(),
-            )
-        };
     }
 }

@@ -6,32 +6,25 @@
 //! handles an unreachable backend by the policy the user chose: `block`
 //! (retry until it answers; the faulting task stays killable) or `sigbus`
 //! (give up after a deadline).
+//!
+//! `fault` is the layer above `store`; it uses `store` and `sys`.
 
-use core::ptr;
-use core::sync::atomic::{AtomicI64, AtomicPtr, AtomicU32, Ordering};
+use core::fmt::Write;
+use core::sync::atomic::{AtomicI64, AtomicU32, Ordering};
 
-use kernel::bindings;
 use kernel::prelude::*;
-use kernel::time::{msecs_to_jiffies, Ktime};
+use kernel::time::Ktime;
 
-use crate::abi;
-use crate::lazy_entry::{Filler, Folio, Ops};
-use crate::page_store::PageStore;
-use crate::sha256;
-use crate::stats::STATS;
+use crate::shared::abi;
+use crate::store::{self, FetchError};
+use crate::sys::debugfs::SeqBuf;
+use crate::sys::lazy_entry::{self, Filler, Folio, Ops};
+use crate::sys::sha256;
+use crate::sys::task::{fatal_signal_pending, sleep_killable};
 
-/// Why a backend could not return a page.
-pub(crate) enum FetchError {
-    /// The backend did not answer; it may later.
-    Unreachable,
-    /// The backend has no page of this index: never retried.
-    NoSuchPage,
-    /// The backend answered with an error that asking again will not fix
-    /// (a protocol error, a page file of the wrong size): never retried.
-    Failed(Error),
-    /// No memory for the fetch: the fault fails with OOM.
-    NoMemory,
-}
+mod stats;
+
+pub(crate) use stats::STATS;
 
 /// A page whose content does not match its hash is fetched this many times
 /// before the fault fails.
@@ -77,40 +70,6 @@ pub(crate) fn policy() -> Policy {
     }
 }
 
-/// The page store, while the module is loaded.
-static STORE: AtomicPtr<PageStore> = AtomicPtr::new(ptr::null_mut());
-
-/// The page store; `ENODEV` before module init or after exit.
-pub(crate) fn store() -> Result<&'static PageStore> {
-    let p = STORE.load(Ordering::Acquire);
-    // SAFETY: a non-null pointer was set by `Backends::install` from a
-    // pinned box that it frees only after clearing the pointer, once the
-    // control device, the debugfs files and the filler are gone: no ioctl,
-    // no debugfs read and no fill (the users of the reference) can still
-    // run then.
-    unsafe { p.as_ref() }.ok_or(ENODEV)
-}
-
-/// Owns the page store and makes it reachable from the filler.
-pub(crate) struct Backends {
-    _store: Pin<KBox<PageStore>>,
-}
-
-impl Backends {
-    /// Creates the page store and publishes it to the filler.
-    pub(crate) fn install() -> Result<Self> {
-        let store = KBox::pin_init(PageStore::new(), GFP_KERNEL)?;
-        STORE.store(ptr::from_ref(&*store).cast_mut(), Ordering::Release);
-        Ok(Self { _store: store })
-    }
-}
-
-impl Drop for Backends {
-    fn drop(&mut self) {
-        STORE.store(ptr::null_mut(), Ordering::Release);
-    }
-}
-
 /// The module's filler.
 pub(crate) struct LazyFiller;
 
@@ -118,8 +77,8 @@ pub(crate) struct LazyFiller;
 pub(crate) static OPS: Ops = Ops::new::<LazyFiller>();
 
 impl Filler for LazyFiller {
-    fn fill(index: u64, _addr: usize, folio: &mut Folio) -> Result {
-        let f = &STATS.fault;
+    fn fill(index: u64, _addr: usize, folio: &mut Folio<'_>) -> Result {
+        let f = &STATS;
         f.fills.inc();
         let start = Ktime::ktime_get();
         let r = fill_page(index, folio, start);
@@ -142,18 +101,6 @@ fn elapsed_ms_ns(start: Ktime) -> (i64, u64) {
     (ns / 1_000_000, ns as u64)
 }
 
-fn fatal_signal_pending() -> bool {
-    // SAFETY: `get_current()` is the running task, valid during the call.
-    unsafe { bindings::fatal_signal_pending(bindings::get_current()) != 0 }
-}
-
-/// Sleeps `ms` milliseconds or until a fatal signal.
-fn sleep_killable(ms: u32) {
-    // SAFETY: process context (a page fault or GUP), where sleeping is
-    // allowed; the task state is set by the callee.
-    unsafe { bindings::schedule_timeout_killable(msecs_to_jiffies(ms) as _) };
-}
-
 /// Time left before the `sigbus` policy gives up, in milliseconds, or
 /// `None` under `block`.
 fn time_left_ms(start: Ktime) -> Option<i64> {
@@ -163,9 +110,9 @@ fn time_left_ms(start: Ktime) -> Option<i64> {
     }
 }
 
-fn fill_page(index: u64, folio: &mut Folio, start: Ktime) -> Result {
-    let f = &STATS.fault;
-    let backend = store()?;
+fn fill_page(index: u64, folio: &mut Folio<'_>, start: Ktime) -> Result {
+    let f = &STATS;
+    let backend = store::get()?;
     let mut bad_hashes = 0;
     let mut pause_ms = RETRY_MIN_MS;
     loop {
@@ -174,7 +121,13 @@ fn fill_page(index: u64, folio: &mut Folio, start: Ktime) -> Result {
         }
         // One attempt never outlasts the deadline of the policy.
         let budget_ms = time_left_ms(start).map(|left| left.clamp(1, i64::from(u32::MAX)) as u32);
-        match backend.fetch(index, folio, budget_ms) {
+        let fetched = backend.fetch(index, folio, budget_ms).inspect(|fetched| {
+            if fetched.read_ahead_hit {
+                f.read_ahead_hits.inc();
+            }
+            f.read_ahead.add(fetched.read_ahead_kept);
+        });
+        match fetched.map(|fetched| fetched.expected) {
             Ok(None) => return Ok(()),
             Ok(Some(expected)) => {
                 if folio.read(|page| sha256::digest(page)) == expected {
@@ -248,4 +201,21 @@ impl RateLimit {
                 .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
                 .is_ok()
     }
+}
+
+/// Writes the fault path's lines of the debugfs `stats`: its counters,
+/// then the lazy entries outstanding.
+pub(crate) fn render_stats(out: &mut SeqBuf<'_>) -> core::fmt::Result {
+    STATS.render(out)?;
+    writeln!(out, "pages_outstanding {}", lazy_entry::entry_count())
+}
+
+/// Writes the policy lines of the debugfs `stats`.
+pub(crate) fn render_policy(out: &mut SeqBuf<'_>) -> core::fmt::Result {
+    let (policy, deadline) = match policy() {
+        Policy::Block => ("block", 0),
+        Policy::Sigbus { deadline_ms } => ("sigbus", deadline_ms),
+    };
+    writeln!(out, "policy {policy}")?;
+    writeln!(out, "policy_deadline_ms {deadline}")
 }

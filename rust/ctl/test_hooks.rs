@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The requests of `/dev/lazyresume` that only the tests and benchmarks
+//! use: evicting the caller's own pages (`LAZYRESUME_IOC_EVICT`), fault
+//! injection (`LAZYRESUME_IOC_MEM_INJECT`) and transfers by the TFTP
+//! client (`LAZYRESUME_IOC_TFTP_GET`, `LAZYRESUME_IOC_TFTP_PUT`).
+
+use kernel::prelude::*;
+use kernel::uaccess::{UserPtr, UserSlice};
+
+use super::{evict_range, unicast_server};
+use crate::shared::abi;
+use crate::store;
+use crate::sys::lazy_entry::TaskMm;
+use crate::sys::sha256::Sha256;
+use crate::tftp::client::{self, Requested, Sink, Source, TransferOptions};
+
+/// Defaults of `struct lazyresume_tftp_xfer` fields left at zero.
+const DEFAULT_RTO_MS: u32 = 500;
+const DEFAULT_DEADLINE_MS: u32 = 30_000;
+
+/// `LAZYRESUME_IOC_EVICT`: evicts a range of the caller's own pages.
+pub(super) fn evict(arg: UserPtr) -> Result<isize> {
+    let (mut reader, mut writer) = UserSlice::new(arg, abi::EVICT_SIZE).reader_writer();
+    let mut raw = [0u8; abi::EVICT_SIZE];
+    reader.read_slice(&mut raw)?;
+    let mut req = abi::Evict::from_bytes(&raw);
+    evict_range(&TaskMm::current()?, &mut req, false)?;
+    writer.write_slice(&req.to_bytes())?;
+    Ok(0)
+}
+
+/// `LAZYRESUME_IOC_MEM_INJECT`: sets the page store's fault injection.
+pub(super) fn mem_inject(arg: UserPtr) -> Result<isize> {
+    let mut raw = [0u8; abi::MEM_INJECT_SIZE];
+    UserSlice::new(arg, abi::MEM_INJECT_SIZE)
+        .reader()
+        .read_slice(&mut raw)?;
+    let req = abi::MemInject::from_bytes(&raw);
+    if req.flags & !abi::MEM_NO_VERIFY != 0 || req.reserved != 0 {
+        return Err(EINVAL);
+    }
+    store::get()?.set_injection(
+        req.offline != 0,
+        req.corrupt_fetches,
+        req.flags & abi::MEM_NO_VERIFY == 0,
+    );
+    Ok(0)
+}
+
+/// A sink that keeps only the length and, optionally, the SHA-256.
+struct DigestSink {
+    digest: Option<Sha256>,
+}
+
+impl Sink for DigestSink {
+    fn write(&mut self, _offset: u64, data: &[u8]) -> Result {
+        if let Some(d) = &mut self.digest {
+            d.update(data);
+        }
+        Ok(())
+    }
+}
+
+/// A source of [`abi::test_pattern`] bytes, hashed as they are first read.
+struct PatternSource {
+    len: u64,
+    digest: Option<Sha256>,
+    /// Bytes hashed so far: retransmissions read again, hashed once.
+    hashed: u64,
+}
+
+impl Source for PatternSource {
+    fn len(&self) -> u64 {
+        self.len
+    }
+
+    fn read(&mut self, offset: u64, buf: &mut [u8]) -> Result {
+        for (i, b) in buf.iter_mut().enumerate() {
+            *b = abi::test_pattern(offset + i as u64);
+        }
+        let end = offset + buf.len() as u64;
+        if let Some(d) = &mut self.digest {
+            if offset <= self.hashed && end > self.hashed {
+                d.update(&buf[(self.hashed - offset) as usize..]);
+                self.hashed = end;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Which way an ioctl transfer goes.
+pub(super) enum Direction {
+    /// A fetch (`LAZYRESUME_IOC_TFTP_GET`).
+    Get,
+    /// An upload (`LAZYRESUME_IOC_TFTP_PUT`).
+    Put,
+}
+
+/// `LAZYRESUME_IOC_TFTP_GET` and `_PUT`: one transfer by the TFTP client.
+pub(super) fn tftp_xfer(arg: UserPtr, dir: Direction) -> Result<isize> {
+    let (mut reader, mut writer) = UserSlice::new(arg, abi::TFTP_XFER_SIZE).reader_writer();
+    let mut raw = [0u8; abi::TFTP_XFER_SIZE];
+    reader.read_slice(&mut raw)?;
+    let mut req = abi::TftpXfer::from_bytes(&raw);
+    let file = match req.filename_bytes() {
+        Some(name) if !name.is_empty() => name,
+        _ => return Err(EINVAL),
+    };
+    let known_flags = abi::TFTP_NO_DIGEST;
+    if req.reserved != 0 || req.flags & !known_flags != 0 {
+        return Err(EINVAL);
+    }
+    let server = unicast_server(req.server, req.port)?;
+    let opts = TransferOptions::from_request(
+        Requested {
+            blksize: req.blksize,
+            windowsize: req.windowsize,
+            rto_ms: req.rto_ms,
+            deadline_ms: req.deadline_ms,
+        },
+        Requested {
+            blksize: 512,
+            windowsize: 1,
+            rto_ms: DEFAULT_RTO_MS,
+            deadline_ms: DEFAULT_DEADLINE_MS,
+        },
+    )?;
+    let digest = (req.flags & abi::TFTP_NO_DIGEST == 0).then(Sha256::new);
+    let (report, digest) = match dir {
+        Direction::Get => {
+            let mut sink = DigestSink { digest };
+            let report = client::fetch(server, file, &opts, &mut sink)?;
+            (report, sink.digest)
+        }
+        Direction::Put => {
+            let mut source = PatternSource {
+                len: req.length,
+                digest,
+                hashed: 0,
+            };
+            let report = client::upload(server, file, &opts, &mut source)?;
+            (report, source.digest)
+        }
+    };
+    req.length = report.length;
+    req.elapsed_ns = report.elapsed_ns;
+    req.retransmits = report.retransmits;
+    req.blksize_used = report.blksize;
+    req.windowsize_used = report.windowsize;
+    req.sha256 = digest.map(Sha256::finish).unwrap_or([0; 32]);
+    writer.write_slice(&req.to_bytes())?;
+    Ok(0)
+}
