@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # build-kernel.sh must refuse a patch series with a patch that does not
-# apply, name that patch, and build nothing.  Uses a scratch build dir
-# and a scratch build cache.
+# apply (git am fails on its content), name that patch, and build nothing.
+# Uses a scratch build dir and a scratch build cache.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -13,6 +13,7 @@ mkdir -p "$tmp/patches" "$tmp/build"
 cp "$here"/patches/*.patch "$tmp/patches/" 2>/dev/null || true
 cp "$here/patches/series" "$tmp/patches/series"
 cat >"$tmp/patches/9999-does-not-apply.patch" <<'P'
+From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001
 From: test <test@example.org>
 Subject: [PATCH] test: a patch whose context is not in the tree
 
@@ -35,6 +36,11 @@ fi
 cat "$tmp/out"
 grep -q 'patch does not apply: .*9999-does-not-apply.patch' "$tmp/out" || {
 	echo "FAIL: the refusal does not name the patch"
+	exit 1
+}
+# Refused by git am for its content, not for its form.
+grep -q 'patch failed: Makefile' "$tmp/out" || {
+	echo "FAIL: git am did not say which file of the patch failed"
 	exit 1
 }
 if [ -e "$tmp/build/kernel" ] || [ -e "$tmp/cache/kernel" ] ||
