@@ -92,25 +92,46 @@ TEST_F(dev, unknown_ioctls_are_enotty)
 	}
 }
 
+/*
+ * The counters are the module's: another user of the device adds to them.
+ * Each try owns a lower bound (it did one version query and one unknown
+ * ioctl); the counts are exact in a try that nothing else overlapped, and
+ * one of a few tries has that window to itself unless every try counts
+ * too much.
+ */
 TEST_F(dev, stats_count_ioctls)
 {
 	struct lazyresume_version v;
 	long long ioctls, unknown, versions;
+	int try;
 
-	ioctls = stat_value("ioctls");
-	unknown = stat_value("unknown_ioctls");
-	versions = stat_value("version_queries");
-	if (ioctls < 0)
-		SKIP(return, "%s not readable (debugfs not mounted?)", STATS_PATH);
-	ASSERT_LE(0, unknown);
-	ASSERT_LE(0, versions);
+	for (try = 0; try < 5; try++) {
+		ioctls = stat_value("ioctls");
+		unknown = stat_value("unknown_ioctls");
+		versions = stat_value("version_queries");
+		if (ioctls < 0)
+			SKIP(return, "%s not readable (debugfs not mounted?)",
+			     STATS_PATH);
+		ASSERT_LE(0, unknown);
+		ASSERT_LE(0, versions);
 
-	ASSERT_EQ(0, ioctl(self->fd, LAZYRESUME_IOC_GET_VERSION, &v));
-	ASSERT_EQ(-1, ioctl(self->fd, _IO(LAZYRESUME_IOC_MAGIC, 0x7e)));
+		ASSERT_EQ(0, ioctl(self->fd, LAZYRESUME_IOC_GET_VERSION, &v));
+		ASSERT_EQ(-1, ioctl(self->fd, _IO(LAZYRESUME_IOC_MAGIC, 0x7e)));
 
-	EXPECT_EQ(ioctls + 2, stat_value("ioctls"));
-	EXPECT_EQ(unknown + 1, stat_value("unknown_ioctls"));
-	EXPECT_EQ(versions + 1, stat_value("version_queries"));
+		ioctls = stat_value("ioctls") - ioctls;
+		unknown = stat_value("unknown_ioctls") - unknown;
+		versions = stat_value("version_queries") - versions;
+		ASSERT_LE(2, ioctls);
+		ASSERT_LE(1, unknown);
+		ASSERT_LE(1, versions);
+		if (ioctls == 2 && unknown == 1 && versions == 1)
+			break;
+		TH_LOG("try %d: %lld ioctls, %lld unknown, %lld version queries counted",
+		       try, ioctls, unknown, versions);
+	}
+	EXPECT_EQ(2, ioctls);
+	EXPECT_EQ(1, unknown);
+	EXPECT_EQ(1, versions);
 }
 
 /* A fetch request for @name from 127.0.0.1:9 (nothing listens there). */

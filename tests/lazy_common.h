@@ -88,6 +88,64 @@ static inline int evict(int fd, void *p, unsigned long pages,
 	return rc;
 }
 
+#define PM_PRESENT (1ULL << 63)
+#define PM_SWAP (1ULL << 62)
+#define PM_PFN_MASK ((1ULL << 55) - 1)
+#define PM_SWAP_TYPE_BITS 5
+
+/* The /proc/self/pagemap entry of @addr, or 0. */
+static inline uint64_t pagemap_entry(const void *addr)
+{
+	uint64_t e = 0;
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+
+	if (fd < 0)
+		return 0;
+	if (pread(fd, &e, sizeof(e), (uintptr_t)addr / page_size * 8) != 8)
+		e = 0;
+	close(fd);
+	return e;
+}
+
+/*
+ * Lazy entries among pages [@p, @p + @pages pages) of this process: its
+ * own count, which no other process moves (pagemap shows an entry as
+ * swapped and not present; the guest has no swap), or -1. One read: each
+ * read of pagemap allocates a buffer, which a debug kernel's KASAN keeps
+ * in quarantine for a while after it is freed (MemFree is measured).
+ */
+static inline long lazy_pages(const void *p, unsigned long pages)
+{
+	size_t len = pages * sizeof(uint64_t);
+	uint64_t *e = malloc(len);
+	long i, n = -1;
+	int fd;
+
+	if (!e)
+		return -1;
+	fd = open("/proc/self/pagemap", O_RDONLY);
+	if (fd >= 0 && pread(fd, e, len, (uintptr_t)p / page_size * 8) == (ssize_t)len)
+		for (n = 0, i = 0; i < (long)pages; i++)
+			n += (e[i] & PM_SWAP) && !(e[i] & PM_PRESENT);
+	if (fd >= 0)
+		close(fd);
+	free(e);
+	return n;
+}
+
+/*
+ * The index in the module's page store of the lazy entry at @addr (its
+ * swap offset, shown to root), or -1 if there is none.
+ */
+static inline long long lazy_index(const void *addr)
+{
+	uint64_t e = pagemap_entry(addr);
+
+	if (!(e & PM_SWAP) || (e & PM_PRESENT))
+		return -1;
+	return (long long)((e & PM_PFN_MASK) >> PM_SWAP_TYPE_BITS);
+}
+
 static inline int set_policy(int fd, __u32 policy, __u32 deadline_ms)
 {
 	struct lazyresume_policy p = { policy, deadline_ms };

@@ -37,6 +37,58 @@ static inline long long stat_value(const char *name)
 	return found;
 }
 
+/*
+ * The counters are the module's, moved by every process that uses it, and
+ * what a test leaves behind moves them after it ended (an exited process's
+ * entries go when the last reference to its mm does, a killed child's fill
+ * may still be running, read-ahead keeps the pages of a file). So no test
+ * expects an absolute value: it reads a counter right before its action
+ * and checks the difference. A cumulative counter, which others can only
+ * increase, is checked for at least what the test did, or for exactly
+ * that in one of a few tries when only an exact count catches the bug;
+ * a count that drops back when others' activity ends is waited for
+ * (stat_wait_for()); a count of the page store that only the test's pages
+ * can move while it runs is checked exactly. What is the test's own is
+ * also checked where no other process moves it: its page tables
+ * (lazy_pages() in lazy_common.h) and its memory's content.
+ */
+
+/*
+ * Waits up to @ms for the counter @name to read @want (a count that drops
+ * back once what other processes do settles); returns the last value.
+ */
+static inline long long stat_wait_for(const char *name, long long want, int ms)
+{
+	long long v = stat_value(name);
+	int i;
+
+	for (i = 0; v != want && i < ms / 10; i++) {
+		usleep(10000);
+		v = stat_value(name);
+	}
+	return v;
+}
+
+/*
+ * The counter @name once it reads the same for 50 ms (up to @ms), or its
+ * last value: the baseline of a test, once what an earlier test left
+ * behind has settled.
+ */
+static inline long long stat_settled(const char *name, int ms)
+{
+	long long last = stat_value(name), v;
+	int i;
+
+	for (i = 0; i < ms / 50; i++) {
+		usleep(50000);
+		v = stat_value(name);
+		if (v == last)
+			break;
+		last = v;
+	}
+	return last;
+}
+
 /* Whether the running kernel has a lazyresume module (in modules.dep). */
 static inline int module_available(void)
 {

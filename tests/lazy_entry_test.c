@@ -88,16 +88,34 @@ static int inject(int fd, __u32 offline, __u32 corrupt)
 	return ioctl(fd, LAZYRESUME_IOC_MEM_INJECT, &m);
 }
 
+/*
+ * Lazy entries in all page tables (pages_outstanding) are counted by the
+ * kernel for everyone. A test takes its baseline once what earlier tests
+ * left has settled (an exited process's entries go when the last
+ * reference to its mm does, which is not always its exit), checks its own
+ * entries in its own page tables (lazy_pages()), and waits for the
+ * global count to come back to its baseline: a fill of a killed child or
+ * the teardown of an exited one may still hold a count for a moment, a
+ * leaked count never drops. That needs no other process to keep entries
+ * made during the test, which nothing in the selftests does.
+ */
+#define SETTLE_MS 5000
+
 FIXTURE(lazy) {
 	int fd;
 	long long outstanding;
 };
 
+/* Expects the count of lazy entries to come back to @want. */
+#define EXPECT_OUTSTANDING(want)					\
+	EXPECT_EQ((long long)(want),					\
+		  stat_wait_for("pages_outstanding", (want), SETTLE_MS))
+
 FIXTURE_SETUP(lazy)
 {
 	page_size = sysconf(_SC_PAGESIZE);
 	OPEN_DEVICE_OR_SKIP(self->fd);
-	self->outstanding = stat_value("pages_outstanding");
+	self->outstanding = stat_settled("pages_outstanding", SETTLE_MS);
 	if (self->outstanding < 0)
 		SKIP(return, "%s not readable (debugfs not mounted?)", STATS_PATH);
 	ASSERT_EQ(0, inject(self->fd, 0, 0));
@@ -115,8 +133,8 @@ TEST_F(lazy, evict_and_read_back)
 {
 	const unsigned long pages = 64;
 	unsigned char *p = map_filled(pages, 1);
-	long long served = stat_value("fault_served");
 	struct lazyresume_evict e;
+	long long served;
 
 	ASSERT_NE(NULL, p);
 	ASSERT_EQ(pages, resident(p, pages));
@@ -124,12 +142,16 @@ TEST_F(lazy, evict_and_read_back)
 	EXPECT_EQ(pages, e.seen);
 	EXPECT_EQ(pages, e.evicted);
 	EXPECT_EQ(0, resident(p, pages));
-	EXPECT_EQ(self->outstanding + pages, stat_value("pages_outstanding"));
+	EXPECT_EQ(pages, lazy_pages(p, pages));
+	EXPECT_OUTSTANDING(self->outstanding + pages);
 
+	/* Others' faults add to fault_served: at least ours are there. */
+	served = stat_value("fault_served");
 	EXPECT_EQ(-1, check(p, pages, 1));
 	EXPECT_EQ(pages, resident(p, pages));
-	EXPECT_EQ(served + pages, stat_value("fault_served"));
-	EXPECT_EQ(self->outstanding, stat_value("pages_outstanding"));
+	EXPECT_EQ(0, lazy_pages(p, pages));
+	EXPECT_LE(served + pages, stat_value("fault_served"));
+	EXPECT_OUTSTANDING(self->outstanding);
 	munmap(p, pages * page_size);
 }
 
@@ -210,8 +232,9 @@ TEST_F(lazy, write_after_evict)
 	/* A write fault first: the rest of the page keeps its content. */
 	for (i = 0; i < pages; i++)
 		p[i * page_size + 5] = pattern(i, 5, 4);
+	EXPECT_EQ(0, lazy_pages(p, pages));
 	EXPECT_EQ(-1, check(p, pages, 4));
-	EXPECT_EQ(self->outstanding, stat_value("pages_outstanding"));
+	EXPECT_OUTSTANDING(self->outstanding);
 	munmap(p, pages * page_size);
 }
 
@@ -238,8 +261,8 @@ TEST_F(lazy, fork_isolation)
 		_exit(check(p, pages, 6) == -1 ? 0 : 4);
 	}
 	/* The child inherited one entry per page. */
-	EXPECT_EQ(self->outstanding + 2 * pages,
-		  stat_value("pages_outstanding"));
+	EXPECT_EQ(pages, lazy_pages(p, pages));
+	EXPECT_OUTSTANDING(self->outstanding + 2 * pages);
 	fill(p, pages / 2, 7);
 	ASSERT_EQ(1, write(go[1], "x", 1));
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
@@ -248,7 +271,7 @@ TEST_F(lazy, fork_isolation)
 	/* Our writes stayed ours, the child's stayed the child's. */
 	EXPECT_EQ(-1, check(p, pages / 2, 7));
 	EXPECT_EQ(-1, check_pages(p, pages / 2, pages / 2, 5));
-	EXPECT_EQ(self->outstanding, stat_value("pages_outstanding"));
+	EXPECT_OUTSTANDING(self->outstanding);
 	close(go[0]);
 	close(go[1]);
 	munmap(p, pages * page_size);
@@ -266,9 +289,10 @@ TEST_F(lazy, mremap_moves_entries)
 	q = mremap(p, pages * page_size, 4 * pages * page_size,
 		   MREMAP_MAYMOVE);
 	ASSERT_NE(MAP_FAILED, q);
-	EXPECT_EQ(self->outstanding + pages, stat_value("pages_outstanding"));
+	EXPECT_EQ(pages, lazy_pages(q, pages));
+	EXPECT_OUTSTANDING(self->outstanding + pages);
 	EXPECT_EQ(-1, check(q, pages, 8));
-	EXPECT_EQ(self->outstanding, stat_value("pages_outstanding"));
+	EXPECT_OUTSTANDING(self->outstanding);
 	munmap(q, 4 * pages * page_size);
 }
 
@@ -304,7 +328,7 @@ TEST_F_TIMEOUT(lazy, munmap_and_exit_give_everything_back, 300)
 {
 	/* 32 MiB: big enough to see in MemFree. */
 	const unsigned long pages = (32 << 20) / page_size;
-	long long free_before, free_after, slack_kb = 8 << 10;
+	long long free_before, free_after, slack_kb = 8 << 10, memory;
 	char old_fraction[32];
 	unsigned char *p;
 	int status, i;
@@ -324,23 +348,33 @@ TEST_F_TIMEOUT(lazy, munmap_and_exit_give_everything_back, 300)
 
 	p = map_filled(pages, 10);
 	ASSERT_NE(NULL, p);
+	memory = stat_value("memory_backend_pages");
 	ASSERT_EQ(0, evict(self->fd, p, pages, NULL));
-	EXPECT_EQ(self->outstanding + pages, stat_value("pages_outstanding"));
+	EXPECT_OUTSTANDING(self->outstanding + pages);
+	/* The store holds our pages (until no entry is left anywhere). */
+	EXPECT_LE(memory + pages, stat_value("memory_backend_pages"));
 	munmap(p, pages * page_size);
-	EXPECT_EQ(self->outstanding, stat_value("pages_outstanding"));
+	EXPECT_OUTSTANDING(self->outstanding);
 
 	/* The same from a process that exits with its pages evicted. */
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
 		p = map_filled(pages, 11);
-		_exit(!p || evict(self->fd, p, pages, NULL) ? 1 : 0);
+		_exit(!p || evict(self->fd, p, pages, NULL) ||
+		      lazy_pages(p, pages) != pages ? 1 : 0);
 	}
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	EXPECT_EQ(self->outstanding, stat_value("pages_outstanding"));
+	EXPECT_OUTSTANDING(self->outstanding);
 
-	if (self->outstanding == 0) {
+	/*
+	 * The store is freed as a whole, once no lazy entry is left in any
+	 * page table; other processes' entries keep it (and MemFree) as is.
+	 */
+	if (stat_wait_for("pages_outstanding", 0, SETTLE_MS) != 0) {
+		TH_LOG("entries of other processes: the store stays, not checked");
+	} else {
 		ASSERT_EQ(0, drop_unused(self->fd));
 		EXPECT_EQ(0, stat_value("memory_backend_pages"));
 		for (i = 0; i < 30; i++) {
@@ -366,7 +400,8 @@ TEST_F(lazy, madv_dontneed_reads_zeroes)
 	ASSERT_NE(NULL, p);
 	ASSERT_EQ(0, evict(self->fd, p, pages, NULL));
 	ASSERT_EQ(0, madvise(p, pages * page_size, MADV_DONTNEED));
-	EXPECT_EQ(self->outstanding, stat_value("pages_outstanding"));
+	EXPECT_EQ(0, lazy_pages(p, pages));
+	EXPECT_OUTSTANDING(self->outstanding);
 	for (i = 0; i < pages * page_size; i++)
 		if (p[i])
 			break;
@@ -382,7 +417,8 @@ TEST_F(lazy, madv_free_discards_entries)
 	ASSERT_NE(NULL, p);
 	ASSERT_EQ(0, evict(self->fd, p, pages, NULL));
 	ASSERT_EQ(0, madvise(p, pages * page_size, MADV_FREE));
-	EXPECT_EQ(self->outstanding, stat_value("pages_outstanding"));
+	EXPECT_EQ(0, lazy_pages(p, pages));
+	EXPECT_OUTSTANDING(self->outstanding);
 	munmap(p, pages * page_size);
 }
 
@@ -439,7 +475,7 @@ TEST_F(lazy, proc_mem_and_process_vm_readv)
 	EXPECT_EQ(-1, check(buf, pages, 15));
 	kill(pid, SIGKILL);
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
-	EXPECT_EQ(self->outstanding, stat_value("pages_outstanding"));
+	EXPECT_OUTSTANDING(self->outstanding);
 	close(go[0]);
 	close(go[1]);
 	free(buf);
@@ -492,12 +528,17 @@ TEST_F(lazy, threads_fault_one_page)
 			for (j = 0; j < sizeof(racers[i].seen); j++)
 				ASSERT_EQ(pattern(0, j * 61, 16 + round),
 					  racers[i].seen[j]);
-		/* One page mapped; every fill that ran served one. */
+		/*
+		 * One page mapped; every fill that ran served one (the fills
+		 * of this window are our threads': no other process has
+		 * lazy entries to fault on).
+		 */
 		EXPECT_EQ(1, resident(p, 1));
+		EXPECT_EQ(0, lazy_pages(p, 1));
 		EXPECT_LE(served + 1, stat_value("fault_served"));
 		EXPECT_EQ(stat_value("fault_fills") - fills,
 			  stat_value("fault_served") - served);
-		EXPECT_EQ(self->outstanding, stat_value("pages_outstanding"));
+		EXPECT_OUTSTANDING(self->outstanding);
 		munmap(p, page_size);
 	}
 	pthread_barrier_destroy(&start);
@@ -507,28 +548,32 @@ TEST_F(lazy, corrupted_page_is_fetched_again)
 {
 	const unsigned long pages = 2;
 	unsigned char *p = map_filled(pages, 40);
-	long long mismatches = stat_value("fault_hash_mismatches");
+	long long mismatches;
 
 	ASSERT_NE(NULL, p);
 	ASSERT_EQ(0, evict(self->fd, p, pages, NULL));
+	mismatches = stat_value("fault_hash_mismatches");
 	ASSERT_EQ(0, inject(self->fd, 0, 1));
 	EXPECT_EQ(-1, check(p, pages, 40));
-	EXPECT_EQ(mismatches + 1, stat_value("fault_hash_mismatches"));
+	/* Ours at least (others' corrupted fetches would add). */
+	EXPECT_LE(mismatches + 1, stat_value("fault_hash_mismatches"));
 	munmap(p, pages * page_size);
 }
 
 TEST_F(lazy, always_corrupted_page_is_sigbus)
 {
 	unsigned char *p = map_filled(1, 41);
-	long long failed = stat_value("fault_failed_integrity");
+	long long failed;
 	int status;
 
 	ASSERT_NE(NULL, p);
 	ASSERT_EQ(0, evict(self->fd, p, 1, NULL));
+	failed = stat_value("fault_failed_integrity");
 	ASSERT_EQ(0, inject(self->fd, 0, 1000));
 	status = read_in_child(p, 20000);
 	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGBUS);
-	EXPECT_EQ(failed + 1, stat_value("fault_failed_integrity"));
+	EXPECT_LE(failed + 1, stat_value("fault_failed_integrity"));
+	EXPECT_EQ(1, lazy_pages(p, 1));
 	/* Never mapped: the entry is still there, and fine once the
 	 * backend is.
 	 */
@@ -540,8 +585,8 @@ TEST_F(lazy, always_corrupted_page_is_sigbus)
 TEST_F(lazy, policy_sigbus_after_deadline)
 {
 	unsigned char *p = map_filled(1, 42);
-	long long failed = stat_value("fault_failed_deadline");
 	struct lazyresume_policy got;
+	long long failed;
 	int status;
 
 	ASSERT_NE(NULL, p);
@@ -550,11 +595,12 @@ TEST_F(lazy, policy_sigbus_after_deadline)
 	ASSERT_EQ(0, ioctl(self->fd, LAZYRESUME_IOC_GET_POLICY, &got));
 	EXPECT_EQ(LAZYRESUME_POLICY_SIGBUS, got.policy);
 	EXPECT_EQ(300, got.deadline_ms);
+	failed = stat_value("fault_failed_deadline");
 	ASSERT_EQ(0, inject(self->fd, 1, 0));
 	status = read_in_child(p, 20000);
 	EXPECT_NE(-1, status);
 	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGBUS);
-	EXPECT_EQ(failed + 1, stat_value("fault_failed_deadline"));
+	EXPECT_LE(failed + 1, stat_value("fault_failed_deadline"));
 	ASSERT_EQ(0, inject(self->fd, 0, 0));
 	EXPECT_EQ(-1, check(p, 1, 42));
 	munmap(p, page_size);
@@ -563,12 +609,13 @@ TEST_F(lazy, policy_sigbus_after_deadline)
 TEST_F(lazy, policy_block_waits_for_the_backend)
 {
 	unsigned char *p = map_filled(4, 43);
-	long long retries = stat_value("fault_retries");
+	long long retries;
 	int status;
 	pid_t pid;
 
 	ASSERT_NE(NULL, p);
 	ASSERT_EQ(0, evict(self->fd, p, 4, NULL));
+	retries = stat_value("fault_retries");
 	ASSERT_EQ(0, inject(self->fd, 1, 0));
 	pid = fork();
 	ASSERT_LE(0, pid);
@@ -636,23 +683,6 @@ TEST_F(lazy, inject_rejects_unknown)
 	EXPECT_EQ(EINVAL, errno);
 }
 
-/* The /proc/self/pagemap entry of @addr. */
-static uint64_t pagemap_entry(void *addr)
-{
-	uint64_t e = 0;
-	int fd = open("/proc/self/pagemap", O_RDONLY);
-
-	if (fd < 0)
-		return 0;
-	if (pread(fd, &e, sizeof(e), (uintptr_t)addr / page_size * 8) != 8)
-		e = 0;
-	close(fd);
-	return e;
-}
-
-#define PM_PRESENT (1ULL << 63)
-#define PM_SWAP (1ULL << 62)
-
 TEST_F(lazy, pagemap_and_smaps_report_entries_as_swapped)
 {
 	const unsigned long pages = 4;
@@ -676,15 +706,26 @@ TEST_F(lazy, prot_none_faults_without_a_fill)
 {
 	unsigned char *p = map_filled(1, 51);
 	long long fills;
-	int status;
+	int status, try;
 
 	ASSERT_NE(NULL, p);
 	ASSERT_EQ(0, evict(self->fd, p, 1, NULL));
 	ASSERT_EQ(0, mprotect(p, page_size, PROT_NONE));
-	fills = stat_value("fault_fills");
-	status = read_in_child(p, 20000);
-	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
-	EXPECT_EQ(fills, stat_value("fault_fills"));
+	/*
+	 * No fill: others' fills would count too, so the count must stay
+	 * still in one of a few tries; a fill on each access moves it in
+	 * every try.
+	 */
+	for (try = 0; try < 5; try++) {
+		fills = stat_value("fault_fills");
+		status = read_in_child(p, 20000);
+		EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
+		fills = stat_value("fault_fills") - fills;
+		if (!fills)
+			break;
+	}
+	EXPECT_EQ(0, fills);
+	EXPECT_EQ(1, lazy_pages(p, 1));
 	ASSERT_EQ(0, mprotect(p, page_size, PROT_READ));
 	EXPECT_EQ(-1, check(p, 1, 51));
 	munmap(p, page_size);
@@ -768,19 +809,27 @@ TEST_F(lazy, collapse_refuses_ranges_with_entries)
 	unsigned char *p = map_aligned(huge);
 	unsigned long pages = huge / page_size;
 	long long fills;
+	int try;
 
 	ASSERT_NE(NULL, p);
 	if (!thp_available())
 		SKIP(return, "no transparent huge pages");
 	fill(p, pages, 53);
 	ASSERT_EQ(0, evict(self->fd, p, 8, NULL));
-	fills = stat_value("fault_fills");
-	errno = 0;
-	EXPECT_EQ(-1, madvise(p, huge, MADV_COLLAPSE));
-	EXPECT_EQ(EINVAL, errno);
+	/* As in prot_none_faults_without_a_fill: no fill in one of a few tries. */
+	for (try = 0; try < 5; try++) {
+		fills = stat_value("fault_fills");
+		errno = 0;
+		EXPECT_EQ(-1, madvise(p, huge, MADV_COLLAPSE));
+		EXPECT_EQ(EINVAL, errno);
+		fills = stat_value("fault_fills") - fills;
+		if (!fills)
+			break;
+	}
 	/* khugepaged did not fill the entries either. */
-	EXPECT_EQ(fills, stat_value("fault_fills"));
+	EXPECT_EQ(0, fills);
 	EXPECT_EQ(0, resident(p, 8));
+	EXPECT_EQ(8, lazy_pages(p, 8));
 	EXPECT_EQ(-1, check(p, pages, 53));
 	munmap(p, huge);
 }
@@ -810,7 +859,8 @@ TEST_F(lazy, unload_refused_while_entries_exist)
 	EXPECT_EQ(0, system("grep -q '^lazyresume ' /proc/modules"));
 	EXPECT_EQ(-1, check(p, 2, 45));
 	munmap(p, 2 * page_size);
-	if (self->outstanding == 0) {
+	/* Unloadable again once no entry is left anywhere. */
+	if (stat_wait_for("pages_outstanding", 0, SETTLE_MS) == 0) {
 		EXPECT_EQ(0, system("rmmod lazyresume"));
 		EXPECT_EQ(0, system("modprobe lazyresume"));
 	}

@@ -66,21 +66,28 @@ TEST_F(tftp, read_back_from_the_server)
 {
 	const unsigned long pages = 32;
 	unsigned char *p = map_filled(pages, 1);
-	long long served = stat_value("fault_served");
-	long long fetched = stat_value("tftp_completed");
-	long long remote = stat_value("tftp_backend_pages");
+	long long served, fetched, remote, memory;
 
 	ASSERT_NE(NULL, p);
+	/* An eviction may empty the store first: the baselines are after it. */
 	ASSERT_EQ(0, evict_all(self->fd, p, pages));
+	fetched = stat_value("tftp_completed");
+	remote = stat_value("tftp_backend_pages");
+	memory = stat_value("memory_backend_pages");
 	ASSERT_EQ(0, ioctl(self->fd, LAZYRESUME_IOC_TFTP_BACKEND, &self->req));
+	/* Every page held in memory moved, ours among them. */
 	EXPECT_LE(pages, self->req.pages);
 	EXPECT_EQ(remote + self->req.pages, stat_value("tftp_backend_pages"));
-	EXPECT_EQ(0, stat_value("memory_backend_pages"));
+	EXPECT_EQ(memory - self->req.pages, stat_value("memory_backend_pages"));
+	EXPECT_EQ(pages, lazy_pages(p, pages));
 	TH_LOG("%llu pages uploaded in %llu ms", self->req.pages,
 	       self->req.elapsed_ns / 1000000);
 
+	served = stat_value("fault_served");
 	EXPECT_EQ(-1, check(p, pages, 1));
-	EXPECT_EQ(served + pages, stat_value("fault_served"));
+	EXPECT_EQ(0, lazy_pages(p, pages));
+	/* Others' faults and transfers add: at least ours are there. */
+	EXPECT_LE(served + pages, stat_value("fault_served"));
 	/* The uploads, then one fetch per page. */
 	EXPECT_LE(fetched + self->req.pages + pages,
 		  stat_value("tftp_completed"));
@@ -148,38 +155,51 @@ TEST_F(tftp, signals_do_not_interrupt_a_fetch)
 {
 	const unsigned long pages = 16;
 	struct sigaction sa = { .sa_handler = on_signal };
-	unsigned char *p = map_filled(pages, 3);
-	long long retries = stat_value("fault_retries");
 	pid_t parent = getpid(), pid;
-	int i, status;
+	long long retries = 0;
+	unsigned char *p;
+	int i, try, status;
 
-	ASSERT_NE(NULL, p);
-	ASSERT_EQ(0, evict_all(self->fd, p, pages));
-	ASSERT_EQ(0, ioctl(self->fd, LAZYRESUME_IOC_TFTP_BACKEND, &self->req));
 	/* A signal every half millisecond while the pages come in. */
 	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
-	pid = fork();
-	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		for (i = 0; i < 100000; i++) {
-			kill(parent, SIGUSR1);
-			usleep(500);
+	/*
+	 * Not one fetch was cut short: others' fault retries would count
+	 * too, so the count must stay still in one of a few tries; fetches
+	 * that signals cut short move it in every try.
+	 */
+	for (try = 0; try < 3; try++) {
+		p = map_filled(pages, 3);
+		ASSERT_NE(NULL, p);
+		ASSERT_EQ(0, evict_all(self->fd, p, pages));
+		ASSERT_EQ(0, ioctl(self->fd, LAZYRESUME_IOC_TFTP_BACKEND,
+				   &self->req));
+		retries = stat_value("fault_retries");
+		pid = fork();
+		ASSERT_LE(0, pid);
+		if (pid == 0) {
+			for (i = 0; i < 100000; i++) {
+				kill(parent, SIGUSR1);
+				usleep(500);
+			}
+			_exit(0);
 		}
-		_exit(0);
+		EXPECT_EQ(-1, check(p, pages, 3));
+		retries = stat_value("fault_retries") - retries;
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		munmap(p, pages * page_size);
+		if (!retries)
+			break;
+		TH_LOG("try %d: %lld fault retries", try, retries);
 	}
-	EXPECT_EQ(-1, check(p, pages, 3));
-	/* Not one fetch was cut short. */
-	EXPECT_EQ(retries, stat_value("fault_retries"));
-	kill(pid, SIGKILL);
-	waitpid(pid, &status, 0);
+	EXPECT_EQ(0, retries);
 	signal(SIGUSR1, SIG_DFL);
-	munmap(p, pages * page_size);
 }
 
 TEST_F(tftp, missing_page_file_is_sigbus)
 {
 	unsigned char *p = map_filled(1, 4);
-	long long missing = stat_value("fault_failed_missing");
+	long long missing;
 	int status;
 
 	ASSERT_NE(NULL, p);
@@ -191,9 +211,12 @@ TEST_F(tftp, missing_page_file_is_sigbus)
 	strcat(self->req.prefix, "never-uploaded-");
 	self->req.flags = LAZYRESUME_TFTP_BACKEND_NO_UPLOAD;
 	ASSERT_EQ(0, ioctl(self->fd, LAZYRESUME_IOC_TFTP_BACKEND, &self->req));
+	missing = stat_value("fault_failed_missing");
 	status = read_in_child(p, 20000);
 	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGBUS);
-	EXPECT_EQ(missing + 1, stat_value("fault_failed_missing"));
+	/* Ours at least (others' missing pages would add). */
+	EXPECT_LE(missing + 1, stat_value("fault_failed_missing"));
+	EXPECT_EQ(1, lazy_pages(p, 1));
 	munmap(p, page_size);
 }
 
@@ -237,20 +260,21 @@ TEST_F(tftp, dead_server_policy_block_is_killable)
 TEST_F(tftp, dead_server_policy_sigbus_after_deadline)
 {
 	unsigned char *p = map_filled(1, 7);
-	long long failed = stat_value("fault_failed_deadline");
+	long long failed;
 	int status;
 	pid_t pid;
 
 	ASSERT_NE(NULL, p);
 	/* Shorter than one fetch attempt: the attempt is cut to fit. */
 	ASSERT_EQ(0, set_policy(self->fd, LAZYRESUME_POLICY_SIGBUS, 500));
+	failed = stat_value("fault_failed_deadline");
 	pid = fault_on_dead_server(self->fd, &self->req, p);
 	ASSERT_LT(0, pid);
 	status = wait_for(pid, 20000);
 	set_policy(self->fd, LAZYRESUME_POLICY_BLOCK, 0);
 	EXPECT_NE(-1, status);
 	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGBUS);
-	EXPECT_EQ(failed + 1, stat_value("fault_failed_deadline"));
+	EXPECT_LE(failed + 1, stat_value("fault_failed_deadline"));
 	if (status == -1) {
 		kill(pid, SIGKILL);
 		waitpid(pid, &status, 0);
@@ -341,23 +365,32 @@ TEST_F(tftp, a_fault_reads_its_whole_file_ahead)
 	/* Two whole files and a short last one. */
 	const unsigned long pages = 2 * PAGES_PER_FILE + 8, files = 3;
 	unsigned char *p = map_filled(pages, 47);
-	long long served = stat_value("fault_served");
-	long long fetched = stat_value("tftp_completed");
-	long long kept = stat_value("fault_read_ahead");
-	long long hits = stat_value("fault_read_ahead_hits");
+	long long served, fetched, kept, hits, held;
 
 	ASSERT_NE(NULL, p);
 	ASSERT_EQ(0, serve_in_files(self->fd, &self->req, p, pages, 47));
 	EXPECT_EQ(pages, self->req.pages);
+	served = stat_value("fault_served");
 	fetched = stat_value("tftp_completed");
+	kept = stat_value("fault_read_ahead");
+	hits = stat_value("fault_read_ahead_hits");
+	/* Only pages of our files can be kept: the store is ours alone. */
+	held = stat_value("read_ahead_pages_kept");
 
 	EXPECT_EQ(-1, check(p, pages, 47));
-	EXPECT_EQ(served + pages, stat_value("fault_served"));
-	/* One fetch per file; the other pages of a file wait in the store. */
-	EXPECT_EQ(fetched + files, stat_value("tftp_completed"));
-	EXPECT_EQ(kept + pages - files, stat_value("fault_read_ahead"));
-	EXPECT_EQ(hits + pages - files, stat_value("fault_read_ahead_hits"));
-	EXPECT_EQ(0, stat_value("read_ahead_pages_kept"));
+	EXPECT_EQ(0, lazy_pages(p, pages));
+	/*
+	 * One fetch per file; the other pages of a file wait in the store.
+	 * Others' faults and transfers add to the cumulative counters: at
+	 * least ours are there, and without read-ahead (one fetch per page)
+	 * there would be no hits.
+	 */
+	EXPECT_LE(served + pages, stat_value("fault_served"));
+	EXPECT_LE(fetched + files, stat_value("tftp_completed"));
+	EXPECT_LE(kept + pages - files, stat_value("fault_read_ahead"));
+	EXPECT_LE(hits + pages - files, stat_value("fault_read_ahead_hits"));
+	/* Each kept page was given up when it was served. */
+	EXPECT_EQ(held, stat_value("read_ahead_pages_kept"));
 	munmap(p, pages * page_size);
 }
 
@@ -367,27 +400,37 @@ TEST_F(tftp, a_kept_page_that_fails_its_check_is_fetched_again)
 	struct lazyresume_mem_inject corrupt = { 0, 1, 0, 0 };
 	struct lazyresume_mem_inject none = { 0, 0, 0, 0 };
 	unsigned char *p = map_filled(pages, 48);
-	long long mismatches = stat_value("fault_hash_mismatches");
-	long long fetched;
+	long long mismatches, fetched, hits, held;
 
 	ASSERT_NE(NULL, p);
 	ASSERT_EQ(0, serve_in_files(self->fd, &self->req, p, pages, 48));
+	mismatches = stat_value("fault_hash_mismatches");
 	fetched = stat_value("tftp_completed");
+	hits = stat_value("fault_read_ahead_hits");
+	/* Only pages of our file can be kept: the store is ours alone. */
+	held = stat_value("read_ahead_pages_kept");
 	EXPECT_EQ(-1, check(p, 1, 48));
-	EXPECT_EQ(pages - 1, stat_value("read_ahead_pages_kept"));
+	EXPECT_EQ(held + pages - 1, stat_value("read_ahead_pages_kept"));
 	/* The next page comes from the store, corrupted on its way. */
 	ASSERT_EQ(0, ioctl(self->fd, LAZYRESUME_IOC_MEM_INJECT, &corrupt));
 	EXPECT_EQ(-1, check_pages(p, 1, 1, 48));
 	ASSERT_EQ(0, ioctl(self->fd, LAZYRESUME_IOC_MEM_INJECT, &none));
-	EXPECT_EQ(mismatches + 1, stat_value("fault_hash_mismatches"));
+	/* Ours at least: others' transfers and mismatches would add. */
+	EXPECT_LE(mismatches + 1, stat_value("fault_hash_mismatches"));
 	/*
 	 * Its file was fetched again; the rest was still kept, and page 0,
 	 * served already, was not kept again.
 	 */
-	EXPECT_EQ(fetched + 2, stat_value("tftp_completed"));
+	EXPECT_LE(fetched + 2, stat_value("tftp_completed"));
+	EXPECT_EQ(held + pages - 2, stat_value("read_ahead_pages_kept"));
 	EXPECT_EQ(-1, check(p, pages, 48));
-	EXPECT_EQ(fetched + 2, stat_value("tftp_completed"));
-	EXPECT_EQ(0, stat_value("read_ahead_pages_kept"));
+	EXPECT_EQ(0, lazy_pages(p, pages));
+	/*
+	 * Every page after the first came from the store: the corrupted one
+	 * on its first try, the rest without fetching their file again.
+	 */
+	EXPECT_LE(hits + pages - 1, stat_value("fault_read_ahead_hits"));
+	EXPECT_EQ(held, stat_value("read_ahead_pages_kept"));
 	munmap(p, pages * page_size);
 }
 
