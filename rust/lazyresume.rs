@@ -6,6 +6,12 @@
 //! `/dev/lazyresume`, the debugfs directory `lazyresume/` and the filler of
 //! lazy entries (the fault path of on-demand pages).
 //!
+//! It is the crate root of two modules (see `Kbuild`): `lazyresume.ko`,
+//! and `lazyresume_test.ko`, compiled with `--cfg lazyresume_test`, which
+//! adds the requests only tests and benchmarks use (`ctl/test_hooks.rs`)
+//! and the page store's fault injection. Only one of them can be loaded at
+//! a time.
+//!
 //! The module is built in layers, each a folder; a layer uses only those
 //! below it (`Documentation/module-layout.rst`,
 //! `scripts/check-module-layers.sh`):
@@ -33,6 +39,7 @@ mod tftp;
 use shared::abi;
 use sys::{debugfs, lazy_entry, miscdev};
 
+#[cfg(not(lazyresume_test))]
 module! {
     type: LazyResume,
     name: "lazyresume",
@@ -40,6 +47,21 @@ module! {
     description: "Lazy network resume of a memory image over TFTP",
     license: "GPL",
 }
+
+#[cfg(lazyresume_test)]
+module! {
+    type: LazyResume,
+    name: "lazyresume_test",
+    author: "lazyresume developers",
+    description: "lazyresume with the requests of its tests (not for production)",
+    license: "GPL",
+}
+
+/// This module's name, and the other's, which cannot be loaded with it.
+#[cfg(not(lazyresume_test))]
+const NAMES: (&str, &str) = ("lazyresume", "lazyresume_test");
+#[cfg(lazyresume_test)]
+const NAMES: (&str, &str) = ("lazyresume_test", "lazyresume");
 
 /// Version of the module, reported by `LAZYRESUME_IOC_GET_VERSION`.
 const VERSION: &str = "0.1.0";
@@ -66,13 +88,22 @@ fn show_stats(out: &mut debugfs::SeqBuf<'_>) -> core::fmt::Result {
 
 impl kernel::Module for LazyResume {
     fn init(module: &'static ThisModule) -> Result<Self> {
+        let (this, other) = NAMES;
         let backends = store::Backends::install()?;
-        let filler = lazy_entry::Registration::register(&fault::OPS)?;
+        // First, so that a second lazyresume module fails before it tries
+        // to create the device and debugfs names the first one holds.
+        let filler = lazy_entry::Registration::register(&fault::OPS).inspect_err(|e| {
+            if *e == EBUSY {
+                pr_err!(
+                    "another module fills lazy entries: unload {other} before loading {this}\n"
+                );
+            }
+        })?;
         let debugfs = debugfs::Dir::new(c_str!("lazyresume"));
         debugfs.add_show_file(c_str!("stats"), show_stats);
         let control = miscdev::Registration::register(c_str!("lazyresume"), ctl::Control, module)?;
         pr_info!(
-            "lazyresume {} loaded (ABI {}.{})\n",
+            "{this} {} loaded (ABI {}.{})\n",
             VERSION,
             abi::ABI_MAJOR,
             abi::ABI_MINOR
@@ -88,6 +119,6 @@ impl kernel::Module for LazyResume {
 
 impl Drop for LazyResume {
     fn drop(&mut self) {
-        pr_info!("lazyresume unloading\n");
+        pr_info!("{} unloading\n", NAMES.0);
     }
 }

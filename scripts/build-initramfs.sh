@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # build-initramfs.sh FLAVOUR: pack build/initramfs/FLAVOUR.cpio.gz from
-# busybox-static, the module built for FLAVOUR, the static userspace tools
+# busybox-static, the modules built for FLAVOUR (lazyresume.ko and
+# lazyresume_test.ko), the static userspace tools
 # (lazyresume and the test workload) and the in-guest kselftests (run by
 # the kernel's run_kselftest.sh): those
 # of lazyresume and the mm regression subset.  The baseline flavour (the
@@ -14,11 +15,13 @@ flavour=${1:?usage: build-initramfs.sh release|debug|baseline}
 kdir="$here/build/kernel/$flavour"
 ksrc=$(readlink -f "$kdir/source")
 kver=$(cat "$kdir/include/config/kernel.release")
+# The module, and the same with the requests of the tests (Kbuild).
 ko="$here/build/module/$flavour/rust/lazyresume.ko"
-[ "$flavour" = baseline ] && ko=
+ko_test="$here/build/module/$flavour/rust/lazyresume_test.ko"
+[ "$flavour" = baseline ] && ko='' ko_test=
 tool="$here/build/userspace/x86_64-unknown-linux-gnu/release/lazyresume"
 workload="$tool-workload"
-for f in $ko "$tool" "$workload" /bin/busybox; do
+for f in $ko $ko_test "$tool" "$workload" /bin/busybox; do
 	[ -e "$f" ] || { echo "build-initramfs: missing $f" >&2; exit 1; }
 done
 
@@ -33,6 +36,8 @@ install -m 0755 "$here/scripts/guest/init" "$root/init"
 rm -f "$root/usr/bin/timeout"
 install -m 0755 "$here/scripts/guest/timeout" "$root/usr/bin/timeout"
 [ -n "$ko" ] && install -D -m 0644 "$ko" "$root/lib/modules/$kver/extra/lazyresume.ko"
+[ -n "$ko_test" ] && install -D -m 0644 "$ko_test" \
+	"$root/lib/modules/$kver/extra/lazyresume_test.ko"
 install -m 0755 "$tool" "$root/usr/bin/lazyresume"
 install -m 0755 "$workload" "$root/usr/bin/lazyresume-workload"
 install -D -m 0755 "$here/scripts/guest/post-resume.sh" "$root/etc/lazyresume/post-resume.sh"

@@ -1,8 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# build-module.sh FLAVOUR: build lazyresume.ko against build/kernel/FLAVOUR
-# into build/module/FLAVOUR/, with clippy (CLIPPY=1), and fail on any
+# build-module.sh FLAVOUR: build lazyresume.ko and lazyresume_test.ko (the
+# same crate with the requests of the tests, see Kbuild) against
+# build/kernel/FLAVOUR into build/module/FLAVOUR/, with clippy (CLIPPY=1),
+# and fail on any
 # compiler or clippy warning.  Kbuild makes it incremental: unchanged
 # sources are not rebuilt.
 set -euo pipefail
@@ -42,4 +44,4 @@ if grep -q 'warning' "$log"; then
 	echo "build-module: $flavour module build has warnings" >&2
 	exit 1
 fi
-echo "build-module: $out/rust/lazyresume.ko"
+echo "build-module: $out/rust/lazyresume.ko $out/rust/lazyresume_test.ko"

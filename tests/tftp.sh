@@ -37,11 +37,15 @@ if [ -z "$HPA" ] || [ -z "$ATFTPD" ] || [ -z "$QEMU" ] || [ -z "$TEST" ]; then
 	ktap_skip_all "no lrtftp= servers on the kernel command line"
 	exit "$KSFT_SKIP"
 fi
-if ! grep -q '/lazyresume.ko:' "/lib/modules/$(uname -r)/modules.dep" 2>/dev/null; then
-	ktap_skip_all "no lazyresume module for this kernel"
+if ! grep -q '/lazyresume_test.ko:' "/lib/modules/$(uname -r)/modules.dep" 2>/dev/null; then
+	ktap_skip_all "no lazyresume_test module for this kernel"
 	exit "$KSFT_SKIP"
 fi
-[ -c /dev/lazyresume ] || modprobe lazyresume
+# Transfers by the in-kernel client are a request of the test module.
+if ! grep -q '^lazyresume_test ' /proc/modules; then
+	grep -q '^lazyresume ' /proc/modules && modprobe -r lazyresume
+	modprobe lazyresume_test
+fi
 
 # fetch NAME SERVER FILE [tftp-get options]: fetch and compare with SUMS.
 fetch() {

@@ -4,6 +4,9 @@
 //! use: evicting the caller's own pages (`LAZYRESUME_IOC_EVICT`), fault
 //! injection (`LAZYRESUME_IOC_MEM_INJECT`) and transfers by the TFTP
 //! client (`LAZYRESUME_IOC_TFTP_GET`, `LAZYRESUME_IOC_TFTP_PUT`).
+//!
+//! Compiled into `lazyresume_test.ko` only (`--cfg lazyresume_test`);
+//! `lazyresume.ko` answers these requests with `ENOTTY`.
 
 use kernel::prelude::*;
 use kernel::uaccess::{UserPtr, UserSlice};
@@ -13,14 +16,28 @@ use crate::shared::abi;
 use crate::store;
 use crate::sys::lazy_entry::TaskMm;
 use crate::sys::sha256::Sha256;
+use crate::sys::task::{net_admin, sys_admin};
 use crate::tftp::client::{self, Requested, Sink, Source, TransferOptions};
 
 /// Defaults of `struct lazyresume_tftp_xfer` fields left at zero.
 const DEFAULT_RTO_MS: u32 = 500;
 const DEFAULT_DEADLINE_MS: u32 = 30_000;
 
+/// Serves `cmd` if it is one of the test requests: `None` if it is not.
+pub(super) fn ioctl(cmd: u32, arg: UserPtr) -> Option<Result<isize>> {
+    Some(match cmd {
+        abi::IOC_TFTP_GET | abi::IOC_TFTP_PUT if !net_admin() => Err(EPERM),
+        abi::IOC_TFTP_GET => tftp_xfer(arg, Direction::Get),
+        abi::IOC_TFTP_PUT => tftp_xfer(arg, Direction::Put),
+        abi::IOC_EVICT | abi::IOC_MEM_INJECT if !sys_admin() => Err(EPERM),
+        abi::IOC_EVICT => evict(arg),
+        abi::IOC_MEM_INJECT => mem_inject(arg),
+        _ => return None,
+    })
+}
+
 /// `LAZYRESUME_IOC_EVICT`: evicts a range of the caller's own pages.
-pub(super) fn evict(arg: UserPtr) -> Result<isize> {
+fn evict(arg: UserPtr) -> Result<isize> {
     let (mut reader, mut writer) = UserSlice::new(arg, abi::EVICT_SIZE).reader_writer();
     let mut raw = [0u8; abi::EVICT_SIZE];
     reader.read_slice(&mut raw)?;
@@ -31,7 +48,7 @@ pub(super) fn evict(arg: UserPtr) -> Result<isize> {
 }
 
 /// `LAZYRESUME_IOC_MEM_INJECT`: sets the page store's fault injection.
-pub(super) fn mem_inject(arg: UserPtr) -> Result<isize> {
+fn mem_inject(arg: UserPtr) -> Result<isize> {
     let mut raw = [0u8; abi::MEM_INJECT_SIZE];
     UserSlice::new(arg, abi::MEM_INJECT_SIZE)
         .reader()
@@ -91,7 +108,7 @@ impl Source for PatternSource {
 }
 
 /// Which way an ioctl transfer goes.
-pub(super) enum Direction {
+enum Direction {
     /// A fetch (`LAZYRESUME_IOC_TFTP_GET`).
     Get,
     /// An upload (`LAZYRESUME_IOC_TFTP_PUT`).
@@ -99,7 +116,7 @@ pub(super) enum Direction {
 }
 
 /// `LAZYRESUME_IOC_TFTP_GET` and `_PUT`: one transfer by the TFTP client.
-pub(super) fn tftp_xfer(arg: UserPtr, dir: Direction) -> Result<isize> {
+fn tftp_xfer(arg: UserPtr, dir: Direction) -> Result<isize> {
     let (mut reader, mut writer) = UserSlice::new(arg, abi::TFTP_XFER_SIZE).reader_writer();
     let mut raw = [0u8; abi::TFTP_XFER_SIZE];
     reader.read_slice(&mut raw)?;

@@ -16,6 +16,7 @@ use crate::sys::counter::Counter;
 use crate::sys::debugfs::SeqBuf;
 use crate::sys::sha256::DIGEST_LEN;
 
+mod inject;
 mod page_store;
 pub(crate) mod tftp;
 

@@ -20,7 +20,7 @@
 //! slots. A fault that sees a slot still reserved (another thread of the
 //! process faulted between eviction and publication) waits for it.
 
-use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, Ordering};
 
 use kernel::alloc::KVVec;
 use kernel::new_condvar;
@@ -30,6 +30,7 @@ use kernel::prelude::*;
 use kernel::sync::{CondVar, Mutex};
 use kernel::time::Ktime;
 
+use super::inject::Inject;
 use super::tftp::TftpSource;
 use super::{FetchError, Fetched, STATS};
 use crate::sys::errno::enodata;
@@ -69,16 +70,6 @@ enum Slot {
         kept: Option<OwnedPage>,
         served: bool,
     },
-}
-
-/// Fault injection for the tests (`LAZYRESUME_IOC_MEM_INJECT`).
-struct Inject {
-    /// Fetches fail as if the backend did not answer.
-    offline: AtomicBool,
-    /// The next this many fetches return a page with one byte flipped.
-    corrupt_fetches: AtomicU32,
-    /// Pages are checked against their hash (the default).
-    verify: AtomicBool,
 }
 
 /// What the store's lock protects.
@@ -132,21 +123,14 @@ impl PageStore {
                 kept_pages: 0,
             }),
             published <- new_condvar!(),
-            inject: Inject {
-                offline: AtomicBool::new(false),
-                corrupt_fetches: AtomicU32::new(0),
-                verify: AtomicBool::new(true),
-            },
+            inject: Inject::new(),
         })
     }
 
     /// Sets the fault injection of the tests and benchmarks.
+    #[cfg(lazyresume_test)]
     pub(crate) fn set_injection(&self, offline: bool, corrupt_fetches: u32, verify: bool) {
-        self.inject.verify.store(verify, Ordering::Relaxed);
-        self.inject.offline.store(offline, Ordering::Relaxed);
-        self.inject
-            .corrupt_fetches
-            .store(corrupt_fetches, Ordering::Relaxed);
+        self.inject.set(offline, corrupt_fetches, verify);
     }
 
     /// Writes page `index` into `folio` and returns the SHA-256 it must
@@ -158,7 +142,7 @@ impl PageStore {
         folio: &mut Folio<'_>,
         budget_ms: Option<u32>,
     ) -> Result<Fetched, FetchError> {
-        if self.inject.offline.load(Ordering::Relaxed) {
+        if self.inject.offline() {
             return Err(FetchError::Unreachable);
         }
         let i = usize::try_from(index).map_err(|_| FetchError::NoSuchPage)?;
@@ -206,10 +190,10 @@ impl PageStore {
                 fetched.read_ahead_kept = self.fetch_chunk(&source, index, folio, budget_ms)?;
             }
         }
-        if self.take_corruption() {
+        if self.inject.take_corruption() {
             folio.write(|dst| dst[0] ^= 0xff);
         }
-        fetched.expected = self.inject.verify.load(Ordering::Relaxed).then_some(hash);
+        fetched.expected = self.inject.verify().then_some(hash);
         Ok(fetched)
     }
 
@@ -287,14 +271,6 @@ impl PageStore {
             }
         }
         kept
-    }
-
-    /// Whether this fetch is to be corrupted (injection).
-    fn take_corruption(&self) -> bool {
-        self.inject
-            .corrupt_fetches
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
-            .is_ok()
     }
 
     /// Pages held in memory, pages on the TFTP server and how many of

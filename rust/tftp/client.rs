@@ -140,17 +140,22 @@ pub(crate) trait Source {
     fn read(&mut self, offset: u64, buf: &mut [u8]) -> Result;
 }
 
-/// What a completed transfer reports.
+/// What a completed transfer reports. Only the test requests
+/// (`LAZYRESUME_IOC_TFTP_GET`/`_PUT`, `lazyresume_test.ko`) report more
+/// than the length.
 pub(crate) struct Report {
     /// Bytes transferred.
     pub(crate) length: u64,
     /// Requests, acknowledgements and blocks sent again.
+    #[cfg_attr(not(lazyresume_test), allow(dead_code))]
     pub(crate) retransmits: u32,
     /// Wall time of the transfer.
     pub(crate) elapsed_ns: u64,
     /// The block size in use.
+    #[cfg_attr(not(lazyresume_test), allow(dead_code))]
     pub(crate) blksize: u16,
     /// The window size in use.
+    #[cfg_attr(not(lazyresume_test), allow(dead_code))]
     pub(crate) windowsize: u16,
 }
 

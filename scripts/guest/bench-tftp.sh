@@ -13,7 +13,8 @@ server() {
 }
 now_us() { awk '{ printf "%d\n", $1 * 1000000 }' /proc/uptime; }
 
-modprobe lazyresume
+# Transfers by the in-kernel client are a request of the test module.
+modprobe lazyresume_test
 FILE=r64m
 SIZE=67108864
 

@@ -34,10 +34,11 @@ struct Cli {
 enum Command {
     /// Print the versions of this tool and of the loaded module.
     Version,
-    /// Fetch a file with the in-kernel TFTP client (test and benchmark).
+    /// Fetch a file with the in-kernel TFTP client (test and benchmark;
+    /// needs lazyresume_test.ko).
     TftpGet(tftp::TftpArgs),
     /// Upload --length bytes of the test pattern with the in-kernel TFTP
-    /// client (test and benchmark).
+    /// client (test and benchmark; needs lazyresume_test.ko).
     TftpPut(tftp::TftpArgs),
     /// Create an image directory from a pageset1 file and a file of
     /// pageset2 pages (for tests and hand-made images).

@@ -3,7 +3,7 @@
 //! `lazyresume tftp-get` and `tftp-put`: transfers with the in-kernel TFTP
 //! client, reporting what the module measured.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use clap::Args;
 use lazyresume_abi as abi;
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -69,8 +69,14 @@ pub fn run(device: &Path, put: bool, args: &TftpArgs) -> Result<()> {
     }
     let dev = Device::open(device)?;
     let what = if put { "tftp-put" } else { "tftp-get" };
-    dev.tftp(put, &mut req)
-        .with_context(|| format!("{what} {server} {}", args.file))?;
+    dev.tftp(put, &mut req).map_err(|e| {
+        let hint = if e.raw_os_error() == Some(libc::ENOTTY) {
+            " (a request of the test module: load lazyresume_test.ko)"
+        } else {
+            ""
+        };
+        anyhow::Error::new(e).context(format!("{what} {server} {}{hint}", args.file))
+    })?;
     let secs = req.elapsed_ns as f64 / 1e9;
     let mib_s = if secs > 0.0 {
         req.length as f64 / secs / (1024.0 * 1024.0)

@@ -1,0 +1,149 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The production module, lazyresume.ko, refuses the requests only the
+ * tests use (they are in lazyresume_test.ko, Documentation/ioctl.rst):
+ * each is ENOTTY, counted as an unknown ioctl, while the production
+ * requests still answer.
+ *
+ * Loads lazyresume.ko for each test (unloading lazyresume_test.ko if it
+ * is loaded) and puts back what was loaded before. Skips when the kernel
+ * has no lazyresume module.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <linux/lazyresume.h>
+
+#include "kselftest_harness.h"
+
+#define PROD_DEV "/dev/lazyresume"
+#define PROD_STATS "/sys/kernel/debug/lazyresume/stats"
+
+/* Whether modules.dep of the running kernel lists @ko ("/name.ko:"). */
+static int has_module(const char *ko)
+{
+	char path[256], line[1024];
+	struct utsname u;
+	int found = 0;
+	FILE *f;
+
+	if (uname(&u))
+		return 0;
+	snprintf(path, sizeof(path), "/lib/modules/%s/modules.dep", u.release);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	while (!found && fgets(line, sizeof(line), f))
+		found = strstr(line, ko) != NULL;
+	fclose(f);
+	return found;
+}
+
+/* Whether module @name is loaded. */
+static int is_loaded(const char *name)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "grep -q '^%s ' /proc/modules", name);
+	return system(cmd) == 0;
+}
+
+/* The counter @name of the debugfs statistics, or -1. */
+static long long counter(const char *name)
+{
+	char line[512], key[64];
+	long long val, found = -1;
+	FILE *f = fopen(PROD_STATS, "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%63s %lld", key, &val) == 2 && !strcmp(key, name))
+			found = val;
+	fclose(f);
+	return found;
+}
+
+FIXTURE(prod) {
+	int fd;
+	int had_test_module;
+};
+
+/* A test-only request, with an argument of its size (zeroed). */
+FIXTURE_VARIANT(prod) {
+	unsigned long cmd;
+	size_t size;
+};
+
+FIXTURE_VARIANT_ADD(prod, evict) {
+	.cmd = LAZYRESUME_IOC_EVICT,
+	.size = sizeof(struct lazyresume_evict),
+};
+
+FIXTURE_VARIANT_ADD(prod, mem_inject) {
+	.cmd = LAZYRESUME_IOC_MEM_INJECT,
+	.size = sizeof(struct lazyresume_mem_inject),
+};
+
+FIXTURE_VARIANT_ADD(prod, tftp_get) {
+	.cmd = LAZYRESUME_IOC_TFTP_GET,
+	.size = sizeof(struct lazyresume_tftp_xfer),
+};
+
+FIXTURE_VARIANT_ADD(prod, tftp_put) {
+	.cmd = LAZYRESUME_IOC_TFTP_PUT,
+	.size = sizeof(struct lazyresume_tftp_xfer),
+};
+
+FIXTURE_SETUP(prod)
+{
+	self->fd = -1;
+	self->had_test_module = 0;
+	if (!has_module("/lazyresume.ko:"))
+		SKIP(return, "no lazyresume module for this kernel");
+	self->had_test_module = is_loaded("lazyresume_test");
+	if (self->had_test_module)
+		ASSERT_EQ(0, system("modprobe -r lazyresume_test"));
+	if (!is_loaded("lazyresume"))
+		ASSERT_EQ(0, system("modprobe lazyresume"));
+	self->fd = open(PROD_DEV, O_RDONLY);
+	ASSERT_LE(0, self->fd);
+}
+
+FIXTURE_TEARDOWN(prod)
+{
+	if (self->fd >= 0)
+		close(self->fd);
+	if (self->had_test_module) {
+		EXPECT_EQ(0, system("modprobe -r lazyresume"));
+		EXPECT_EQ(0, system("modprobe lazyresume_test"));
+	}
+}
+
+TEST_F(prod, refused)
+{
+	struct lazyresume_version version;
+	unsigned char arg[4096];
+	long long unknown;
+
+	ASSERT_LE(variant->size, sizeof(arg));
+	memset(arg, 0, sizeof(arg));
+	unknown = counter("unknown_ioctls");
+	ASSERT_LE(0, unknown);
+	errno = 0;
+	EXPECT_EQ(-1, ioctl(self->fd, variant->cmd, arg));
+	EXPECT_EQ(ENOTTY, errno);
+	EXPECT_EQ(unknown + 1, counter("unknown_ioctls"));
+	/* The production requests answer. */
+	memset(&version, 0, sizeof(version));
+	EXPECT_EQ(0, ioctl(self->fd, LAZYRESUME_IOC_GET_VERSION, &version));
+	EXPECT_EQ(LAZYRESUME_ABI_MAJOR, version.abi_major);
+}
+
+TEST_HARNESS_MAIN
