@@ -4,9 +4,11 @@
 # bench-fault.sh: service time of faults on lazy entries filled by the
 # memory backend against plain anonymous faults, and by the tftp backend
 # (tftpd-hpa on 127.0.0.1) against a one-block TFTP fetch of the same page
-# file (bench/fault_latency.c), in a guest on the release kernel under QEMU
-# TCG.  Prints the table written up in Documentation/performance.rst and
-# keeps the raw lines in build/bench/fault.raw.
+# file (bench/fault_latency.c), and of missing faults resolved by a
+# userfaultfd handler thread with UFFDIO_COPY (bench/uffd_latency.c), in a
+# guest on the release kernel under QEMU TCG.  Prints the table written up
+# in Documentation/performance.rst and keeps the raw lines in
+# build/bench/fault.raw.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -30,7 +32,8 @@ for line in open(sys.argv[1]):
         print(f"in-kernel fill time, mean over all kinds: {int(line.split()[-1]) / 1000:.1f} us")
 print(f"{'fault':<20} {'n':>6} {'median us':>10} {'p90 us':>8} {'mean us':>8} {'median ratio':>13}")
 for kind, (n, med, p90, mean) in rows.items():
-    # Memory faults against a plain fault, TFTP faults against a fetch.
+    # Memory and userfaultfd faults against a plain fault, TFTP faults
+    # against a fetch.
     base = rows["tftp-get" if kind.startswith("tftp") else "plain-write"][1]
     print(f"{kind:<20} {n:>6} {med/1000:>10.1f} {p90/1000:>8.1f} {mean/1000:>8.1f} {med/base:>13.2f}")
 PY

@@ -44,6 +44,8 @@ install -D -m 0755 "$here/scripts/guest/post-resume.sh" "$root/etc/lazyresume/po
 install -D -m 0755 "$here/scripts/guest/bench-tftp.sh" "$root/bench/tftp.sh"
 cc -O2 -Wall -Werror -static -I"$here/include/uapi" \
 	-o "$root/bench/fault_latency" "$here/bench/fault_latency.c"
+cc -O2 -Wall -Werror -static -pthread \
+	-o "$root/bench/uffd_latency" "$here/bench/uffd_latency.c"
 
 # The in-guest tests, laid out as a kselftest install tree.
 kt="$root/ktests"

@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * uffd_latency: service time of a missing-page fault resolved by a
+ * userfaultfd handler with UFFDIO_COPY, the way CRIU lazy-pages and QEMU
+ * postcopy fill memory on demand, from content that is already in memory.
+ * It is the userfaultfd counterpart of fault_latency's lazy-read-nocheck
+ * and lazy-write-nocheck rows (a lazy entry filled by the memory backend
+ * without the SHA-256 check): same page size, same access, same clock.
+ *
+ *   uffd_latency [PAGES [ROUNDS]]
+ *
+ * Each round maps PAGES private anonymous pages, registers them for missing
+ * faults, and times the first access to each page from the faulting thread
+ * (clock_gettime around one load or store) while a handler thread reads the
+ * fault from the userfaultfd and copies the page's content in with
+ * UFFDIO_COPY.  Prints, like fault_latency:
+ *   bench fault kind=uffd-write|uffd-read n=N median_ns=M p90_ns=P mean_ns=A
+ * Needs CONFIG_USERFAULTFD and root (or vm.unprivileged_userfaultfd).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/userfaultfd.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+static long page_size;
+
+struct handler {
+	int uffd;
+	unsigned char *base;	/* the registered range */
+	unsigned char *source;	/* the content of its pages */
+	size_t pages;
+	size_t served;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + ts.tv_nsec;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void report(const char *kind, uint64_t *t, size_t n)
+{
+	uint64_t sum = 0;
+	size_t i;
+
+	qsort(t, n, sizeof(*t), cmp_u64);
+	for (i = 0; i < n; i++)
+		sum += t[i];
+	printf("bench fault kind=%s n=%zu median_ns=%llu p90_ns=%llu mean_ns=%llu\n",
+	       kind, n, (unsigned long long)t[n / 2],
+	       (unsigned long long)t[n * 9 / 10],
+	       (unsigned long long)(sum / n));
+}
+
+static void die(const char *what)
+{
+	perror(what);
+	exit(1);
+}
+
+/* Serves missing faults until every page of the range has been copied in. */
+static void *serve(void *arg)
+{
+	struct handler *h = arg;
+	struct uffd_msg msg;
+	struct uffdio_copy copy;
+	struct pollfd pfd = { .fd = h->uffd, .events = POLLIN };
+	size_t off;
+
+	while (h->served < h->pages) {
+		if (poll(&pfd, 1, 10000) != 1)
+			die("poll on the userfaultfd (no fault for 10 s)");
+		if (read(h->uffd, &msg, sizeof(msg)) != sizeof(msg)) {
+			if (errno == EAGAIN)
+				continue;
+			die("read from the userfaultfd");
+		}
+		if (msg.event != UFFD_EVENT_PAGEFAULT)
+			continue;
+		off = (msg.arg.pagefault.address & ~(page_size - 1)) -
+		      (uintptr_t)h->base;
+		copy.dst = (uintptr_t)h->base + off;
+		copy.src = (uintptr_t)h->source + off;
+		copy.len = page_size;
+		copy.mode = 0;
+		copy.copy = 0;
+		if (ioctl(h->uffd, UFFDIO_COPY, &copy) && errno != EEXIST)
+			die("UFFDIO_COPY");
+		h->served++;
+	}
+	return NULL;
+}
+
+/* One round: @pages fresh pages, first access timed into @t. */
+static void round_trip(size_t pages, int write, uint64_t *t)
+{
+	size_t len = pages * page_size, i;
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg = { 0 };
+	volatile unsigned char *p;
+	unsigned char sink = 0;
+	struct handler h = { .pages = pages };
+	pthread_t thread;
+	uint64_t t0;
+
+	h.uffd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (h.uffd < 0)
+		die("userfaultfd");
+	if (ioctl(h.uffd, UFFDIO_API, &api))
+		die("UFFDIO_API");
+	h.base = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	h.source = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (h.base == MAP_FAILED || h.source == MAP_FAILED)
+		die("mmap");
+	madvise(h.base, len, MADV_NOHUGEPAGE);
+	for (i = 0; i < len; i += 64)
+		h.source[i] = (unsigned char)(i >> 6);
+	reg.range.start = (uintptr_t)h.base;
+	reg.range.len = len;
+	reg.mode = UFFDIO_REGISTER_MODE_MISSING;
+	if (ioctl(h.uffd, UFFDIO_REGISTER, &reg))
+		die("UFFDIO_REGISTER");
+	if (pthread_create(&thread, NULL, serve, &h))
+		die("pthread_create");
+
+	p = h.base;
+	for (i = 0; i < pages; i++) {
+		t0 = now_ns();
+		if (write)
+			p[i * page_size] = 1;
+		else
+			sink += p[i * page_size];
+		t[i] = now_ns() - t0;
+	}
+	pthread_join(thread, NULL);
+	/* The content arrived: a wrong copy would make this a lie. */
+	for (i = 0; i < pages; i++)
+		if (p[i * page_size + 64] != h.source[i * page_size + 64]) {
+			fprintf(stderr, "page %zu has the wrong content\n", i);
+			exit(1);
+		}
+	(void)sink;
+	munmap(h.base, len);
+	munmap(h.source, len);
+	close(h.uffd);
+}
+
+int main(int argc, char **argv)
+{
+	size_t pages = argc > 1 ? strtoul(argv[1], NULL, 0) : 2048;
+	int rounds = argc > 2 ? atoi(argv[2]) : 3;
+	uint64_t *t;
+	int r, write;
+
+	page_size = sysconf(_SC_PAGESIZE);
+	if (!pages || rounds < 1) {
+		fprintf(stderr, "usage: uffd_latency [PAGES [ROUNDS]]\n");
+		return 2;
+	}
+	t = calloc(pages * rounds, sizeof(*t));
+	if (!t)
+		return 1;
+	for (write = 1; write >= 0; write--) {
+		for (r = 0; r < rounds; r++)
+			round_trip(pages, write, t + r * pages);
+		report(write ? "uffd-write" : "uffd-read", t, pages * rounds);
+	}
+	free(t);
+	return 0;
+}
