@@ -3,8 +3,8 @@
  * The /dev/lazyresume control device: version query, unknown ioctls,
  * bad user pointers and the debugfs statistics that count them.
  *
- * Needs the lazyresume module (loaded with modprobe if it is not; skips
- * when the kernel has none).
+ * Needs the test module lazyresume_test.ko (loaded with modprobe if it is
+ * not; skips when the kernel has none or the production module is loaded).
  */
 #include <errno.h>
 #include <fcntl.h>

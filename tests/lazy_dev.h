@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The control device and its debugfs counters, for every lazyresume
- * selftest: a test skips when the running kernel has no lazyresume module
- * and fails when the module is there but does not load.
+ * selftest: a test skips when the running kernel has no lazyresume test
+ * module (or the production module is loaded) and fails when the module is
+ * there but does not load.
  */
 #ifndef LAZY_DEV_H
 #define LAZY_DEV_H
@@ -89,10 +90,17 @@ static inline long long stat_settled(const char *name, int ms)
 	return last;
 }
 
-/* Whether the running kernel has a lazyresume module (in modules.dep). */
-static inline int module_available(void)
+/*
+ * The tests' module: lazyresume.ko plus the requests only tests use
+ * (Documentation/ioctl.rst).  Only one of the two can be loaded.
+ */
+#define TEST_MODULE "lazyresume_test"
+#define PROD_MODULE "lazyresume"
+
+/* Whether modules.dep of the running kernel lists module @name. */
+static inline int module_available(const char *name)
 {
-	char path[256], line[1024];
+	char path[256], line[1024], ko[64];
 	struct utsname u;
 	int found = 0;
 	FILE *f;
@@ -100,42 +108,58 @@ static inline int module_available(void)
 	if (uname(&u))
 		return 0;
 	snprintf(path, sizeof(path), "/lib/modules/%s/modules.dep", u.release);
+	snprintf(ko, sizeof(ko), "/%s.ko:", name);
 	f = fopen(path, "r");
 	if (!f)
 		return 0;
 	while (!found && fgets(line, sizeof(line), f))
-		found = strstr(line, "/lazyresume.ko:") != NULL;
+		found = strstr(line, ko) != NULL;
 	fclose(f);
 	return found;
 }
 
+/* Whether module @name is loaded. */
+static inline int module_loaded(const char *name)
+{
+	char path[128];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/sys/module/%s", name);
+	return stat(path, &st) == 0;
+}
+
 /*
- * The control device, opened read-only after loading the module if it is
- * not loaded: a descriptor, -ENOENT if this kernel has no lazyresume
- * module (the caller skips), another -errno if it has one that does not
- * load or open (the caller fails).
+ * The control device of the test module, opened read-only after loading
+ * it if needed: a descriptor; -ENOENT if this kernel has no test module or
+ * -EBUSY if the production module is loaded instead (the caller skips);
+ * another -errno if the test module does not load or open (the caller
+ * fails).
  */
 static inline int open_device(void)
 {
-	struct stat st;
 	int fd;
 
-	if (stat(DEV_PATH, &st)) {
-		if (!module_available())
+	if (!module_loaded(TEST_MODULE)) {
+		if (module_loaded(PROD_MODULE))
+			return -EBUSY;
+		if (!module_available(TEST_MODULE))
 			return -ENOENT;
-		if (system("modprobe lazyresume"))
+		if (system("modprobe " TEST_MODULE))
 			return -EIO;
 	}
 	fd = open(DEV_PATH, O_RDONLY);
 	return fd < 0 ? -errno : fd;
 }
 
-/* SKIP the test when there is no module, fail when it does not open. */
+/* SKIP the test when it cannot have the test module, fail when it does not open. */
 #define OPEN_DEVICE_OR_SKIP(fd)						\
 	do {								\
 		(fd) = open_device();					\
 		if ((fd) == -ENOENT)					\
-			SKIP(return, "no lazyresume module for this kernel"); \
+			SKIP(return, "no " TEST_MODULE " module for this kernel"); \
+		if ((fd) == -EBUSY)					\
+			SKIP(return, PROD_MODULE " is loaded: unload it, these " \
+			     "tests need " TEST_MODULE);		\
 		ASSERT_LE(0, (fd));					\
 	} while (0)
 

@@ -5,8 +5,8 @@
  * every way a page can be reached, and every mm path that meets an entry
  * keeps the counters right. See Documentation/lazy-entry.rst.
  *
- * Needs the lazyresume module (loaded with modprobe if it is not) and
- * debugfs. Run as root.
+ * Needs the test module lazyresume_test.ko (loaded with modprobe if it is
+ * not) and debugfs. Run as root.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -854,15 +854,15 @@ TEST_F(lazy, unload_refused_while_entries_exist)
 	close(self->fd);
 	self->fd = -1;
 	/* Only the entries hold the module now. */
-	rc = system("rmmod lazyresume 2>/dev/null");
+	rc = system("rmmod " TEST_MODULE " 2>/dev/null");
 	EXPECT_NE(0, rc);
-	EXPECT_EQ(0, system("grep -q '^lazyresume ' /proc/modules"));
+	EXPECT_TRUE(module_loaded(TEST_MODULE));
 	EXPECT_EQ(-1, check(p, 2, 45));
 	munmap(p, 2 * page_size);
 	/* Unloadable again once no entry is left anywhere. */
 	if (stat_wait_for("pages_outstanding", 0, SETTLE_MS) == 0) {
-		EXPECT_EQ(0, system("rmmod lazyresume"));
-		EXPECT_EQ(0, system("modprobe lazyresume"));
+		EXPECT_EQ(0, system("rmmod " TEST_MODULE));
+		EXPECT_EQ(0, system("modprobe " TEST_MODULE));
 	}
 	self->fd = open(DEV_PATH, O_RDONLY);
 }

@@ -5,8 +5,8 @@
  * pages put there with busybox tftp), come back from the server on first
  * access, checked against their SHA-256.
  *
- * Needs the lazyresume module, debugfs and a tftpd-hpa accepting uploads
- * under upload/, named on the kernel command line as
+ * Needs the test module lazyresume_test.ko, debugfs and a tftpd-hpa
+ * accepting uploads under upload/, named on the kernel command line as
  * lrtftp=...,hpa@ADDR:PORT,... (scripts/run-kselftests.sh does that).
  */
 #define _GNU_SOURCE

@@ -21,54 +21,7 @@
 #include <linux/lazyresume.h>
 
 #include "kselftest_harness.h"
-
-#define PROD_DEV "/dev/lazyresume"
-#define PROD_STATS "/sys/kernel/debug/lazyresume/stats"
-
-/* Whether modules.dep of the running kernel lists @ko ("/name.ko:"). */
-static int has_module(const char *ko)
-{
-	char path[256], line[1024];
-	struct utsname u;
-	int found = 0;
-	FILE *f;
-
-	if (uname(&u))
-		return 0;
-	snprintf(path, sizeof(path), "/lib/modules/%s/modules.dep", u.release);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	while (!found && fgets(line, sizeof(line), f))
-		found = strstr(line, ko) != NULL;
-	fclose(f);
-	return found;
-}
-
-/* Whether module @name is loaded. */
-static int is_loaded(const char *name)
-{
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "grep -q '^%s ' /proc/modules", name);
-	return system(cmd) == 0;
-}
-
-/* The counter @name of the debugfs statistics, or -1. */
-static long long counter(const char *name)
-{
-	char line[512], key[64];
-	long long val, found = -1;
-	FILE *f = fopen(PROD_STATS, "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "%63s %lld", key, &val) == 2 && !strcmp(key, name))
-			found = val;
-	fclose(f);
-	return found;
-}
+#include "lazy_dev.h"
 
 FIXTURE(prod) {
 	int fd;
@@ -105,14 +58,14 @@ FIXTURE_SETUP(prod)
 {
 	self->fd = -1;
 	self->had_test_module = 0;
-	if (!has_module("/lazyresume.ko:"))
+	if (!module_available(PROD_MODULE))
 		SKIP(return, "no lazyresume module for this kernel");
-	self->had_test_module = is_loaded("lazyresume_test");
+	self->had_test_module = module_loaded(TEST_MODULE);
 	if (self->had_test_module)
-		ASSERT_EQ(0, system("modprobe -r lazyresume_test"));
-	if (!is_loaded("lazyresume"))
-		ASSERT_EQ(0, system("modprobe lazyresume"));
-	self->fd = open(PROD_DEV, O_RDONLY);
+		ASSERT_EQ(0, system("modprobe -r " TEST_MODULE));
+	if (!module_loaded(PROD_MODULE))
+		ASSERT_EQ(0, system("modprobe " PROD_MODULE));
+	self->fd = open(DEV_PATH, O_RDONLY);
 	ASSERT_LE(0, self->fd);
 }
 
@@ -121,8 +74,8 @@ FIXTURE_TEARDOWN(prod)
 	if (self->fd >= 0)
 		close(self->fd);
 	if (self->had_test_module) {
-		EXPECT_EQ(0, system("modprobe -r lazyresume"));
-		EXPECT_EQ(0, system("modprobe lazyresume_test"));
+		EXPECT_EQ(0, system("modprobe -r " PROD_MODULE));
+		EXPECT_EQ(0, system("modprobe " TEST_MODULE));
 	}
 }
 
@@ -134,12 +87,12 @@ TEST_F(prod, refused)
 
 	ASSERT_LE(variant->size, sizeof(arg));
 	memset(arg, 0, sizeof(arg));
-	unknown = counter("unknown_ioctls");
+	unknown = stat_value("unknown_ioctls");
 	ASSERT_LE(0, unknown);
 	errno = 0;
 	EXPECT_EQ(-1, ioctl(self->fd, variant->cmd, arg));
 	EXPECT_EQ(ENOTTY, errno);
-	EXPECT_EQ(unknown + 1, counter("unknown_ioctls"));
+	EXPECT_EQ(unknown + 1, stat_value("unknown_ioctls"));
 	/* The production requests answer. */
 	memset(&version, 0, sizeof(version));
 	EXPECT_EQ(0, ioctl(self->fd, LAZYRESUME_IOC_GET_VERSION, &version));
