@@ -13,6 +13,11 @@ use kernel::error::to_result;
 use kernel::page::PAGE_SIZE;
 use kernel::prelude::*;
 
+// The hand-off page (patch 0008) is built only with this option; without
+// it, say so instead of failing on a missing binding.
+#[cfg(not(CONFIG_HIBERNATION_HANDOFF))]
+compile_error!("lazyresume needs CONFIG_HIBERNATION_HANDOFF=y (patch 0008)");
+
 /// A hibernation image being loaded. Dropping it gives the load up.
 pub(crate) struct Loader(());
 
