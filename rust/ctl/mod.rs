@@ -76,19 +76,17 @@ impl MiscDevice for Control {
 }
 
 fn get_version(arg: UserPtr) -> Result<isize> {
-    let answer = abi::Version::new(crate::VERSION, FEATURES).to_bytes();
-    UserSlice::new(arg, answer.len())
+    let answer = abi::Version::new(crate::VERSION, FEATURES);
+    UserSlice::new(arg, abi::VERSION_SIZE)
         .writer()
-        .write_slice(&answer)?;
+        .write(&answer)?;
     STATS.version_queries.inc();
     Ok(0)
 }
 
 fn evict_task(arg: UserPtr) -> Result<isize> {
     let (mut reader, mut writer) = UserSlice::new(arg, abi::EVICT_TASK_SIZE).reader_writer();
-    let mut raw = [0u8; abi::EVICT_TASK_SIZE];
-    reader.read_slice(&mut raw)?;
-    let mut req = abi::EvictTask::from_bytes(&raw);
+    let mut req: abi::EvictTask = reader.read()?;
     if req.flags & !abi::EVICT_SHARED != 0 {
         return Err(EINVAL);
     }
@@ -97,7 +95,7 @@ fn evict_task(arg: UserPtr) -> Result<isize> {
         pid => TaskMm::of_pid(i32::try_from(pid).map_err(|_| EINVAL)?)?,
     };
     evict_range(&mm, &mut req.range, req.flags & abi::EVICT_SHARED != 0)?;
-    writer.write_slice(&req.to_bytes())?;
+    writer.write(&req)?;
     Ok(0)
 }
 
@@ -129,9 +127,7 @@ const MAX_HASHES: u64 = 4096;
 
 fn page_hashes(arg: UserPtr) -> Result<isize> {
     let (mut reader, mut writer) = UserSlice::new(arg, abi::PAGE_HASHES_SIZE).reader_writer();
-    let mut raw = [0u8; abi::PAGE_HASHES_SIZE];
-    reader.read_slice(&mut raw)?;
-    let mut req = abi::PageHashes::from_bytes(&raw);
+    let mut req: abi::PageHashes = reader.read()?;
     if req.count > MAX_HASHES {
         return Err(EINVAL);
     }
@@ -144,7 +140,7 @@ fn page_hashes(arg: UserPtr) -> Result<isize> {
         .write_slice(&buf)?;
     req.total = total;
     req.remote = remote;
-    writer.write_slice(&req.to_bytes())?;
+    writer.write(&req)?;
     Ok(0)
 }
 
@@ -152,11 +148,7 @@ fn page_hashes(arg: UserPtr) -> Result<isize> {
 const MAX_READ_PAGES: u64 = 256;
 
 fn read_pages(arg: UserPtr) -> Result<isize> {
-    let mut raw = [0u8; abi::READ_PAGES_SIZE];
-    UserSlice::new(arg, abi::READ_PAGES_SIZE)
-        .reader()
-        .read_slice(&mut raw)?;
-    let req = abi::ReadPages::from_bytes(&raw);
+    let req: abi::ReadPages = UserSlice::new(arg, abi::READ_PAGES_SIZE).reader().read()?;
     if req.count == 0 || req.count > MAX_READ_PAGES {
         return Err(EINVAL);
     }
@@ -172,9 +164,7 @@ fn read_pages(arg: UserPtr) -> Result<isize> {
 
 fn resume(arg: UserPtr) -> Result<isize> {
     let (mut reader, mut writer) = UserSlice::new(arg, abi::RESUME_SIZE).reader_writer();
-    let mut raw = [0u8; abi::RESUME_SIZE];
-    reader.read_slice(&mut raw)?;
-    let mut req = abi::Resume::from_bytes(&raw);
+    let mut req: abi::Resume = reader.read()?;
     let server = unicast_server(req.id.server, req.id.port)?;
     let mut reason = resume::Reason::new();
     match resume::resume(&req, server, &mut reason) {
@@ -183,7 +173,7 @@ fn resume(arg: UserPtr) -> Result<isize> {
             req.pageset1_bytes = loaded.pageset1_bytes;
             req.elapsed_ns = loaded.elapsed_ns;
             req.set_reason(b"");
-            writer.write_slice(&req.to_bytes())?;
+            writer.write(&req)?;
             Ok(0)
         }
         Err(e) => {
@@ -194,7 +184,7 @@ fn resume(arg: UserPtr) -> Result<isize> {
                 core::str::from_utf8(reason.as_bytes()).unwrap_or("?")
             );
             req.set_reason(reason.as_bytes());
-            writer.write_slice(&req.to_bytes())?;
+            writer.write(&req)?;
             Err(e)
         }
     }
@@ -204,7 +194,7 @@ fn adopt(arg: UserPtr) -> Result<isize> {
     let answer = resume::adopt()?;
     UserSlice::new(arg, abi::ADOPT_SIZE)
         .writer()
-        .write_slice(&answer.to_bytes())?;
+        .write(&answer)?;
     Ok(0)
 }
 
@@ -237,15 +227,13 @@ fn status(arg: UserPtr) -> Result<isize> {
     }
     UserSlice::new(arg, abi::STATUS_SIZE)
         .writer()
-        .write_slice(&answer.to_bytes())?;
+        .write(&answer)?;
     Ok(0)
 }
 
 fn tftp_backend(arg: UserPtr) -> Result<isize> {
     let (mut reader, mut writer) = UserSlice::new(arg, abi::TFTP_BACKEND_SIZE).reader_writer();
-    let mut raw = [0u8; abi::TFTP_BACKEND_SIZE];
-    reader.read_slice(&mut raw)?;
-    let mut req = abi::TftpBackend::from_bytes(&raw);
+    let mut req: abi::TftpBackend = reader.read()?;
     let chunk_bits = abi::TFTP_BACKEND_CHUNK_MASK << abi::TFTP_BACKEND_CHUNK_SHIFT;
     if req.flags & !(abi::TFTP_BACKEND_NO_UPLOAD | chunk_bits) != 0 {
         return Err(EINVAL);
@@ -271,7 +259,7 @@ fn tftp_backend(arg: UserPtr) -> Result<isize> {
     let (pages, ns) = store::get()?.move_to_tftp(source, upload)?;
     req.pages = pages;
     req.elapsed_ns = ns;
-    writer.write_slice(&req.to_bytes())?;
+    writer.write(&req)?;
     Ok(0)
 }
 
@@ -301,16 +289,12 @@ fn get_policy(arg: UserPtr) -> Result<isize> {
     };
     UserSlice::new(arg, abi::POLICY_SIZE)
         .writer()
-        .write_slice(&answer.to_bytes())?;
+        .write(&answer)?;
     Ok(0)
 }
 
 fn set_policy(arg: UserPtr) -> Result<isize> {
-    let mut raw = [0u8; abi::POLICY_SIZE];
-    UserSlice::new(arg, abi::POLICY_SIZE)
-        .reader()
-        .read_slice(&mut raw)?;
-    let req = abi::Policy::from_bytes(&raw);
+    let req: abi::Policy = UserSlice::new(arg, abi::POLICY_SIZE).reader().read()?;
     let policy = match (req.policy, req.deadline_ms) {
         (abi::POLICY_BLOCK, 0) => Policy::Block,
         (abi::POLICY_SIGBUS, 0) => Policy::Sigbus {

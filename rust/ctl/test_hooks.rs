@@ -39,21 +39,15 @@ pub(super) fn ioctl(cmd: u32, arg: UserPtr) -> Option<Result<isize>> {
 /// `LAZYRESUME_IOC_EVICT`: evicts a range of the caller's own pages.
 fn evict(arg: UserPtr) -> Result<isize> {
     let (mut reader, mut writer) = UserSlice::new(arg, abi::EVICT_SIZE).reader_writer();
-    let mut raw = [0u8; abi::EVICT_SIZE];
-    reader.read_slice(&mut raw)?;
-    let mut req = abi::Evict::from_bytes(&raw);
+    let mut req: abi::Evict = reader.read()?;
     evict_range(&TaskMm::current()?, &mut req, false)?;
-    writer.write_slice(&req.to_bytes())?;
+    writer.write(&req)?;
     Ok(0)
 }
 
 /// `LAZYRESUME_IOC_MEM_INJECT`: sets the page store's fault injection.
 fn mem_inject(arg: UserPtr) -> Result<isize> {
-    let mut raw = [0u8; abi::MEM_INJECT_SIZE];
-    UserSlice::new(arg, abi::MEM_INJECT_SIZE)
-        .reader()
-        .read_slice(&mut raw)?;
-    let req = abi::MemInject::from_bytes(&raw);
+    let req: abi::MemInject = UserSlice::new(arg, abi::MEM_INJECT_SIZE).reader().read()?;
     if req.flags & !abi::MEM_NO_VERIFY != 0 || req.reserved != 0 {
         return Err(EINVAL);
     }
@@ -118,9 +112,7 @@ enum Direction {
 /// `LAZYRESUME_IOC_TFTP_GET` and `_PUT`: one transfer by the TFTP client.
 fn tftp_xfer(arg: UserPtr, dir: Direction) -> Result<isize> {
     let (mut reader, mut writer) = UserSlice::new(arg, abi::TFTP_XFER_SIZE).reader_writer();
-    let mut raw = [0u8; abi::TFTP_XFER_SIZE];
-    reader.read_slice(&mut raw)?;
-    let mut req = abi::TftpXfer::from_bytes(&raw);
+    let mut req: abi::TftpXfer = reader.read()?;
     let file = match req.filename_bytes() {
         Some(name) if !name.is_empty() => name,
         _ => return Err(EINVAL),
@@ -167,6 +159,6 @@ fn tftp_xfer(arg: UserPtr, dir: Direction) -> Result<isize> {
     req.blksize_used = report.blksize;
     req.windowsize_used = report.windowsize;
     req.sha256 = digest.map(Sha256::finish).unwrap_or([0; 32]);
-    writer.write_slice(&req.to_bytes())?;
+    writer.write(&req)?;
     Ok(0)
 }

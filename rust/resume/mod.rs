@@ -26,6 +26,7 @@ use crate::shared::abi::{self, REASON_LEN};
 use crate::shared::image::{self, Encoding, FormatError, Manifest, KERNEL_ID_LEN};
 use crate::shared::image_blocks::{DecodeError, Decoder, BLOCK_LEN};
 use crate::store;
+use crate::sys::abi::{as_bytes, read_from_bytes};
 use crate::sys::errno::{ebadmsg, estale, etimedout};
 use crate::sys::hibernate::{self, Loader};
 use crate::sys::lz4;
@@ -391,7 +392,7 @@ pub(crate) fn resume(req: &abi::Resume, server: SockAddrV4, r: &mut Reason) -> R
     hibernate::with_handoff(|page| {
         page[..HANDOFF_ID].copy_from_slice(&HANDOFF_MAGIC);
         page[HANDOFF_ID..HANDOFF_ADOPT].copy_from_slice(&ours);
-        page[HANDOFF_ADOPT..HANDOFF_END].copy_from_slice(&adopt.to_bytes());
+        page[HANDOFF_ADOPT..HANDOFF_END].copy_from_slice(as_bytes(&adopt));
     })
     .map_err(|e| fail(r, e, format_args!("hand-off page busy")))?;
     pr_info!(
@@ -413,15 +414,15 @@ pub(crate) fn resume(req: &abi::Resume, server: SockAddrV4, r: &mut Reason) -> R
 /// In the restored kernel: takes over the identity the boot kernel left,
 /// so that pageset2 comes from the client's own server from now on.
 pub(crate) fn adopt() -> Result<abi::Adopt> {
-    let (magic_ok, id, raw) = hibernate::with_handoff(|page| {
+    let (magic_ok, id, adopt) = hibernate::with_handoff(|page| {
         let magic_ok = page[..HANDOFF_ID] == HANDOFF_MAGIC;
         let mut id = [0u8; KERNEL_ID_LEN];
         id.copy_from_slice(&page[HANDOFF_ID..HANDOFF_ADOPT]);
-        let mut raw = [0u8; abi::ADOPT_SIZE];
-        raw.copy_from_slice(&page[HANDOFF_ADOPT..HANDOFF_END]);
+        // `None` cannot be: the range is as long as the structure.
+        let adopt: Option<abi::Adopt> = read_from_bytes(&page[HANDOFF_ADOPT..HANDOFF_END]);
         // Taken once: a second call finds nothing.
         page.fill(0);
-        (magic_ok, id, raw)
+        (magic_ok, id, adopt)
     })?;
     if !magic_ok {
         return Err(ENOENT);
@@ -433,7 +434,7 @@ pub(crate) fn adopt() -> Result<abi::Adopt> {
         );
         return Err(estale());
     }
-    let adopt = abi::Adopt::from_bytes(&raw);
+    let adopt = adopt.ok_or(EINVAL)?;
     let port = if adopt.id.port == 0 {
         69
     } else {

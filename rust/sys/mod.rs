@@ -4,8 +4,11 @@
 //! kernel's C interfaces (`kernel::bindings`), each behind a small safe
 //! wrapper, for what the `kernel` crate of 6.12 does not wrap yet. The
 //! layers above use these and the `kernel` crate's safe abstractions only
-//! (`scripts/check-module-layers.sh` checks it).
+//! (`scripts/check-module-layers.sh` checks it). It also makes the ioctl
+//! structures of `shared` the kernel's plain-bytes types (`abi`), for the
+//! layers above to copy them to and from user space as they are.
 
+pub(crate) mod abi;
 pub(crate) mod counter;
 pub(crate) mod debugfs;
 pub(crate) mod errno;

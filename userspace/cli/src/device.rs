@@ -3,7 +3,7 @@
 //! The `/dev/lazyresume` control device.
 
 use anyhow::{bail, Context, Result};
-use lazyresume_abi as abi;
+use lazyresume_abi::{self as abi, FromBytes, FromZeros, IntoBytes};
 use std::fs::File;
 use std::os::fd::AsRawFd;
 use std::path::Path;
@@ -38,18 +38,14 @@ impl Device {
         } else {
             abi::IOC_TFTP_GET
         };
-        let mut buf = req.to_bytes();
-        self.call(cmd, &mut buf)?;
-        *req = abi::TftpXfer::from_bytes(&buf);
-        Ok(())
+        self.call(cmd, req)
     }
 
     /// Asks the module for its ABI and module version.
     pub fn version(&self) -> Result<abi::Version> {
-        let mut buf = [0u8; abi::VERSION_SIZE];
-        self.call(abi::IOC_GET_VERSION, &mut buf)
+        let mut v = abi::Version::new_zeroed();
+        self.call(abi::IOC_GET_VERSION, &mut v)
             .context("LAZYRESUME_IOC_GET_VERSION")?;
-        let v = abi::Version::from_bytes(&buf);
         if v.abi_major != abi::ABI_MAJOR {
             bail!(
                 "module speaks ABI {}.{}, this tool speaks {}.{}",
@@ -62,12 +58,19 @@ impl Device {
         Ok(v)
     }
 
-    /// Runs ioctl `cmd`, whose argument is `buf` (read and written, as
-    /// long as the size the command encodes).
-    fn call(&self, cmd: u32, buf: &mut [u8]) -> std::io::Result<()> {
-        // SAFETY: callers pass a buffer exactly as long as the size `cmd`
-        // encodes (the `*_SIZE` of its structure); it lives across the
-        // call and the fd is open.
+    /// Runs ioctl `cmd`, whose argument is `arg`: the module reads and
+    /// writes its bytes, whatever they are (`FromBytes`).
+    fn call<T: FromBytes + IntoBytes>(&self, cmd: u32, arg: &mut T) -> std::io::Result<()> {
+        let buf = arg.as_mut_bytes();
+        assert_eq!(
+            abi::ioc_size(cmd),
+            buf.len(),
+            "ioctl {cmd:#x} with the wrong type"
+        );
+        // SAFETY: `buf` is exactly as long as the size `cmd` encodes
+        // (checked above), so the module reads and writes it only; any
+        // bytes it writes are a valid `T` (`FromBytes`); it lives across
+        // the call and the fd is open.
         let rc = unsafe {
             libc::ioctl(
                 self.file.as_raw_fd(),
@@ -83,18 +86,12 @@ impl Device {
 
     /// `LAZYRESUME_IOC_EVICT_TASK`.
     pub fn evict_task(&self, req: &mut abi::EvictTask) -> std::io::Result<()> {
-        let mut b = req.to_bytes();
-        self.call(abi::IOC_EVICT_TASK, &mut b)?;
-        *req = abi::EvictTask::from_bytes(&b);
-        Ok(())
+        self.call(abi::IOC_EVICT_TASK, req)
     }
 
     /// `LAZYRESUME_IOC_TFTP_BACKEND`.
     pub fn tftp_backend(&self, req: &mut abi::TftpBackend) -> std::io::Result<()> {
-        let mut b = req.to_bytes();
-        self.call(abi::IOC_TFTP_BACKEND, &mut b)?;
-        *req = abi::TftpBackend::from_bytes(&b);
-        Ok(())
+        self.call(abi::IOC_TFTP_BACKEND, req)
     }
 
     /// The SHA-256 of every page of the page store, and how many of them
@@ -111,10 +108,8 @@ impl Device {
                 total: 0,
                 remote: 0,
             };
-            let mut b = req.to_bytes();
-            self.call(abi::IOC_PAGE_HASHES, &mut b)
+            self.call(abi::IOC_PAGE_HASHES, &mut req)
                 .context("LAZYRESUME_IOC_PAGE_HASHES")?;
-            req = abi::PageHashes::from_bytes(&b);
             let want = (req.total as usize).saturating_sub(all.len()).min(STEP);
             all.extend(buf.chunks_exact(32).take(want).map(|c| {
                 let mut h = [0u8; 32];
@@ -130,13 +125,12 @@ impl Device {
     /// The content of `count` pages of the memory backend from `first`.
     pub fn read_pages(&self, first: u64, count: u64) -> Result<Vec<u8>> {
         let mut buf = vec![0u8; count as usize * 4096];
-        let req = abi::ReadPages {
+        let mut req = abi::ReadPages {
             first,
             count,
             buf: buf.as_mut_ptr() as u64,
         };
-        let mut b = req.to_bytes();
-        self.call(abi::IOC_READ_PAGES, &mut b)
+        self.call(abi::IOC_READ_PAGES, &mut req)
             .context("LAZYRESUME_IOC_READ_PAGES")?;
         Ok(buf)
     }
@@ -144,31 +138,28 @@ impl Device {
     /// `LAZYRESUME_IOC_RESUME`: returns only on failure, or after a dry
     /// run; `req` comes back with the reason or the measurements.
     pub fn resume(&self, req: &mut abi::Resume) -> std::io::Result<()> {
-        let mut b = req.to_bytes();
-        let r = self.call(abi::IOC_RESUME, &mut b);
-        *req = abi::Resume::from_bytes(&b);
-        r
+        self.call(abi::IOC_RESUME, req)
     }
 
     /// `LAZYRESUME_IOC_ADOPT`.
     pub fn adopt(&self) -> std::io::Result<abi::Adopt> {
-        let mut b = [0u8; abi::ADOPT_SIZE];
-        self.call(abi::IOC_ADOPT, &mut b)?;
-        Ok(abi::Adopt::from_bytes(&b))
+        let mut a = abi::Adopt::new_zeroed();
+        self.call(abi::IOC_ADOPT, &mut a)?;
+        Ok(a)
     }
 
     /// `LAZYRESUME_IOC_SET_POLICY`.
     pub fn set_policy(&self, p: &abi::Policy) -> Result<()> {
-        let mut b = p.to_bytes();
-        self.call(abi::IOC_SET_POLICY, &mut b)
+        let mut p = *p;
+        self.call(abi::IOC_SET_POLICY, &mut p)
             .context("LAZYRESUME_IOC_SET_POLICY")
     }
 
     /// `LAZYRESUME_IOC_STATUS`.
     pub fn status(&self) -> Result<abi::Status> {
-        let mut b = [0u8; abi::STATUS_SIZE];
-        self.call(abi::IOC_STATUS, &mut b)
+        let mut s = abi::Status::new_zeroed();
+        self.call(abi::IOC_STATUS, &mut s)
             .context("LAZYRESUME_IOC_STATUS")?;
-        Ok(abi::Status::from_bytes(&b))
+        Ok(s)
     }
 }

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Round trips of the ioctl structures through their bytes.
+//! Round trips of the ioctl structures through their bytes (zerocopy's
+//! `as_bytes()` and `read_from_bytes()`, what the tool copies).
 
-use lazyresume_abi::{TftpXfer, Version, TFTP_FILENAME_LEN, VERSION_LEN};
+use lazyresume_abi::{FromBytes, IntoBytes, TftpXfer, Version, TFTP_FILENAME_LEN, VERSION_LEN};
 use proptest::prelude::*;
 
 #[test]
@@ -24,7 +25,7 @@ proptest! {
     #[test]
     fn bytes_round_trip(s in "[ -~]{0,40}", features: u64) {
         let v = Version::new(&s, features);
-        let back = Version::from_bytes(&v.to_bytes());
+        let back = Version::read_from_bytes(v.as_bytes()).unwrap();
         prop_assert_eq!(back, v);
         let want: String = s.chars().take(VERSION_LEN - 1).collect();
         prop_assert_eq!(back.version_str(), Some(want.as_str()));
@@ -50,7 +51,7 @@ proptest! {
         t.blksize_used = blksize ^ 1;
         t.windowsize_used = windowsize ^ 1;
         t.sha256 = sha;
-        let back = TftpXfer::from_bytes(&t.to_bytes());
+        let back = TftpXfer::read_from_bytes(t.as_bytes()).unwrap();
         prop_assert_eq!(back, t);
         let want = &name.as_bytes()[..name.len().min(TFTP_FILENAME_LEN - 1)];
         prop_assert_eq!(back.filename_bytes(), Some(want));
@@ -66,18 +67,18 @@ proptest! {
             skipped_pinned: v[7], skipped_ksm: v[8], skipped_zero: v[9],
             skipped_other: v[10],
         };
-        let b = e.to_bytes();
+        let b = e.as_bytes();
         // Fields are laid out in declaration order, native byte order.
         prop_assert_eq!(&b[24..32], &v[3].to_ne_bytes()[..]);
-        prop_assert_eq!(lazyresume_abi::Evict::from_bytes(&b), e);
+        prop_assert_eq!(lazyresume_abi::Evict::read_from_bytes(b).unwrap(), e);
     }
 
     #[test]
     fn policy_and_inject_round_trip(a: u32, b: u32, c: u32, d: u32) {
         let p = lazyresume_abi::Policy { policy: a, deadline_ms: b };
-        prop_assert_eq!(lazyresume_abi::Policy::from_bytes(&p.to_bytes()), p);
+        prop_assert_eq!(lazyresume_abi::Policy::read_from_bytes(p.as_bytes()).unwrap(), p);
         let m = lazyresume_abi::MemInject { offline: a, corrupt_fetches: b, flags: c, reserved: d };
-        prop_assert_eq!(lazyresume_abi::MemInject::from_bytes(&m.to_bytes()), m);
+        prop_assert_eq!(lazyresume_abi::MemInject::read_from_bytes(m.as_bytes()).unwrap(), m);
     }
 }
 
@@ -93,7 +94,7 @@ proptest! {
         t.flags = flags;
         t.pages = pages;
         t.elapsed_ns = elapsed_ns;
-        let back = lazyresume_abi::TftpBackend::from_bytes(&t.to_bytes());
+        let back = lazyresume_abi::TftpBackend::read_from_bytes(t.as_bytes()).unwrap();
         prop_assert_eq!(back, t);
         let want: Vec<u8> = prefix.bytes().take(lazyresume_abi::TFTP_PREFIX_LEN - 1).collect();
         prop_assert_eq!(back.prefix_bytes(), Some(&want[..]));
