@@ -13,8 +13,12 @@
  * faults, and times the first access to each page from the faulting thread
  * (clock_gettime around one load or store) while a handler thread reads the
  * fault from the userfaultfd and copies the page's content in with
- * UFFDIO_COPY.  Prints, like fault_latency:
- *   bench fault kind=uffd-write|uffd-read n=N median_ns=M p90_ns=P mean_ns=A
+ * UFFDIO_COPY.  The handler waits in poll() as handlers do, on any CPU
+ * (uffd-write, uffd-read), or both threads are pinned to one CPU, so that
+ * the fault hands the CPU straight to the handler (uffd-read-samecpu: no
+ * cross-CPU wake-up, which costs a scheduler tick in a TCG guest).
+ * Prints, like fault_latency:
+ *   bench fault kind=K n=N median_ns=M p90_ns=P mean_ns=A
  * Needs CONFIG_USERFAULTFD and root (or vm.unprivileged_userfaultfd).
  */
 #define _GNU_SOURCE
@@ -23,6 +27,7 @@
 #include <linux/userfaultfd.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,8 +116,24 @@ static void *serve(void *arg)
 	return NULL;
 }
 
-/* One round: @pages fresh pages, first access timed into @t. */
-static void round_trip(size_t pages, int write, uint64_t *t)
+/* Pins the calling thread to CPU 0, or lets it run anywhere. */
+static void pin(int on)
+{
+	cpu_set_t set;
+	long cpu, n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	CPU_ZERO(&set);
+	for (cpu = 0; cpu < (on ? 1 : n); cpu++)
+		CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set))
+		die("sched_setaffinity");
+}
+
+/*
+ * One round: @pages fresh pages, first access (a write if @write) timed
+ * into @t; with @same_cpu, the faulting and the handler thread share CPU 0.
+ */
+static void round_trip(size_t pages, int write, int same_cpu, uint64_t *t)
 {
 	size_t len = pages * page_size, i;
 	struct uffdio_api api = { .api = UFFD_API };
@@ -142,6 +163,8 @@ static void round_trip(size_t pages, int write, uint64_t *t)
 	reg.mode = UFFDIO_REGISTER_MODE_MISSING;
 	if (ioctl(h.uffd, UFFDIO_REGISTER, &reg))
 		die("UFFDIO_REGISTER");
+	/* The handler inherits the affinity of its creator. */
+	pin(same_cpu);
 	if (pthread_create(&thread, NULL, serve, &h))
 		die("pthread_create");
 
@@ -155,6 +178,7 @@ static void round_trip(size_t pages, int write, uint64_t *t)
 		t[i] = now_ns() - t0;
 	}
 	pthread_join(thread, NULL);
+	pin(0);
 	/* The content arrived: a wrong copy would make this a lie. */
 	for (i = 0; i < pages; i++)
 		if (p[i * page_size + 64] != h.source[i * page_size + 64]) {
@@ -184,9 +208,12 @@ int main(int argc, char **argv)
 		return 1;
 	for (write = 1; write >= 0; write--) {
 		for (r = 0; r < rounds; r++)
-			round_trip(pages, write, t + r * pages);
+			round_trip(pages, write, 0, t + r * pages);
 		report(write ? "uffd-write" : "uffd-read", t, pages * rounds);
 	}
+	for (r = 0; r < rounds; r++)
+		round_trip(pages, 0, 1, t + r * pages);
+	report("uffd-read-samecpu", t, pages * rounds);
 	free(t);
 	return 0;
 }
