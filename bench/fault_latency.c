@@ -37,36 +37,9 @@
 
 #include <linux/lazyresume.h>
 
+#include "latency.h"
+
 static long page_size;
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + ts.tv_nsec;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static void report(const char *kind, uint64_t *t, size_t n)
-{
-	uint64_t sum = 0;
-	size_t i;
-
-	qsort(t, n, sizeof(*t), cmp_u64);
-	for (i = 0; i < n; i++)
-		sum += t[i];
-	printf("bench fault kind=%s n=%zu median_ns=%llu p90_ns=%llu mean_ns=%llu\n",
-	       kind, n, (unsigned long long)t[n / 2],
-	       (unsigned long long)t[n * 9 / 10],
-	       (unsigned long long)(sum / n));
-}
 
 static unsigned char *map_pages(size_t pages)
 {
