@@ -83,8 +83,10 @@ fi
 # the series touches (they prove the entry intact).
 unpack_source() {
 	local dir=$1
-	ksrc_import "$dir"
-	[ "$patched" = 1 ] && { ksrc_am "$dir" "$patches" || return 1; }
+	ksrc_import "$dir" || return 1
+	if [ "$patched" = 1 ]; then
+		ksrc_am "$dir" "$patches" || return 1
+	fi
 	echo Makefile
 	ksrc_git -C "$dir" diff --name-only --diff-filter=d lazyresume-base HEAD
 }

@@ -37,19 +37,22 @@ ksrc_import() {
 		echo "kernel-source: $ksrc_tarball missing, run 'make setup'" >&2
 		return 1
 	}
-	version=$(dpkg-query -W -f='${Version}' linux-source-6.12)
+	version=$(dpkg-query -W -f='${Version}' linux-source-6.12) || return 1
 	echo "kernel-source: importing linux-source-6.12 $version into git" >&2
-	tar -xf "$ksrc_tarball" -C "$dir" --strip-components=1
+	# Every step is checked: callers run this under "if", where set -e
+	# does not stop a failing command.
+	tar -xf "$ksrc_tarball" -C "$dir" --strip-components=1 || return 1
 	sublevel=$(sed -n 's/^SUBLEVEL = //p' "$dir/Makefile")
-	ksrc_git -C "$dir" init -q -b lazyresume
+	[ -n "$sublevel" ] || return 1
+	ksrc_git -C "$dir" init -q -b lazyresume || return 1
 	# -f: the tarball has files the kernel's .gitignore names.
-	ksrc_git -C "$dir" -c core.looseCompression=1 add -A -f
+	ksrc_git -C "$dir" -c core.looseCompression=1 add -A -f || return 1
 	GIT_AUTHOR_NAME="Debian linux-source-6.12" \
 		GIT_AUTHOR_EMAIL="debian-kernel@lists.debian.org" \
 		GIT_AUTHOR_DATE="2000-01-01T00:00:00Z" \
 		GIT_COMMITTER_DATE="2000-01-01T00:00:00Z" \
 		ksrc_git -C "$dir" commit -q \
-		-m "Linux 6.12.$sublevel (Debian linux-source-6.12 $version)"
+		-m "Linux 6.12.$sublevel (Debian linux-source-6.12 $version)" || return 1
 	ksrc_git -C "$dir" tag lazyresume-base
 }
 

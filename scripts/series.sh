@@ -12,11 +12,14 @@
 #                                 format-patch --cover-letter (version N,
 #                                 by default the cover letter's current one)
 #
-# Edit the patches as commits in DIR (git commit --amend, git rebase -i),
-# then export.  The cover letter's subject and text are kept from
-# patches/0000-cover-letter.patch (edit them there); its shortlog,
-# diffstat and base commit are regenerated.  Patches are signed off by,
-# and the cover letter is from, this repository's git user.
+# Edit the patches as commits in DIR (git commit --amend -s, git rebase
+# -i), then export.  The cover letter's subject and text are kept from
+# patches/0000-cover-letter.patch (edit them there, including an "RFC"
+# before "PATCH" in its subject); its shortlog, diffstat and base commit
+# are regenerated.  Patches keep their commits' authors and
+# Signed-off-by lines; the cover letter is from this repository's git
+# user.  The base commit is the import of Debian's linux-source-6.12
+# (upstream 6.12.y plus Debian's patches), made the same way everywhere.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -54,13 +57,24 @@ export)
 		echo "series: $dir has no lazyresume-base tag (made by 'series.sh tree')" >&2
 		exit 1
 	}
+	# What is exported is the branch: refuse a tree in the middle of
+	# something, or looking at another branch.
+	gitdir=$(git -C "$dir" rev-parse --absolute-git-dir)
+	if [ -d "$gitdir/rebase-merge" ] || [ -d "$gitdir/rebase-apply" ] ||
+		[ "$(git -C "$dir" symbolic-ref -q --short HEAD)" != lazyresume ] ||
+		! git -C "$dir" diff --quiet HEAD; then
+		echo "series: $dir is not on a clean branch lazyresume (a rebase or am under way, another branch, or uncommitted changes)" >&2
+		exit 1
+	fi
 	# Subject and text of the current cover letter.
 	desc=$(mktemp)
 	out=$(mktemp -d)
 	trap 'rm -rf "$desc" "$out"' EXIT
+	rfc=()
 	if [ -f "$cover" ]; then
 		python3 "$here/scripts/cover-letter-text.py" "$cover" >"$desc"
-		[ -n "$version" ] || version=$(sed -n '1s/^v//p' "$desc")
+		[ -n "$version" ] || version=$(sed -n '1s/^v\([0-9]*\).*/\1/p' "$desc")
+		sed -n '1{/ rfc$/q0};q1' "$desc" && rfc=(--rfc)
 		sed -i 1d "$desc"
 	else
 		printf '*** SUBJECT HERE ***\n\n*** BLURB HERE ***\n' >"$desc"
@@ -70,7 +84,7 @@ export)
 	email=$(git -C "$here" config user.email)
 	git -C "$dir" config branch.lazyresume.description "$(cat "$desc")"
 	GIT_COMMITTER_NAME=$name GIT_COMMITTER_EMAIL=$email \
-		git -C "$dir" format-patch -q -o "$out" --cover-letter \
+		git -C "$dir" format-patch -q -o "$out" --cover-letter ${rfc[@]+"${rfc[@]}"} \
 		--cover-from-description=subject -v "$version" --zero-commit --no-signature \
 		--base=lazyresume-base lazyresume-base..lazyresume
 	rm -f "$patches"/*.patch
