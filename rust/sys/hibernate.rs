@@ -60,6 +60,11 @@ impl Drop for Loader {
 static HANDOFF_BUSY: AtomicBool = AtomicBool::new(false);
 
 /// Runs `f` on the hand-off page (`EBUSY` if another caller is at it).
+///
+/// The page is exported to every module; this module assumes it is its
+/// only user (the page has no other user in the kernel, and two
+/// lazyresume modules cannot be loaded at once: both register the filler
+/// of lazy entries). `HANDOFF_BUSY` serialises its own callers.
 pub(crate) fn with_handoff<R>(f: impl FnOnce(&mut [u8; PAGE_SIZE]) -> R) -> Result<R> {
     if HANDOFF_BUSY.swap(true, Ordering::Acquire) {
         return Err(EBUSY);
@@ -82,8 +87,14 @@ fn c_chars(a: &[u8]) -> &[u8] {
 /// `uname -v`), which identify it.
 pub(crate) fn build_release_version() -> (&'static [u8], &'static [u8]) {
     // SAFETY: `init_uts_ns` is a static that lives as long as the kernel;
-    // its release and version never change after boot (only the host and
-    // domain names do, which are not read here).
-    let name = unsafe { &(*addr_of!(bindings::init_uts_ns)).name };
-    (c_chars(&name.release), c_chars(&name.version))
+    // its release and version never change after boot. Only those two
+    // fields are borrowed: the host and domain names next to them change
+    // (sethostname()).
+    let (release, version) = unsafe {
+        (
+            &*addr_of!(bindings::init_uts_ns.name.release),
+            &*addr_of!(bindings::init_uts_ns.name.version),
+        )
+    };
+    (c_chars(release), c_chars(version))
 }

@@ -74,9 +74,12 @@ impl Drop for TaskMm {
 }
 
 /// An order-0 folio handed to us by mm: read while it is being evicted,
-/// written while it is being filled. It is only valid during that callback,
-/// which the lifetime `'a` stands for: a `Folio` is made by the callback
-/// trampolines below and lent to the callback, so it cannot outlive it.
+/// written while it is being filled. It is only valid during that callback.
+/// What keeps it there is structural: a `Folio` is made only by the
+/// callback trampolines below (`new` is private), is neither `Clone` nor
+/// `Send` (it holds a raw pointer), and is lent to the callback by
+/// reference, so the callback cannot keep it. The lifetime `'a` names the
+/// callback's borrow in signatures; it does not by itself bound anything.
 pub(crate) struct Folio<'a> {
     ptr: NonNull<bindings::folio>,
     _callback: PhantomData<&'a mut bindings::folio>,
@@ -126,7 +129,8 @@ impl<'a> Folio<'a> {
 pub(crate) trait Filler {
     /// Fills `folio` with the content of page `index`, whose entry faulted
     /// at `addr`. Process context with the mmap_lock of the faulting mm
-    /// held for read: may sleep, should return `EINTR` on a fatal signal.
+    /// held for read, or only the faulting VMA read-locked: may sleep,
+    /// should return `EINTR` on a fatal signal.
     /// `ENOMEM` fails the fault with OOM, anything else with SIGBUS.
     fn fill(index: u64, addr: usize, folio: &mut Folio<'_>) -> Result;
 }
@@ -209,8 +213,12 @@ pub(crate) trait EvictStore {
 /// # Safety
 ///
 /// `ctx` is the `&mut S` given to `lazy_entry_evict_range()` by
-/// [`evict_range`]; `folio` is a valid, locked, unmapped order-0 folio and
-/// `index` is writable.
+/// [`evict_range`]; `index` is writable; `folio` is a valid order-0 folio
+/// that nobody writes during the call: mm locked it, cleared and flushed
+/// its PTE in the mm being evicted, and checked that its only references
+/// are its mappings (no GUP pin or DMA). Any other mapping (a page
+/// shared copy-on-write after a fork, with `shared`) is read-only, and
+/// the folio lock keeps copy-on-write from reusing the page in place.
 unsafe extern "C" fn store_trampoline<S: EvictStore>(
     ctx: *mut c_void,
     folio: *mut bindings::folio,
@@ -220,8 +228,8 @@ unsafe extern "C" fn store_trampoline<S: EvictStore>(
     // only reference to the store during the call.
     let store = unsafe { &mut *ctx.cast::<S>() };
     from_result(|| {
-        // SAFETY: the folio is valid, locked and unmapped during the call
-        // (see above): nobody writes it; it is only read here.
+        // SAFETY: the folio is valid and nobody writes it during the call
+        // (see the safety section); it is only read here.
         let folio = unsafe { Folio::new(NonNull::new(folio).ok_or(EINVAL)?) };
         let i = store.store(&folio)?;
         // SAFETY: `index` is writable (see the safety section).

@@ -4,7 +4,7 @@
 //! [`OwnedPage`], so that the borrow checker rules out a read racing with
 //! a write.
 
-use kernel::alloc::{AllocError, Flags};
+use kernel::alloc::{flags::__GFP_ZERO, AllocError, Flags};
 use kernel::bindings;
 use kernel::page::{Page, PAGE_SIZE};
 
@@ -17,9 +17,9 @@ pub(crate) type PageBytes = [u8; PAGE_SIZE];
 pub(crate) struct OwnedPage(Page);
 
 impl OwnedPage {
-    /// Allocates a page (its content is undefined until written).
+    /// Allocates a zeroed page: `read` must never see memory nobody wrote.
     pub(crate) fn alloc(flags: Flags) -> Result<Self, AllocError> {
-        Page::alloc_page(flags).map(Self)
+        Page::alloc_page(flags | __GFP_ZERO).map(Self)
     }
 
     /// Maps the page into the kernel and runs `f` on its address.

@@ -59,7 +59,11 @@ impl Device {
     }
 
     /// Runs ioctl `cmd`, whose argument is `arg`: the module reads and
-    /// writes its bytes, whatever they are (`FromBytes`).
+    /// writes its bytes, whatever they are (`FromBytes`). Some requests
+    /// (`PAGE_HASHES`, `READ_PAGES`) carry user pointers the module also
+    /// writes through: `call` is private so that only this file builds
+    /// them, each with a buffer that lives across the call and is as
+    /// large as the request's count says.
     fn call<T: FromBytes + IntoBytes>(&self, cmd: u32, arg: &mut T) -> std::io::Result<()> {
         let buf = arg.as_mut_bytes();
         assert_eq!(
@@ -70,7 +74,8 @@ impl Device {
         // SAFETY: `buf` is exactly as long as the size `cmd` encodes
         // (checked above), so the module reads and writes it only; any
         // bytes it writes are a valid `T` (`FromBytes`); it lives across
-        // the call and the fd is open.
+        // the call and the fd is open. The user pointers some requests
+        // carry are valid for what the module writes (see above).
         let rc = unsafe {
             libc::ioctl(
                 self.file.as_raw_fd(),
