@@ -6,8 +6,8 @@
  * requests still answer.
  *
  * Loads lazyresume.ko for each test (unloading lazyresume_test.ko if it
- * is loaded) and puts back what was loaded before. Skips when the kernel
- * has no lazyresume module.
+ * is loaded) and puts back what was loaded before: the test module, or
+ * nothing. Skips when the kernel has no lazyresume module.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,7 +25,8 @@
 
 FIXTURE(prod) {
 	int fd;
-	int had_test_module;
+	int had_test_module;	/* loaded before the test: load it again */
+	int had_prod_module;	/* loaded before the test: leave it */
 };
 
 /* A test-only request, with an argument of its size (zeroed). */
@@ -54,29 +55,43 @@ FIXTURE_VARIANT_ADD(prod, tftp_put) {
 	.size = sizeof(struct lazyresume_tftp_xfer),
 };
 
+/* Puts back the module that was loaded before the test, if any. */
+static void restore_modules(struct __test_metadata *_metadata,
+			    FIXTURE_DATA(prod) *self)
+{
+	if (!self->had_prod_module && module_loaded(PROD_MODULE))
+		EXPECT_EQ(0, system("modprobe -r " PROD_MODULE));
+	if (self->had_test_module && !module_loaded(TEST_MODULE))
+		EXPECT_EQ(0, system("modprobe " TEST_MODULE));
+}
+
 FIXTURE_SETUP(prod)
 {
 	self->fd = -1;
-	self->had_test_module = 0;
+	self->had_test_module = module_loaded(TEST_MODULE);
+	self->had_prod_module = module_loaded(PROD_MODULE);
 	if (!module_available(PROD_MODULE))
 		SKIP(return, "no lazyresume module for this kernel");
-	self->had_test_module = module_loaded(TEST_MODULE);
-	if (self->had_test_module)
-		ASSERT_EQ(0, system("modprobe -r " TEST_MODULE));
-	if (!module_loaded(PROD_MODULE))
-		ASSERT_EQ(0, system("modprobe " PROD_MODULE));
+	/* Each step undoes what it changed before it fails the test. */
+	if (self->had_test_module && system("modprobe -r " TEST_MODULE)) {
+		ASSERT_TRUE(0) TH_LOG("cannot unload " TEST_MODULE);
+	}
+	if (!self->had_prod_module && system("modprobe " PROD_MODULE)) {
+		restore_modules(_metadata, self);
+		ASSERT_TRUE(0) TH_LOG("cannot load " PROD_MODULE);
+	}
 	self->fd = open(DEV_PATH, O_RDONLY);
-	ASSERT_LE(0, self->fd);
+	if (self->fd < 0) {
+		restore_modules(_metadata, self);
+		ASSERT_LE(0, self->fd);
+	}
 }
 
 FIXTURE_TEARDOWN(prod)
 {
 	if (self->fd >= 0)
 		close(self->fd);
-	if (self->had_test_module) {
-		EXPECT_EQ(0, system("modprobe -r " PROD_MODULE));
-		EXPECT_EQ(0, system("modprobe " TEST_MODULE));
-	}
+	restore_modules(_metadata, self);
 }
 
 TEST_F(prod, refused)
