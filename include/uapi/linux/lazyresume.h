@@ -2,7 +2,7 @@
 /*
  * lazyresume: the /dev/lazyresume ioctl interface.
  *
- * The Rust definitions in userspace/crates/abi/src/lib.rs are the same ABI;
+ * The Rust definitions in userspace/crates/abi/src/abi.rs are the same ABI;
  * a host test (cargo test -p lazyresume-abi) compiles this header and checks
  * that every number, size and offset agrees.
  *
