@@ -63,9 +63,6 @@ const NAMES: (&str, &str) = ("lazyresume", "lazyresume_test");
 #[cfg(lazyresume_test)]
 const NAMES: (&str, &str) = ("lazyresume_test", "lazyresume");
 
-/// Version of the module, reported by `LAZYRESUME_IOC_GET_VERSION`.
-const VERSION: &str = "0.1.0";
-
 /// The loaded module. Fields drop in order: the device goes first so that
 /// no ioctl runs once the rest is gone; the filler is unregistered before
 /// the backends it reads are freed.
@@ -104,7 +101,7 @@ impl kernel::Module for LazyResume {
         let control = miscdev::Registration::register(c_str!("lazyresume"), ctl::Control, module)?;
         pr_info!(
             "{this} {} loaded (ABI {}.{})\n",
-            VERSION,
+            ctl::VERSION,
             abi::ABI_MAJOR,
             abi::ABI_MINOR
         );

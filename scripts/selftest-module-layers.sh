@@ -7,7 +7,10 @@
 # sys/, a `use kernel::{bindings, ...}` group over several lines, an
 # upward reference (store uses ctl), one hidden in a multi-line
 # `use crate::{...}` group (tftp uses fault), a `super::` from a layer's
-# top file, and a file outside every layer.
+# top file, a `super::super::` from a file one level deeper, an item of
+# the crate root used by a layer, an absolute `::kernel::{bindings}`
+# group, and a file outside every layer; and a `super::` inside a layer
+# passes.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -60,6 +63,22 @@ expect tftp-uses-fault fail "^tftp/client.rs:[0-9]+: layer tftp uses fault, a la
 plant super-from-top
 printf 'use super::ctl;\n' >>"$tmp/super-from-top/resume/mod.rs"
 expect super-from-top fail "^resume/mod.rs:[0-9]+: reaches the crate root with super::"
+
+plant super-super-from-nested
+printf 'use super::super::ctl;\n' >>"$tmp/super-super-from-nested/store/page_store.rs"
+expect super-super-from-nested fail "^store/page_store.rs:[0-9]+: reaches the crate root with super::"
+
+plant super-within-layer
+printf 'use super::FetchError as E;\n' >>"$tmp/super-within-layer/store/page_store.rs"
+expect super-within-layer pass
+
+plant root-item
+printf 'const V: &str = crate::ROOT_ITEM;\n' >>"$tmp/root-item/fault/mod.rs"
+expect root-item fail "^fault/mod.rs:[0-9]+: layer fault uses ROOT_ITEM of the crate root"
+
+plant absolute-bindings-group
+printf 'use ::kernel::{\n    bindings,\n};\n' >>"$tmp/absolute-bindings-group/ctl/stats.rs"
+expect absolute-bindings-group fail "^ctl/stats.rs:[0-9]+: names the kernel's C bindings"
 
 plant stray-file
 printf '// SPDX-License-Identifier: GPL-2.0\n' >"$tmp/stray-file/helpers.rs"

@@ -75,8 +75,11 @@ impl MiscDevice for Control {
     }
 }
 
+/// Version of the module, reported by `LAZYRESUME_IOC_GET_VERSION`.
+pub(crate) const VERSION: &str = "0.1.0";
+
 fn get_version(arg: UserPtr) -> Result<isize> {
-    let answer = abi::Version::new(crate::VERSION, FEATURES);
+    let answer = abi::Version::new(VERSION, FEATURES);
     UserSlice::new(arg, abi::VERSION_SIZE)
         .writer()
         .write(&answer)?;
