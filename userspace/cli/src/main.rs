@@ -10,8 +10,10 @@ mod netconf;
 mod pageset1;
 mod resume;
 mod snapshot;
+mod snapshot_load;
 mod store;
 mod tftp;
+mod tftp_download;
 mod tftp_upload;
 
 use anyhow::Result;

@@ -12,6 +12,7 @@ use std::path::Path;
 
 use crate::device::Device;
 use crate::netconf;
+use crate::snapshot_load;
 
 /// Arguments of `lazyresume resume`.
 #[derive(Args)]
@@ -36,6 +37,12 @@ pub struct ResumeArgs {
     /// Fetch, check and load the image, then give up instead of jumping.
     #[arg(long)]
     dry_run: bool,
+    /// Benchmark aid, with --dry-run only: load the image from user space
+    /// into /dev/snapshot (opened O_WRONLY, as uswsusp's resume does)
+    /// instead of through the module, and print the time of each step
+    /// (Documentation/performance.rst).
+    #[arg(long, requires = "dry_run")]
+    via_snapshot_dev: bool,
 }
 
 /// The boot server of DHCP, from the kernel's IP autoconfiguration.
@@ -63,6 +70,19 @@ pub fn run(device: &Path, args: &ResumeArgs) -> Result<()> {
             (s, 69)
         }
     };
+    if args.via_snapshot_dev {
+        println!(
+            "resume: image {} from {server}:{port} via /dev/snapshot (dry run)",
+            args.image
+        );
+        return snapshot_load::dry_run(
+            SocketAddrV4::new(server, port),
+            &args.image,
+            args.blksize,
+            args.windowsize,
+        )
+        .map_err(|e| anyhow::anyhow!("not resuming image {}: {e:#}", args.image));
+    }
     let id = netconf::read_identity(&args.iface, server, port)?;
     let dev = Device::open(device)?;
     dev.version()?;

@@ -1,0 +1,216 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Downloads from a TFTP server in user space, driving the shared
+//! protocol core over a UDP socket the way the module's client drives it
+//! over a kernel socket (`rust/tftp/client.rs`): the same options asked
+//! for, the same receive buffer, the same retransmission timer. Used by
+//! the `/dev/snapshot` benchmark of `lazyresume resume --via-snapshot-dev`.
+
+use anyhow::{anyhow, bail, Context, Result};
+use lazyresume_tftp::{ErrorCode, OptionSet, Receiver, RecvEvent, RecvTimeout, MIN_OUT_LEN};
+use std::net::{SocketAddr, SocketAddrV4, UdpSocket};
+use std::os::fd::AsRawFd;
+use std::time::{Duration, Instant};
+
+/// The block size of RFC 1350, which asking for no option gets.
+const DEFAULT_BLKSIZE: u16 = 512;
+/// Header of a DATA packet: opcode and block number.
+const DATA_HEADER_LEN: usize = 4;
+/// Room for a request: opcode, a 255-byte name, mode and four options.
+const REQUEST_LEN: usize = 512;
+/// Receive buffer bounds, as the module's (`MAX_RCVBUF`, `MIN_RCVBUF`).
+const MAX_RCVBUF: usize = 4 << 20;
+const MIN_RCVBUF: usize = 256 << 10;
+/// Retransmission timeout bounds, as the module's.
+const MAX_RTO: Duration = Duration::from_millis(4000);
+
+/// How to run a download.
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    /// blksize to ask for ([`DEFAULT_BLKSIZE`] asks for none).
+    pub blksize: u16,
+    /// windowsize to ask for (1 asks for none).
+    pub windowsize: u16,
+    /// Initial retransmission timeout.
+    pub rto: Duration,
+    /// Deadline of the whole transfer.
+    pub deadline: Duration,
+}
+
+/// What a download measured.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Report {
+    /// Timeouts that made the client resend.
+    pub retransmits: u32,
+    /// The block size the server granted.
+    pub blksize: u16,
+    /// The window size the server granted.
+    pub windowsize: u16,
+}
+
+/// Asks for a receive buffer of `bytes`, above `rmem_max` if allowed
+/// (`SO_RCVBUFFORCE` needs `CAP_NET_ADMIN`, as root in the test guests),
+/// as the module does with `sock_set_rcvbuf()`.
+fn set_rcvbuf(sock: &UdpSocket, bytes: usize) {
+    let v = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
+    for opt in [libc::SO_RCVBUFFORCE, libc::SO_RCVBUF] {
+        // SAFETY: `v` is a c_int that lives across the call, and its size
+        // is passed.
+        let rc = unsafe {
+            libc::setsockopt(
+                sock.as_raw_fd(),
+                libc::SOL_SOCKET,
+                opt,
+                (&v as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        if rc == 0 {
+            return;
+        }
+    }
+}
+
+/// Fetches `file` from `server`, handing its bytes in order to `sink`
+/// (offset, data). The sink's error ends the transfer with an ERROR to
+/// the server.
+pub fn fetch(
+    server: SocketAddrV4,
+    file: &str,
+    opts: &Options,
+    sink: &mut dyn FnMut(u64, &[u8]) -> Result<()>,
+) -> Result<Report> {
+    let sock = UdpSocket::bind("0.0.0.0:0").context("binding a UDP socket")?;
+    let block = usize::from(opts.blksize.max(DEFAULT_BLKSIZE)) + DATA_HEADER_LEN;
+    let want = usize::from(opts.windowsize.max(1))
+        .saturating_mul(block)
+        .saturating_mul(2)
+        .min(MAX_RCVBUF);
+    if want > MIN_RCVBUF {
+        set_rcvbuf(&sock, want);
+    }
+    let mut rx = Receiver::new(OptionSet {
+        blksize: (opts.blksize != DEFAULT_BLKSIZE).then_some(opts.blksize),
+        timeout: None,
+        tsize: None,
+        windowsize: (opts.windowsize > 1).then_some(opts.windowsize),
+    });
+    let mut request = [0u8; REQUEST_LEN];
+    let n = rx
+        .write_request(file.as_bytes(), &mut request)
+        .map_err(|e| anyhow!("{file}: cannot encode the request: {e:?}"))?;
+    let request = &request[..n];
+    // One byte more than the largest block, so that an oversized block is
+    // seen as such.
+    let mut buf = vec![0u8; block + 1];
+    let mut out = [0u8; MIN_OUT_LEN];
+    let start = Instant::now();
+    let mut rto = opts.rto.clamp(Duration::from_millis(1), MAX_RTO);
+    let mut last_progress = start;
+    let mut retransmits = 0u32;
+    let mut peer: Option<SocketAddr> = None;
+    sock.send_to(request, server)?;
+    let fail = |rx: &mut Receiver, peer: Option<SocketAddr>, code, msg: &[u8]| {
+        let mut out = [0u8; MIN_OUT_LEN];
+        if let (Some(l), Some(p)) = (rx.abort(code, msg, &mut out), peer) {
+            let _ = sock.send_to(&out[..l], p);
+        }
+    };
+    loop {
+        let now = Instant::now();
+        if now.duration_since(start) >= opts.deadline {
+            fail(&mut rx, peer, ErrorCode::NotDefined, b"giving up");
+            bail!(
+                "{file} from {server}: not done within {:?} ({retransmits} retransmits)",
+                opts.deadline
+            );
+        }
+        let timer = last_progress + rto;
+        if now >= timer {
+            retransmits += 1;
+            rto = (rto * 2).min(MAX_RTO);
+            last_progress = now;
+            match rx.on_timeout(&mut out) {
+                RecvTimeout::ResendRequest => {
+                    sock.send_to(request, server)?;
+                }
+                RecvTimeout::Send(len) => {
+                    if let Some(p) = peer {
+                        sock.send_to(&out[..len], p)?;
+                    }
+                }
+                RecvTimeout::Idle => bail!("{file}: timeout in a finished transfer"),
+            }
+            continue;
+        }
+        let wait = timer
+            .min(start + opts.deadline)
+            .saturating_duration_since(now)
+            .max(Duration::from_millis(1));
+        sock.set_read_timeout(Some(wait))?;
+        let (n, from) = match sock.recv_from(&mut buf) {
+            Ok(r) => r,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock
+                        | std::io::ErrorKind::TimedOut
+                        | std::io::ErrorKind::Interrupted
+                ) =>
+            {
+                continue
+            }
+            Err(e) => return Err(e).context("receiving from the TFTP server"),
+        };
+        let waiting = rx.awaiting_reply();
+        let ok = match peer {
+            Some(p) => p == from,
+            None => from.ip() == std::net::IpAddr::V4(*server.ip()),
+        };
+        let event = rx.on_packet(ok, &buf[..n], &mut out);
+        if waiting && ok && !rx.awaiting_reply() {
+            peer = Some(from);
+        }
+        match event {
+            RecvEvent::Ignored => {}
+            RecvEvent::Reject(len) => {
+                sock.send_to(&out[..len], from)?;
+            }
+            RecvEvent::Send(len) => {
+                sock.send_to(&out[..len], from)?;
+                last_progress = Instant::now();
+            }
+            RecvEvent::Data { offset, data, ack } => {
+                if let Err(e) = sink(offset, data) {
+                    fail(&mut rx, peer, ErrorCode::DiskFull, b"no room");
+                    return Err(e);
+                }
+                if let Some(len) = ack {
+                    sock.send_to(&out[..len], from)?;
+                }
+                last_progress = Instant::now();
+                rto = opts.rto.clamp(Duration::from_millis(1), MAX_RTO);
+            }
+            RecvEvent::Done { offset, data, ack } => {
+                // Store before acknowledging, as the module does.
+                if let Err(e) = sink(offset, data) {
+                    fail(&mut rx, peer, ErrorCode::DiskFull, b"no room");
+                    return Err(e);
+                }
+                sock.send_to(&out[..ack], from)?;
+                let params = rx.negotiated().copied().unwrap_or_default();
+                return Ok(Report {
+                    retransmits,
+                    blksize: params.blksize,
+                    windowsize: params.windowsize,
+                });
+            }
+            RecvEvent::Failed { error, send } => {
+                if let (Some(l), Some(p)) = (send, peer) {
+                    let _ = sock.send_to(&out[..l], p);
+                }
+                bail!("{file} from {server}: {error}");
+            }
+        }
+    }
+}
