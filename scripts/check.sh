@@ -117,7 +117,7 @@ done
 # The unpatched debug kernel: the reference of the mm regression check.
 check build-initramfs-baseline make -s initramfs-baseline
 # Every patch of the series builds on its own (git rebase --exec; cached
-# under the release kernel's key; 38 min when the series changed).
+# under the release kernel's key; 25 to 38 min when the series changed).
 check series-builds-each-patch scripts/series-build-each.sh
 
 # Nothing changed since the builds above: setup installs nothing, and a

@@ -10,8 +10,8 @@
 # The result is cached (scripts/cache.sh, kind series-each) under the
 # release kernel's key, which covers the patches, the config fragments
 # and the toolchain, and the recipe below: nothing changed, no work.  The first build costs a
-# full kernel build, each further commit an incremental one (38 min in
-# all on a busy 2-core machine).  Builds the release kernel first if needed.
+# full kernel build, each further commit an incremental one (25 to 38
+# min in all on a busy 2-core machine).  Builds the release kernel first if needed.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
