@@ -18,7 +18,7 @@ as_root() {
 # Debian packages.  tftpd-hpa and atftpd are NOT installed (both claim
 # /usr/sbin/in.tftpd); they are unpacked side by side under build/ below.
 debs=(
-	bc bison busybox-static clang cpio dwarves file flex gcc ipxe-qemu
+	bc bison busybox-static clang cpio dwarves file flex gcc git ipxe-qemu
 	iproute2 kmod libc6-dev libclang-dev libelf-dev libssl-dev libwrap0
 	lld llvm make python3 qemu-system-x86 rsync shellcheck xz-utils
 )
