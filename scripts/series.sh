@@ -80,8 +80,12 @@ export)
 		printf '*** SUBJECT HERE ***\n\n*** BLURB HERE ***\n' >"$desc"
 	fi
 	version=${version:-1}
-	name=$(git -C "$here" config user.name)
-	email=$(git -C "$here" config user.email)
+	name=$(git -C "$here" config user.name || true)
+	email=$(git -C "$here" config user.email || true)
+	if [ -z "$name" ] || [ -z "$email" ]; then
+		echo "series: set git config user.name and user.email in $here: the cover letter is from them" >&2
+		exit 1
+	fi
 	git -C "$dir" config branch.lazyresume.description "$(cat "$desc")"
 	GIT_COMMITTER_NAME=$name GIT_COMMITTER_EMAIL=$email \
 		git -C "$dir" format-patch -q -o "$out" --cover-letter ${rfc[@]+"${rfc[@]}"} \
