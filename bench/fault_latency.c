@@ -72,25 +72,6 @@ static unsigned char *map_evicted(int fd, size_t pages)
 	return p;
 }
 
-/* Times the first access to each page of @p; @write picks the kind. */
-static void time_faults(volatile unsigned char *p, size_t pages, int write,
-			uint64_t *t)
-{
-	unsigned char sink = 0;
-	uint64_t t0;
-	size_t i;
-
-	for (i = 0; i < pages; i++) {
-		t0 = now_ns();
-		if (write)
-			p[i * page_size] = 1;
-		else
-			sink += p[i * page_size];
-		t[i] = now_ns() - t0;
-	}
-	(void)sink;
-}
-
 static void set_verify(int fd, int verify)
 {
 	struct lazyresume_mem_inject m = { 0 };
@@ -110,7 +91,7 @@ static void time_lazy(int fd, size_t pages, int rounds, int write, uint64_t *t)
 
 	for (r = 0; r < rounds; r++) {
 		p = map_evicted(fd, pages);
-		time_faults(p, pages, write, t + r * pages);
+		time_faults(p, pages, page_size, write, t + r * pages);
 		munmap(p, pages * page_size);
 	}
 }
@@ -151,7 +132,7 @@ static void bench_tftp(int fd, size_t pages, int rounds, const char *server,
 		}
 		printf("bench upload pages=%zu ms=%llu\n", pages,
 		       (unsigned long long)b.elapsed_ns / 1000000);
-		time_faults(p, pages, 0, rd + r * pages);
+		time_faults(p, pages, page_size, 0, rd + r * pages);
 		munmap(p, pages * page_size);
 		/* The same files, fetched without a fault (pages 0..n-1 of
 		 * the store of this round).
@@ -200,7 +181,7 @@ int main(int argc, char **argv)
 		return 1;
 	for (r = 0; r < rounds; r++) {
 		p = map_pages(pages);
-		time_faults(p, pages, 1, t + r * pages);
+		time_faults(p, pages, page_size, 1, t + r * pages);
 		munmap(p, pages * page_size);
 	}
 	report("plain-write", t, pages * rounds);

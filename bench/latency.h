@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Timing and reporting shared by the fault benchmarks: a monotonic clock in
- * nanoseconds, and one "bench fault" line (median, p90, mean) per kind,
+ * nanoseconds, the timed first access to each page of a range, and one "bench fault" line (median, p90, mean) per kind,
  * the format scripts/bench-fault.sh reads.
  */
 #ifndef LATENCY_H
@@ -40,6 +40,28 @@ static inline void report(const char *kind, uint64_t *t, size_t n)
 	       kind, n, (unsigned long long)t[n / 2],
 	       (unsigned long long)t[n * 9 / 10],
 	       (unsigned long long)(sum / n));
+}
+
+/*
+ * Times the first access to each of @pages pages of @page_size bytes at
+ * @p, a write if @write, else a read, into @t.
+ */
+static inline void time_faults(volatile unsigned char *p, size_t pages,
+			       long page_size, int write, uint64_t *t)
+{
+	unsigned char sink = 0;
+	uint64_t t0;
+	size_t i;
+
+	for (i = 0; i < pages; i++) {
+		t0 = now_ns();
+		if (write)
+			p[i * page_size] = 1;
+		else
+			sink += p[i * page_size];
+		t[i] = now_ns() - t0;
+	}
+	(void)sink;
 }
 
 #endif /* LATENCY_H */

@@ -112,10 +112,8 @@ static void round_trip(size_t pages, int write, int same_cpu, uint64_t *t)
 	struct uffdio_api api = { .api = UFFD_API };
 	struct uffdio_register reg = { 0 };
 	volatile unsigned char *p;
-	unsigned char sink = 0;
 	struct handler h = { .pages = pages };
 	pthread_t thread;
-	uint64_t t0;
 
 	h.uffd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
 	if (h.uffd < 0)
@@ -142,14 +140,7 @@ static void round_trip(size_t pages, int write, int same_cpu, uint64_t *t)
 		die("pthread_create");
 
 	p = h.base;
-	for (i = 0; i < pages; i++) {
-		t0 = now_ns();
-		if (write)
-			p[i * page_size] = 1;
-		else
-			sink += p[i * page_size];
-		t[i] = now_ns() - t0;
-	}
+	time_faults(p, pages, page_size, write, t);
 	pthread_join(thread, NULL);
 	pin(0);
 	/* The content arrived: a wrong copy would make this a lie. */
@@ -158,7 +149,6 @@ static void round_trip(size_t pages, int write, int same_cpu, uint64_t *t)
 			fprintf(stderr, "page %zu has the wrong content\n", i);
 			exit(1);
 		}
-	(void)sink;
 	munmap(h.base, len);
 	munmap(h.source, len);
 	close(h.uffd);
