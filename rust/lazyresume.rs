@@ -19,6 +19,7 @@
 //! - [`ctl`]: the device `/dev/lazyresume` and its ioctls;
 //! - [`resume`]: resuming an image at boot, adopting the hand-off after;
 //! - [`fault`]: the filler of lazy entries;
+//! - [`fetch`]: the fetch engine, which owns every transfer of pages;
 //! - [`store`]: the page store and its backends;
 //! - [`tftp`]: the in-kernel TFTP client;
 //! - [`sys`]: safe wrappers of the kernel's C interfaces, the only code
@@ -26,10 +27,11 @@
 //!
 //! and [`shared`], the code shared with userspace, which uses none of them.
 
-use kernel::{c_str, prelude::*};
+use kernel::{c_str, prelude::*, sync::Arc};
 
 mod ctl;
 mod fault;
+mod fetch;
 mod resume;
 mod shared;
 mod store;
@@ -64,12 +66,13 @@ const NAMES: (&str, &str) = ("lazyresume", "lazyresume_test");
 const NAMES: (&str, &str) = ("lazyresume_test", "lazyresume");
 
 /// The loaded module. Fields drop in order: the device goes first so that
-/// no ioctl runs once the rest is gone; the filler is unregistered before
-/// the backends it reads are freed.
+/// no ioctl runs once the rest is gone; the filler is unregistered, and
+/// the engine's threads stopped, before the page store they use goes.
 struct LazyResume {
     _control: miscdev::Registration<ctl::Control>,
     _debugfs: debugfs::Dir,
-    _filler: lazy_entry::Registration,
+    _filler: lazy_entry::Registration<fault::LazyFiller>,
+    _engine: fetch::Running,
     _backends: store::Backends,
 }
 
@@ -79,6 +82,7 @@ fn show_stats(out: &mut debugfs::SeqBuf<'_>) -> core::fmt::Result {
     ctl::STATS.render(out)?;
     tftp::stats::STATS.render(out)?;
     fault::render_stats(out)?;
+    fetch::render_stats(out)?;
     store::render_stats(out)?;
     fault::render_policy(out)
 }
@@ -87,15 +91,19 @@ impl kernel::Module for LazyResume {
     fn init(module: &'static ThisModule) -> Result<Self> {
         let (this, other) = NAMES;
         let backends = store::Backends::install()?;
-        // First, so that a second lazyresume module fails before it tries
-        // to create the device and debugfs names the first one holds.
-        let filler = lazy_entry::Registration::register(&fault::OPS).inspect_err(|e| {
+        let engine = Arc::pin_init(fetch::Engine::new(backends.store())?, GFP_KERNEL)?;
+        let filler = Arc::pin_init(fault::LazyFiller::new(engine.clone()), GFP_KERNEL)?;
+        // Before the engine's threads and the names, so that a second
+        // lazyresume module fails before it starts threads or tries to
+        // create the device and debugfs names the first one holds.
+        let filler = lazy_entry::Registration::register(&fault::OPS, filler).inspect_err(|e| {
             if *e == EBUSY {
                 pr_err!(
                     "another module fills lazy entries: unload {other} before loading {this}\n"
                 );
             }
         })?;
+        let running = fetch::Running::install(engine)?;
         let debugfs = debugfs::Dir::new(c_str!("lazyresume"));
         debugfs.add_show_file(c_str!("stats"), show_stats);
         let control = miscdev::Registration::register(c_str!("lazyresume"), ctl::Control, module)?;
@@ -109,6 +117,7 @@ impl kernel::Module for LazyResume {
             _control: control,
             _debugfs: debugfs,
             _filler: filler,
+            _engine: running,
             _backends: backends,
         })
     }

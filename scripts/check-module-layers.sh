@@ -20,7 +20,7 @@
 set -euo pipefail
 
 # The layers, bottom first: each may use those before it in this list.
-LAYERS=(shared sys tftp store fault resume ctl)
+LAYERS=(shared sys tftp store fetch fault resume ctl)
 # The crate root wires the layers together: it may use every layer, and
 # nothing may use it (its items are above every layer).
 ROOTS=(lazyresume.rs)

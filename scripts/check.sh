@@ -163,9 +163,10 @@ job_kselftests() {
 }
 job_e2e_debug() {
 	# A golden VM captures, two clients resume it at once, fallbacks to
-	# a normal boot, the page server going away after a resume.
+	# a normal boot, the page server going away after a resume (background
+	# off), a client that completes and then needs no server.
 	local s
-	for s in capture two-clients fallback server-down; do
+	for s in capture two-clients fallback server-down complete; do
 		check "e2e-$s" scripts/e2e-resume.sh "$s" debug
 	done
 }

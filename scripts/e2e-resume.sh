@@ -20,14 +20,18 @@
 #                 missing image, each say why and boot normally (the
 #                 workload starts cold and answers); a dry run loads the
 #                 image and gives up just before the jump
-#   server-down   after a resume the page server stops: with the sigbus
-#                 policy (set by the per-client post-resume settings) only
-#                 the faulting workload dies; with block it waits and goes
-#                 on once the server is back
+#   server-down   with the background lane off (lrbackground=off), after a
+#                 resume the page server stops: with the sigbus policy (set
+#                 by the per-client post-resume settings) only the faulting
+#                 workload dies; with block it waits and goes on once the
+#                 server is back
+#   complete      with the background lane on (the default), a client
+#                 reaches complete (lazyresume wait-complete), then the
+#                 page server stops and verify of every byte still passes
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
-scenario=${1:?usage: e2e-resume.sh capture|two-clients|fallback|server-down [FLAVOUR]}
+scenario=${1:?usage: e2e-resume.sh capture|two-clients|fallback|server-down|complete [FLAVOUR]}
 flavour=${2:-debug}
 kernel="$here/build/kernel/$flavour/arch/x86/boot/bzImage"
 initrd="$here/build/initramfs/$flavour.cpio.gz"
@@ -96,18 +100,22 @@ kill_tree() {
 	kill "$1" 2>/dev/null || true
 }
 
-# hook_done NAME SECS: wait (at most SECS seconds) until the post-resume
-# hook of running guest NAME has applied its per-client settings.
-hook_done() {
+# wait_log NAME PATTERN SECS: wait (at most SECS seconds) until the result
+# channel of running guest NAME has a line matching PATTERN.
+wait_log() {
 	local i run
-	for ((i = 0; i < $2; i++)); do
+	for ((i = 0; i < $3; i++)); do
 		run=$(ls -td "$here/build/runs/$flavour-$1."* 2>/dev/null | head -1)
-		grep -aq "^post-resume: applying" "$run/result.log" 2>/dev/null && return
+		grep -aq -- "$2" "$run/result.log" 2>/dev/null && return
 		sleep 1
 	done
-	echo "FAIL $1: the post-resume hook applied nothing in $2 s"
+	echo "FAIL $1: no '$2' in its result channel after $3 s"
 	return 1
 }
+
+# hook_done NAME SECS: wait (at most SECS seconds) until the post-resume
+# hook of running guest NAME has applied its per-client settings.
+hook_done() { wait_log "$1" "^post-resume: applying" "$2"; }
 
 # guest_dir NAME: the run directory of guest NAME (once it ended).
 guest_dir() { tail -1 "$e2e/$1.out"; }
@@ -228,7 +236,7 @@ server-down)
 	ok=0
 	# sigbus: the workload dies of its first fault after the server left.
 	p=$(free_tcp_port)
-	guest down-sigbus "lrmode=client lrimage=$image lrserver=10.0.2.2:$port" \
+	guest down-sigbus "lrmode=client lrimage=$image lrserver=10.0.2.2:$port lrbackground=off" \
 		--mac 52:54:00:00:00:51 --hostfwd "tcp:127.0.0.1:$p-:7000"
 	g=$guest_pid
 	python3 "$client" "$p" wait-ready 900 || ok=1
@@ -246,7 +254,7 @@ server-down)
 	expect down-sigbus "LAZYRESUME-VERDICT: FAIL resumed: workload exited with 135" || ok=1
 	# block: the workload waits for the server and goes on.
 	p=$(free_tcp_port)
-	guest down-block "lrmode=client lrimage=$image lrserver=10.0.2.2:$port" \
+	guest down-block "lrmode=client lrimage=$image lrserver=10.0.2.2:$port lrbackground=off" \
 		--mac 52:54:00:00:00:52 --hostfwd "tcp:127.0.0.1:$p-:7000"
 	g=$guest_pid
 	python3 "$client" "$p" wait-ready 900 || ok=1
@@ -265,6 +273,29 @@ server-down)
 	wait_guest "$g" 600 || ok=1
 	cat "$(guest_dir down-block)/result.log"
 	expect down-block "LAZYRESUME-VERDICT: PASS resumed" || ok=1
+	exit "$ok"
+	;;
+complete)
+	# The client waits for complete in its post-resume settings.
+	mkdir -p "$images/$image/clients"
+	echo "lazyresume wait-complete --timeout 900 && lazyresume status" \
+		>"$images/$image/clients/525400000061"
+	image_server_up
+	ok=0
+	p=$(free_tcp_port)
+	guest complete "lrmode=client lrimage=$image lrserver=10.0.2.2:$HPA_PORT" \
+		--mac 52:54:00:00:00:61 --hostfwd "tcp:127.0.0.1:$p-:7000"
+	g=$guest_pid
+	python3 "$client" "$p" wait-ready 900 || ok=1
+	wait_log complete "^complete [0-9.]* s after the resume" 900 || ok=1
+	# Nothing needs the server any more.
+	image_server_down
+	python3 "$client" "$p" verify 1200 quit >"$e2e/complete.talk" 2>&1 || ok=1
+	cat "$e2e/complete.talk"
+	wait_guest "$g" 600 || ok=1
+	cat "$(guest_dir complete)/result.log"
+	expect complete "^complete: *yes" || ok=1
+	expect complete "LAZYRESUME-VERDICT: PASS resumed" || ok=1
 	exit "$ok"
 	;;
 *)

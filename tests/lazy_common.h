@@ -153,6 +153,14 @@ static inline int set_policy(int fd, __u32 policy, __u32 deadline_ms)
 	return ioctl(fd, LAZYRESUME_IOC_SET_POLICY, &p);
 }
 
+/* Sets the background lane of the fetch engine (LAZYRESUME_BACKGROUND_*). */
+static inline int set_background(int fd, __u32 mode, __u32 rate_mib)
+{
+	struct lazyresume_background b = { mode, rate_mib };
+
+	return ioctl(fd, LAZYRESUME_IOC_SET_BACKGROUND, &b);
+}
+
 /*
  * Lets the store forget pages no entry refers to any more (an eviction
  * does that first; nothing is mapped at address 0, so it evicts nothing).

@@ -3,7 +3,13 @@
  * The tftp backend: pages evicted into lazy entries, moved to tftpd-hpa
  * with LAZYRESUME_IOC_TFTP_BACKEND (one file per page, or files of several
  * pages put there with busybox tftp), come back from the server on first
- * access, checked against their SHA-256.
+ * access, checked against their SHA-256, through the fetch engine: a fault
+ * waits for its page without its mmap_lock, killable and freezable; with
+ * the background lane on, the engine fetches every page and installs it
+ * without any fault.
+ *
+ * The background lane is off in every test but those about it, so that
+ * what a test counts is what its faults did.
  *
  * Needs the test module lazyresume_test.ko, debugfs and a tftpd-hpa
  * accepting uploads under upload/, named on the kernel command line as
@@ -21,6 +27,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -52,6 +59,7 @@ FIXTURE_SETUP(tftp)
 	OPEN_DEVICE_OR_SKIP(self->fd);
 	if (stat_value("tftp_backend_pages") < 0)
 		SKIP(return, "%s not readable (debugfs not mounted?)", STATS_PATH);
+	ASSERT_EQ(0, set_background(self->fd, LAZYRESUME_BACKGROUND_OFF, 0));
 	/* Files of this run: the store keeps one prefix while pages use it. */
 	snprintf(self->req.prefix, sizeof(self->req.prefix),
 		 "upload/lz%d-%ld-", getpid(), (long)time(NULL));
@@ -59,6 +67,7 @@ FIXTURE_SETUP(tftp)
 
 FIXTURE_TEARDOWN(tftp)
 {
+	set_background(self->fd, LAZYRESUME_BACKGROUND_FULL, 0);
 	close(self->fd);
 }
 
@@ -156,43 +165,39 @@ TEST_F(tftp, signals_do_not_interrupt_a_fetch)
 	const unsigned long pages = 16;
 	struct sigaction sa = { .sa_handler = on_signal };
 	pid_t parent = getpid(), pid;
-	long long retries = 0;
+	long long interrupted, cut;
 	unsigned char *p;
-	int i, try, status;
+	int i, status;
 
-	/* A signal every half millisecond while the pages come in. */
-	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
 	/*
-	 * Not one fetch was cut short: others' fault retries would count
-	 * too, so the count must stay still in one of a few tries; fetches
-	 * that signals cut short move it in every try.
+	 * A signal every half millisecond while the pages come in: the
+	 * faults wait killable only, and the transfers run in the engine's
+	 * thread, which signals do not reach. Others' transfers could be cut
+	 * short (tftp_err_eintr), but nobody else fetches while this runs.
 	 */
-	for (try = 0; try < 3; try++) {
-		p = map_filled(pages, 3);
-		ASSERT_NE(NULL, p);
-		ASSERT_EQ(0, evict_all(self->fd, p, pages));
-		ASSERT_EQ(0, ioctl(self->fd, LAZYRESUME_IOC_TFTP_BACKEND,
-				   &self->req));
-		retries = stat_value("fault_retries");
-		pid = fork();
-		ASSERT_LE(0, pid);
-		if (pid == 0) {
-			for (i = 0; i < 100000; i++) {
-				kill(parent, SIGUSR1);
-				usleep(500);
-			}
-			_exit(0);
+	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
+	p = map_filled(pages, 3);
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(0, evict_all(self->fd, p, pages));
+	ASSERT_EQ(0, ioctl(self->fd, LAZYRESUME_IOC_TFTP_BACKEND, &self->req));
+	interrupted = stat_value("fault_interrupted");
+	cut = stat_value("tftp_err_eintr");
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		for (i = 0; i < 100000; i++) {
+			kill(parent, SIGUSR1);
+			usleep(500);
 		}
-		EXPECT_EQ(-1, check(p, pages, 3));
-		retries = stat_value("fault_retries") - retries;
-		kill(pid, SIGKILL);
-		waitpid(pid, &status, 0);
-		munmap(p, pages * page_size);
-		if (!retries)
-			break;
-		TH_LOG("try %d: %lld fault retries", try, retries);
+		_exit(0);
 	}
-	EXPECT_EQ(0, retries);
+	EXPECT_EQ(-1, check(p, pages, 3));
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	EXPECT_EQ(interrupted, stat_value("fault_interrupted"));
+	EXPECT_EQ(cut, stat_value("tftp_err_eintr"));
+	EXPECT_EQ(0, lazy_pages(p, pages));
+	munmap(p, pages * page_size);
 	signal(SIGUSR1, SIG_DFL);
 }
 
@@ -372,7 +377,7 @@ TEST_F(tftp, a_fault_reads_its_whole_file_ahead)
 	EXPECT_EQ(pages, self->req.pages);
 	served = stat_value("fault_served");
 	fetched = stat_value("tftp_completed");
-	kept = stat_value("fault_read_ahead");
+	kept = stat_value("fetch_urgent_pages");
 	hits = stat_value("fault_read_ahead_hits");
 	/* Only pages of our files can be kept: the store is ours alone. */
 	held = stat_value("read_ahead_pages_kept");
@@ -387,14 +392,14 @@ TEST_F(tftp, a_fault_reads_its_whole_file_ahead)
 	 */
 	EXPECT_LE(served + pages, stat_value("fault_served"));
 	EXPECT_LE(fetched + files, stat_value("tftp_completed"));
-	EXPECT_LE(kept + pages - files, stat_value("fault_read_ahead"));
+	EXPECT_LE(kept + pages, stat_value("fetch_urgent_pages"));
 	EXPECT_LE(hits + pages - files, stat_value("fault_read_ahead_hits"));
 	/* Each kept page was given up when it was served. */
 	EXPECT_EQ(held, stat_value("read_ahead_pages_kept"));
 	munmap(p, pages * page_size);
 }
 
-TEST_F(tftp, a_kept_page_that_fails_its_check_is_fetched_again)
+TEST_F(tftp, a_file_that_fails_its_check_is_fetched_again)
 {
 	const unsigned long pages = PAGES_PER_FILE;
 	struct lazyresume_mem_inject corrupt = { 0, 1, 0, 0 };
@@ -404,31 +409,23 @@ TEST_F(tftp, a_kept_page_that_fails_its_check_is_fetched_again)
 
 	ASSERT_NE(NULL, p);
 	ASSERT_EQ(0, serve_in_files(self->fd, &self->req, p, pages, 48));
-	mismatches = stat_value("fault_hash_mismatches");
+	mismatches = stat_value("fetch_hash_mismatches");
 	fetched = stat_value("tftp_completed");
 	hits = stat_value("fault_read_ahead_hits");
 	/* Only pages of our file can be kept: the store is ours alone. */
 	held = stat_value("read_ahead_pages_kept");
-	EXPECT_EQ(-1, check(p, 1, 48));
-	EXPECT_EQ(held + pages - 1, stat_value("read_ahead_pages_kept"));
-	/* The next page comes from the store, corrupted on its way. */
+	/* The first page of the file arrives corrupted: checked on arrival. */
 	ASSERT_EQ(0, ioctl(self->fd, LAZYRESUME_IOC_MEM_INJECT, &corrupt));
-	EXPECT_EQ(-1, check_pages(p, 1, 1, 48));
+	EXPECT_EQ(-1, check(p, 1, 48));
 	ASSERT_EQ(0, ioctl(self->fd, LAZYRESUME_IOC_MEM_INJECT, &none));
 	/* Ours at least: others' transfers and mismatches would add. */
-	EXPECT_LE(mismatches + 1, stat_value("fault_hash_mismatches"));
-	/*
-	 * Its file was fetched again; the rest was still kept, and page 0,
-	 * served already, was not kept again.
-	 */
+	EXPECT_LE(mismatches + 1, stat_value("fetch_hash_mismatches"));
+	/* The file came twice; the other pages wait in the store. */
 	EXPECT_LE(fetched + 2, stat_value("tftp_completed"));
-	EXPECT_EQ(held + pages - 2, stat_value("read_ahead_pages_kept"));
+	EXPECT_EQ(held + pages - 1, stat_value("read_ahead_pages_kept"));
 	EXPECT_EQ(-1, check(p, pages, 48));
 	EXPECT_EQ(0, lazy_pages(p, pages));
-	/*
-	 * Every page after the first came from the store: the corrupted one
-	 * on its first try, the rest without fetching their file again.
-	 */
+	/* Every page after the first came from the store, taken when served. */
 	EXPECT_LE(hits + pages - 1, stat_value("fault_read_ahead_hits"));
 	EXPECT_EQ(held, stat_value("read_ahead_pages_kept"));
 	munmap(p, pages * page_size);
@@ -471,6 +468,257 @@ TEST_F(tftp, rejects_bad_requests)
 	errno = 0;
 	EXPECT_EQ(-1, ioctl(self->fd, LAZYRESUME_IOC_TFTP_BACKEND, &r));
 	EXPECT_EQ(EINVAL, errno);
+}
+
+/* A thread that reads the first byte of a page and checks it. */
+struct toucher {
+	volatile unsigned char *p;
+	int seed;
+	int ok;
+};
+
+static void *touch_first_byte(void *arg)
+{
+	struct toucher *t = arg;
+
+	t->ok = t->p[0] == pattern(0, 0, t->seed);
+	return NULL;
+}
+
+/*
+ * Evicts the page of @p, moves it to the server and makes the server look
+ * dead to the engine (its transfers fail as if nothing answered), so that
+ * a fault on the page waits. The caller brings the server back.
+ */
+static int evict_behind_a_dead_server(int fd,
+				      struct lazyresume_tftp_backend *req,
+				      unsigned char *p)
+{
+	struct lazyresume_mem_inject offline = { 1, 0, 0, 0 };
+
+	if (set_policy(fd, LAZYRESUME_POLICY_BLOCK, 0) || evict_all(fd, p, 1) ||
+	    ioctl(fd, LAZYRESUME_IOC_TFTP_BACKEND, req))
+		return -1;
+	return ioctl(fd, LAZYRESUME_IOC_MEM_INJECT, &offline);
+}
+
+static int server_back(int fd)
+{
+	struct lazyresume_mem_inject none = { 0, 0, 0, 0 };
+
+	return ioctl(fd, LAZYRESUME_IOC_MEM_INJECT, &none);
+}
+
+TEST_F(tftp, a_waiting_fault_blocks_neither_mmap_nor_cmdline)
+{
+	unsigned char *p = map_filled(1, 49);
+	struct toucher t = { p, 49, 0 };
+	pthread_t thread;
+	long long waited;
+	char buf[256];
+	void *q;
+	int i, fd;
+
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(0, evict_behind_a_dead_server(self->fd, &self->req, p));
+	waited = stat_value("fault_waited");
+	ASSERT_EQ(0, pthread_create(&thread, NULL, touch_first_byte, &t));
+	ASSERT_EQ(waited + 1, stat_wait_for("fault_waited", waited + 1, 5000));
+	/*
+	 * The fault waits without the mmap_lock: mmap() and munmap() (which
+	 * take it for writing) and a read of /proc/self/cmdline (which takes
+	 * it for reading behind them) go through. A watchdog turns a hang
+	 * into a failure.
+	 */
+	alarm(20);
+	for (i = 0; i < 100; i++) {
+		q = mmap(NULL, page_size, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		ASSERT_NE(MAP_FAILED, q);
+		ASSERT_EQ(0, munmap(q, page_size));
+	}
+	fd = open("/proc/self/cmdline", O_RDONLY);
+	ASSERT_LE(0, fd);
+	EXPECT_LT(0, read(fd, buf, sizeof(buf)));
+	close(fd);
+	alarm(0);
+	/* Still waiting, then served once the server is back. */
+	EXPECT_EQ(1, lazy_pages(p, 1));
+	ASSERT_EQ(0, server_back(self->fd));
+	ASSERT_EQ(0, pthread_join(thread, NULL));
+	EXPECT_EQ(1, t.ok);
+	EXPECT_EQ(0, lazy_pages(p, 1));
+	munmap(p, page_size);
+}
+
+/* Writes @text into the file @path; 0 or -1. */
+static int write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = write(fd, text, strlen(text));
+	close(fd);
+	return n == (ssize_t)strlen(text) ? 0 : -1;
+}
+
+TEST_F(tftp, a_waiting_fault_can_be_frozen_and_killed)
+{
+	unsigned char *p = map_filled(1, 50);
+	long long waited;
+	int status, frozen;
+	pid_t pid;
+
+	ASSERT_NE(NULL, p);
+	if (access("/sys/power/pm_test", W_OK))
+		SKIP(munmap(p, page_size); return,
+		     "no /sys/power/pm_test (CONFIG_PM_DEBUG)");
+	ASSERT_EQ(0, evict_behind_a_dead_server(self->fd, &self->req, p));
+	waited = stat_value("fault_waited");
+	pid = fork_reader(p);
+	ASSERT_LT(0, pid);
+	ASSERT_EQ(waited + 1, stat_wait_for("fault_waited", waited + 1, 5000));
+	/*
+	 * Freeze every task and thaw them again (the hibernation freezer
+	 * test): it fails if a task does not freeze within the timeout, as a
+	 * task waiting uninterruptibly for the network would not.
+	 */
+	ASSERT_EQ(0, write_file("/sys/power/pm_freeze_timeout", "5000"));
+	ASSERT_EQ(0, write_file("/sys/power/pm_test", "freezer"));
+	frozen = write_file("/sys/power/state", "disk");
+	write_file("/sys/power/pm_test", "none");
+	write_file("/sys/power/pm_freeze_timeout", "20000");
+	EXPECT_EQ(0, frozen);
+	/* Still waiting after the thaw, and a kill ends it. */
+	EXPECT_EQ(-1, wait_for(pid, 200));
+	kill(pid, SIGKILL);
+	status = wait_for(pid, 10000);
+	EXPECT_TRUE(status != -1 && WIFSIGNALED(status) &&
+		    WTERMSIG(status) == SIGKILL);
+	if (status == -1)
+		waitpid(pid, &status, 0);
+	ASSERT_EQ(0, server_back(self->fd));
+	EXPECT_EQ(-1, check(p, 1, 50));
+	munmap(p, page_size);
+}
+
+TEST_F(tftp, every_waited_fault_is_one_major_fault)
+{
+	const unsigned long pages = 16;
+	unsigned char *p = map_filled(pages, 51);
+	struct rusage before, after;
+
+	ASSERT_NE(NULL, p);
+	/* One page per file: every fault waits for its own transfer. */
+	ASSERT_EQ(0, evict_all(self->fd, p, pages));
+	ASSERT_EQ(0, ioctl(self->fd, LAZYRESUME_IOC_TFTP_BACKEND, &self->req));
+	ASSERT_EQ(0, getrusage(RUSAGE_THREAD, &before));
+	EXPECT_EQ(-1, check(p, pages, 51));
+	ASSERT_EQ(0, getrusage(RUSAGE_THREAD, &after));
+	EXPECT_EQ(pages, after.ru_majflt - before.ru_majflt);
+	munmap(p, page_size * pages);
+}
+
+/* Polls until no page of @p is lazy, for @ms at most; the lazy pages left. */
+static long wait_installed(const unsigned char *p, unsigned long pages, int ms)
+{
+	long left = lazy_pages(p, pages);
+	int i;
+
+	for (i = 0; left && i < ms / 20; i++) {
+		usleep(20000);
+		left = lazy_pages(p, pages);
+	}
+	return left;
+}
+
+TEST_F(tftp, the_background_fetches_and_installs_every_page)
+{
+	/* Four whole files and a short last one. */
+	const unsigned long pages = 4 * PAGES_PER_FILE + 3, files = 5;
+	unsigned char *p = map_filled(pages, 52);
+	long long fills, fetched, held, installed;
+
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(0, serve_in_files(self->fd, &self->req, p, pages, 52));
+	fills = stat_value("fault_fills");
+	fetched = stat_value("tftp_completed");
+	held = stat_value("read_ahead_pages_kept");
+	installed = stat_value("fetch_installed");
+	/* Nothing touches the pages: the engine brings them all. */
+	ASSERT_EQ(0, set_background(self->fd, LAZYRESUME_BACKGROUND_FULL, 0));
+	EXPECT_EQ(0, wait_installed(p, pages, 30000));
+	EXPECT_EQ(fills, stat_value("fault_fills"));
+	EXPECT_LE(installed + pages, stat_value("fetch_installed"));
+	/* Each file came once; what was kept was dropped once installed. */
+	EXPECT_EQ(fetched + files, stat_value("tftp_completed"));
+	EXPECT_EQ(held, stat_wait_for("read_ahead_pages_kept", held, 5000));
+	EXPECT_EQ(-1, check(p, pages, 52));
+	EXPECT_EQ(fills, stat_value("fault_fills"));
+	munmap(p, pages * page_size);
+}
+
+TEST_F(tftp, concurrent_faults_and_the_background_fetch_a_file_once)
+{
+	const unsigned long pages = 32;
+	struct racer racers[NR_THREADS];
+	pthread_t threads[NR_THREADS];
+	pthread_barrier_t start;
+	unsigned char *p = map_filled(pages, 2);
+	long long fetched;
+	int i;
+
+	ASSERT_NE(NULL, p);
+	/* One page per file, uploaded by the module. */
+	ASSERT_EQ(0, evict_all(self->fd, p, pages));
+	ASSERT_EQ(0, ioctl(self->fd, LAZYRESUME_IOC_TFTP_BACKEND, &self->req));
+	fetched = stat_value("tftp_completed");
+	ASSERT_EQ(0, pthread_barrier_init(&start, NULL, NR_THREADS));
+	ASSERT_EQ(0, set_background(self->fd, LAZYRESUME_BACKGROUND_FULL, 0));
+	/*
+	 * Threads fault on the first page while the background lane takes
+	 * the first file.
+	 */
+	for (i = 0; i < NR_THREADS; i++) {
+		racers[i].start = &start;
+		racers[i].page = p;
+		racers[i].bad = 0;
+		ASSERT_EQ(0, pthread_create(&threads[i], NULL, race_read,
+					    &racers[i]));
+	}
+	for (i = 0; i < NR_THREADS; i++) {
+		ASSERT_EQ(0, pthread_join(threads[i], NULL));
+		EXPECT_EQ(0, racers[i].bad);
+	}
+	pthread_barrier_destroy(&start);
+	EXPECT_EQ(0, wait_installed(p, pages, 30000));
+	EXPECT_EQ(fetched + pages, stat_value("tftp_completed"));
+	EXPECT_EQ(-1, check(p, pages, 2));
+	munmap(p, pages * page_size);
+}
+
+TEST_F(tftp, an_urgent_fault_is_served_while_the_background_streams)
+{
+	/* 4 MiB at 1 MiB/s: the stream lasts seconds. */
+	const unsigned long pages = 64 * PAGES_PER_FILE;
+	unsigned char *p = map_filled(pages, 53);
+	long long urgent;
+
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(0, set_background(self->fd, LAZYRESUME_BACKGROUND_FULL, 1));
+	ASSERT_EQ(0, serve_in_files(self->fd, &self->req, p, pages, 53));
+	urgent = stat_value("fetch_urgent_files");
+	/* The last file, which the stream reaches last. */
+	EXPECT_EQ(-1, check_pages(p, pages - 1, 1, 53));
+	EXPECT_LE(urgent + 1, stat_value("fetch_urgent_files"));
+	/* Served before the stream ended. */
+	EXPECT_LT(0, lazy_pages(p, pages));
+	ASSERT_EQ(0, set_background(self->fd, LAZYRESUME_BACKGROUND_FULL, 0));
+	EXPECT_EQ(0, wait_installed(p, pages, 60000));
+	EXPECT_EQ(-1, check(p, pages, 53));
+	munmap(p, pages * page_size);
 }
 
 TEST_HARNESS_MAIN

@@ -10,6 +10,7 @@ use kernel::prelude::*;
 use kernel::uaccess::{UserPtr, UserSlice};
 
 use crate::fault::{self, Policy};
+use crate::fetch;
 use crate::resume;
 use crate::shared::abi;
 use crate::store::{self, tftp::TftpSource};
@@ -42,6 +43,7 @@ impl MiscDevice for Control {
             abi::IOC_STATUS => status(arg),
             abi::IOC_GET_POLICY => get_policy(arg),
             abi::IOC_SET_POLICY
+            | abi::IOC_SET_BACKGROUND
             | abi::IOC_EVICT_TASK
             | abi::IOC_PAGE_HASHES
             | abi::IOC_READ_PAGES
@@ -61,6 +63,7 @@ impl MiscDevice for Control {
             abi::IOC_RESUME => resume(arg),
             abi::IOC_ADOPT => adopt(arg),
             abi::IOC_SET_POLICY => set_policy(arg),
+            abi::IOC_SET_BACKGROUND => set_background(arg),
             _ => {
                 // The requests of the tests, in lazyresume_test.ko only:
                 // lazyresume.ko refuses them like any unknown request.
@@ -203,7 +206,10 @@ fn adopt(arg: UserPtr) -> Result<isize> {
 
 fn status(arg: UserPtr) -> Result<isize> {
     let f = &fault::STATS;
+    let fs = &fetch::STATS;
     let latency = f.latency.summary();
+    let engine = fetch::get()?.status();
+    let (_, _, kept) = store::get()?.pages();
     let mut answer = abi::Status {
         pages_outstanding: lazy_entry::entry_count(),
         pages_fetched: f.served.get(),
@@ -213,6 +219,18 @@ fn status(arg: UserPtr) -> Result<isize> {
         latency_mean_ns: latency.mean_ns,
         latency_max_ns: latency.max_ns,
         since_resume_ns: 0,
+        complete_after_ns: 0,
+        urgent_pages: fs.urgent_pages.get(),
+        urgent_bytes: fs.urgent_bytes.get(),
+        urgent_p50_ns: fs.urgent_latency.percentile_ns(50),
+        urgent_p99_ns: fs.urgent_latency.percentile_ns(99),
+        background_pages: fs.background_pages.get(),
+        background_bytes: fs.background_bytes.get(),
+        background_busy_ns: fs.background_busy_ns.get(),
+        pages_installed: fs.installed.get(),
+        pages_local: kept as u64,
+        background: engine.mode,
+        rate_mib: engine.rate_mib,
         server: [0; 4],
         port: 0,
         flags: 0,
@@ -221,6 +239,10 @@ fn status(arg: UserPtr) -> Result<isize> {
     if let Some(ns) = resume::since_resume_ns() {
         answer.since_resume_ns = ns;
         answer.flags |= abi::STATUS_RESUMED;
+    }
+    if let Some(ns) = engine.complete_after_ns {
+        answer.complete_after_ns = ns;
+        answer.flags |= abi::STATUS_COMPLETE;
     }
     if let Some(r) = store::get()?.remote() {
         answer.server = r.server().addr;
@@ -260,6 +282,9 @@ fn tftp_backend(arg: UserPtr) -> Result<isize> {
     };
     let source = TftpSource::new(server, prefix, blksize, rto_ms, chunk_pages)?;
     let (pages, ns) = store::get()?.move_to_tftp(source, upload)?;
+    // Faults fetch through the engine; the background lane waits for a
+    // resume or for the user (the capture moves its pages there too).
+    fetch::get()?.reset(false)?;
     req.pages = pages;
     req.elapsed_ns = ns;
     writer.write(&req)?;
@@ -307,5 +332,11 @@ fn set_policy(arg: UserPtr) -> Result<isize> {
         _ => return Err(EINVAL),
     };
     fault::set_policy(policy);
+    Ok(0)
+}
+
+fn set_background(arg: UserPtr) -> Result<isize> {
+    let req: abi::Background = UserSlice::new(arg, abi::BACKGROUND_SIZE).reader().read()?;
+    fetch::get()?.set_background(req.mode, req.rate_mib)?;
     Ok(0)
 }

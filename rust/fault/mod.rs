@@ -1,26 +1,33 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The fault side of lazy entries: the module's filler. A fault on a lazy
-//! entry asks the backend for the page, checks its SHA-256 before mm maps
-//! it, retries a corrupted page a few times and then gives up (SIGBUS), and
-//! handles an unreachable backend by the policy the user chose: `block`
-//! (retry until it answers; the faulting task stays killable) or `sigbus`
-//! (give up after a deadline).
+//! entry copies its page from the page store if it is at hand: a page of
+//! the memory backend (checked against its SHA-256 before mm maps it, and
+//! copied again a few times if it does not match), or a page the fetch
+//! engine fetched (checked when it arrived). Otherwise it asks the engine
+//! for the page's file and mm waits for it without the fault's lock
+//! (`VM_FAULT_RETRY`): the fault does no network I/O. While the server
+//! does not answer, the policy the user chose applies: `block` (wait; the
+//! faulting task stays killable and freezable) or `sigbus` (give up after
+//! a deadline, counted from the fault's first try).
 //!
-//! `fault` is the layer above `store`; it uses `store` and `sys`.
+//! `fault` is the layer above `fetch`; it uses `fetch`, `store` and `sys`.
 
 use core::fmt::Write;
 use core::sync::atomic::{AtomicI64, AtomicU32, Ordering};
 
+use kernel::new_mutex;
 use kernel::prelude::*;
+use kernel::sync::{Arc, Mutex};
 use kernel::time::Ktime;
 
+use crate::fetch::{Engine, Requested};
 use crate::shared::abi;
-use crate::store::{self, FetchError};
+use crate::store::{FetchError, Found};
 use crate::sys::debugfs::SeqBuf;
 use crate::sys::lazy_entry::{self, Filler, Folio, Ops};
 use crate::sys::sha256;
-use crate::sys::task::{fatal_signal_pending, sleep_killable};
+use crate::sys::wait::Sleep;
 
 mod stats;
 
@@ -29,10 +36,6 @@ pub(crate) use stats::STATS;
 /// A page whose content does not match its hash is fetched this many times
 /// before the fault fails.
 const INTEGRITY_ATTEMPTS: u32 = 3;
-/// Pause before asking an unreachable backend again: doubles from the first
-/// to the second value.
-const RETRY_MIN_MS: u32 = 10;
-const RETRY_MAX_MS: u32 = 1000;
 /// Default deadline of the `sigbus` policy.
 pub(crate) const DEFAULT_DEADLINE_MS: u32 = 10_000;
 
@@ -70,111 +73,229 @@ pub(crate) fn policy() -> Policy {
     }
 }
 
-/// The module's filler.
-pub(crate) struct LazyFiller;
+/// The faults waiting for a page, and since when: the `sigbus` deadline
+/// and the latency count from a fault's first try, across its retries.
+const WAITING_MAX: usize = 256;
+/// How long a fault waits before it looks again while the memory backend
+/// is offline (tests): there is no transfer to wait for.
+const OFFLINE_PAUSE_MS: u32 = 100;
+
+/// A page faults wait for.
+#[derive(Clone, Copy)]
+struct Waiting {
+    index: u64,
+    since: Ktime,
+}
+
+/// The pages faults wait for; when full, the oldest is forgotten.
+struct WaitTable([Option<Waiting>; WAITING_MAX]);
+
+impl WaitTable {
+    /// Since when faults wait for `index`, noting `now` if they did not;
+    /// and whether they did.
+    fn since(&mut self, index: u64, now: Ktime) -> (Ktime, bool) {
+        if let Some(w) = self.0.iter().flatten().find(|w| w.index == index) {
+            return (w.since, true);
+        }
+        let slot = match self.0.iter().position(|w| w.is_none()) {
+            Some(i) => i,
+            None => (0..WAITING_MAX)
+                .min_by_key(|&i| self.0[i].map_or(i64::MIN, |w| w.since.to_ns()))
+                .unwrap_or(0),
+        };
+        self.0[slot] = Some(Waiting { index, since: now });
+        (now, false)
+    }
+
+    /// Forgets `index`; returns since when faults waited for it.
+    fn remove(&mut self, index: u64) -> Option<Ktime> {
+        let slot = self
+            .0
+            .iter_mut()
+            .find(|w| w.is_some_and(|w| w.index == index))?;
+        slot.take().map(|w| w.since)
+    }
+
+    /// Since when faults wait for `index`, if they do.
+    fn get(&self, index: u64) -> Option<Ktime> {
+        self.0
+            .iter()
+            .flatten()
+            .find(|w| w.index == index)
+            .map(|w| w.since)
+    }
+}
+
+/// The module's filler: the fetch engine (and its page store), and the
+/// pages faults wait for.
+#[pin_data]
+pub(crate) struct LazyFiller {
+    engine: Arc<Engine>,
+    #[pin]
+    waiting: Mutex<WaitTable>,
+}
 
 /// The ops table registered with mm.
 pub(crate) static OPS: Ops = Ops::new::<LazyFiller>();
 
-impl Filler for LazyFiller {
-    fn fill(index: u64, _addr: usize, folio: &mut Folio<'_>) -> Result {
+impl LazyFiller {
+    /// The filler of the pages of `engine`.
+    pub(crate) fn new(engine: Arc<Engine>) -> impl PinInit<Self> {
+        pin_init!(Self {
+            engine,
+            waiting <- new_mutex!(WaitTable([None; WAITING_MAX])),
+        })
+    }
+
+    /// Page `index` is not at hand: a fault waits for it, unless the
+    /// `sigbus` deadline passed since its first try.
+    fn not_yet(&self, index: u64) -> Result {
         let f = &STATS;
-        f.fills.inc();
-        let start = Ktime::ktime_get();
-        let r = fill_page(index, folio, start);
-        match r {
-            Ok(()) => {
-                f.served.inc();
-                f.bytes.add(kernel::page::PAGE_SIZE as u64);
-                f.latency.record(elapsed_ms_ns(start).1);
+        let now = Ktime::ktime_get();
+        let (since, again) = self.waiting.lock().since(index, now);
+        f.retries.inc();
+        if !again {
+            f.waited.inc();
+        }
+        if time_left_ms(since).is_some_and(|left| left <= 0) {
+            self.waiting.lock().remove(index);
+            f.failed_deadline.inc();
+            if LOG_LIMIT.allow() {
+                let waited = (now - since).to_ms();
+                pr_err!("page {index}: backend unreachable for {waited} ms, giving up (policy sigbus)\n");
             }
-            Err(e) if e == EINTR => f.interrupted.inc(),
-            Err(_) => {}
+            return Err(EIO);
+        }
+        Err(EAGAIN)
+    }
+
+    /// Page `index` was copied: counts it, with the time since the fault's
+    /// first try.
+    fn served(&self, index: u64, start: Ktime, fetched: bool) {
+        let f = &STATS;
+        let since = self.waiting.lock().remove(index);
+        if fetched && since.is_none() {
+            f.read_ahead_hits.inc();
+        }
+        f.served.inc();
+        f.bytes.add(kernel::page::PAGE_SIZE as u64);
+        let ns = (Ktime::ktime_get() - since.unwrap_or(start)).to_ns().max(0);
+        f.latency.record(ns as u64);
+    }
+
+    /// Page `index` cannot be had: forgets that faults wait for it.
+    fn give_up(&self, index: u64) -> Error {
+        self.waiting.lock().remove(index);
+        EIO
+    }
+
+    fn fill_page(&self, index: u64, folio: &mut Folio<'_>) -> Result {
+        let f = &STATS;
+        let start = Ktime::ktime_get();
+        let store = self.engine.store();
+        let take = self.engine.faults_take_pages();
+        let mut bad_hashes = 0;
+        loop {
+            match store.copy(index, folio, take) {
+                Ok(Found::Memory(None)) => {
+                    self.served(index, start, false);
+                    return Ok(());
+                }
+                Ok(Found::Memory(Some(expected))) => {
+                    if folio.read(|page| sha256::digest(page)) == expected {
+                        self.served(index, start, false);
+                        return Ok(());
+                    }
+                    f.hash_mismatches.inc();
+                    bad_hashes += 1;
+                    if bad_hashes >= INTEGRITY_ATTEMPTS {
+                        f.failed_integrity.inc();
+                        if LOG_LIMIT.allow() {
+                            pr_err!("page {index}: content does not match its hash {bad_hashes} times, giving up (SIGBUS)\n");
+                        }
+                        return Err(self.give_up(index));
+                    }
+                }
+                Ok(Found::Kept) => {
+                    self.served(index, start, true);
+                    return Ok(());
+                }
+                Ok(Found::Remote { chunk }) => match self.engine.request(index, chunk) {
+                    Ok(Requested::Pending) => return self.not_yet(index),
+                    // Arrived meanwhile: copy it.
+                    Ok(Requested::Here) => {}
+                    Err(e) => {
+                        if e == ENOENT {
+                            f.failed_missing.inc();
+                        } else {
+                            f.failed_integrity.inc();
+                        }
+                        if LOG_LIMIT.allow() {
+                            pr_err!("page {index}: its file cannot be had (SIGBUS)\n");
+                        }
+                        return Err(self.give_up(index));
+                    }
+                },
+                Err(FetchError::Unreachable) => return self.not_yet(index),
+                Err(FetchError::NoSuchPage) => {
+                    f.failed_missing.inc();
+                    if LOG_LIMIT.allow() {
+                        pr_err!("page {index}: not in the backend (SIGBUS)\n");
+                    }
+                    return Err(self.give_up(index));
+                }
+                Err(FetchError::Failed(e)) => {
+                    f.failed_backend.inc();
+                    if LOG_LIMIT.allow() {
+                        pr_err!("page {index}: the backend failed ({e:?}) (SIGBUS)\n");
+                    }
+                    return Err(self.give_up(index));
+                }
+                Err(FetchError::NoMemory) => return Err(ENOMEM),
+            }
+        }
+    }
+}
+
+impl Filler for LazyFiller {
+    fn fill(&self, index: u64, folio: &mut Folio<'_>) -> Result {
+        STATS.fills.inc();
+        self.fill_page(index, folio)
+    }
+
+    fn wait(&self, index: u64, freezable: bool) -> Result {
+        let how = if freezable {
+            Sleep::KillableFreezable
+        } else {
+            Sleep::Killable
+        };
+        // Never past the `sigbus` deadline: the next fill gives up.
+        let since = self.waiting.lock().get(index);
+        let timeout = since
+            .and_then(time_left_ms)
+            .map(|left| left.clamp(0, i64::from(u32::MAX)) as u32);
+        let r = match self.engine.store().file_of(index) {
+            Some(file) => self.engine.wait(file, how, timeout),
+            // The memory backend, offline: look again in a while.
+            None => self.engine.pause(
+                how,
+                timeout.map_or(OFFLINE_PAUSE_MS, |t| t.min(OFFLINE_PAUSE_MS)),
+            ),
+        };
+        if r.is_err() {
+            STATS.interrupted.inc();
         }
         r
     }
 }
 
-/// Milliseconds and nanoseconds since `start`.
-fn elapsed_ms_ns(start: Ktime) -> (i64, u64) {
-    let ns = (Ktime::ktime_get() - start).to_ns().max(0);
-    (ns / 1_000_000, ns as u64)
-}
-
-/// Time left before the `sigbus` policy gives up, in milliseconds, or
-/// `None` under `block`.
-fn time_left_ms(start: Ktime) -> Option<i64> {
+/// Time left before the `sigbus` policy gives up on a page faults wait
+/// for since `since`, in milliseconds, or `None` under `block`.
+fn time_left_ms(since: Ktime) -> Option<i64> {
     match policy() {
         Policy::Block => None,
-        Policy::Sigbus { deadline_ms } => Some(i64::from(deadline_ms) - elapsed_ms_ns(start).0),
-    }
-}
-
-fn fill_page(index: u64, folio: &mut Folio<'_>, start: Ktime) -> Result {
-    let f = &STATS;
-    let backend = store::get()?;
-    let mut bad_hashes = 0;
-    let mut pause_ms = RETRY_MIN_MS;
-    loop {
-        if fatal_signal_pending() {
-            return Err(EINTR);
-        }
-        // One attempt never outlasts the deadline of the policy.
-        let budget_ms = time_left_ms(start).map(|left| left.clamp(1, i64::from(u32::MAX)) as u32);
-        let fetched = backend.fetch(index, folio, budget_ms).inspect(|fetched| {
-            if fetched.read_ahead_hit {
-                f.read_ahead_hits.inc();
-            }
-            f.read_ahead.add(fetched.read_ahead_kept);
-        });
-        match fetched.map(|fetched| fetched.expected) {
-            Ok(None) => return Ok(()),
-            Ok(Some(expected)) => {
-                if folio.read(|page| sha256::digest(page)) == expected {
-                    return Ok(());
-                }
-                f.hash_mismatches.inc();
-                bad_hashes += 1;
-                if bad_hashes >= INTEGRITY_ATTEMPTS {
-                    f.failed_integrity.inc();
-                    if LOG_LIMIT.allow() {
-                        pr_err!("page {index}: content does not match its hash {bad_hashes} times, giving up (SIGBUS)\n");
-                    }
-                    return Err(EIO);
-                }
-            }
-            Err(FetchError::NoSuchPage) => {
-                f.failed_missing.inc();
-                if LOG_LIMIT.allow() {
-                    pr_err!("page {index}: not in the backend (SIGBUS)\n");
-                }
-                return Err(EIO);
-            }
-            Err(FetchError::Failed(e)) => {
-                f.failed_backend.inc();
-                if LOG_LIMIT.allow() {
-                    pr_err!("page {index}: the backend failed ({e:?}) (SIGBUS)\n");
-                }
-                return Err(EIO);
-            }
-            Err(FetchError::NoMemory) => return Err(ENOMEM),
-            Err(FetchError::Unreachable) => {
-                f.retries.inc();
-                let mut pause = pause_ms;
-                if let Some(left) = time_left_ms(start) {
-                    if left <= 0 {
-                        f.failed_deadline.inc();
-                        if LOG_LIMIT.allow() {
-                            let waited = elapsed_ms_ns(start).0;
-                            pr_err!("page {index}: backend unreachable for {waited} ms, giving up (policy sigbus)\n");
-                        }
-                        return Err(EIO);
-                    }
-                    pause = pause.min(left as u32);
-                }
-                sleep_killable(pause);
-                pause_ms = (pause_ms * 2).min(RETRY_MAX_MS);
-            }
+        Policy::Sigbus { deadline_ms } => {
+            Some(i64::from(deadline_ms) - (Ktime::ktime_get() - since).to_ms())
         }
     }
 }

@@ -16,8 +16,11 @@ pub(crate) struct FaultStats {
     pub(crate) served: Counter,
     /// Bytes of the pages returned.
     pub(crate) bytes: Counter,
-    /// Backend retries while it did not answer.
+    /// Fills that found their page not at hand (the fault then waits).
     pub(crate) retries: Counter,
+    /// Fills that found their page not at hand and counted as major faults
+    /// for the first time: faults that waited for the network.
+    pub(crate) waited: Counter,
     /// Pages whose content did not match their hash (each is fetched again).
     pub(crate) hash_mismatches: Counter,
     /// Failed fills: the page kept failing its hash check.
@@ -30,11 +33,11 @@ pub(crate) struct FaultStats {
     pub(crate) failed_backend: Counter,
     /// Fills abandoned because the faulting task was killed.
     pub(crate) interrupted: Counter,
-    /// Pages fetched along with a faulting page of their file and kept.
-    pub(crate) read_ahead: Counter,
-    /// Fills served from a page kept by read-ahead.
+    /// Fills served at once from a fetched page (one that came with
+    /// another page's file, or by the background lane).
     pub(crate) read_ahead_hits: Counter,
-    /// Duration of the fills that returned a page.
+    /// Duration of the faults that returned a page, from the first fill
+    /// (waits included).
     pub(crate) latency: Latency,
 }
 
@@ -53,6 +56,7 @@ impl FaultStats {
         writeln!(out, "fault_served {}", self.served.get())?;
         writeln!(out, "fault_bytes {}", self.bytes.get())?;
         writeln!(out, "fault_retries {}", self.retries.get())?;
+        writeln!(out, "fault_waited {}", self.waited.get())?;
         writeln!(out, "fault_hash_mismatches {}", self.hash_mismatches.get())?;
         writeln!(
             out,
@@ -63,7 +67,6 @@ impl FaultStats {
         writeln!(out, "fault_failed_missing {}", self.failed_missing.get())?;
         writeln!(out, "fault_failed_backend {}", self.failed_backend.get())?;
         writeln!(out, "fault_interrupted {}", self.interrupted.get())?;
-        writeln!(out, "fault_read_ahead {}", self.read_ahead.get())?;
         writeln!(out, "fault_read_ahead_hits {}", self.read_ahead_hits.get())?;
         self.latency.render(out, "fault_latency")
     }
@@ -75,13 +78,13 @@ pub(crate) static STATS: FaultStats = FaultStats {
     served: Counter::new(),
     bytes: Counter::new(),
     retries: Counter::new(),
+    waited: Counter::new(),
     hash_mismatches: Counter::new(),
     failed_integrity: Counter::new(),
     failed_deadline: Counter::new(),
     failed_missing: Counter::new(),
     failed_backend: Counter::new(),
     interrupted: Counter::new(),
-    read_ahead: Counter::new(),
     read_ahead_hits: Counter::new(),
     latency: Latency::new(),
 };

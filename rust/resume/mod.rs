@@ -22,6 +22,7 @@ use kernel::page::PAGE_SIZE;
 use kernel::prelude::*;
 use kernel::time::Ktime;
 
+use crate::fetch;
 use crate::shared::abi::{self, REASON_LEN};
 use crate::shared::image::{self, Encoding, FormatError, Manifest, KERNEL_ID_LEN};
 use crate::shared::image_blocks::{DecodeError, Decoder, BLOCK_LEN};
@@ -247,7 +248,7 @@ pub(crate) fn resume(req: &abi::Resume, server: SockAddrV4, r: &mut Reason) -> R
         Some(i) if !i.is_empty() => i,
         _ => return Err(fail(r, EINVAL, format_args!("no image name"))),
     };
-    if req.flags & !abi::RESUME_DRY_RUN != 0 {
+    if req.flags & !(abi::RESUME_DRY_RUN | abi::RESUME_BACKGROUND_OFF) != 0 {
         return Err(fail(r, EINVAL, format_args!("unknown flags")));
     }
     let opts = options(req, r)?;
@@ -388,6 +389,12 @@ pub(crate) fn resume(req: &abi::Resume, server: SockAddrV4, r: &mut Reason) -> R
     let adopt = abi::Adopt {
         id: req.id,
         image: req.image,
+        flags: if req.flags & abi::RESUME_BACKGROUND_OFF != 0 {
+            abi::ADOPT_BACKGROUND_OFF
+        } else {
+            0
+        },
+        reserved: 0,
     };
     hibernate::with_handoff(|page| {
         page[..HANDOFF_ID].copy_from_slice(&HANDOFF_MAGIC);
@@ -451,6 +458,12 @@ pub(crate) fn adopt() -> Result<abi::Adopt> {
         &prefix,
     )?;
     RESUMED_AT_NS.store(Ktime::ktime_get().to_ns(), Ordering::Relaxed);
+    // The rest of pageset2 streams in from now on, unless asked otherwise.
+    let engine = fetch::get()?;
+    if adopt.flags & abi::ADOPT_BACKGROUND_OFF != 0 {
+        engine.set_background(abi::BACKGROUND_OFF, 0)?;
+    }
+    engine.reset(true)?;
     pr_info!(
         "resumed image {}: identity {}.{}.{}.{}, pages from {}.{}.{}.{}:{port}\n",
         text(abi::c_str_bytes(&adopt.image).unwrap_or(b"")),

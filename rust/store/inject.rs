@@ -11,7 +11,7 @@ use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 /// The fault injection settings.
 #[cfg(lazyresume_test)]
-pub(super) struct Inject {
+pub(crate) struct Inject {
     /// Fetches fail as if the backend did not answer.
     offline: AtomicBool,
     /// The next this many fetches return a page with one byte flipped.
@@ -40,26 +40,26 @@ impl Inject {
     }
 
     /// Whether fetches are to fail as if the backend did not answer.
-    pub(super) fn offline(&self) -> bool {
+    pub(crate) fn offline(&self) -> bool {
         self.offline.load(Ordering::Relaxed)
     }
 
     /// Whether this fetch is to be corrupted.
-    pub(super) fn take_corruption(&self) -> bool {
+    pub(crate) fn take_corruption(&self) -> bool {
         self.corrupt_fetches
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
             .is_ok()
     }
 
     /// Whether pages are checked against their hash.
-    pub(super) fn verify(&self) -> bool {
+    pub(crate) fn verify(&self) -> bool {
         self.verify.load(Ordering::Relaxed)
     }
 }
 
 /// No fault injection: the production module.
 #[cfg(not(lazyresume_test))]
-pub(super) struct Inject;
+pub(crate) struct Inject;
 
 #[cfg(not(lazyresume_test))]
 impl Inject {
@@ -69,17 +69,17 @@ impl Inject {
     }
 
     /// Fetches go to the backend.
-    pub(super) fn offline(&self) -> bool {
+    pub(crate) fn offline(&self) -> bool {
         false
     }
 
     /// No page is corrupted.
-    pub(super) fn take_corruption(&self) -> bool {
+    pub(crate) fn take_corruption(&self) -> bool {
         false
     }
 
     /// Every page is checked against its hash.
-    pub(super) fn verify(&self) -> bool {
+    pub(crate) fn verify(&self) -> bool {
         true
     }
 }

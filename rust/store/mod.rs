@@ -11,16 +11,16 @@ use core::ptr;
 use core::sync::atomic::{AtomicPtr, Ordering};
 
 use kernel::prelude::*;
+use kernel::sync::Arc;
 
 use crate::sys::counter::Counter;
 use crate::sys::debugfs::SeqBuf;
-use crate::sys::sha256::DIGEST_LEN;
 
 mod inject;
 mod page_store;
 pub(crate) mod tftp;
 
-pub(crate) use page_store::PageStore;
+pub(crate) use page_store::{Found, PageStore};
 
 /// Why a backend could not return a page.
 pub(crate) enum FetchError {
@@ -33,16 +33,6 @@ pub(crate) enum FetchError {
     Failed(Error),
     /// No memory for the fetch: the fault fails with OOM.
     NoMemory,
-}
-
-/// What a successful [`PageStore::fetch`] returns besides the page.
-pub(crate) struct Fetched {
-    /// The SHA-256 the page must have, `None` when checking is turned off.
-    pub(crate) expected: Option<[u8; DIGEST_LEN]>,
-    /// The page was one that read-ahead kept.
-    pub(crate) read_ahead_hit: bool,
-    /// Other pages of the page's file that read-ahead kept.
-    pub(crate) read_ahead_kept: u64,
 }
 
 /// Counters of the page store.
@@ -72,25 +62,30 @@ static STORE: AtomicPtr<PageStore> = AtomicPtr::new(ptr::null_mut());
 /// The page store; `ENODEV` before module init or after exit.
 pub(crate) fn get() -> Result<&'static PageStore> {
     let p = STORE.load(Ordering::Acquire);
-    // SAFETY: a non-null pointer was set by `Backends::install` from a
-    // pinned box that it frees only after clearing the pointer, once the
-    // control device, the debugfs files and the filler are gone: no ioctl,
-    // no debugfs read and no fill (the users of the reference) can still
-    // run then.
+    // SAFETY: a non-null pointer was set by `Backends::install` from an
+    // `Arc` that it holds until it clears the pointer, once the control
+    // device, the debugfs files, the filler and the fetch engine are gone:
+    // no ioctl, no debugfs read, no fill and no transfer (the users of the
+    // reference) can still run then.
     unsafe { p.as_ref() }.ok_or(ENODEV)
 }
 
 /// Owns the page store and makes it reachable through [`get`].
 pub(crate) struct Backends {
-    _store: Pin<KBox<PageStore>>,
+    store: Arc<PageStore>,
 }
 
 impl Backends {
     /// Creates the page store and publishes it.
     pub(crate) fn install() -> Result<Self> {
-        let store = KBox::pin_init(PageStore::new(), GFP_KERNEL)?;
+        let store = Arc::pin_init(PageStore::new(), GFP_KERNEL)?;
         STORE.store(ptr::from_ref(&*store).cast_mut(), Ordering::Release);
-        Ok(Self { _store: store })
+        Ok(Self { store })
+    }
+
+    /// The page store, for the layers that keep a reference.
+    pub(crate) fn store(&self) -> Arc<PageStore> {
+        self.store.clone()
     }
 }
 

@@ -8,10 +8,15 @@
 //! Fetches can be told to fail (backend offline, corrupted pages) to
 //! exercise the fault policy.
 //!
-//! Read-ahead: when a server file holds several pages, a fault fetches the
-//! whole file and keeps the other pages of it, still lazy, in their slots
-//! ([`MAX_KEPT_PAGES`] at most), where their own faults find them. A kept
-//! page is handed out once and checked against its hash like any other.
+//! Pages on the server come in by whole files (the fetch engine fetches
+//! them, `crate::fetch`): every page of a file but the one a fault asked
+//! for is kept, checked, in its slot until something fills an entry with
+//! it. How long it stays depends on who fills the entries: with the
+//! background lane on, the engine's installer puts kept pages into every
+//! page table that refers to them and then drops them all
+//! ([`PageStore::sweep`]); with it off, a fault takes the kept page it
+//! copies, as before the engine (a `fork()`ed copy of the entry then needs
+//! the server again).
 //!
 //! Indexes are positions in one vector of slots. Eviction works in passes
 //! of up to [`BATCH_PAGES`] pages: it reserves that many slots, evicts into
@@ -32,7 +37,7 @@ use kernel::time::Ktime;
 
 use super::inject::Inject;
 use super::tftp::TftpSource;
-use super::{FetchError, Fetched, STATS};
+use super::{FetchError, STATS};
 use crate::sys::errno::enodata;
 use crate::sys::lazy_entry::{self, EvictStats, EvictStore, Folio, TaskMm};
 use crate::sys::net::SockAddrV4;
@@ -41,10 +46,6 @@ use crate::sys::sha256::{self, DIGEST_LEN};
 
 /// Pages evicted per pass: the preallocated pages of one pass (2 MiB).
 const BATCH_PAGES: usize = 512;
-/// Pages kept by read-ahead at most (32 MiB with 4 KiB pages). Kept pages
-/// whose entries go away (the process exits) are only freed with the
-/// store, so this bounds what they can cost.
-const MAX_KEPT_PAGES: usize = 8192;
 
 /// A page kept in memory: its content (a page of its own, so that freeing
 /// the store gives whole pages back) and SHA-256.
@@ -61,15 +62,19 @@ enum Slot {
     Unused,
     /// A page in memory that lazy entries may refer to.
     Memory(StoredPage),
-    /// A page on the TFTP server of [`Store::remote`], with its SHA-256,
-    /// its content if read-ahead fetched it already, and whether a fault
-    /// asked for it already (read-ahead keeps no page for such a slot,
-    /// which nothing might ask for again).
+    /// A page on the TFTP server of [`Store::remote`], with its SHA-256 and
+    /// its content once fetched.
     Remote {
         hash: [u8; DIGEST_LEN],
-        kept: Option<OwnedPage>,
-        served: bool,
+        kept: Option<Kept>,
     },
+}
+
+/// A fetched page, checked against its hash, kept in its slot.
+struct Kept {
+    page: OwnedPage,
+    /// The install pass that was next when the page arrived.
+    pass: u64,
 }
 
 /// What the store's lock protects.
@@ -83,6 +88,8 @@ struct Store {
     remote_pages: usize,
     /// Number of [`Slot::Remote`] slots with a kept page.
     kept_pages: usize,
+    /// Number of the next install pass ([`PageStore::begin_pass`]).
+    next_pass: u64,
 }
 
 /// The page store.
@@ -100,14 +107,15 @@ pub(crate) struct PageStore {
     inject: Inject,
 }
 
-/// Where a fetch finds the page, read under the store's lock.
-enum Location {
-    /// Copied into the folio already.
-    Memory,
-    /// Kept by read-ahead, taken from its slot: to be copied.
-    Kept(OwnedPage),
-    /// To be fetched from this server.
-    Remote(TftpSource),
+/// What [`PageStore::copy`] found for an index.
+pub(crate) enum Found {
+    /// Copied into the folio: a page of the memory backend, to be checked
+    /// against this hash unless checking is off.
+    Memory(Option<[u8; DIGEST_LEN]>),
+    /// Copied into the folio: a fetched page, checked when it arrived.
+    Kept,
+    /// On the server and not fetched yet: in file `chunk`.
+    Remote { chunk: u64 },
 }
 
 impl PageStore {
@@ -121,6 +129,7 @@ impl PageStore {
                 memory_pages: 0,
                 remote_pages: 0,
                 kept_pages: 0,
+                next_pass: 0,
             }),
             published <- new_condvar!(),
             inject: Inject::new(),
@@ -133,144 +142,134 @@ impl PageStore {
         self.inject.set(offline, corrupt_fetches, verify);
     }
 
-    /// Writes page `index` into `folio` and returns the SHA-256 it must
-    /// have (or `None` when checking is turned off) and what read-ahead
-    /// did. May sleep (TFTP), for `budget_ms` at most if given.
-    pub(crate) fn fetch(
+    /// The fault injection of the tests.
+    pub(crate) fn inject(&self) -> &Inject {
+        &self.inject
+    }
+
+    /// Copies page `index` into `folio` if the store has it: a page of the
+    /// memory backend (with a byte flipped if the tests ask for it), or a
+    /// fetched page, which `take` removes from the store. Otherwise says
+    /// which file of the server holds it. `Unreachable` while the tests
+    /// take the memory backend offline.
+    pub(crate) fn copy(
         &self,
         index: u64,
         folio: &mut Folio<'_>,
-        budget_ms: Option<u32>,
-    ) -> Result<Fetched, FetchError> {
-        if self.inject.offline() {
-            return Err(FetchError::Unreachable);
-        }
+        take: bool,
+    ) -> Result<Found, FetchError> {
         let i = usize::try_from(index).map_err(|_| FetchError::NoSuchPage)?;
         let mut store = self.store.lock();
-        let (hash, location) = loop {
+        loop {
             let st = &mut *store;
+            let chunk_pages = st.remote.as_ref().map_or(1, |r| u64::from(r.chunk_pages()));
             match st.slots.as_mut_slice().get_mut(i) {
                 Some(Slot::Reserved) => self.published.wait(&mut store),
                 Some(Slot::Memory(p)) => {
+                    if self.inject.offline() {
+                        return Err(FetchError::Unreachable);
+                    }
                     // Nothing writes a stored page once published.
                     copy_page(folio, &p.data);
-                    break (p.hash, Location::Memory);
-                }
-                Some(Slot::Remote { hash, kept, served }) => {
-                    *served = true;
-                    // Handed out once: if it fails its check, the next
-                    // attempt fetches the page again.
-                    if let Some(page) = kept.take() {
-                        st.kept_pages -= 1;
-                        break (*hash, Location::Kept(page));
+                    if self.inject.take_corruption() {
+                        folio.write(|dst| dst[0] ^= 0xff);
                     }
-                    let source = st.remote.clone().ok_or(FetchError::NoSuchPage)?;
-                    break (*hash, Location::Remote(source));
+                    return Ok(Found::Memory(self.inject.verify().then_some(p.hash)));
+                }
+                Some(Slot::Remote {
+                    kept: kept @ Some(_),
+                    ..
+                }) => {
+                    if let Some(k) = kept {
+                        copy_page(folio, &k.page);
+                    }
+                    if take {
+                        *kept = None;
+                        st.kept_pages -= 1;
+                    }
+                    return Ok(Found::Kept);
+                }
+                Some(Slot::Remote { kept: None, .. }) => {
+                    return Ok(Found::Remote {
+                        chunk: index / chunk_pages,
+                    })
                 }
                 Some(Slot::Unused) | None => return Err(FetchError::NoSuchPage),
             }
-        };
-        // The network is waited for without the lock.
-        drop(store);
-        let mut fetched = Fetched {
-            expected: None,
-            read_ahead_hit: false,
-            read_ahead_kept: 0,
-        };
-        match location {
-            Location::Memory => {}
-            Location::Kept(page) => {
-                fetched.read_ahead_hit = true;
-                copy_page(folio, &page);
-            }
-            Location::Remote(source) if source.chunk_pages() == 1 => {
-                source.fetch(index, folio, budget_ms)?;
-            }
-            Location::Remote(source) => {
-                fetched.read_ahead_kept = self.fetch_chunk(&source, index, folio, budget_ms)?;
-            }
         }
-        if self.inject.take_corruption() {
-            folio.write(|dst| dst[0] ^= 0xff);
-        }
-        fetched.expected = self.inject.verify().then_some(hash);
-        Ok(fetched)
     }
 
-    /// Fetches the file of page `index` from `source`, writes the page
-    /// into `folio` and keeps the other pages of the file; returns how many
-    /// it kept.
-    fn fetch_chunk(
-        &self,
-        source: &TftpSource,
-        index: u64,
-        folio: &mut Folio<'_>,
-        budget_ms: Option<u32>,
-    ) -> Result<u64, FetchError> {
-        let per_file = u64::from(source.chunk_pages());
-        let chunk = index / per_file;
-        let first = chunk * per_file;
-        let mut buf = KVVec::from_elem(0u8, per_file as usize * PAGE_SIZE, GFP_KERNEL)
-            .map_err(|_| FetchError::NoMemory)?;
-        let len = source.fetch_chunk(chunk, &mut buf, budget_ms)?;
-        let at = (index - first) as usize * PAGE_SIZE;
-        // A file too short to hold the page: the wrong file.
-        let page = buf
-            .get(at..at + PAGE_SIZE)
-            .filter(|_| at + PAGE_SIZE <= len)
-            .ok_or(FetchError::Failed(EFBIG))?;
-        folio.write(|dst| dst.copy_from_slice(page));
-        Ok(self.keep_read_ahead(first, &buf[..len], index))
+    /// The SHA-256 page `index` of the server must have, and whether the
+    /// page is still to be fetched (its slot is remote and keeps nothing).
+    pub(crate) fn remote_hash(&self, index: u64) -> Option<([u8; DIGEST_LEN], bool)> {
+        let store = self.store.lock();
+        match store.slots.as_slice().get(usize::try_from(index).ok()?) {
+            Some(Slot::Remote { hash, kept }) => Some((*hash, kept.is_none())),
+            _ => None,
+        }
     }
 
-    /// Keeps the pages of `data`, the file whose first page is `first`,
-    /// in the slots still waiting for them, except page `skip` (being
-    /// served) and as far as [`MAX_KEPT_PAGES`] allows; returns how many
-    /// it kept. Best effort: a page that cannot be kept is fetched again by
-    /// its own fault.
-    fn keep_read_ahead(&self, first: u64, data: &[u8], skip: u64) -> u64 {
-        if self.store.lock().kept_pages >= MAX_KEPT_PAGES {
-            return 0;
+    /// The server file that holds page `index`, if it is a remote page.
+    pub(crate) fn file_of(&self, index: u64) -> Option<u64> {
+        let store = self.store.lock();
+        let per = u64::from(store.remote.as_ref()?.chunk_pages());
+        match store.slots.as_slice().get(usize::try_from(index).ok()?) {
+            Some(Slot::Remote { .. }) => Some(index / per),
+            _ => None,
         }
-        // Copy into pages of their own before taking the lock.
-        let mut copies = KVec::new();
-        for (j, bytes) in data.chunks_exact(PAGE_SIZE).enumerate() {
-            let index = first + j as u64;
-            if index == skip {
-                continue;
-            }
-            let Ok(mut page) = OwnedPage::alloc(GFP_KERNEL_ACCOUNT | __GFP_NOWARN) else {
-                break;
-            };
-            page.write(|dst| dst.copy_from_slice(bytes));
-            if copies.push((index, page), GFP_KERNEL).is_err() {
-                break;
-            }
-        }
-        let mut kept = 0;
+    }
+
+    /// Keeps `page`, fetched and checked, as the content of `index`, unless
+    /// the slot keeps one already or is not remote.
+    pub(crate) fn keep(&self, index: u64, page: OwnedPage) {
         let mut store = self.store.lock();
         let st = &mut *store;
-        for (index, page) in copies {
-            if st.kept_pages >= MAX_KEPT_PAGES {
-                break;
-            }
-            let slot = usize::try_from(index)
-                .ok()
-                .and_then(|i| st.slots.as_mut_slice().get_mut(i));
-            // Only pages still waiting: another fault may have served
-            // one meanwhile.
-            if let Some(Slot::Remote {
-                kept: k @ None,
-                served: false,
-                ..
-            }) = slot
-            {
-                *k = Some(page);
-                st.kept_pages += 1;
-                kept += 1;
+        let pass = st.next_pass;
+        let slot = usize::try_from(index)
+            .ok()
+            .and_then(|i| st.slots.as_mut_slice().get_mut(i));
+        if let Some(Slot::Remote { kept: k @ None, .. }) = slot {
+            *k = Some(Kept { page, pass });
+            st.kept_pages += 1;
+        }
+    }
+
+    /// Starts an install pass: returns its number. Every page kept before
+    /// it began can be dropped once the pass has filled every entry (see
+    /// [`PageStore::sweep`]).
+    pub(crate) fn begin_pass(&self) -> u64 {
+        let mut store = self.store.lock();
+        let pass = store.next_pass;
+        store.next_pass += 1;
+        pass
+    }
+
+    /// Drops the pages kept before install pass `pass` began: that pass
+    /// filled every entry that referred to them, and no entry referring to
+    /// them can have appeared since (entries are copied by `fork()`, which
+    /// the pass follows, never made from kept pages). Returns how many.
+    pub(crate) fn sweep(&self, pass: u64) -> u64 {
+        let mut store = self.store.lock();
+        let st = &mut *store;
+        let mut dropped = 0;
+        for slot in st.slots.as_mut_slice() {
+            if let Slot::Remote { kept, .. } = slot {
+                if kept.as_ref().is_some_and(|k| k.pass <= pass) {
+                    *kept = None;
+                    dropped += 1;
+                }
             }
         }
-        kept
+        st.kept_pages -= dropped;
+        dropped as u64
+    }
+
+    /// The server of the remote pages, and the number of files they are in.
+    pub(crate) fn remote_files(&self) -> Option<(TftpSource, u64)> {
+        let store = self.store.lock();
+        let source = store.remote.clone()?;
+        let per = u64::from(source.chunk_pages());
+        Some((source, (store.slots.len() as u64).div_ceil(per)))
     }
 
     /// Pages held in memory, pages on the TFTP server and how many of
@@ -351,11 +350,7 @@ impl PageStore {
             }
             // Only a writer (us) changes `Memory` slots.
             let mut store = self.store.lock();
-            store.slots.as_mut_slice()[i] = Slot::Remote {
-                hash,
-                kept: None,
-                served: false,
-            };
+            store.slots.as_mut_slice()[i] = Slot::Remote { hash, kept: None };
             store.memory_pages -= 1;
             store.remote_pages += 1;
             moved += 1;

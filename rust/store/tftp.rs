@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The `tftp` backend of the page store: the pages in files on a TFTP server, fetched with
-//! the in-kernel client when a lazy entry faults (and uploaded by
-//! `LAZYRESUME_IOC_TFTP_BACKEND`). A file holds `chunk_pages` pages in
+//! The `tftp` backend of the page store: the pages in files on a TFTP
+//! server, fetched by the fetch engine with the in-kernel client (and
+//! uploaded by `LAZYRESUME_IOC_TFTP_BACKEND`). A file holds `chunk_pages` pages in
 //! index order: page `i` is in the file `<prefix><c as 16 lowercase hex
 //! digits>`, `c = i / chunk_pages`, so any TFTP server can serve the pages
 //! in any order.
@@ -15,10 +15,8 @@ use kernel::prelude::*;
 use super::FetchError;
 use crate::shared::abi::TFTP_PREFIX_LEN;
 use crate::sys::errno::is_transient_net;
-use crate::sys::lazy_entry::Folio;
 use crate::sys::net::SockAddrV4;
-use crate::sys::task::OnlyFatalSignals;
-use crate::tftp::client::{self, Sink, Source, TransferOptions};
+use crate::tftp::client::{self, Endpoint, Sink, Source, TransferOptions};
 
 /// Largest `blksize` TFTP allows.
 const MAX_BLKSIZE: usize = 65464;
@@ -31,8 +29,8 @@ pub(crate) fn default_blksize(chunk_pages: u32) -> u16 {
 }
 /// Default initial retransmission timeout.
 pub(crate) const DEFAULT_RTO_MS: u32 = 200;
-/// Deadline of one attempt to fetch a page; the fault policy decides what
-/// happens after it.
+/// Deadline of one attempt to fetch a file; the engine decides what happens
+/// after it.
 const FETCH_DEADLINE_MS: u32 = 2000;
 /// Deadline of one page upload.
 const UPLOAD_DEADLINE_MS: u32 = 10_000;
@@ -111,7 +109,7 @@ impl TftpSource {
             windowsize: 1,
             rto_ms: self.rto_ms,
             deadline_ms,
-            // The fault path logs its own, rate-limited, line.
+            // The engine logs its own, rate-limited, line.
             log_failures: false,
             pool_port: true,
         }
@@ -130,60 +128,42 @@ impl TftpSource {
         f(&name.buf[..name.len])
     }
 
-    /// Fetches page `index` into `folio` (one page per file), giving up
-    /// after `budget_ms` at most.
-    pub(crate) fn fetch(
-        &self,
-        index: u64,
-        folio: &mut Folio<'_>,
-        budget_ms: Option<u32>,
-    ) -> Result<(), FetchError> {
-        let length = self.fetch_file(index, &mut FolioSink { folio }, budget_ms)?;
-        if length != PAGE_SIZE as u64 {
-            // The wrong file: asking again gives the same.
-            return Err(FetchError::Failed(EFBIG));
-        }
-        Ok(())
+    /// The block size transfers ask for.
+    pub(crate) fn blksize(&self) -> u16 {
+        self.blksize
     }
 
-    /// Fetches file `chunk` into `buf`, giving up after `budget_ms` at
-    /// most; returns its length, which is whole pages.
+    /// Fetches file `chunk` into `buf` with `endpoint`, asking for
+    /// `windowsize`, giving up after `deadline_ms`; returns its length,
+    /// which is whole pages.
     pub(crate) fn fetch_chunk(
         &self,
+        endpoint: &mut Endpoint,
         chunk: u64,
         buf: &mut [u8],
-        budget_ms: Option<u32>,
+        windowsize: u16,
+        deadline_ms: u32,
     ) -> Result<usize, FetchError> {
-        let length = self.fetch_file(chunk, &mut SliceSink(buf), budget_ms)?;
+        let opts = TransferOptions {
+            windowsize,
+            ..self.options(deadline_ms.min(FETCH_DEADLINE_MS))
+        };
+        let r = self.with_name(chunk, |name| {
+            endpoint.fetch(self.server, name, &opts, &mut SliceSink(buf))
+        });
+        let length = match r {
+            Ok(report) => report.length,
+            Err(e) if e == ENOENT || e == EACCES => return Err(FetchError::NoSuchPage),
+            Err(e) if e == ENOMEM => return Err(FetchError::NoMemory),
+            // A file longer than the pages it may hold: the wrong file.
+            Err(e) if e == EFBIG => return Err(FetchError::Failed(e)),
+            // No answer in time, no route: maybe later.
+            Err(e) if is_transient_net(e) => return Err(FetchError::Unreachable),
+            Err(e) => return Err(FetchError::Failed(e)),
+        };
         match usize::try_from(length) {
             Ok(n) if n % PAGE_SIZE == 0 => Ok(n),
             _ => Err(FetchError::Failed(EFBIG)),
-        }
-    }
-
-    /// Fetches file `index` into `sink` and returns its length. Only a
-    /// fatal signal interrupts the wait (a page fault cannot return to
-    /// handle other signals).
-    fn fetch_file(
-        &self,
-        index: u64,
-        sink: &mut impl Sink,
-        budget_ms: Option<u32>,
-    ) -> Result<u64, FetchError> {
-        let deadline = budget_ms.map_or(FETCH_DEADLINE_MS, |b| b.min(FETCH_DEADLINE_MS));
-        let _blocked = OnlyFatalSignals::new();
-        let r = self.with_name(index, |name| {
-            client::fetch(self.server, name, &self.options(deadline), sink)
-        });
-        match r {
-            Ok(report) => Ok(report.length),
-            Err(e) if e == ENOENT || e == EACCES => Err(FetchError::NoSuchPage),
-            Err(e) if e == ENOMEM => Err(FetchError::NoMemory),
-            // A file longer than the pages it may hold: the wrong file.
-            Err(e) if e == EFBIG => Err(FetchError::Failed(e)),
-            // No answer in time, no route, a signal (SIGSTOP): maybe later.
-            Err(e) if is_transient_net(e) => Err(FetchError::Unreachable),
-            Err(e) => Err(FetchError::Failed(e)),
         }
     }
 
@@ -220,22 +200,6 @@ impl Write for NameBuf {
             .copy_from_slice(s.as_bytes());
         self.len = end;
         Ok(())
-    }
-}
-
-/// Writes a fetched page into the folio being filled.
-struct FolioSink<'a, 'f> {
-    folio: &'a mut Folio<'f>,
-}
-
-impl Sink for FolioSink<'_, '_> {
-    fn write(&mut self, offset: u64, data: &[u8]) -> Result {
-        let start = usize::try_from(offset).map_err(|_| EFBIG)?;
-        let end = start.checked_add(data.len()).ok_or(EFBIG)?;
-        self.folio.write(|page| {
-            page.get_mut(start..end).ok_or(EFBIG)?.copy_from_slice(data);
-            Ok(())
-        })
     }
 }
 

@@ -73,12 +73,16 @@ plain_bytes! {
         id, image, blksize, windowsize, rto_ms, deadline_ms, flags, reason, manifest_bytes,
         pageset1_bytes, elapsed_ns,
     }
-    Adopt { id, image }
+    Adopt { id, image, flags, reserved }
     Status {
         pages_outstanding, pages_fetched, bytes_fetched, fetch_failures, latency_count,
-        latency_mean_ns, latency_max_ns, since_resume_ns, server, port, flags, prefix,
+        latency_mean_ns, latency_max_ns, since_resume_ns, complete_after_ns, urgent_pages,
+        urgent_bytes, urgent_p50_ns, urgent_p99_ns, background_pages, background_bytes,
+        background_busy_ns, pages_installed, pages_local, background, rate_mib, server, port,
+        flags, prefix,
     }
     ReadPages { first, count, buf }
+    Background { mode, rate_mib }
 }
 
 /// The bytes of `v`, as `UserSliceWriter::write` copies them (the

@@ -87,6 +87,26 @@ impl Latency {
         }
     }
 
+    /// An upper bound of the `pct`-th percentile, in nanoseconds: the upper
+    /// end of the histogram bucket it falls in (the maximum for the last
+    /// bucket); 0 without durations.
+    pub(crate) fn percentile_ns(&self, pct: u64) -> u64 {
+        let count = self.count.get();
+        if count == 0 {
+            return 0;
+        }
+        let rank = (count * pct.min(100)).div_ceil(100).max(1);
+        let mut seen = 0;
+        for (i, b) in self.buckets.iter().enumerate().take(LATENCY_BUCKETS - 1) {
+            seen += b.get();
+            if seen >= rank {
+                // Bucket i holds durations below 2^i microseconds.
+                return (1u64 << i) * 1000;
+            }
+        }
+        self.max_ns.load(Ordering::Relaxed)
+    }
+
     /// Writes the distribution as `<name>_count`, `_mean_ns`, `_max_ns` and
     /// `_hist_us` lines.
     pub(crate) fn render(&self, out: &mut SeqBuf<'_>, name: &str) -> core::fmt::Result {

@@ -3,7 +3,8 @@
 //! Safe wrappers around the lazy entry API of `mm/lazy_entry.c`
 //! (`include/linux/lazy_entry.h`, see `Documentation/lazy-entry.rst`): the
 //! mm of the calling task, the folios handed to a filler or an evictor, the
-//! registration of the filler and `lazy_entry_evict_range()`.
+//! registration of the filler, `lazy_entry_evict_range()` and
+//! `lazy_entry_unuse()`.
 
 use core::marker::PhantomData;
 use core::ptr::NonNull;
@@ -12,6 +13,7 @@ use kernel::bindings;
 use kernel::error::{from_result, to_result};
 use kernel::ffi::{c_int, c_ulong, c_void};
 use kernel::prelude::*;
+use kernel::sync::Arc;
 
 use super::page::PageBytes;
 
@@ -126,32 +128,62 @@ impl<'a> Folio<'a> {
 }
 
 /// The filler of lazy entries: there is one per system.
-pub(crate) trait Filler {
-    /// Fills `folio` with the content of page `index`, whose entry faulted
-    /// at `addr`. Process context with the mmap_lock of the faulting mm
-    /// held for read, or only the faulting VMA read-locked: may sleep,
-    /// should return `EINTR` on a fatal signal.
-    /// `ENOMEM` fails the fault with OOM, anything else with SIGBUS.
-    fn fill(index: u64, addr: usize, folio: &mut Folio<'_>) -> Result;
+pub(crate) trait Filler: Send + Sync + 'static {
+    /// Copies the content of page `index` into `folio` if it is at hand.
+    /// Never waits for I/O: when the content is not at hand it makes sure
+    /// it is on its way and returns `EAGAIN`, and mm calls [`Filler::wait`].
+    /// Process context with the mmap_lock of the faulting mm held for read,
+    /// or only the faulting VMA read-locked: may sleep briefly (allocate,
+    /// take a mutex). `ENOMEM` fails the fault with OOM, any other error
+    /// with SIGBUS.
+    fn fill(&self, index: u64, folio: &mut Folio<'_>) -> Result;
+
+    /// Sleeps until the content of page `index` may be at hand, after
+    /// [`Filler::fill`] returned `EAGAIN` for it: killable, and freezable if
+    /// `freezable` (the fault holds no lock then). `EINTR` on a fatal
+    /// signal; `Ok` may be spurious (mm asks `fill` again).
+    fn wait(&self, index: u64, freezable: bool) -> Result;
 }
 
 /// `struct lazy_entry_ops::fill` calling `F::fill`.
 ///
 /// # Safety
 ///
-/// Called by `do_lazy_page()` with a valid order-0 folio that nobody else
-/// can access.
+/// `data` is the `F` registered with the ops table by
+/// [`Registration::register`]; `folio` is a valid order-0 folio that
+/// nobody else can access during the call (`do_lazy_page()`).
 unsafe extern "C" fn fill_trampoline<F: Filler>(
-    _mm: *mut bindings::mm_struct,
-    addr: c_ulong,
+    data: *mut c_void,
     index: c_ulong,
     folio: *mut bindings::folio,
 ) -> c_int {
+    // SAFETY: see the function's safety section: the registration keeps
+    // the `F` alive while mm may call.
+    let filler = unsafe { &*data.cast::<F>() };
     from_result(|| {
         // SAFETY: `do_lazy_page()` hands us a valid order-0 folio that
         // nobody else can access until we return (see above).
         let mut folio = unsafe { Folio::new(NonNull::new(folio).ok_or(EINVAL)?) };
-        F::fill(index as u64, addr, &mut folio)?;
+        filler.fill(index as u64, &mut folio)?;
+        Ok(0)
+    })
+}
+
+/// `struct lazy_entry_ops::wait` calling `F::wait`.
+///
+/// # Safety
+///
+/// `data` is the `F` registered with the ops table by
+/// [`Registration::register`].
+unsafe extern "C" fn wait_trampoline<F: Filler>(
+    data: *mut c_void,
+    index: c_ulong,
+    freezable: bool,
+) -> c_int {
+    // SAFETY: see the function's safety section.
+    let filler = unsafe { &*data.cast::<F>() };
+    from_result(|| {
+        filler.wait(index as u64, freezable)?;
         Ok(0)
     })
 }
@@ -169,32 +201,91 @@ impl Ops {
         Self(bindings::lazy_entry_ops {
             owner: crate::THIS_MODULE.as_ptr(),
             fill: Some(fill_trampoline::<F>),
+            wait: Some(wait_trampoline::<F>),
         })
     }
 }
 
 /// The registration of a filler; unregistered on drop.
-pub(crate) struct Registration(&'static Ops);
+pub(crate) struct Registration<F: Filler> {
+    ops: &'static Ops,
+    filler: Option<Arc<F>>,
+}
 
-impl Registration {
-    /// Makes `ops` the system's filler; `EBUSY` if there is another one.
-    pub(crate) fn register(ops: &'static Ops) -> Result<Self> {
-        // SAFETY: `ops` is static and its `owner` is this module.
-        to_result(unsafe { bindings::lazy_entry_register_ops(&ops.0) })?;
-        Ok(Self(ops))
+impl<F: Filler> Registration<F> {
+    /// Makes `filler`, through `ops` (which must be `Ops::new::<F>()`), the
+    /// system's filler; `EBUSY` if there is another one.
+    pub(crate) fn register(ops: &'static Ops, filler: Arc<F>) -> Result<Self> {
+        let data = core::ptr::from_ref::<F>(&filler)
+            .cast_mut()
+            .cast::<c_void>();
+        // SAFETY: `ops` is static, its `owner` is this module and its
+        // trampolines are those of `F` (see above); `data` is an `F` that
+        // the registration keeps alive until mm is done with it (`drop`).
+        to_result(unsafe { bindings::lazy_entry_register_ops(&ops.0, data) })?;
+        Ok(Self {
+            ops,
+            filler: Some(filler),
+        })
     }
 }
 
-impl Drop for Registration {
+impl<F: Filler> Drop for Registration<F> {
     fn drop(&mut self) {
         // While lazy entries exist the module is pinned and cannot get
         // here, so this does not fail with EBUSY.
-        // SAFETY: `self.0` was registered by `register`.
-        let rc = unsafe { bindings::lazy_entry_unregister_ops(&self.0 .0) };
+        // SAFETY: `self.ops` was registered by `register`.
+        let rc = unsafe { bindings::lazy_entry_unregister_ops(&self.ops.0) };
         if rc != 0 {
             pr_err!("lazy entry filler still busy at unload ({rc})\n");
+            // mm may still call it: never free it.
+            core::mem::forget(self.filler.take());
         }
     }
+}
+
+/// What [`unuse`] fills: the content at hand, without fetching anything.
+pub(crate) trait LocalFill {
+    /// Copies the content of page `index` into `folio` if it is at hand;
+    /// any error leaves the entry as it is. Must not wait for I/O.
+    fn fill_local(&self, index: u64, folio: &mut Folio<'_>) -> Result;
+}
+
+/// The `fill` argument of `lazy_entry_unuse()`, calling `L::fill_local`.
+///
+/// # Safety
+///
+/// `data` is the `&L` passed to `lazy_entry_unuse()` by [`unuse`]; `folio`
+/// is a valid order-0 folio that nobody else can access during the call.
+unsafe extern "C" fn fill_local_trampoline<L: LocalFill>(
+    data: *mut c_void,
+    index: c_ulong,
+    folio: *mut bindings::folio,
+) -> c_int {
+    // SAFETY: see the function's safety section: `unuse` borrows the `L`
+    // for the whole walk.
+    let local = unsafe { &*data.cast::<L>() };
+    from_result(|| {
+        // SAFETY: `lazy_entry_unuse()` hands us a valid order-0 folio that
+        // nobody else can access until we return.
+        let mut folio = unsafe { Folio::new(NonNull::new(folio).ok_or(EINVAL)?) };
+        local.fill_local(index as u64, &mut folio)?;
+        Ok(0)
+    })
+}
+
+/// Replaces every lazy entry, in every mm, whose content `local` has at
+/// hand by a page with that content (`lazy_entry_unuse()`); returns how
+/// many. Process context (a kernel thread); takes mmap_locks for read.
+pub(crate) fn unuse<L: LocalFill>(local: &L) -> Result<u64> {
+    let data = core::ptr::from_ref::<L>(local).cast_mut().cast::<c_void>();
+    // SAFETY: `data` is the `L` the trampoline of its own type is given,
+    // borrowed for the whole call.
+    let n = unsafe { bindings::lazy_entry_unuse(Some(fill_local_trampoline::<L>), data) };
+    if n < 0 {
+        return Err(Error::from_errno(n as c_int));
+    }
+    Ok(n as u64)
 }
 
 /// What [`evict_range`] did, as counted by mm.

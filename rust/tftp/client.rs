@@ -4,9 +4,11 @@
 //! a kernel UDP socket, with retransmission, bounded exponential backoff
 //! and a deadline per transfer.
 //!
-//! Every transfer has its own socket (TFTP gives each transfer its own
-//! transfer ID anyway), so any number of transfers run at once without
-//! sharing state; they only add to the global statistics.
+//! A one-shot transfer ([`fetch`], [`upload`]) has a socket and buffers of
+//! its own (TFTP gives each transfer its own transfer ID anyway), so any
+//! number of them run at once without sharing state; they only add to the
+//! global statistics. An [`Endpoint`] keeps a socket and buffers for the
+//! fetches of one long-lived worker, one after the other.
 
 use kernel::prelude::*;
 use kernel::str::BStr;
@@ -209,7 +211,7 @@ macro_rules! fail {
 
 /// The I/O half of a transfer: socket, peer, clocks and retransmission.
 struct Transport<'a> {
-    sock: UdpSocket,
+    sock: &'a UdpSocket,
     server: SockAddrV4,
     file: &'a [u8],
     /// The server's transfer ID once it answered.
@@ -224,38 +226,13 @@ struct Transport<'a> {
 }
 
 impl<'a> Transport<'a> {
-    fn new(server: SockAddrV4, file: &'a [u8], opts: &TransferOptions) -> Result<Self, Failure> {
-        let bound = if opts.pool_port {
-            pool_socket()
-        } else {
-            UdpSocket::bind_ephemeral()
-        };
-        let sock = match bound {
-            Ok(sock) => sock,
-            Err(e) => {
-                if opts.log_failures {
-                    pr_warn!(
-                        "tftp: {} {}: no UDP socket\n",
-                        server,
-                        BStr::from_bytes(file)
-                    );
-                }
-                return Err(Failure { errno: e });
-            }
-        };
-        // Room for two whole windows, so that a window in flight is not
-        // dropped while the previous one is being consumed; never less than
-        // the system default.
-        let block = usize::from(opts.blksize.max(DEFAULT_BLKSIZE)) + DATA_HEADER_LEN;
-        let window = usize::from(opts.windowsize.max(1));
-        let want = window
-            .saturating_mul(block)
-            .saturating_mul(2)
-            .min(MAX_RCVBUF);
-        if want > MIN_RCVBUF {
-            sock.set_receive_buffer(want);
-        }
-        Ok(Self {
+    fn new(
+        sock: &'a UdpSocket,
+        server: SockAddrV4,
+        file: &'a [u8],
+        opts: &TransferOptions,
+    ) -> Self {
+        Self {
             sock,
             server,
             file,
@@ -265,7 +242,7 @@ impl<'a> Transport<'a> {
             rto_ms: opts.rto_ms.clamp(1, MAX_RTO_MS),
             last_progress_ms: 0,
             retransmits: 0,
-        })
+        }
     }
 
     fn elapsed_ms(&self) -> u64 {
@@ -385,6 +362,104 @@ fn finish(run: impl FnOnce() -> Result<Report, Failure>) -> Result<Report> {
     }
 }
 
+/// A UDP socket for transfers of up to `blksize` bytes per block and
+/// `windowsize` blocks per window, from the pool of ports if `pool_port`.
+fn open_socket(blksize: u16, windowsize: u16, pool_port: bool) -> Result<UdpSocket> {
+    let sock = if pool_port {
+        pool_socket()
+    } else {
+        UdpSocket::bind_ephemeral()
+    }?;
+    // Room for two whole windows, so that a window in flight is not
+    // dropped while the previous one is being consumed; never less than
+    // the system default.
+    let block = usize::from(blksize.max(DEFAULT_BLKSIZE)) + DATA_HEADER_LEN;
+    let window = usize::from(windowsize.max(1));
+    let want = window
+        .saturating_mul(block)
+        .saturating_mul(2)
+        .min(MAX_RCVBUF);
+    if want > MIN_RCVBUF {
+        sock.set_receive_buffer(want);
+    }
+    Ok(sock)
+}
+
+/// The buffers of a fetch: the request, and room for one DATA packet of
+/// up to `blksize` bytes (and one byte more, so that an oversized block is
+/// seen as such rather than truncated).
+struct FetchBuffers {
+    packet: KVVec<u8>,
+    request: KVec<u8>,
+}
+
+impl FetchBuffers {
+    fn new(blksize: u16) -> Result<Self> {
+        let len = usize::from(blksize.max(DEFAULT_BLKSIZE)) + DATA_HEADER_LEN + 1;
+        Ok(Self {
+            packet: KVVec::from_elem(0u8, len, GFP_KERNEL)?,
+            request: KVec::from_elem(0u8, REQUEST_LEN, GFP_KERNEL)?,
+        })
+    }
+
+    /// The largest block these buffers take.
+    fn blksize(&self) -> usize {
+        self.packet.len() - DATA_HEADER_LEN - 1
+    }
+}
+
+/// A socket and fetch buffers kept from one fetch to the next, for a
+/// worker that fetches many files from the same servers: no socket is
+/// made and nothing is allocated per fetch. A stale packet of an earlier
+/// transfer that reaches a later one can at worst deliver wrong bytes,
+/// which the caller's checks refuse (the pages' SHA-256).
+pub(crate) struct Endpoint {
+    sock: UdpSocket,
+    bufs: FetchBuffers,
+}
+
+impl Endpoint {
+    /// An endpoint for fetches of up to `blksize` bytes per block and
+    /// `windowsize` blocks per window.
+    pub(crate) fn new(blksize: u16, windowsize: u16) -> Result<Self> {
+        Ok(Self {
+            sock: open_socket(blksize, windowsize, false)?,
+            bufs: FetchBuffers::new(blksize)?,
+        })
+    }
+
+    /// Fetches `file` from `server` into `sink` as [`fetch`] does, with
+    /// this endpoint's socket and buffers; `EINVAL` if `opts` asks for
+    /// larger blocks than the endpoint was made for.
+    pub(crate) fn fetch(
+        &mut self,
+        server: SockAddrV4,
+        file: &[u8],
+        opts: &TransferOptions,
+        sink: &mut dyn Sink,
+    ) -> Result<Report> {
+        if usize::from(opts.blksize) > self.bufs.blksize() {
+            return Err(EINVAL);
+        }
+        let (sock, bufs) = (&self.sock, &mut self.bufs);
+        finish(|| run_fetch(sock, bufs, server, file, opts, sink))
+    }
+}
+
+/// Logs that a transfer of `file` could not get `what`.
+fn setup_failed(
+    server: SockAddrV4,
+    file: &[u8],
+    opts: &TransferOptions,
+    what: &str,
+    e: Error,
+) -> Failure {
+    if opts.log_failures {
+        pr_warn!("tftp: {} {}: no {}\n", server, BStr::from_bytes(file), what);
+    }
+    Failure { errno: e }
+}
+
 /// Fetches `file` from `server` into `sink`, in order, chunk by chunk.
 ///
 /// Errors: `ENOENT`, `EACCES`, ... from the server's ERROR packet,
@@ -397,29 +472,32 @@ pub(crate) fn fetch(
     opts: &TransferOptions,
     sink: &mut dyn Sink,
 ) -> Result<Report> {
-    finish(|| run_fetch(server, file, opts, sink))
+    finish(|| {
+        let sock = open_socket(opts.blksize, opts.windowsize, opts.pool_port)
+            .map_err(|e| setup_failed(server, file, opts, "UDP socket", e))?;
+        let mut bufs = FetchBuffers::new(opts.blksize)
+            .map_err(|e| setup_failed(server, file, opts, "memory for buffers", e))?;
+        run_fetch(&sock, &mut bufs, server, file, opts, sink)
+    })
 }
 
 fn run_fetch(
+    sock: &UdpSocket,
+    bufs: &mut FetchBuffers,
     server: SockAddrV4,
     file: &[u8],
     opts: &TransferOptions,
     sink: &mut dyn Sink,
 ) -> Result<Report, Failure> {
-    let mut t = Transport::new(server, file, opts)?;
+    let mut t = Transport::new(sock, server, file, opts);
     let mut rx = Receiver::new(opts.requested(None));
-    // One byte more than the largest block we accept, so that an oversized
-    // block is seen as such rather than truncated.
-    let buf_len = usize::from(opts.blksize.max(DEFAULT_BLKSIZE)) + DATA_HEADER_LEN + 1;
-    let (mut buf, mut request) = match (
-        KVVec::from_elem(0u8, buf_len, GFP_KERNEL),
-        KVec::from_elem(0u8, REQUEST_LEN, GFP_KERNEL),
-    ) {
-        (Ok(b), Ok(r)) => (b, r),
-        _ => fail!(t, ENOMEM, "no memory for {} bytes of buffers", buf_len),
-    };
+    let FetchBuffers {
+        packet: buf,
+        request,
+    } = bufs;
+    let buf: &mut [u8] = buf;
     let mut out = [0u8; MIN_OUT_LEN];
-    let request_len = match rx.write_request(file, &mut request) {
+    let request_len = match rx.write_request(file, request) {
         Ok(len) => len,
         Err(e) => fail!(t, EINVAL, "cannot encode the request: {}", e),
     };
@@ -427,7 +505,7 @@ fn run_fetch(
     t.send_request(request)?;
 
     loop {
-        let wait = match t.wait(&mut buf) {
+        let wait = match t.wait(buf) {
             Ok(wait) => wait,
             Err(f) => {
                 let abort = rx.abort(ErrorCode::NotDefined, b"giving up", &mut out);
@@ -510,16 +588,21 @@ pub(crate) fn upload(
     opts: &TransferOptions,
     source: &mut dyn Source,
 ) -> Result<Report> {
-    finish(|| run_upload(server, file, opts, source))
+    finish(|| {
+        let sock = open_socket(opts.blksize, opts.windowsize, opts.pool_port)
+            .map_err(|e| setup_failed(server, file, opts, "UDP socket", e))?;
+        run_upload(&sock, server, file, opts, source)
+    })
 }
 
 fn run_upload(
+    sock: &UdpSocket,
     server: SockAddrV4,
     file: &[u8],
     opts: &TransferOptions,
     source: &mut dyn Source,
 ) -> Result<Report, Failure> {
-    let mut t = Transport::new(server, file, opts)?;
+    let mut t = Transport::new(sock, server, file, opts);
     let total = source.len();
     let mut tx = Sender::new(opts.requested(Some(total)));
     let data_len = usize::from(opts.blksize.max(DEFAULT_BLKSIZE)) + DATA_HEADER_LEN;

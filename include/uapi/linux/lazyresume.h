@@ -304,6 +304,7 @@ struct lazyresume_net_identity {
 
 /* lazyresume_resume.flags */
 #define LAZYRESUME_RESUME_DRY_RUN (1 << 0) /* load, check, do not jump */
+#define LAZYRESUME_RESUME_BACKGROUND_OFF (1 << 1) /* resumed: no background */
 
 /*
  * LAZYRESUME_IOC_RESUME: fetches the manifest and pageset1 of image
@@ -335,9 +336,14 @@ struct lazyresume_resume {
  * and the caller gets it to configure the interface.  ENOENT: there is no
  * hand-off; ESTALE: it comes from another kernel build.
  */
+/* lazyresume_adopt.flags */
+#define LAZYRESUME_ADOPT_BACKGROUND_OFF (1 << 0) /* resumed with it */
+
 struct lazyresume_adopt {
 	struct lazyresume_net_identity id;
 	char image[LAZYRESUME_IMAGE_NAME_LEN];
+	__u32 flags;
+	__u32 reserved;
 };
 
 #define LAZYRESUME_IOC_ADOPT \
@@ -345,8 +351,19 @@ struct lazyresume_adopt {
 
 /* lazyresume_status.flags */
 #define LAZYRESUME_STATUS_RESUMED (1 << 0) /* this system was resumed */
+#define LAZYRESUME_STATUS_COMPLETE (1 << 1) /* every page local: no server */
 
-/* LAZYRESUME_IOC_STATUS: what `lazyresume status` shows. */
+/*
+ * LAZYRESUME_IOC_STATUS: what `lazyresume status` shows.  The fetch
+ * engine's part: @complete_after_ns, with LAZYRESUME_STATUS_COMPLETE, is
+ * when (after the resume) the last lazy entry was filled; @urgent_* count
+ * the transfers faults waited for, with the latency of those faults (p50
+ * and p99, upper bounds of power-of-two buckets); @background_* the
+ * transfers of the background lane and the time it spent in them;
+ * @pages_installed the pages the background put into page tables;
+ * @pages_local the pages fetched and not installed yet; @background and
+ * @rate_mib as set by LAZYRESUME_IOC_SET_BACKGROUND.
+ */
 struct lazyresume_status {
 	__u64 pages_outstanding;
 	__u64 pages_fetched;
@@ -356,6 +373,18 @@ struct lazyresume_status {
 	__u64 latency_mean_ns;
 	__u64 latency_max_ns;
 	__u64 since_resume_ns;
+	__u64 complete_after_ns;
+	__u64 urgent_pages;
+	__u64 urgent_bytes;
+	__u64 urgent_p50_ns;
+	__u64 urgent_p99_ns;
+	__u64 background_pages;
+	__u64 background_bytes;
+	__u64 background_busy_ns;
+	__u64 pages_installed;
+	__u64 pages_local;
+	__u32 background;
+	__u32 rate_mib;
 	__u8 server[4];
 	__u16 port;
 	__u16 flags;
@@ -379,5 +408,29 @@ struct lazyresume_read_pages {
 
 #define LAZYRESUME_IOC_READ_PAGES \
 	_IOW(LAZYRESUME_IOC_MAGIC, 0x0D, struct lazyresume_read_pages)
+
+/* lazyresume_background.mode */
+#define LAZYRESUME_BACKGROUND_FULL 0 /* stream the rest (the default) */
+#define LAZYRESUME_BACKGROUND_IDLE 1 /* only while no fault is waiting */
+#define LAZYRESUME_BACKGROUND_OFF 2  /* fetch only what faults ask for */
+
+/**
+ * struct lazyresume_background - the background lane of the fetch engine;
+ * argument of LAZYRESUME_IOC_SET_BACKGROUND
+ * @mode:     LAZYRESUME_BACKGROUND_*
+ * @rate_mib: at most this many MiB/s; 0: no limit
+ *
+ * After a resume the engine fetches the pages no fault asked for yet, in
+ * order from just after the last page a fault asked for, and puts them
+ * into the page tables of the processes that map them.  Needs
+ * CAP_SYS_ADMIN; EINVAL for an unknown mode.
+ */
+struct lazyresume_background {
+	__u32 mode;
+	__u32 rate_mib;
+};
+
+#define LAZYRESUME_IOC_SET_BACKGROUND \
+	_IOW(LAZYRESUME_IOC_MAGIC, 0x0E, struct lazyresume_background)
 
 #endif /* _UAPI_LINUX_LAZYRESUME_H */

@@ -160,6 +160,13 @@ impl Device {
             .context("LAZYRESUME_IOC_SET_POLICY")
     }
 
+    /// `LAZYRESUME_IOC_SET_BACKGROUND`.
+    pub fn set_background(&self, b: &abi::Background) -> Result<()> {
+        let mut b = *b;
+        self.call(abi::IOC_SET_BACKGROUND, &mut b)
+            .context("LAZYRESUME_IOC_SET_BACKGROUND")
+    }
+
     /// `LAZYRESUME_IOC_STATUS`.
     pub fn status(&self) -> Result<abi::Status> {
         let mut s = abi::Status::new_zeroed();

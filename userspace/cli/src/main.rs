@@ -2,6 +2,7 @@
 
 //! `lazyresume`: the userspace tool of lazyresume.
 
+mod background;
 mod capture;
 mod device;
 mod image;
@@ -69,6 +70,25 @@ enum Command {
         /// block, sigbus or sigbus:MS.
         policy: String,
     },
+    /// Set the background lane of a resumed client, which fetches the
+    /// pages no fault asked for yet: `full` (stream them all, the
+    /// default), `idle` (only while no fault is waiting) or `off` (fetch
+    /// only what faults ask for).
+    Background {
+        /// full, idle or off.
+        mode: background::Mode,
+        /// At most this many MiB/s (0: no limit).
+        #[arg(long, value_name = "MIB_PER_S", default_value_t = 0)]
+        rate: u32,
+    },
+    /// Wait until every page of a resumed client is local, so that it no
+    /// longer needs the page server; fail if the timeout passes first.
+    WaitComplete {
+        /// Give up after this many seconds (fractions allowed); by
+        /// default, wait forever.
+        #[arg(long, value_name = "S", value_parser = background::parse_timeout)]
+        timeout: Option<std::time::Duration>,
+    },
 }
 
 fn main() -> Result<()> {
@@ -84,6 +104,8 @@ fn main() -> Result<()> {
         Command::Resume(args) => resume::run(&cli.device, &args),
         Command::Status => resume::status(&cli.device),
         Command::Policy { policy } => set_policy(&cli.device, &policy),
+        Command::Background { mode, rate } => background::set(&cli.device, mode, rate),
+        Command::WaitComplete { timeout } => background::wait_complete(&cli.device, timeout),
     }
 }
 

@@ -10,6 +10,7 @@ use lazyresume_abi as abi;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::path::Path;
 
+use crate::background;
 use crate::device::Device;
 use crate::netconf;
 use crate::snapshot_load;
@@ -37,6 +38,10 @@ pub struct ResumeArgs {
     /// Fetch, check and load the image, then give up instead of jumping.
     #[arg(long)]
     dry_run: bool,
+    /// The resumed system fetches only what its faults ask for: the
+    /// background lane starts off (`lazyresume background` turns it on).
+    #[arg(long)]
+    no_background: bool,
     /// Benchmark aid, with --dry-run only: load the image from user space
     /// into /dev/snapshot (opened O_WRONLY, as uswsusp's resume does)
     /// instead of through the module, and print the time of each step
@@ -92,6 +97,9 @@ pub fn run(device: &Path, args: &ResumeArgs) -> Result<()> {
     if args.dry_run {
         req.flags |= abi::RESUME_DRY_RUN;
     }
+    if args.no_background {
+        req.flags |= abi::RESUME_BACKGROUND_OFF;
+    }
     println!(
         "resume: image {} from {server}:{port} as {} ({})",
         args.image,
@@ -123,33 +131,168 @@ pub fn run(device: &Path, args: &ResumeArgs) -> Result<()> {
 /// `lazyresume status`.
 pub fn status(device: &Path) -> Result<()> {
     let s = Device::open(device)?.status()?;
+    for line in status_lines(&s) {
+        println!("{line}");
+    }
+    Ok(())
+}
+
+/// Nanoseconds as seconds with one decimal.
+fn secs(ns: u64) -> String {
+    format!("{:.1}", ns as f64 / 1e9)
+}
+
+/// Bytes as MiB with one decimal.
+fn mib(bytes: u64) -> String {
+    format!("{:.1}", bytes as f64 / (1u64 << 20) as f64)
+}
+
+/// `bytes` transferred in `ns` as MiB/s with one decimal, `-` if no time
+/// was spent.
+fn mib_per_s(bytes: u64, ns: u64) -> String {
+    if ns == 0 {
+        return "-".to_string();
+    }
+    format!(
+        "{:.1}",
+        bytes as f64 / (1u64 << 20) as f64 / (ns as f64 / 1e9)
+    )
+}
+
+/// The lines `lazyresume status` prints for `s`.
+fn status_lines(s: &abi::Status) -> Vec<String> {
+    let mut out = Vec::new();
     if s.flags & abi::STATUS_RESUMED != 0 {
-        println!(
-            "resumed:            {:.1} s ago",
-            s.since_resume_ns as f64 / 1e9
-        );
+        out.push(format!(
+            "resumed:            {} s ago",
+            secs(s.since_resume_ns)
+        ));
     } else {
-        println!("resumed:            no");
+        out.push("resumed:            no".to_string());
+    }
+    if s.flags & abi::STATUS_COMPLETE != 0 {
+        out.push(format!(
+            "complete:           yes, {} s after the resume",
+            secs(s.complete_after_ns)
+        ));
+    } else {
+        out.push("complete:           no".to_string());
     }
     if s.server != [0; 4] {
-        println!(
+        out.push(format!(
             "server:             {}:{} ({}...)",
             Ipv4Addr::from(s.server),
             s.port,
             String::from_utf8_lossy(abi::c_str_bytes(&s.prefix).unwrap_or(b""))
-        );
+        ));
     } else {
-        println!("server:             none (pages kept in memory, if any)");
+        out.push("server:             none (pages kept in memory, if any)".to_string());
     }
-    println!("pages outstanding:  {}", s.pages_outstanding);
-    println!("pages fetched:      {}", s.pages_fetched);
-    println!("bytes fetched:      {}", s.bytes_fetched);
-    println!("fetch failures:     {}", s.fetch_failures);
-    println!(
+    out.push(format!("pages outstanding:  {}", s.pages_outstanding));
+    out.push(format!("pages fetched:      {}", s.pages_fetched));
+    out.push(format!("bytes fetched:      {}", s.bytes_fetched));
+    out.push(format!("fetch failures:     {}", s.fetch_failures));
+    out.push(format!(
         "fault latency:      mean {} us, max {} us over {} faults",
         s.latency_mean_ns / 1000,
         s.latency_max_ns / 1000,
         s.latency_count
-    );
-    Ok(())
+    ));
+    out.push(format!(
+        "urgent:             {} pages, {} MiB, fault latency p50 {} us, p99 {} us",
+        s.urgent_pages,
+        mib(s.urgent_bytes),
+        s.urgent_p50_ns / 1000,
+        s.urgent_p99_ns / 1000
+    ));
+    out.push(format!(
+        "background:         {}; {} pages, {} MiB, {} MiB/s",
+        background::describe(s.background, s.rate_mib),
+        s.background_pages,
+        mib(s.background_bytes),
+        mib_per_s(s.background_bytes, s.background_busy_ns)
+    ));
+    out.push(format!("pages installed:    {}", s.pages_installed));
+    out.push(format!(
+        "pages local:        {} (fetched, not installed yet)",
+        s.pages_local
+    ));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lazyresume_abi::FromZeros;
+
+    #[test]
+    fn units() {
+        assert_eq!(secs(0), "0.0");
+        assert_eq!(secs(2_460_000_000), "2.5");
+        assert_eq!(mib(3 << 19), "1.5");
+        assert_eq!(mib_per_s(100 << 20, 2_000_000_000), "50.0");
+        assert_eq!(mib_per_s(100 << 20, 0), "-");
+    }
+
+    #[test]
+    fn status_of_a_fresh_module() {
+        let s = abi::Status::new_zeroed();
+        assert_eq!(
+            status_lines(&s),
+            [
+                "resumed:            no",
+                "complete:           no",
+                "server:             none (pages kept in memory, if any)",
+                "pages outstanding:  0",
+                "pages fetched:      0",
+                "bytes fetched:      0",
+                "fetch failures:     0",
+                "fault latency:      mean 0 us, max 0 us over 0 faults",
+                "urgent:             0 pages, 0.0 MiB, fault latency p50 0 us, p99 0 us",
+                "background:         full, no rate limit; 0 pages, 0.0 MiB, - MiB/s",
+                "pages installed:    0",
+                "pages local:        0 (fetched, not installed yet)",
+            ]
+        );
+    }
+
+    #[test]
+    fn status_of_a_complete_client() {
+        let mut s = abi::Status::new_zeroed();
+        s.flags = abi::STATUS_RESUMED | abi::STATUS_COMPLETE;
+        s.since_resume_ns = 60_000_000_000;
+        s.complete_after_ns = 12_340_000_000;
+        s.server = [10, 0, 2, 2];
+        s.port = 69;
+        s.prefix[..10].copy_from_slice(b"golden/p2-");
+        s.pages_fetched = 3000;
+        s.bytes_fetched = 3000 * 4096;
+        s.latency_count = 200;
+        s.latency_mean_ns = 1_500_000;
+        s.latency_max_ns = 9_000_000;
+        s.urgent_pages = 1000;
+        s.urgent_bytes = 1000 * 4096;
+        s.urgent_p50_ns = 1 << 20;
+        s.urgent_p99_ns = 1 << 23;
+        s.background = abi::BACKGROUND_IDLE;
+        s.rate_mib = 20;
+        s.background_pages = 2000;
+        s.background_bytes = 8 << 20;
+        s.background_busy_ns = 400_000_000;
+        s.pages_installed = 1900;
+        s.pages_local = 0;
+        let lines = status_lines(&s);
+        assert_eq!(lines[0], "resumed:            60.0 s ago");
+        assert_eq!(lines[1], "complete:           yes, 12.3 s after the resume");
+        assert_eq!(lines[2], "server:             10.0.2.2:69 (golden/p2-...)");
+        assert_eq!(
+            lines[8],
+            "urgent:             1000 pages, 3.9 MiB, fault latency p50 1048 us, p99 8388 us"
+        );
+        assert_eq!(
+            lines[9],
+            "background:         idle, at most 20 MiB/s; 2000 pages, 8.0 MiB, 20.0 MiB/s"
+        );
+        assert_eq!(lines[10], "pages installed:    1900");
+    }
 }

@@ -533,6 +533,9 @@ impl NetIdentity {
 /// [`Resume::flags`]: fetch, check and load the image, then give up
 /// instead of jumping to it (a test of everything before the jump).
 pub const RESUME_DRY_RUN: u32 = 1 << 0;
+/// [`Resume::flags`]: the resumed system fetches only what its faults ask
+/// for, with the background lane off ([`BACKGROUND_OFF`]) from the start.
+pub const RESUME_BACKGROUND_OFF: u32 = 1 << 1;
 
 /// `struct lazyresume_resume`: the argument of [`IOC_RESUME`].
 #[repr(C)]
@@ -611,7 +614,15 @@ pub struct Adopt {
     pub id: NetIdentity,
     /// The image that was resumed, NUL-terminated.
     pub image: [u8; IMAGE_NAME_LEN],
+    /// `ADOPT_*` flags.
+    pub flags: u32,
+    /// Zero.
+    pub reserved: u32,
 }
+
+/// [`Adopt::flags`]: the resume asked for the background lane off
+/// ([`RESUME_BACKGROUND_OFF`]); the module turned it off.
+pub const ADOPT_BACKGROUND_OFF: u32 = 1 << 0;
 
 /// Size of [`Adopt`] in bytes.
 pub const ADOPT_SIZE: usize = core::mem::size_of::<Adopt>();
@@ -622,6 +633,8 @@ pub const IOC_ADOPT: u32 = ior(0x0B, ADOPT_SIZE);
 
 /// [`Status::flags`]: this system was resumed from an image.
 pub const STATUS_RESUMED: u16 = 1 << 0;
+/// [`Status::flags`]: every page is local; the server is no longer needed.
+pub const STATUS_COMPLETE: u16 = 1 << 1;
 
 /// `struct lazyresume_status`: what [`IOC_STATUS`] returns.
 #[repr(C)]
@@ -647,6 +660,32 @@ pub struct Status {
     pub latency_max_ns: u64,
     /// Time since the resume, in nanoseconds (with [`STATUS_RESUMED`]).
     pub since_resume_ns: u64,
+    /// Time from the resume to the last lazy entry filled (with
+    /// [`STATUS_COMPLETE`]).
+    pub complete_after_ns: u64,
+    /// Pages fetched because a fault waited for them.
+    pub urgent_pages: u64,
+    /// Their bytes on the wire.
+    pub urgent_bytes: u64,
+    /// Median latency of the faults that waited for a fetch (upper bound
+    /// of a power-of-two bucket).
+    pub urgent_p50_ns: u64,
+    /// Their 99th percentile, likewise.
+    pub urgent_p99_ns: u64,
+    /// Pages fetched by the background lane.
+    pub background_pages: u64,
+    /// Their bytes on the wire.
+    pub background_bytes: u64,
+    /// Time the background lane spent in transfers.
+    pub background_busy_ns: u64,
+    /// Pages the background put into page tables.
+    pub pages_installed: u64,
+    /// Pages fetched and not installed yet.
+    pub pages_local: u64,
+    /// `BACKGROUND_*` mode of the background lane.
+    pub background: u32,
+    /// Its rate limit in MiB/s, 0 for none.
+    pub rate_mib: u32,
     /// The TFTP server pages come from (0.0.0.0: none).
     pub server: [u8; 4],
     /// Its port.
@@ -662,6 +701,35 @@ pub const STATUS_SIZE: usize = core::mem::size_of::<Status>();
 
 /// `LAZYRESUME_IOC_STATUS`: the state of the pageset2 backend.
 pub const IOC_STATUS: u32 = ior(0x0C, STATUS_SIZE);
+
+/// [`Background::mode`]: stream the rest of the pages (the default).
+pub const BACKGROUND_FULL: u32 = 0;
+/// [`Background::mode`]: stream only while no fault is waiting.
+pub const BACKGROUND_IDLE: u32 = 1;
+/// [`Background::mode`]: fetch only what faults ask for.
+pub const BACKGROUND_OFF: u32 = 2;
+
+/// `struct lazyresume_background`: the background lane of the fetch
+/// engine; argument of [`IOC_SET_BACKGROUND`].
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "zerocopy",
+    derive(FromBytes, IntoBytes, Immutable, KnownLayout)
+)]
+pub struct Background {
+    /// `BACKGROUND_*`.
+    pub mode: u32,
+    /// At most this many MiB/s; 0: no limit.
+    pub rate_mib: u32,
+}
+
+/// Size of [`Background`] in bytes.
+pub const BACKGROUND_SIZE: usize = core::mem::size_of::<Background>();
+
+/// `LAZYRESUME_IOC_SET_BACKGROUND`: sets the [`Background`] lane (needs
+/// `CAP_SYS_ADMIN`).
+pub const IOC_SET_BACKGROUND: u32 = iow(0x0E, BACKGROUND_SIZE);
 
 /// `struct lazyresume_read_pages`: the argument of [`IOC_READ_PAGES`].
 #[repr(C)]

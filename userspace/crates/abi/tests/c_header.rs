@@ -88,20 +88,38 @@ int main(void)
 	OF(lazyresume_resume, pageset1_bytes); OF(lazyresume_resume, elapsed_ns);
 	printf("IOC_RESUME %lu\n", (unsigned long)LAZYRESUME_IOC_RESUME);
 	SZ("ADOPT_SIZE", lazyresume_adopt);
-	OF(lazyresume_adopt, image);
+	OF(lazyresume_adopt, image); OF(lazyresume_adopt, flags);
+	OF(lazyresume_adopt, reserved);
+	printf("RESUME_BACKGROUND_OFF %u\n", LAZYRESUME_RESUME_BACKGROUND_OFF);
+	printf("ADOPT_BACKGROUND_OFF %u\n", LAZYRESUME_ADOPT_BACKGROUND_OFF);
 	printf("IOC_ADOPT %lu\n", (unsigned long)LAZYRESUME_IOC_ADOPT);
 	printf("STATUS_RESUMED %u\n", LAZYRESUME_STATUS_RESUMED);
+	printf("STATUS_COMPLETE %u\n", LAZYRESUME_STATUS_COMPLETE);
 	SZ("STATUS_SIZE", lazyresume_status);
 	OF(lazyresume_status, pages_fetched); OF(lazyresume_status, bytes_fetched);
 	OF(lazyresume_status, fetch_failures); OF(lazyresume_status, latency_count);
 	OF(lazyresume_status, latency_mean_ns); OF(lazyresume_status, latency_max_ns);
-	OF(lazyresume_status, since_resume_ns); OF(lazyresume_status, server);
+	OF(lazyresume_status, since_resume_ns);
+	OF(lazyresume_status, complete_after_ns); OF(lazyresume_status, urgent_pages);
+	OF(lazyresume_status, urgent_bytes); OF(lazyresume_status, urgent_p50_ns);
+	OF(lazyresume_status, urgent_p99_ns); OF(lazyresume_status, background_pages);
+	OF(lazyresume_status, background_bytes);
+	OF(lazyresume_status, background_busy_ns);
+	OF(lazyresume_status, pages_installed); OF(lazyresume_status, pages_local);
+	OF(lazyresume_status, background); OF(lazyresume_status, rate_mib);
+	OF(lazyresume_status, server);
 	OF(lazyresume_status, port); OF(lazyresume_status, flags);
 	OF(lazyresume_status, prefix);
 	printf("IOC_STATUS %lu\n", (unsigned long)LAZYRESUME_IOC_STATUS);
 	SZ("READ_PAGES_SIZE", lazyresume_read_pages);
 	OF(lazyresume_read_pages, count); OF(lazyresume_read_pages, buf);
 	printf("IOC_READ_PAGES %lu\n", (unsigned long)LAZYRESUME_IOC_READ_PAGES);
+	printf("BACKGROUND_FULL %u\n", LAZYRESUME_BACKGROUND_FULL);
+	printf("BACKGROUND_IDLE %u\n", LAZYRESUME_BACKGROUND_IDLE);
+	printf("BACKGROUND_OFF %u\n", LAZYRESUME_BACKGROUND_OFF);
+	SZ("BACKGROUND_SIZE", lazyresume_background);
+	OF(lazyresume_background, rate_mib);
+	printf("IOC_SET_BACKGROUND %lu\n", (unsigned long)LAZYRESUME_IOC_SET_BACKGROUND);
 	return 0;
 }
 "#;
@@ -311,8 +329,16 @@ fn c_header_matches_rust_abi() {
         ("IOC_RESUME", u64::from(abi::IOC_RESUME)),
         ("ADOPT_SIZE", abi::ADOPT_SIZE as u64),
         ("lazyresume_adopt.image", of!(Adopt, image)),
+        ("lazyresume_adopt.flags", of!(Adopt, flags)),
+        ("lazyresume_adopt.reserved", of!(Adopt, reserved)),
+        (
+            "RESUME_BACKGROUND_OFF",
+            u64::from(abi::RESUME_BACKGROUND_OFF),
+        ),
+        ("ADOPT_BACKGROUND_OFF", u64::from(abi::ADOPT_BACKGROUND_OFF)),
         ("IOC_ADOPT", u64::from(abi::IOC_ADOPT)),
         ("STATUS_RESUMED", u64::from(abi::STATUS_RESUMED)),
+        ("STATUS_COMPLETE", u64::from(abi::STATUS_COMPLETE)),
         ("STATUS_SIZE", abi::STATUS_SIZE as u64),
         (
             "lazyresume_status.pages_fetched",
@@ -342,6 +368,39 @@ fn c_header_matches_rust_abi() {
             "lazyresume_status.since_resume_ns",
             of!(Status, since_resume_ns),
         ),
+        (
+            "lazyresume_status.complete_after_ns",
+            of!(Status, complete_after_ns),
+        ),
+        ("lazyresume_status.urgent_pages", of!(Status, urgent_pages)),
+        ("lazyresume_status.urgent_bytes", of!(Status, urgent_bytes)),
+        (
+            "lazyresume_status.urgent_p50_ns",
+            of!(Status, urgent_p50_ns),
+        ),
+        (
+            "lazyresume_status.urgent_p99_ns",
+            of!(Status, urgent_p99_ns),
+        ),
+        (
+            "lazyresume_status.background_pages",
+            of!(Status, background_pages),
+        ),
+        (
+            "lazyresume_status.background_bytes",
+            of!(Status, background_bytes),
+        ),
+        (
+            "lazyresume_status.background_busy_ns",
+            of!(Status, background_busy_ns),
+        ),
+        (
+            "lazyresume_status.pages_installed",
+            of!(Status, pages_installed),
+        ),
+        ("lazyresume_status.pages_local", of!(Status, pages_local)),
+        ("lazyresume_status.background", of!(Status, background)),
+        ("lazyresume_status.rate_mib", of!(Status, rate_mib)),
         ("lazyresume_status.server", of!(Status, server)),
         ("lazyresume_status.port", of!(Status, port)),
         ("lazyresume_status.flags", of!(Status, flags)),
@@ -351,6 +410,12 @@ fn c_header_matches_rust_abi() {
         ("lazyresume_read_pages.count", of!(ReadPages, count)),
         ("lazyresume_read_pages.buf", of!(ReadPages, buf)),
         ("IOC_READ_PAGES", u64::from(abi::IOC_READ_PAGES)),
+        ("BACKGROUND_FULL", u64::from(abi::BACKGROUND_FULL)),
+        ("BACKGROUND_IDLE", u64::from(abi::BACKGROUND_IDLE)),
+        ("BACKGROUND_OFF", u64::from(abi::BACKGROUND_OFF)),
+        ("BACKGROUND_SIZE", abi::BACKGROUND_SIZE as u64),
+        ("lazyresume_background.rate_mib", of!(Background, rate_mib)),
+        ("IOC_SET_BACKGROUND", u64::from(abi::IOC_SET_BACKGROUND)),
     ];
     let got = c_values();
     assert_eq!(got.len(), expected.len(), "probe printed {got:?}");

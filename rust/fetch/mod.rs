@@ -1,0 +1,867 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `fetch`: the fetch engine, which owns every transfer of pages from the
+//! server so that no fault does network I/O (`Documentation/fetch.rst`).
+//!
+//! The pages of the `tftp` backend are in files of `chunk_pages` pages.
+//! One map says, for each file, whether it is still to fetch, asked for by
+//! a fault, in flight, arrived or given up: the fault path and both lanes
+//! share it, so no file is fetched twice. A kernel thread, the fetcher,
+//! runs the transfers with one long-lived socket and preallocated buffers,
+//! in lanes of strict priority:
+//!
+//! - **urgent**: files a fault waits for, oldest first. A fault finds its
+//!   page missing, queues its file and waits without its lock (mm retries
+//!   the fault); an urgent request waits at most for the one transfer in
+//!   flight.
+//! - **background**: the other files, in order from just after the last
+//!   file a fault asked for (as postcopy migration does), in `full` mode
+//!   always, in `idle` mode only when no fault asked for a file lately,
+//!   never in `off` mode; optionally under a rate limit.
+//!
+//! Fetched pages are checked against their SHA-256 and kept in the page
+//! store. A second thread, the installer, puts them into the page tables
+//! of every process that maps them (`lazy_entry_unuse()`, as swapoff does)
+//! and then drops them, so that a client ends with the memory an eager
+//! client has. When no lazy entry is left, the client is *complete*: it no
+//! longer needs the server.
+//!
+//! `fetch` is the layer above `store`; it uses `store`, `tftp` and `sys`.
+
+use core::fmt::Write;
+use core::ptr;
+use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+
+use kernel::alloc::KVVec;
+use kernel::c_str;
+use kernel::new_mutex;
+use kernel::page::PAGE_SIZE;
+use kernel::prelude::*;
+use kernel::sync::{Arc, Mutex};
+use kernel::time::Ktime;
+
+use crate::shared::abi;
+use crate::store::{FetchError, Found, PageStore};
+use crate::sys::debugfs::SeqBuf;
+use crate::sys::kthread::{should_stop, Kthread, Worker};
+use crate::sys::lazy_entry::{self, Folio, LocalFill};
+use crate::sys::page::OwnedPage;
+use crate::sys::sha256;
+use crate::sys::wait::{Sleep, WaitKey, WaitQueue, Woken};
+use crate::tftp::client::Endpoint;
+
+mod stats;
+
+pub(crate) use stats::STATS;
+
+/// `windowsize` every transfer asks for (servers without RFC 7440 ignore
+/// it and send one block at a time).
+const WINDOWSIZE: u16 = 16;
+/// Deadline of one transfer; a file that misses it is asked for again.
+const TRANSFER_DEADLINE_MS: u32 = 2000;
+/// A file whose pages fail their hash check this many times is given up.
+const MAX_BAD_TRIES: u8 = 3;
+/// Pause after a transfer that found no answer: doubles from the first to
+/// the second value, reset by a transfer that succeeds.
+const RETRY_MIN_MS: u32 = 10;
+const RETRY_MAX_MS: u32 = 1000;
+/// Urgent requests queued at most; more are found by a scan of the map.
+const URGENT_QUEUE: usize = 1024;
+/// In `idle` mode the background lane waits this long after the last
+/// urgent request.
+const IDLE_GAP_MS: i64 = 200;
+/// The installer runs a pass once this many pages are kept (32 MiB), or
+/// when no file arrived for [`INSTALL_QUIET_MS`].
+const INSTALL_BATCH: usize = 8192;
+const INSTALL_QUIET_MS: i64 = 100;
+/// How long an idle worker sleeps before it looks again on its own.
+const IDLE_POLL_MS: u32 = 1000;
+
+/// Where a file is.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// Still on the server, nobody waiting.
+    Absent,
+    /// A fault waits for it.
+    Urgent,
+    /// Being fetched.
+    InFlight,
+    /// Fetched: its pages that were needed are kept or installed.
+    Arrived,
+    /// Missing on the server or failing its checks: its faults get SIGBUS.
+    Failed,
+}
+
+/// One file of the map.
+#[derive(Clone, Copy)]
+struct File {
+    stage: Stage,
+    /// Transfers whose pages failed their hash check.
+    bad_tries: u8,
+    /// When a fault first asked for it (with [`Stage::Urgent`]).
+    since: Ktime,
+}
+
+/// The lane of a transfer.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Lane {
+    Urgent,
+    Background,
+}
+
+/// What the fetcher does next.
+enum Next {
+    /// Fetch this file in this lane, of the map of this generation.
+    Fetch(u64, Lane, u64),
+    /// Nothing to do for this long (or until woken).
+    Wait(u32),
+}
+
+/// How a transfer ended.
+enum Outcome {
+    /// These pages were kept, of a file this long.
+    Arrived { kept: u64, len: usize },
+    /// Some pages failed their hash check; these were kept.
+    Bad { kept: u64, len: usize },
+    /// No answer (or no memory): try again later.
+    Retry,
+    /// The file cannot be had.
+    Failed,
+}
+
+/// A ring of urgent requests (files), oldest first.
+struct Queue {
+    files: KVec<u64>,
+    head: usize,
+    len: usize,
+    /// A request did not fit: scan the map for [`Stage::Urgent`] files.
+    overflow: bool,
+}
+
+impl Queue {
+    fn new() -> Result<Self> {
+        Ok(Self {
+            files: KVec::from_elem(0u64, URGENT_QUEUE, GFP_KERNEL)?,
+            head: 0,
+            len: 0,
+            overflow: false,
+        })
+    }
+
+    fn push(&mut self, file: u64) {
+        if self.len == URGENT_QUEUE {
+            self.overflow = true;
+            return;
+        }
+        self.files[(self.head + self.len) % URGENT_QUEUE] = file;
+        self.len += 1;
+    }
+
+    fn pop(&mut self) -> Option<u64> {
+        if self.len == 0 {
+            return None;
+        }
+        let file = self.files[self.head];
+        self.head = (self.head + 1) % URGENT_QUEUE;
+        self.len -= 1;
+        Some(file)
+    }
+
+    fn clear(&mut self) {
+        self.head = 0;
+        self.len = 0;
+        self.overflow = false;
+    }
+}
+
+/// What the engine's lock protects.
+struct State {
+    /// The map of files; empty until [`Engine::reset`].
+    files: KVVec<File>,
+    /// Bumped by every reset: a transfer of an older map counts for nothing.
+    generation: u64,
+    urgent: Queue,
+    /// The next file the background lane looks at.
+    cursor: u64,
+    /// Whether the background lane may run: after a resume, or once the
+    /// user set its mode; never on its own on a machine that moved its
+    /// pages to a server to capture them.
+    streaming: bool,
+    /// `BACKGROUND_*` mode and rate limit (MiB/s, 0: none).
+    mode: u32,
+    rate_mib: u32,
+    /// Since when the rate limit counts, and the bytes fetched since.
+    rate_since: Ktime,
+    rate_bytes: u64,
+    /// No transfer before this (after one that found no answer).
+    retry_at: Option<Ktime>,
+    retry_ms: u32,
+    /// The last urgent request, for `idle` mode.
+    last_urgent: Option<Ktime>,
+    /// The last file that arrived or failed, for the installer.
+    last_arrival: Ktime,
+    /// When the reset happened, and when the last entry was filled after it.
+    reset_at: Option<Ktime>,
+    complete_at: Option<Ktime>,
+}
+
+/// Lockdep classes of the engine's wait queues.
+static ARRIVALS_KEY: WaitKey = WaitKey::new();
+static WORKERS_KEY: WaitKey = WaitKey::new();
+
+/// What a fault's request for its page found.
+pub(crate) enum Requested {
+    /// The file is queued or in flight: wait for it.
+    Pending,
+    /// The page is in the store now: copy it.
+    Here,
+}
+
+/// The fetch engine's part of `lazyresume status`.
+pub(crate) struct Status {
+    /// Time from the reset (the resume) to complete, if complete.
+    pub(crate) complete_after_ns: Option<u64>,
+    /// `BACKGROUND_*` mode and rate limit.
+    pub(crate) mode: u32,
+    pub(crate) rate_mib: u32,
+}
+
+/// The fetch engine: the map of files, the lanes and their threads' shared
+/// state.
+#[pin_data]
+pub(crate) struct Engine {
+    store: Arc<PageStore>,
+    #[pin]
+    state: Mutex<State>,
+    /// Bumped whenever a file arrives or fails.
+    progress: AtomicU64,
+    /// Bumped whenever the fetcher has new work.
+    work: AtomicU64,
+    /// Faults waiting for files.
+    #[pin]
+    arrivals: WaitQueue,
+    /// The fetcher and the installer, when idle.
+    #[pin]
+    workers: WaitQueue,
+}
+
+impl Engine {
+    /// An engine for the pages of `store`, with nothing to fetch yet.
+    pub(crate) fn new(store: Arc<PageStore>) -> Result<impl PinInit<Self>> {
+        let urgent = Queue::new()?;
+        let now = Ktime::ktime_get();
+        Ok(pin_init!(Self {
+            store,
+            state <- new_mutex!(State {
+                files: KVVec::new(),
+                generation: 0,
+                urgent,
+                cursor: 0,
+                streaming: false,
+                mode: abi::BACKGROUND_FULL,
+                rate_mib: 0,
+                rate_since: now,
+                rate_bytes: 0,
+                retry_at: None,
+                retry_ms: RETRY_MIN_MS,
+                last_urgent: None,
+                last_arrival: now,
+                reset_at: None,
+                complete_at: None,
+            }),
+            progress: AtomicU64::new(0),
+            work: AtomicU64::new(0),
+            arrivals <- WaitQueue::new(c_str!("lazyresume_arrivals"), &ARRIVALS_KEY),
+            workers <- WaitQueue::new(c_str!("lazyresume_workers"), &WORKERS_KEY),
+        }))
+    }
+
+    /// The page store.
+    pub(crate) fn store(&self) -> &PageStore {
+        &self.store
+    }
+
+    /// Starts over with the remote pages the store has now (after they
+    /// moved to a server, or after a resume): every file is to fetch, by
+    /// faults, and by the background lane if `stream` (a resume) or if
+    /// the user set its mode since the last reset.
+    pub(crate) fn reset(&self, stream: bool) -> Result {
+        let n = self.store.remote_files().map_or(0, |(_, n)| n);
+        let mut files = KVVec::with_capacity(n as usize, GFP_KERNEL)?;
+        let now = Ktime::ktime_get();
+        for _ in 0..n {
+            files.push(
+                File {
+                    stage: Stage::Absent,
+                    bad_tries: 0,
+                    since: now,
+                },
+                GFP_KERNEL,
+            )?;
+        }
+        let mut st = self.state.lock();
+        st.files = files;
+        st.generation += 1;
+        st.streaming = stream;
+        st.urgent.clear();
+        st.cursor = 0;
+        st.retry_at = None;
+        st.retry_ms = RETRY_MIN_MS;
+        st.reset_at = Some(now);
+        st.complete_at = None;
+        st.rate_since = now;
+        st.rate_bytes = 0;
+        drop(st);
+        self.kick();
+        Ok(())
+    }
+
+    /// Tells the workers that there is something new.
+    fn kick(&self) {
+        self.work.fetch_add(1, Ordering::AcqRel);
+        self.workers.wake_all();
+    }
+
+    /// Sets the background lane's mode and rate limit.
+    pub(crate) fn set_background(&self, mode: u32, rate_mib: u32) -> Result {
+        if ![
+            abi::BACKGROUND_FULL,
+            abi::BACKGROUND_IDLE,
+            abi::BACKGROUND_OFF,
+        ]
+        .contains(&mode)
+        {
+            return Err(EINVAL);
+        }
+        let mut st = self.state.lock();
+        st.streaming = true;
+        st.mode = mode;
+        st.rate_mib = rate_mib;
+        st.rate_since = Ktime::ktime_get();
+        st.rate_bytes = 0;
+        drop(st);
+        self.kick();
+        Ok(())
+    }
+
+    /// Whether faults take the kept page they copy (background off: no
+    /// installer drops it), or leave it to the installer.
+    pub(crate) fn faults_take_pages(&self) -> bool {
+        self.state.lock().mode == abi::BACKGROUND_OFF
+    }
+
+    /// A fault needs page `index`, in file `file`, which the store does not
+    /// have: queues the file unless it is on its way. `ENOENT` if the file
+    /// is not on the server, `EIO` if its pages never matched their hashes.
+    pub(crate) fn request(&self, index: u64, file: u64) -> Result<Requested> {
+        let now = Ktime::ktime_get();
+        let mut st = self.state.lock();
+        let Some(f) = st.files.as_mut_slice().get_mut(file as usize) else {
+            // Not in the map: no server, or pages moved since the reset.
+            return Err(EIO);
+        };
+        match f.stage {
+            Stage::Urgent | Stage::InFlight => return Ok(Requested::Pending),
+            // Pages that never matched their hashes, or a missing file.
+            Stage::Failed if f.bad_tries >= MAX_BAD_TRIES => return Err(EIO),
+            Stage::Failed => return Err(ENOENT),
+            Stage::Absent | Stage::Arrived => {}
+        }
+        // The file may have arrived between the fault's look into the
+        // store and now.
+        if matches!(self.store.remote_hash(index), Some((_, false))) {
+            return Ok(Requested::Here);
+        }
+        // Arrived already but the page was taken by another fault since
+        // (background off): fetched again, as before the engine.
+        f.stage = Stage::Urgent;
+        f.since = now;
+        st.urgent.push(file);
+        // Postcopy: the background lane goes on right after this file.
+        st.cursor = file + 1;
+        st.last_urgent = Some(now);
+        drop(st);
+        self.kick();
+        Ok(Requested::Pending)
+    }
+
+    /// Whether file `file` is queued or in flight.
+    fn pending(&self, file: u64) -> bool {
+        let st = self.state.lock();
+        st.files
+            .as_slice()
+            .get(file as usize)
+            .is_some_and(|f| matches!(f.stage, Stage::Urgent | Stage::InFlight))
+    }
+
+    /// Sleeps as `how` says until file `file` is no longer on its way, for
+    /// `timeout_ms` at most if given. `EINTR` on a fatal signal.
+    pub(crate) fn wait(&self, file: u64, how: Sleep, timeout_ms: Option<u32>) -> Result {
+        let start = Ktime::ktime_get();
+        loop {
+            let seen = self.progress.load(Ordering::Acquire);
+            if !self.pending(file) {
+                return Ok(());
+            }
+            let left = match timeout_ms {
+                Some(t) => {
+                    let spent = (Ktime::ktime_get() - start).to_ms().max(0) as u32;
+                    if spent >= t {
+                        return Ok(());
+                    }
+                    Some(t - spent)
+                }
+                None => None,
+            };
+            // Woken by any arrival: look again.
+            let woken = self
+                .arrivals
+                .wait_until(how, left, || self.progress.load(Ordering::Acquire) != seen)?;
+            if woken == Woken::TimedOut {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Sleeps as `how` says for `ms` milliseconds. `EINTR` on a fatal
+    /// signal.
+    pub(crate) fn pause(&self, how: Sleep, ms: u32) -> Result {
+        self.arrivals.wait_until(how, Some(ms), || false)?;
+        Ok(())
+    }
+
+    /// The fetch engine's part of the status.
+    pub(crate) fn status(&self) -> Status {
+        let st = self.state.lock();
+        let complete_after_ns = match (st.reset_at, st.complete_at) {
+            (Some(r), Some(c)) => Some((c - r).to_ns().max(0) as u64),
+            _ => None,
+        };
+        Status {
+            complete_after_ns,
+            mode: st.mode,
+            rate_mib: st.rate_mib,
+        }
+    }
+
+    /// What the fetcher does next; marks the file it returns in flight.
+    fn next(&self) -> Next {
+        let now = Ktime::ktime_get();
+        let mut st = self.state.lock();
+        let st = &mut *st;
+        if let Some(at) = st.retry_at {
+            let ms = (at - now).to_ms();
+            if ms > 0 {
+                return Next::Wait(ms as u32);
+            }
+            st.retry_at = None;
+        }
+        while let Some(file) = st.urgent.pop() {
+            if let Some(f) = st.files.as_mut_slice().get_mut(file as usize) {
+                if f.stage == Stage::Urgent {
+                    f.stage = Stage::InFlight;
+                    return Next::Fetch(file, Lane::Urgent, st.generation);
+                }
+            }
+        }
+        if st.urgent.overflow {
+            st.urgent.overflow = false;
+            for file in 0..st.files.len() {
+                if st.files[file].stage == Stage::Urgent {
+                    st.urgent.push(file as u64);
+                }
+            }
+            if let Some(file) = st.urgent.pop() {
+                st.files[file as usize].stage = Stage::InFlight;
+                return Next::Fetch(file, Lane::Urgent, st.generation);
+            }
+        }
+        if !st.streaming {
+            return Next::Wait(IDLE_POLL_MS);
+        }
+        match st.mode {
+            abi::BACKGROUND_OFF => return Next::Wait(IDLE_POLL_MS),
+            abi::BACKGROUND_IDLE => {
+                if let Some(t) = st.last_urgent {
+                    let quiet = (now - t).to_ms();
+                    if quiet < IDLE_GAP_MS {
+                        return Next::Wait((IDLE_GAP_MS - quiet) as u32);
+                    }
+                }
+            }
+            _ => {}
+        }
+        if st.rate_mib > 0 {
+            // Bytes allowed so far at the rate, against bytes fetched.
+            let ns = (now - st.rate_since).to_ns().max(0) as u64;
+            let allowed = u64::from(st.rate_mib) * (1 << 20) * ns / 1_000_000_000;
+            if st.rate_bytes > allowed {
+                let ahead = st.rate_bytes - allowed;
+                let ms = ahead * 1000 / (u64::from(st.rate_mib) << 20);
+                return Next::Wait((ms as u32).clamp(1, IDLE_POLL_MS));
+            }
+        }
+        let n = st.files.len() as u64;
+        for k in 0..n {
+            let file = (st.cursor + k) % n;
+            let f = &mut st.files[file as usize];
+            if f.stage == Stage::Absent {
+                f.stage = Stage::InFlight;
+                st.cursor = file + 1;
+                return Next::Fetch(file, Lane::Background, st.generation);
+            }
+        }
+        Next::Wait(IDLE_POLL_MS)
+    }
+
+    /// Fetches file `file` of map `generation` in `lane` with `io` and
+    /// records how it went.
+    fn transfer(&self, file: u64, lane: Lane, generation: u64, io: &mut Io) {
+        let start = Ktime::ktime_get();
+        let outcome = self.fetch_file(file, io);
+        let busy_ns = (Ktime::ktime_get() - start).to_ns().max(0) as u64;
+        self.finish(file, lane, generation, outcome, busy_ns);
+    }
+
+    /// Fetches file `file` and keeps its pages that are still needed.
+    fn fetch_file(&self, file: u64, io: &mut Io) -> Outcome {
+        let Some((source, _)) = self.store.remote_files() else {
+            return Outcome::Failed;
+        };
+        let per = u64::from(source.chunk_pages());
+        let first = file * per;
+        let needed =
+            (first..first + per).any(|i| matches!(self.store.remote_hash(i), Some((_, true))));
+        if !needed {
+            return Outcome::Arrived { kept: 0, len: 0 };
+        }
+        if self.store.inject().offline() {
+            return Outcome::Retry;
+        }
+        let Ok((endpoint, buf)) = io.prepare(source.blksize(), per as usize * PAGE_SIZE) else {
+            return Outcome::Retry;
+        };
+        match source.fetch_chunk(endpoint, file, buf, WINDOWSIZE, TRANSFER_DEADLINE_MS) {
+            Ok(len) => match self.keep_pages(first, &io.buf[..len]) {
+                Ok((kept, false)) => Outcome::Arrived { kept, len },
+                Ok((kept, true)) => Outcome::Bad { kept, len },
+                // What was kept stays; the rest comes with the next try.
+                Err(_) => Outcome::Retry,
+            },
+            Err(FetchError::Unreachable) | Err(FetchError::NoMemory) => Outcome::Retry,
+            Err(FetchError::NoSuchPage) | Err(FetchError::Failed(_)) => Outcome::Failed,
+        }
+    }
+
+    /// Checks the pages of `data`, the file whose first page is `first`,
+    /// and keeps those that are still needed; returns how many it kept and
+    /// whether one failed its check, or `ENOMEM`.
+    fn keep_pages(&self, first: u64, data: &[u8]) -> Result<(u64, bool)> {
+        let inject = self.store.inject();
+        let (mut kept, mut bad) = (0, false);
+        for (j, bytes) in data.chunks_exact(PAGE_SIZE).enumerate() {
+            let index = first + j as u64;
+            let Some((hash, true)) = self.store.remote_hash(index) else {
+                continue;
+            };
+            let mut page = OwnedPage::alloc(GFP_KERNEL | __GFP_NOWARN)?;
+            page.write(|dst| dst.copy_from_slice(bytes));
+            if inject.take_corruption() {
+                page.write(|dst| dst[0] ^= 0xff);
+            }
+            if inject.verify() && page.read(|p| sha256::digest(p)) != hash {
+                STATS.hash_mismatches.inc();
+                bad = true;
+                continue;
+            }
+            self.store.keep(index, page);
+            kept += 1;
+        }
+        Ok((kept, bad))
+    }
+
+    /// Records the outcome of a transfer of `file` of map `generation` in
+    /// `lane` and wakes its waiters.
+    fn finish(&self, file: u64, lane: Lane, generation: u64, outcome: Outcome, busy_ns: u64) {
+        let now = Ktime::ktime_get();
+        let mut guard = self.state.lock();
+        let st = &mut *guard;
+        let f = match st.files.as_mut_slice().get_mut(file as usize) {
+            Some(f) if st.generation == generation => f,
+            // The map was reset meanwhile: what arrived is kept all the same.
+            _ => {
+                drop(guard);
+                self.progress.fetch_add(1, Ordering::AcqRel);
+                self.arrivals.wake_all();
+                return;
+            }
+        };
+        let since = f.since;
+        let (kept, len) = match outcome {
+            Outcome::Arrived { kept, len } => {
+                f.stage = Stage::Arrived;
+                st.retry_ms = RETRY_MIN_MS;
+                (kept, len)
+            }
+            Outcome::Bad { kept, len } => {
+                f.bad_tries += 1;
+                if f.bad_tries >= MAX_BAD_TRIES {
+                    f.stage = Stage::Failed;
+                    STATS.failed_files.inc();
+                    pr_err!("page file {file}: pages do not match their hashes {MAX_BAD_TRIES} times, giving up (SIGBUS)\n");
+                } else if lane == Lane::Urgent {
+                    f.stage = Stage::Urgent;
+                    st.urgent.push(file);
+                } else {
+                    f.stage = Stage::Absent;
+                    st.cursor = file;
+                }
+                (kept, len)
+            }
+            Outcome::Retry => {
+                STATS.unreachable.inc();
+                if lane == Lane::Urgent {
+                    f.stage = Stage::Urgent;
+                    st.urgent.push(file);
+                } else {
+                    f.stage = Stage::Absent;
+                    st.cursor = file;
+                }
+                st.retry_at = Some(Ktime::from_raw(
+                    now.to_ns() + i64::from(st.retry_ms) * 1_000_000,
+                ));
+                st.retry_ms = (st.retry_ms * 2).min(RETRY_MAX_MS);
+                (0, 0)
+            }
+            Outcome::Failed => {
+                f.stage = Stage::Failed;
+                STATS.failed_files.inc();
+                pr_err!("page file {file}: not on the server, or refused (SIGBUS for its pages)\n");
+                (0, 0)
+            }
+        };
+        st.rate_bytes += len as u64;
+        st.last_arrival = now;
+        drop(guard);
+        match lane {
+            Lane::Urgent => {
+                STATS.urgent_files.inc();
+                STATS.urgent_pages.add(kept);
+                STATS.urgent_bytes.add(len as u64);
+                if kept > 0 {
+                    STATS
+                        .urgent_latency
+                        .record((now - since).to_ns().max(0) as u64);
+                }
+            }
+            Lane::Background => {
+                STATS.background_files.inc();
+                STATS.background_pages.add(kept);
+                STATS.background_bytes.add(len as u64);
+                STATS.background_busy_ns.add(busy_ns);
+            }
+        }
+        self.progress.fetch_add(1, Ordering::AcqRel);
+        self.arrivals.wake_all();
+        self.workers.wake_all();
+    }
+
+    /// Whether the installer should run a pass now.
+    fn install_due(&self) -> bool {
+        let (_, _, kept) = self.store.pages();
+        if kept == 0 {
+            return false;
+        }
+        let st = self.state.lock();
+        st.mode != abi::BACKGROUND_OFF
+            && (kept >= INSTALL_BATCH
+                || (Ktime::ktime_get() - st.last_arrival).to_ms() >= INSTALL_QUIET_MS)
+    }
+
+    /// Puts the kept pages into the page tables that refer to them, drops
+    /// them, and notes when the client is complete.
+    fn install(&self) {
+        let pass = self.store.begin_pass();
+        match lazy_entry::unuse(self) {
+            Ok(n) => {
+                STATS.install_passes.inc();
+                STATS.installed.add(n);
+                self.store.sweep(pass);
+            }
+            // Kept for the next pass.
+            Err(e) => pr_warn!("installing fetched pages failed ({e:?}); retrying later\n"),
+        }
+        self.check_complete();
+    }
+
+    /// Notes the time the last lazy entry was filled after a reset.
+    fn check_complete(&self) {
+        if lazy_entry::entry_count() != 0 {
+            return;
+        }
+        let mut st = self.state.lock();
+        if st.reset_at.is_some() && st.complete_at.is_none() {
+            st.complete_at = Some(Ktime::ktime_get());
+            drop(st);
+            pr_info!("complete: every page is local, the server is no longer needed\n");
+        }
+    }
+}
+
+impl LocalFill for Engine {
+    fn fill_local(&self, index: u64, folio: &mut Folio<'_>) -> Result {
+        match self.store.copy(index, folio, false) {
+            Ok(Found::Kept) => Ok(()),
+            // Pages of the memory backend stay for their faults.
+            _ => Err(EAGAIN),
+        }
+    }
+}
+
+/// The fetcher's socket and buffer, kept from one transfer to the next.
+struct Io {
+    endpoint: Option<Endpoint>,
+    blksize: u16,
+    buf: KVVec<u8>,
+}
+
+impl Io {
+    /// The endpoint for `blksize`, and a buffer of `len` bytes.
+    fn prepare(&mut self, blksize: u16, len: usize) -> Result<(&mut Endpoint, &mut [u8])> {
+        if self.buf.len() != len {
+            self.buf = KVVec::from_elem(0u8, len, GFP_KERNEL)?;
+        }
+        if self.endpoint.is_none() || self.blksize != blksize {
+            self.endpoint = Some(Endpoint::new(blksize, WINDOWSIZE)?);
+            self.blksize = blksize;
+        }
+        let endpoint = self.endpoint.as_mut().ok_or(ENOMEM)?;
+        Ok((endpoint, &mut self.buf))
+    }
+}
+
+/// The thread that runs the transfers.
+struct Fetcher(Arc<Engine>);
+
+impl Worker for Fetcher {
+    fn run(&self) {
+        let e = &*self.0;
+        let mut io = Io {
+            endpoint: None,
+            blksize: 0,
+            buf: KVVec::new(),
+        };
+        while !should_stop() {
+            let seen = e.work.load(Ordering::Acquire);
+            match e.next() {
+                Next::Fetch(file, lane, generation) => e.transfer(file, lane, generation, &mut io),
+                Next::Wait(ms) => {
+                    // No signals reach a kernel thread: nothing to fail.
+                    let _ = e.workers.wait_until(Sleep::Idle, Some(ms), || {
+                        e.work.load(Ordering::Acquire) != seen || should_stop()
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// The thread that installs fetched pages.
+struct Installer(Arc<Engine>);
+
+impl Worker for Installer {
+    fn run(&self) {
+        let e = &*self.0;
+        while !should_stop() {
+            if e.install_due() {
+                e.install();
+                continue;
+            }
+            e.check_complete();
+            let seen = e.progress.load(Ordering::Acquire);
+            let _ = e
+                .workers
+                .wait_until(Sleep::Idle, Some(INSTALL_QUIET_MS as u32), || {
+                    e.progress.load(Ordering::Acquire) != seen || should_stop()
+                });
+        }
+    }
+}
+
+/// The engine's threads; stopped on drop.
+struct Threads {
+    _fetcher: Kthread<Fetcher>,
+    _installer: Kthread<Installer>,
+}
+
+impl Threads {
+    /// Starts the fetcher and the installer of `engine`.
+    fn start(engine: &Arc<Engine>) -> Result<Self> {
+        let fetcher = Arc::new(Fetcher(engine.clone()), GFP_KERNEL)?;
+        let installer = Arc::new(Installer(engine.clone()), GFP_KERNEL)?;
+        Ok(Self {
+            _fetcher: Kthread::spawn(fetcher, c_str!("lazyresume-fetch"))?,
+            _installer: Kthread::spawn(installer, c_str!("lazyresume-install"))?,
+        })
+    }
+}
+
+/// The fetch engine, while the module is loaded.
+static ENGINE: AtomicPtr<Engine> = AtomicPtr::new(ptr::null_mut());
+
+/// The fetch engine; `ENODEV` before module init or after exit.
+pub(crate) fn get() -> Result<&'static Engine> {
+    let p = ENGINE.load(Ordering::Acquire);
+    // SAFETY: a non-null pointer was set by `Running::install` from an
+    // `Arc` that it holds until it clears the pointer, once the control
+    // device and the debugfs files are gone: no ioctl and no debugfs read
+    // (the users of the reference) can still run then.
+    unsafe { p.as_ref() }.ok_or(ENODEV)
+}
+
+/// The running engine: its threads, and the engine reachable through
+/// [`get`]. Dropping it stops the threads.
+pub(crate) struct Running {
+    _threads: Threads,
+    _engine: Arc<Engine>,
+}
+
+impl Running {
+    /// Starts the threads of `engine` and publishes it.
+    pub(crate) fn install(engine: Arc<Engine>) -> Result<Self> {
+        let threads = Threads::start(&engine)?;
+        ENGINE.store(ptr::from_ref(&*engine).cast_mut(), Ordering::Release);
+        Ok(Self {
+            _threads: threads,
+            _engine: engine,
+        })
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        ENGINE.store(ptr::null_mut(), Ordering::Release);
+    }
+}
+
+/// Writes the fetch engine's lines of the debugfs `stats`.
+pub(crate) fn render_stats(out: &mut SeqBuf<'_>) -> core::fmt::Result {
+    STATS.render(out)?;
+    let Ok(engine) = get() else {
+        return Ok(());
+    };
+    let s = engine.status();
+    let mode = match s.mode {
+        abi::BACKGROUND_IDLE => "idle",
+        abi::BACKGROUND_OFF => "off",
+        _ => "full",
+    };
+    writeln!(out, "background {mode}")?;
+    writeln!(out, "background_rate_mib {}", s.rate_mib)?;
+    writeln!(out, "complete {}", u8::from(s.complete_after_ns.is_some()))?;
+    writeln!(
+        out,
+        "complete_after_ns {}",
+        s.complete_after_ns.unwrap_or(0)
+    )
+}
