@@ -6,16 +6,22 @@
 # (release kernel, QEMU TCG, tftpd-hpa on 127.0.0.1).
 #
 # A golden VM starts the workload and captures it twice: "lazy" (every
-# user page in pageset2, fetched on first access) and "eager" (nothing in
-# pageset2: everything comes with pageset1 at boot).  Then one client boots
-# each way, and a cold one boots and starts the workload itself (which
-# spends STARTUP_SECS, default 0, on its own start-up work before it fills
-# its memory and listens).  Each client is timed from the start of QEMU to
-# the workload's first correct answer (a read of 4 KiB), then until
-# `verify` has checked (touched) every byte.  Prints one "bench resume"
-# line per mode and a table; keeps the raw lines in
+# user page in pageset2) and "eager" (nothing in pageset2: everything
+# comes with pageset1 at boot).  Then clients boot: "lazy-bg" resumes the
+# lazy image with the fetch engine's background lane on (the default: the
+# rest of pageset2 streams in behind the faults), "lazy" with it off (only
+# what faults ask for is fetched), "eager" the eager image, and "cold"
+# boots and starts the workload itself (which spends STARTUP_SECS, default
+# 0, on its own start-up work before it fills its memory and listens).
+# Each client is timed from the start of QEMU to the workload's first
+# correct answer (a read of 4 KiB), then until `verify` has checked
+# (touched) every byte; lazy-bg also until it is complete (every page
+# local, `lazyresume wait-complete` in its post-resume settings).  Prints
+# one "bench resume" line per mode and a table; keeps the raw lines in
 # build/bench/resume-MIB.raw.  Measures; checks only that the answers are
-# correct.  LAZYRESUME_BENCH_TOUCH=0 skips the verify.  The lazy image has
+# correct.  LAZYRESUME_BENCH_TOUCH=0 skips the verify (then lazy-bg's
+# complete time is that of nothing touched); LAZYRESUME_BENCH_MODES picks
+# the clients (default "lazy-bg lazy eager cold").  The lazy image has
 # LAZYRESUME_BENCH_CHUNK (default 16) pages per pageset2 file and is
 # captured with --evict-shared (LAZYRESUME_BENCH_SHARED=0: without).
 # LAZYRESUME_BENCH_RUNS=N boots each client N times from the same images
@@ -73,14 +79,44 @@ for kind in lazy eager; do
 	echo "bench resume capture kind=$kind mib=$mib vm_s=$(echo "$t1 - $t0" | bc)" >>"$raw"
 done
 
+# The lazy-bg client waits for complete in its post-resume settings.
+mkdir -p "$images/lazy/clients"
+echo "lazyresume wait-complete --timeout 3000" >"$images/lazy/clients/5254000001a2"
+
+# complete_watch STAMP T0: print the seconds from T0 to the line "complete
+# ... after the resume" of the lazy-bg run made after the file STAMP.
+complete_watch() {
+	local stamp=$1 t0=$2 run=
+	for _ in $(seq 36000); do
+		[ -z "$run" ] && run=$(find "$here/build/runs" -maxdepth 1 \
+			-name 'client-lazy-bg.*' -newer "$stamp" | head -1)
+		if [ -n "$run" ] && grep -aq '^complete [0-9.]* s after the resume' "$run/result.log" 2>/dev/null; then
+			echo "$(date +%s.%N) - $t0" | bc
+			return
+		fi
+		sleep 0.1
+	done
+	echo nan
+}
+
 runs=${LAZYRESUME_BENCH_RUNS:-1}
-for mode in $(for _ in $(seq "$runs"); do echo lazy eager cold; done); do
+modes=${LAZYRESUME_BENCH_MODES:-lazy-bg lazy eager cold}
+for mode in $(for _ in $(seq "$runs"); do echo "$modes"; done); do
 	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	mac=52:54:00:00:01:a1 image=$mode
 	case "$mode" in
 	cold) append="lrmode=cold" ;;
+	lazy-bg) append="lrmode=client lrimage=lazy lrserver=$server" mac=52:54:00:00:01:a2 image=lazy ;;
+	lazy) append="lrmode=client lrimage=lazy lrserver=$server lrbackground=off" ;;
 	*) append="lrmode=client lrimage=$mode lrserver=$server" ;;
 	esac
-	qemu "client-$mode" "$append" --mac 52:54:00:00:01:a1 \
+	touch "$out/client-$mode.stamp"
+	t0=$(date +%s.%N)
+	if [ "$mode" = lazy-bg ]; then
+		complete_watch "$out/client-$mode.stamp" "$t0" >"$out/client-$mode.complete" &
+		watch=$!
+	fi
+	qemu "client-$mode" "$append" --mac "$mac" \
 		--hostfwd "tcp:127.0.0.1:$port-:7000" >"$out/client-$mode.run" &
 	vm=$!
 	if [ "${LAZYRESUME_BENCH_TOUCH:-1}" = 0 ]; then
@@ -89,6 +125,13 @@ for mode in $(for _ in $(seq "$runs"); do echo lazy eager cold; done); do
 		talk=$(python3 "$client" "$port" wait-ready 3000 verify 3000 quit)
 	fi
 	wait "$vm" || true
+	complete=nan
+	if [ "$mode" = lazy-bg ]; then
+		kill "$watch" 2>/dev/null || true
+		wait "$watch" 2>/dev/null || true
+		complete=$(cat "$out/client-$mode.complete")
+		complete=${complete:-nan}
+	fi
 	run=$(tail -1 "$out/client-$mode.run")
 	echo "$talk" | sed "s/^/[$mode] /"
 	ready=$(echo "$talk" | sed -n 's/^ready_s=//p')
@@ -99,14 +142,14 @@ for mode in $(for _ in $(seq "$runs"); do echo lazy eager cold; done); do
 		echo "bench-resume: $mode client did not answer correctly" >&2
 		exit 1
 	fi
-	[ "$mode" != cold ] && ! grep -aq "^resume: image $mode resumed" "$run/result.log" && {
+	[ "$mode" != cold ] && ! grep -aq "^resume: image $image resumed" "$run/result.log" && {
 		cat "$run/result.log" >&2
 		echo "bench-resume: $mode client did not resume" >&2
 		exit 1
 	}
 	p1=0 p1img=0
 	if [ "$mode" != cold ]; then
-		manifest=$("$tool" inspect "$images/$mode")
+		manifest=$("$tool" inspect "$images/$image")
 		p1=$(echo "$manifest" | sed -n 's/^pageset1: *\([0-9]*\) bytes.*/\1/p')
 		p1img=$(echo "$manifest" | sed -n 's/^pageset1 image: *\([0-9]*\) bytes.*/\1/p')
 		p1=$((p1 >> 20)) p1img=$((p1img >> 20))
@@ -116,9 +159,16 @@ for mode in $(for _ in $(seq "$runs"); do echo lazy eager cold; done); do
 	pages=$(echo "$status" | sed -n 's/^pages fetched: *//p' | tail -1)
 	bytes=$(echo "$status" | sed -n 's/^bytes fetched: *//p' | tail -1)
 	faults=$(echo "$status" | sed -n 's/^fault latency: .* over \([0-9]*\) faults/\1/p' | tail -1)
+	# urgent: N pages, X MiB, fault latency p50 A us, p99 B us
+	urgent=$(echo "$status" | sed -n 's/^urgent: *//p' | tail -1)
+	background=$(echo "$status" | sed -n 's/^background: *//p' | tail -1)
+	wire=$(echo "$urgent;$background" | grep -o '[0-9.]* MiB,' | awk '{ s += $1 } END { printf "%.1f", s }')
+	p50=$(echo "$urgent" | sed -n 's/.*p50 \([0-9]*\) us.*/\1/p')
+	p99=$(echo "$urgent" | sed -n 's/.*p99 \([0-9]*\) us.*/\1/p')
 	echo "bench resume mode=$mode mib=$mib startup_s=$startup ready_s=$ready" \
 		"all_touched_s=$(echo "$ready + $verify" | bc 2>/dev/null || echo nan) pageset1_mib=${p1:-0}" \
-		"pageset1_image_mib=${p1img:-0}" \
+		"pageset1_image_mib=${p1img:-0} complete_s=$complete wire_mib=${wire:-0}" \
+		"urgent_p50_us=${p50:-nan} urgent_p99_us=${p99:-nan}" \
 		"fetched_pages=${pages:-0} fetched_bytes=${bytes:-0} faults=${faults:-0}" >>"$raw"
 done
 
@@ -127,17 +177,19 @@ import statistics
 import sys
 rows = [dict(kv.split("=", 1) for kv in l.split()[2:] if "=" in kv)
         for l in open(sys.argv[1]) if l.startswith("bench resume mode=")]
-def med(rs, key):
-    v = [float(r[key]) for r in rs if r[key] not in ("", "nan")]
-    return f"{statistics.median(v):>14.1f}" if v else f"{'-':>14}"
-print(f"{'mode':<6} {'MiB':>5} {'runs':>4} {'interactive s':>14} {'all touched s':>14} "
-      f"{'pageset1 MiB':>13} {'(image MiB)':>12} {'pages on demand':>16} {'MiB on demand':>14}")
+def med(rs, key, width=14):
+    v = [float(r[key]) for r in rs if r.get(key, "nan") not in ("", "nan")]
+    return f"{statistics.median(v):>{width}.1f}" if v else f"{'-':>{width}}"
+print(f"{'mode':<7} {'MiB':>5} {'runs':>4} {'interactive s':>14} {'all touched s':>14} "
+      f"{'complete s':>11} {'pageset1 MiB':>13} {'(image MiB)':>12} {'MiB after':>10} "
+      f"{'urgent p50 us':>14} {'p99 us':>9}")
 for mode in dict.fromkeys(r['mode'] for r in rows):
     rs = [r for r in rows if r['mode'] == mode]
     r = rs[-1]
-    print(f"{mode:<6} {r['mib']:>5} {len(rs):>4} {med(rs, 'ready_s')} "
-          f"{med(rs, 'all_touched_s')} {r['pageset1_mib']:>13} {r.get('pageset1_image_mib', '0'):>12} "
-          f"{r['fetched_pages']:>16} {int(r['fetched_bytes']) / 2**20:>14.1f}")
-if len(rows) > 3:
+    print(f"{mode:<7} {r['mib']:>5} {len(rs):>4} {med(rs, 'ready_s')} "
+          f"{med(rs, 'all_touched_s')} {med(rs, 'complete_s', 11)} {r['pageset1_mib']:>13} "
+          f"{r.get('pageset1_image_mib', '0'):>12} {med(rs, 'wire_mib', 10)} "
+          f"{med(rs, 'urgent_p50_us')} {med(rs, 'urgent_p99_us', 9)}")
+if len(rows) > 4:
     print("(medians; every run is in " + sys.argv[1] + ")")
 PY

@@ -709,6 +709,10 @@ impl Engine {
 }
 
 impl LocalFill for Engine {
+    fn at_hand(&self, index: u64) -> bool {
+        matches!(self.store.remote_hash(index), Some((_, false)))
+    }
+
     fn fill_local(&self, index: u64, folio: &mut Folio<'_>) -> Result {
         match self.store.copy(index, folio, false) {
             Ok(Found::Kept) => Ok(()),

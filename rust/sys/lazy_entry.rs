@@ -245,13 +245,29 @@ impl<F: Filler> Drop for Registration<F> {
 }
 
 /// What [`unuse`] fills: the content at hand, without fetching anything.
-pub(crate) trait LocalFill {
+pub(crate) trait LocalFill: Sync + 'static {
+    /// Whether the content of page `index` is at hand. Must not wait for
+    /// I/O.
+    fn at_hand(&self, index: u64) -> bool;
+
     /// Copies the content of page `index` into `folio` if it is at hand;
     /// any error leaves the entry as it is. Must not wait for I/O.
     fn fill_local(&self, index: u64, folio: &mut Folio<'_>) -> Result;
 }
 
-/// The `fill` argument of `lazy_entry_unuse()`, calling `L::fill_local`.
+/// `struct lazy_unuse_ops::at_hand` calling `L::at_hand`.
+///
+/// # Safety
+///
+/// `data` is the `&L` passed to `lazy_entry_unuse()` by [`unuse`].
+unsafe extern "C" fn at_hand_trampoline<L: LocalFill>(data: *mut c_void, index: c_ulong) -> bool {
+    // SAFETY: see the function's safety section: `unuse` borrows the `L`
+    // for the whole walk.
+    let local = unsafe { &*data.cast::<L>() };
+    local.at_hand(index as u64)
+}
+
+/// `struct lazy_unuse_ops::fill` calling `L::fill_local`.
 ///
 /// # Safety
 ///
@@ -262,8 +278,7 @@ unsafe extern "C" fn fill_local_trampoline<L: LocalFill>(
     index: c_ulong,
     folio: *mut bindings::folio,
 ) -> c_int {
-    // SAFETY: see the function's safety section: `unuse` borrows the `L`
-    // for the whole walk.
+    // SAFETY: see the function's safety section.
     let local = unsafe { &*data.cast::<L>() };
     from_result(|| {
         // SAFETY: `lazy_entry_unuse()` hands us a valid order-0 folio that
@@ -274,14 +289,24 @@ unsafe extern "C" fn fill_local_trampoline<L: LocalFill>(
     })
 }
 
+/// The callbacks of `lazy_entry_unuse()` for `L`.
+struct UnuseOps<L>(PhantomData<L>);
+
+impl<L: LocalFill> UnuseOps<L> {
+    const OPS: bindings::lazy_unuse_ops = bindings::lazy_unuse_ops {
+        at_hand: Some(at_hand_trampoline::<L>),
+        fill: Some(fill_local_trampoline::<L>),
+    };
+}
+
 /// Replaces every lazy entry, in every mm, whose content `local` has at
 /// hand by a page with that content (`lazy_entry_unuse()`); returns how
 /// many. Process context (a kernel thread); takes mmap_locks for read.
 pub(crate) fn unuse<L: LocalFill>(local: &L) -> Result<u64> {
     let data = core::ptr::from_ref::<L>(local).cast_mut().cast::<c_void>();
-    // SAFETY: `data` is the `L` the trampoline of its own type is given,
-    // borrowed for the whole call.
-    let n = unsafe { bindings::lazy_entry_unuse(Some(fill_local_trampoline::<L>), data) };
+    // SAFETY: the callbacks are those of `L`, and `data` is the `L` they
+    // are written for, borrowed for the whole call.
+    let n = unsafe { bindings::lazy_entry_unuse(&UnuseOps::<L>::OPS, data) };
     if n < 0 {
         return Err(Error::from_errno(n as c_int));
     }
