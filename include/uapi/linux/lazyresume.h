@@ -17,8 +17,8 @@
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
-#define LAZYRESUME_ABI_MAJOR 1
-#define LAZYRESUME_ABI_MINOR 5
+#define LAZYRESUME_ABI_MAJOR 2
+#define LAZYRESUME_ABI_MINOR 0
 
 /* ioctl type byte, see Documentation/userspace-api/ioctl/ioctl-number.rst */
 #define LAZYRESUME_IOC_MAGIC 0xB9
