@@ -3,7 +3,8 @@
 //! Wait queues with the sleeps the kernel crate's `CondVar` of 6.12 does
 //! not offer: killable and freezable (a fault waiting for a page, holding
 //! no lock), killable only (the same fault holding its mmap_lock), and idle
-//! and freezable with a timeout (a kernel thread waiting for work). The condition is checked
+//! and freezable with a timeout (a kernel thread waiting for work). A
+//! fault's sleep counts as I/O wait. The condition is checked
 //! after the task state is set, as `wait_event()` does, so it must not
 //! sleep: it reads atomics.
 
@@ -123,9 +124,15 @@ impl WaitQueue {
             if left == 0 {
                 break Ok(Woken::TimedOut);
             }
-            // SAFETY: sleeping is allowed: callers are in process context
-            // with no spinlock held (the state was set above).
-            left = unsafe { bindings::schedule_timeout(left) };
+            left = match how {
+                // SAFETY: sleeping is allowed: callers are in process
+                // context with no spinlock held (the state was set above).
+                Sleep::Idle => unsafe { bindings::schedule_timeout(left) },
+                // A fault waits for network I/O: accounted as I/O wait
+                // (iowait, PSI io, delay accounting), like a swap-in read.
+                // SAFETY: as above.
+                _ => unsafe { bindings::io_schedule_timeout(left) },
+            };
         };
         // SAFETY: the head and `entry` are the ones prepared above; this
         // sets the task running and unqueues `entry`.
