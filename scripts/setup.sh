@@ -17,10 +17,16 @@ as_root() {
 
 # Debian packages.  tftpd-hpa and atftpd are NOT installed (both claim
 # /usr/sbin/in.tftpd); they are unpacked side by side under build/ below.
+# redis-server (with its libraries) goes into the guests' initramfs, the
+# real application of scripts/bench-app.sh; redis-tools gives the host
+# redis-cli.  (On a machine that runs systemd the package also starts a
+# redis service on the host's 127.0.0.1:6379; the benchmark does not use
+# it, its host forwards take free ports.)
 debs=(
 	bc bison busybox-static clang cpio dwarves file flex gcc git ipxe-qemu
 	iproute2 kmod libc6-dev libclang-dev libelf-dev libssl-dev libwrap0
-	lld llvm make python3 qemu-system-x86 rsync shellcheck xz-utils
+	lld llvm make python3 qemu-system-x86 redis-server redis-tools rsync
+	shellcheck xz-utils
 )
 
 missing=()

@@ -120,13 +120,40 @@ static void *race_read(void *arg)
 	return NULL;
 }
 
-TEST_F(tftp, fork_and_threads_read_the_same_pages)
+/*
+ * NR_THREADS threads read @page (page 0 of a map_filled(..., 2)) at once;
+ * returns how many bytes they found wrong, or -1 if a thread could not be
+ * started.
+ */
+static int race_readers(volatile unsigned char *page)
 {
 	struct racer racers[NR_THREADS];
 	pthread_t threads[NR_THREADS];
 	pthread_barrier_t start;
+	int i, bad = 0;
+
+	if (pthread_barrier_init(&start, NULL, NR_THREADS))
+		return -1;
+	for (i = 0; i < NR_THREADS; i++) {
+		racers[i].start = &start;
+		racers[i].page = page;
+		racers[i].bad = 0;
+		/* The ones started wait at the barrier: give up for good. */
+		if (pthread_create(&threads[i], NULL, race_read, &racers[i]))
+			return -1;
+	}
+	for (i = 0; i < NR_THREADS; i++) {
+		pthread_join(threads[i], NULL);
+		bad += racers[i].bad;
+	}
+	pthread_barrier_destroy(&start);
+	return bad;
+}
+
+TEST_F(tftp, fork_and_threads_read_the_same_pages)
+{
 	unsigned char *p = map_filled(2, 2);
-	int i, status;
+	int status;
 	pid_t pid;
 
 	ASSERT_NE(NULL, p);
@@ -136,19 +163,7 @@ TEST_F(tftp, fork_and_threads_read_the_same_pages)
 	ASSERT_LE(0, pid);
 	if (pid == 0)
 		_exit(check(p, 2, 2) == -1 ? 0 : 1);
-	ASSERT_EQ(0, pthread_barrier_init(&start, NULL, NR_THREADS));
-	for (i = 0; i < NR_THREADS; i++) {
-		racers[i].start = &start;
-		racers[i].page = p;
-		racers[i].bad = 0;
-		ASSERT_EQ(0, pthread_create(&threads[i], NULL, race_read,
-					    &racers[i]));
-	}
-	for (i = 0; i < NR_THREADS; i++) {
-		ASSERT_EQ(0, pthread_join(threads[i], NULL));
-		EXPECT_EQ(0, racers[i].bad);
-	}
-	pthread_barrier_destroy(&start);
+	EXPECT_EQ(0, race_readers(p));
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	EXPECT_EQ(-1, check(p, 2, 2));
@@ -663,36 +678,20 @@ TEST_F(tftp, the_background_fetches_and_installs_every_page)
 TEST_F(tftp, concurrent_faults_and_the_background_fetch_a_file_once)
 {
 	const unsigned long pages = 32;
-	struct racer racers[NR_THREADS];
-	pthread_t threads[NR_THREADS];
-	pthread_barrier_t start;
 	unsigned char *p = map_filled(pages, 2);
 	long long fetched;
-	int i;
 
 	ASSERT_NE(NULL, p);
 	/* One page per file, uploaded by the module. */
 	ASSERT_EQ(0, evict_all(self->fd, p, pages));
 	ASSERT_EQ(0, ioctl(self->fd, LAZYRESUME_IOC_TFTP_BACKEND, &self->req));
 	fetched = stat_value("tftp_completed");
-	ASSERT_EQ(0, pthread_barrier_init(&start, NULL, NR_THREADS));
 	ASSERT_EQ(0, set_background(self->fd, LAZYRESUME_BACKGROUND_FULL, 0));
 	/*
 	 * Threads fault on the first page while the background lane takes
 	 * the first file.
 	 */
-	for (i = 0; i < NR_THREADS; i++) {
-		racers[i].start = &start;
-		racers[i].page = p;
-		racers[i].bad = 0;
-		ASSERT_EQ(0, pthread_create(&threads[i], NULL, race_read,
-					    &racers[i]));
-	}
-	for (i = 0; i < NR_THREADS; i++) {
-		ASSERT_EQ(0, pthread_join(threads[i], NULL));
-		EXPECT_EQ(0, racers[i].bad);
-	}
-	pthread_barrier_destroy(&start);
+	EXPECT_EQ(0, race_readers(p));
 	EXPECT_EQ(0, wait_installed(p, pages, 30000));
 	EXPECT_EQ(fetched + pages, stat_value("tftp_completed"));
 	EXPECT_EQ(-1, check(p, pages, 2));

@@ -1,0 +1,164 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# bench-app.sh MIB: a real application from Debian's archive, redis-server
+# 7.0 (Debian 12's redis-server package), holding MIB MiB, measured as
+# bench-resume.sh measures the test workload (release kernel, QEMU TCG,
+# tftpd-hpa on 127.0.0.1).
+#
+# A golden VM (lrapp=redis: redis-server without persistence, filled in
+# the guest with MIB * 256 keys of 4096 pseudo-random bytes by
+# bench/redis_fill) prints the DEBUG DIGEST of the data set and is captured
+# lazily (--evict-shared, LAZYRESUME_BENCH_CHUNK pages per file, 16).
+# Then clients boot: "lazy-bg" resumes it with the background lane on (the
+# default), "lazy" with it off (lrbackground=off), and "cold" boots and
+# starts and fills redis itself.  Each is timed from the start of QEMU to
+# its first correct answer (the host's redis-cli GETs the last key written,
+# through a host forward to the guest's port 6379, until the value is the
+# expected one: a cold boot answers it only once filled), then a full scan
+# of the data set: LAZYRESUME_BENCH_SCAN=digest (the default) asks DEBUG
+# DIGEST, which hashes every key and every value in the guest and must
+# answer the golden machine's digest; LAZYRESUME_BENCH_SCAN=client lists
+# the keys with `redis-cli --scan` and reads every value through the
+# forward with GET, each checked against the expected one (after the time
+# is taken).  Then SHUTDOWN NOSAVE, and the guest judges its kernel log.
+# Prints one "bench app" line per client and a table; keeps the raw lines
+# in build/bench/app-MIB.raw.  Measures; checks only that the answers are
+# correct.  LAZYRESUME_BENCH_MODES picks the clients (default "lazy-bg lazy
+# cold"); LAZYRESUME_BENCH_RUNS=N boots each N times and prints medians.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+mib=${1:?usage: bench-app.sh MIB}
+kernel="$here/build/kernel/release/arch/x86/boot/bzImage"
+initrd="$here/build/initramfs/release-redis.cpio.gz"
+[ -r "$initrd" ] || {
+	echo "bench-app: no $initrd (make initramfs-release)" >&2
+	exit 1
+}
+command -v redis-cli >/dev/null || {
+	echo "bench-app: no redis-cli on the host (make setup)" >&2
+	exit 1
+}
+# The same memory as bench-resume.sh's VMs; every VM of a run has the
+# same memory (a restore needs the same memory map).
+mem=$((mib * 3 + 512))
+value=4096
+keys=$((mib * 1048576 / value))
+scan=${LAZYRESUME_BENCH_SCAN:-digest}
+case "$scan" in
+digest | client) ;;
+*) echo "bench-app: LAZYRESUME_BENCH_SCAN is digest or client" >&2; exit 2 ;;
+esac
+out="$here/build/bench"
+images="$out/app-images-$mib"
+raw="$out/app-$mib.raw"
+client="$here/scripts/redis-client.py"
+mkdir -p "$out" "$here/build/runs"
+rm -rf "$images"
+mkdir -p "$images/lazy"
+chmod 0777 "$images/lazy"
+srv=$(mktemp -d "$here/build/runs/image-server.XXXX")
+trap '"$here/scripts/tftp-servers.sh" stop "$srv"' EXIT
+"$here/scripts/tftp-servers.sh" start-hpa "$images" "$srv"
+. "$srv/servers.env"
+server=10.0.2.2:$HPA_PORT
+: >"$raw"
+
+qemu() { # NAME APPEND [options]: boot a VM, print its run directory
+	local name=$1 append=$2
+	shift 2
+	"$here/scripts/qemu-run.sh" --name "$name" --timeout 3600 --mem "$mem" \
+		--kernel "$kernel" --initrd "$initrd" \
+		--append "ip=dhcp quiet lrapp=redis lrmib=$mib $append" "$@" | tail -1
+}
+
+t0=$(date +%s.%N)
+run=$(qemu golden-redis "lrmode=golden lrimage=lazy lrserver=$server \
+lrchunk=${LAZYRESUME_BENCH_CHUNK:-16} lrshared=1" --mac 52:54:00:00:01:10) || true
+t1=$(date +%s.%N)
+status=$(tr -d '\r' <"$run/result.log")
+digest=$(echo "$status" | sed -n 's/^golden: redis digest \([0-9a-f]\{40\}\)$/\1/p')
+if ! echo "$status" | grep -q '^capture: image lazy in ' || [ -z "$digest" ]; then
+	cat "$run/result.log" >&2
+	echo "bench-app: capture of redis failed" >&2
+	exit 1
+fi
+echo "$status" | grep '^capture: ' | sed 's/^/[golden] /'
+echo "[golden] digest $digest"
+echo "bench app capture mib=$mib keys=$keys digest=$digest vm_s=$(echo "$t1 - $t0" | bc)" >>"$raw"
+
+# mib_of: the sum of the "X MiB," on stdin (lazyresume status's urgent and
+# background lines), nothing if there is none.
+mib_of() {
+	grep -o '[0-9.]* MiB,' | awk '{ s += $1 } END { if (NR) printf "%.1f", s }' || true
+}
+
+runs=${LAZYRESUME_BENCH_RUNS:-1}
+modes=${LAZYRESUME_BENCH_MODES:-lazy-bg lazy cold}
+for mode in $(for _ in $(seq "$runs"); do echo "$modes"; done); do
+	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	case "$mode" in
+	cold) append="lrmode=cold" ;;
+	lazy-bg) append="lrmode=client lrimage=lazy lrserver=$server" ;;
+	lazy) append="lrmode=client lrimage=lazy lrserver=$server lrbackground=off" ;;
+	*) echo "bench-app: unknown mode $mode" >&2; exit 2 ;;
+	esac
+	qemu "app-$mode" "$append" --mac 52:54:00:00:01:a1 \
+		--hostfwd "tcp:127.0.0.1:$port-:6379" >"$out/app-$mode.run" &
+	vm=$!
+	if [ "$scan" = digest ]; then
+		scan_action=(digest "$digest" 3000)
+	else
+		scan_action=(scan "$keys" "$value" 3000)
+	fi
+	talk=$(python3 "$client" "$port" wait-ready $((keys - 1)) "$value" 3000 \
+		"${scan_action[@]}" quit) || true
+	wait "$vm" || true
+	run=$(tail -1 "$out/app-$mode.run")
+	echo "$talk" | sed "s/^/[$mode] /"
+	ready=$(echo "$talk" | sed -n 's/^ready_s=//p')
+	scan_s=$(echo "$talk" | sed -n 's/^\(digest\|scan\)=ok .*_s=//p')
+	if [ -z "$ready" ] || [ -z "$scan_s" ]; then
+		cat "$run/result.log" >&2
+		echo "bench-app: $mode client did not answer correctly" >&2
+		exit 1
+	fi
+	if [ "$mode" != cold ] && ! grep -aq '^resume: image lazy resumed' "$run/result.log"; then
+		cat "$run/result.log" >&2
+		echo "bench-app: $mode client did not resume" >&2
+		exit 1
+	fi
+	# The serial console ends its lines with CR LF.
+	status=$(tr -d '\r' <"$run/result.log")
+	verdict=$(echo "$status" | sed -n 's/^LAZYRESUME-VERDICT: \([A-Z]*\).*/\1/p' | tail -1)
+	# urgent: N pages, X MiB, fault latency p50 A us, p99 B us
+	urgent=$(echo "$status" | sed -n 's/^urgent: *//p' | tail -1)
+	background=$(echo "$status" | sed -n 's/^background: *//p' | tail -1)
+	urgent_mib=$(echo "$urgent" | mib_of)
+	bg_mib=$(echo "$background" | mib_of)
+	bytes=$(echo "$status" | sed -n 's/^bytes fetched: *//p' | tail -1)
+	echo "bench app mode=$mode app=redis mib=$mib keys=$keys ready_s=$ready scan=$scan" \
+		"scan_s=$scan_s scanned_s=$(echo "$ready + $scan_s" | bc)" \
+		"fetched_mib=$(echo "scale=1; ${bytes:-0} / 1048576" | bc)" \
+		"urgent_mib=${urgent_mib:-nan} background_mib=${bg_mib:-nan} verdict=${verdict:-none}" >>"$raw"
+done
+
+python3 - "$raw" <<'PY'
+import statistics
+import sys
+rows = [dict(kv.split("=", 1) for kv in l.split()[2:] if "=" in kv)
+        for l in open(sys.argv[1]) if l.startswith("bench app mode=")]
+def med(rs, key, width):
+    v = [float(r[key]) for r in rs if r.get(key, "nan") not in ("", "nan")]
+    return f"{statistics.median(v):>{width}.1f}" if v else f"{'-':>{width}}"
+print(f"{'mode':<8} {'MiB':>5} {'runs':>4} {'first answer s':>15} {'full scan s':>12} "
+      f"{'answer+scan s':>14} {'fetched MiB':>12} {'urgent MiB':>11} {'background MiB':>15}  scan")
+for mode in dict.fromkeys(r['mode'] for r in rows):
+    rs = [r for r in rows if r['mode'] == mode]
+    r = rs[-1]
+    print(f"{mode:<8} {r['mib']:>5} {len(rs):>4} {med(rs, 'ready_s', 15)} {med(rs, 'scan_s', 12)} "
+          f"{med(rs, 'scanned_s', 14)} {med(rs, 'fetched_mib', 12)} {med(rs, 'urgent_mib', 11)} {med(rs, 'background_mib', 15)}  {r['scan']}")
+if len(rows) > 3:
+    print("(medians; every run is in " + sys.argv[1] + ")")
+PY
