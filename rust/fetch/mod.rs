@@ -6,14 +6,14 @@
 //! The pages of the `tftp` backend are in files of `chunk_pages` pages.
 //! One map says, for each file, whether it is still to fetch, asked for by
 //! a fault, in flight, arrived or given up: the fault path and both lanes
-//! share it, so no file is fetched twice. A kernel thread, the fetcher,
-//! runs the transfers with one long-lived socket and preallocated buffers,
-//! in lanes of strict priority:
+//! share it, so no file is fetched twice. Kernel threads, the fetchers,
+//! run the transfers, each with one long-lived socket and preallocated
+//! buffers, taking work in lanes of strict priority:
 //!
 //! - **urgent**: files a fault waits for, oldest first. A fault finds its
 //!   page missing, queues its file and waits without its lock (mm retries
-//!   the fault); an urgent request waits at most for the one transfer in
-//!   flight.
+//!   the fault); an urgent request waits at most for the first transfer in
+//!   flight to end.
 //! - **background**: the other files, in order from just after the last
 //!   file a fault asked for (as postcopy migration does), in `full` mode
 //!   always, in `idle` mode only when no fault asked for a file lately,
@@ -54,6 +54,10 @@ mod stats;
 
 pub(crate) use stats::STATS;
 
+/// Fetcher threads: each runs one transfer at a time, so that the round
+/// trips and the server's start of one transfer overlap with another's
+/// data. An urgent request waits for the first of them to be free.
+const FETCHERS: usize = 2;
 /// `windowsize` every transfer asks for (servers without RFC 7440 ignore
 /// it and send one block at a time).
 const WINDOWSIZE: u16 = 16;
@@ -794,17 +798,24 @@ impl Worker for Installer {
 
 /// The engine's threads; stopped on drop.
 struct Threads {
-    _fetcher: Kthread<Fetcher>,
+    _fetchers: KVec<Kthread<Fetcher>>,
     _installer: Kthread<Installer>,
 }
 
 impl Threads {
-    /// Starts the fetcher and the installer of `engine`.
+    /// Starts the fetchers and the installer of `engine`.
     fn start(engine: &Arc<Engine>) -> Result<Self> {
-        let fetcher = Arc::new(Fetcher(engine.clone()), GFP_KERNEL)?;
+        let mut fetchers = KVec::with_capacity(FETCHERS, GFP_KERNEL)?;
+        for _ in 0..FETCHERS {
+            let fetcher = Arc::new(Fetcher(engine.clone()), GFP_KERNEL)?;
+            fetchers.push(
+                Kthread::spawn(fetcher, c_str!("lazyresume-fetch"))?,
+                GFP_KERNEL,
+            )?;
+        }
         let installer = Arc::new(Installer(engine.clone()), GFP_KERNEL)?;
         Ok(Self {
-            _fetcher: Kthread::spawn(fetcher, c_str!("lazyresume-fetch"))?,
+            _fetchers: fetchers,
             _installer: Kthread::spawn(installer, c_str!("lazyresume-install"))?,
         })
     }
