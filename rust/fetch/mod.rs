@@ -501,13 +501,15 @@ impl Engine {
             let allowed = u64::from(st.rate_mib) * (1 << 20) * ns / 1_000_000_000;
             if st.rate_bytes > allowed {
                 let ahead = st.rate_bytes - allowed;
-                let ms = ahead * 1000 / (u64::from(st.rate_mib) << 20);
+                let ms = (ahead * 1000)
+                    .checked_div(u64::from(st.rate_mib) << 20)
+                    .unwrap_or(0);
                 return Next::Wait((ms as u32).clamp(1, IDLE_POLL_MS));
             }
         }
         let n = st.files.len() as u64;
-        for k in 0..n {
-            let file = (st.cursor + k) % n;
+        let cursor = st.cursor.min(n);
+        for file in Iterator::chain(cursor..n, 0..cursor) {
             let f = &mut st.files[file as usize];
             if f.stage == Stage::Absent {
                 f.stage = Stage::InFlight;
@@ -532,7 +534,7 @@ impl Engine {
         let Some((source, _)) = self.store.remote_files() else {
             return Outcome::Failed;
         };
-        let per = u64::from(source.chunk_pages());
+        let per = source.chunk_pages().get();
         let first = file * per;
         let needed =
             (first..first + per).any(|i| matches!(self.store.remote_hash(i), Some((_, true))));

@@ -25,6 +25,7 @@
 //! slots. A fault that sees a slot still reserved (another thread of the
 //! process faulted between eviction and publication) waits for it.
 
+use core::num::NonZeroU64;
 use core::sync::atomic::{AtomicBool, Ordering};
 
 use kernel::alloc::KVVec;
@@ -162,7 +163,10 @@ impl PageStore {
         let mut store = self.store.lock();
         loop {
             let st = &mut *store;
-            let chunk_pages = st.remote.as_ref().map_or(1, |r| u64::from(r.chunk_pages()));
+            let per = st
+                .remote
+                .as_ref()
+                .map_or(NonZeroU64::MIN, |r| r.chunk_pages());
             match st.slots.as_mut_slice().get_mut(i) {
                 Some(Slot::Reserved) => self.published.wait(&mut store),
                 Some(Slot::Memory(p)) => {
@@ -191,7 +195,7 @@ impl PageStore {
                 }
                 Some(Slot::Remote { kept: None, .. }) => {
                     return Ok(Found::Remote {
-                        chunk: index / chunk_pages,
+                        chunk: index / per,
                     })
                 }
                 Some(Slot::Unused) | None => return Err(FetchError::NoSuchPage),
@@ -212,7 +216,7 @@ impl PageStore {
     /// The server file that holds page `index`, if it is a remote page.
     pub(crate) fn file_of(&self, index: u64) -> Option<u64> {
         let store = self.store.lock();
-        let per = u64::from(store.remote.as_ref()?.chunk_pages());
+        let per = store.remote.as_ref()?.chunk_pages();
         match store.slots.as_slice().get(usize::try_from(index).ok()?) {
             Some(Slot::Remote { .. }) => Some(index / per),
             _ => None,
@@ -268,8 +272,9 @@ impl PageStore {
     pub(crate) fn remote_files(&self) -> Option<(TftpSource, u64)> {
         let store = self.store.lock();
         let source = store.remote.clone()?;
-        let per = u64::from(source.chunk_pages());
-        Some((source, (store.slots.len() as u64).div_ceil(per)))
+        let per = source.chunk_pages();
+        let pages = store.slots.len() as u64;
+        Some((source, pages / per + u64::from(pages % per != 0)))
     }
 
     /// Pages held in memory, pages on the TFTP server and how many of

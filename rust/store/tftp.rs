@@ -8,6 +8,7 @@
 //! in any order.
 
 use core::fmt::Write;
+use core::num::NonZeroU64;
 
 use kernel::page::PAGE_SIZE;
 use kernel::prelude::*;
@@ -45,7 +46,7 @@ pub(crate) struct TftpSource {
     prefix_len: usize,
     blksize: u16,
     rto_ms: u32,
-    chunk_pages: u32,
+    chunk_pages: NonZeroU64,
 }
 
 impl TftpSource {
@@ -59,9 +60,7 @@ impl TftpSource {
         rto_ms: u32,
         chunk_pages: u32,
     ) -> Result<Self> {
-        if chunk_pages == 0 {
-            return Err(EINVAL);
-        }
+        let chunk_pages = NonZeroU64::new(u64::from(chunk_pages)).ok_or(EINVAL)?;
         let mut p = [0u8; TFTP_PREFIX_LEN];
         p.get_mut(..prefix.len())
             .ok_or(EINVAL)?
@@ -99,7 +98,7 @@ impl TftpSource {
     }
 
     /// Pages per file.
-    pub(crate) fn chunk_pages(&self) -> u32 {
+    pub(crate) fn chunk_pages(&self) -> NonZeroU64 {
         self.chunk_pages
     }
 
