@@ -204,6 +204,10 @@ struct State {
     last_urgent: Option<Ktime>,
     /// The last file that arrived or failed, for the installer.
     last_arrival: Ktime,
+    /// Background transfers in flight, and since when one was: the time
+    /// the lane streams, for its rate.
+    background_in_flight: u32,
+    background_since: Ktime,
     /// When the reset happened, and when the last entry was filled after it.
     reset_at: Option<Ktime>,
     complete_at: Option<Ktime>,
@@ -270,6 +274,8 @@ impl Engine {
                 retry_ms: RETRY_MIN_MS,
                 last_urgent: None,
                 last_arrival: now,
+                background_in_flight: 0,
+                background_since: now,
                 reset_at: None,
                 complete_at: None,
             }),
@@ -514,6 +520,10 @@ impl Engine {
             if f.stage == Stage::Absent {
                 f.stage = Stage::InFlight;
                 st.cursor = file + 1;
+                if st.background_in_flight == 0 {
+                    st.background_since = now;
+                }
+                st.background_in_flight += 1;
                 return Next::Fetch(file, Lane::Background, st.generation);
             }
         }
@@ -523,10 +533,8 @@ impl Engine {
     /// Fetches file `file` of map `generation` in `lane` with `io` and
     /// records how it went.
     fn transfer(&self, file: u64, lane: Lane, generation: u64, io: &mut Io) {
-        let start = Ktime::ktime_get();
         let outcome = self.fetch_file(file, io);
-        let busy_ns = (Ktime::ktime_get() - start).to_ns().max(0) as u64;
-        self.finish(file, lane, generation, outcome, busy_ns);
+        self.finish(file, lane, generation, outcome);
     }
 
     /// Fetches file `file` and keeps its pages that are still needed.
@@ -588,7 +596,7 @@ impl Engine {
 
     /// Records the outcome of a transfer of `file` of map `generation` in
     /// `lane` and wakes its waiters.
-    fn finish(&self, file: u64, lane: Lane, generation: u64, outcome: Outcome, busy_ns: u64) {
+    fn finish(&self, file: u64, lane: Lane, generation: u64, outcome: Outcome) {
         let now = Ktime::ktime_get();
         let mut guard = self.state.lock();
         let st = &mut *guard;
@@ -596,6 +604,9 @@ impl Engine {
             Some(f) if st.generation == generation => f,
             // The map was reset meanwhile: what arrived is kept all the same.
             _ => {
+                if lane == Lane::Background {
+                    st.background_in_flight = st.background_in_flight.saturating_sub(1);
+                }
                 drop(guard);
                 self.progress.fetch_add(1, Ordering::AcqRel);
                 self.arrivals.wake_all();
@@ -648,6 +659,13 @@ impl Engine {
         };
         st.rate_bytes += len as u64;
         st.last_arrival = now;
+        if lane == Lane::Background {
+            st.background_in_flight -= 1;
+            if st.background_in_flight == 0 {
+                let ns = (now - st.background_since).to_ns().max(0) as u64;
+                STATS.background_busy_ns.add(ns);
+            }
+        }
         drop(guard);
         match lane {
             Lane::Urgent => {
@@ -664,7 +682,6 @@ impl Engine {
                 STATS.background_files.inc();
                 STATS.background_pages.add(kept);
                 STATS.background_bytes.add(len as u64);
-                STATS.background_busy_ns.add(busy_ns);
             }
         }
         self.progress.fetch_add(1, Ordering::AcqRel);
@@ -700,10 +717,14 @@ impl Engine {
         self.check_complete();
     }
 
-    /// Notes the time the last lazy entry was filled after a reset.
+    /// Notes the time the last lazy entry was filled after a reset, and
+    /// drops what is kept: no entry can refer to it any more.
     fn check_complete(&self) {
         if lazy_entry::entry_count() != 0 {
             return;
+        }
+        if self.store.pages().2 > 0 {
+            self.store.sweep(u64::MAX);
         }
         let mut st = self.state.lock();
         if st.reset_at.is_some() && st.complete_at.is_none() {

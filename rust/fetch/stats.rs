@@ -24,7 +24,7 @@ pub(crate) struct FetchStats {
     pub(crate) background_pages: Counter,
     /// Their bytes on the wire.
     pub(crate) background_bytes: Counter,
-    /// Time the background lane spent in transfers, in nanoseconds.
+    /// Time the background lane had a transfer in flight, in nanoseconds.
     pub(crate) background_busy_ns: Counter,
     /// Transfers that found no answer (retried after a pause).
     pub(crate) unreachable: Counter,

@@ -194,9 +194,7 @@ impl PageStore {
                     return Ok(Found::Kept);
                 }
                 Some(Slot::Remote { kept: None, .. }) => {
-                    return Ok(Found::Remote {
-                        chunk: index / per,
-                    })
+                    return Ok(Found::Remote { chunk: index / per })
                 }
                 Some(Slot::Unused) | None => return Err(FetchError::NoSuchPage),
             }
