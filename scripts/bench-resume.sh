@@ -162,7 +162,8 @@ for mode in $(for _ in $(seq "$runs"); do echo "$modes"; done); do
 	# urgent: N pages, X MiB, fault latency p50 A us, p99 B us
 	urgent=$(echo "$status" | sed -n 's/^urgent: *//p' | tail -1)
 	background=$(echo "$status" | sed -n 's/^background: *//p' | tail -1)
-	wire=$(echo "$urgent;$background" | grep -o '[0-9.]* MiB,' | awk '{ s += $1 } END { printf "%.1f", s }')
+	wire=$(echo "$urgent;$background" | { grep -o '[0-9.]* MiB,' || true; } |
+		awk '{ s += $1 } END { printf "%.1f", s }')
 	p50=$(echo "$urgent" | sed -n 's/.*p50 \([0-9]*\) us.*/\1/p')
 	p99=$(echo "$urgent" | sed -n 's/.*p99 \([0-9]*\) us.*/\1/p')
 	echo "bench resume mode=$mode mib=$mib startup_s=$startup ready_s=$ready" \

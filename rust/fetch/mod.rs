@@ -30,7 +30,7 @@
 
 use core::fmt::Write;
 use core::ptr;
-use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering};
 
 use kernel::alloc::KVVec;
 use kernel::c_str;
@@ -74,9 +74,9 @@ const URGENT_QUEUE: usize = 1024;
 /// In `idle` mode the background lane waits this long after the last
 /// urgent request.
 const IDLE_GAP_MS: i64 = 200;
-/// The installer runs a pass once this many pages are kept (32 MiB), or
+/// The installer runs a pass once this many pages are kept (64 MiB), or
 /// when no file arrived for [`INSTALL_QUIET_MS`].
-const INSTALL_BATCH: usize = 8192;
+const INSTALL_BATCH: usize = 16384;
 const INSTALL_QUIET_MS: i64 = 100;
 /// How long an idle worker sleeps before it looks again on its own.
 const IDLE_POLL_MS: u32 = 1000;
@@ -216,6 +216,7 @@ struct State {
 /// Lockdep classes of the engine's wait queues.
 static ARRIVALS_KEY: WaitKey = WaitKey::new();
 static WORKERS_KEY: WaitKey = WaitKey::new();
+static INSTALLER_KEY: WaitKey = WaitKey::new();
 
 /// What a fault's request for its page found.
 pub(crate) enum Requested {
@@ -245,12 +246,18 @@ pub(crate) struct Engine {
     progress: AtomicU64,
     /// Bumped whenever the fetcher has new work.
     work: AtomicU64,
+    /// `State::mode`, for the fault path to read without the lock.
+    mode: AtomicU32,
     /// Faults waiting for files.
     #[pin]
     arrivals: WaitQueue,
-    /// The fetcher and the installer, when idle.
+    /// The fetchers, when idle.
     #[pin]
     workers: WaitQueue,
+    /// The installer, between its looks at the store (not woken by each
+    /// arrival: it runs when enough is kept, or when it is quiet).
+    #[pin]
+    installer: WaitQueue,
 }
 
 impl Engine {
@@ -281,8 +288,10 @@ impl Engine {
             }),
             progress: AtomicU64::new(0),
             work: AtomicU64::new(0),
+            mode: AtomicU32::new(abi::BACKGROUND_FULL),
             arrivals <- WaitQueue::new(c_str!("lazyresume_arrivals"), &ARRIVALS_KEY),
             workers <- WaitQueue::new(c_str!("lazyresume_workers"), &WORKERS_KEY),
+            installer <- WaitQueue::new(c_str!("lazyresume_installer"), &INSTALLER_KEY),
         }))
     }
 
@@ -346,6 +355,7 @@ impl Engine {
         let mut st = self.state.lock();
         st.streaming = true;
         st.mode = mode;
+        self.mode.store(mode, Ordering::Relaxed);
         st.rate_mib = rate_mib;
         st.rate_since = Ktime::ktime_get();
         st.rate_bytes = 0;
@@ -357,7 +367,7 @@ impl Engine {
     /// Whether faults take the kept page they copy (background off: no
     /// installer drops it), or leave it to the installer.
     pub(crate) fn faults_take_pages(&self) -> bool {
-        self.state.lock().mode == abi::BACKGROUND_OFF
+        self.mode.load(Ordering::Relaxed) == abi::BACKGROUND_OFF
     }
 
     /// A fault needs page `index`, in file `file`, which the store does not
@@ -379,7 +389,7 @@ impl Engine {
         }
         // The file may have arrived between the fault's look into the
         // store and now.
-        if matches!(self.store.remote_hash(index), Some((_, false))) {
+        if self.store.is_kept(index) {
             return Ok(Requested::Here);
         }
         // Arrived already but the page was taken by another fault since
@@ -544,9 +554,13 @@ impl Engine {
         };
         let per = source.chunk_pages().get();
         let first = file * per;
-        let needed =
-            (first..first + per).any(|i| matches!(self.store.remote_hash(i), Some((_, true))));
-        if !needed {
+        if io.wanted.len() != per as usize {
+            io.wanted = match KVec::from_elem(None, per as usize, GFP_KERNEL) {
+                Ok(w) => w,
+                Err(_) => return Outcome::Retry,
+            };
+        }
+        if self.store.wanted(first, &mut io.wanted) == 0 {
             return Outcome::Arrived { kept: 0, len: 0 };
         }
         if self.store.inject().offline() {
@@ -556,7 +570,7 @@ impl Engine {
             return Outcome::Retry;
         };
         match source.fetch_chunk(endpoint, file, buf, WINDOWSIZE, TRANSFER_DEADLINE_MS) {
-            Ok(len) => match self.keep_pages(first, &io.buf[..len]) {
+            Ok(len) => match self.keep_pages(first, &io.buf[..len], &io.wanted) {
                 Ok((kept, false)) => Outcome::Arrived { kept, len },
                 Ok((kept, true)) => Outcome::Bad { kept, len },
                 // What was kept stays; the rest comes with the next try.
@@ -568,14 +582,21 @@ impl Engine {
     }
 
     /// Checks the pages of `data`, the file whose first page is `first`,
-    /// and keeps those that are still needed; returns how many it kept and
-    /// whether one failed its check, or `ENOMEM`.
-    fn keep_pages(&self, first: u64, data: &[u8]) -> Result<(u64, bool)> {
+    /// against `wanted` (the hash of each page still needed, see
+    /// [`PageStore::wanted`]) and keeps those that match; returns how many
+    /// it kept and whether one failed its check, or `ENOMEM`.
+    fn keep_pages(
+        &self,
+        first: u64,
+        data: &[u8],
+        wanted: &[Option<[u8; sha256::DIGEST_LEN]>],
+    ) -> Result<(u64, bool)> {
         let inject = self.store.inject();
-        let (mut kept, mut bad) = (0, false);
-        for (j, bytes) in data.chunks_exact(PAGE_SIZE).enumerate() {
+        let mut bad = false;
+        let mut pages = KVec::with_capacity(wanted.len(), GFP_KERNEL)?;
+        for ((j, bytes), want) in data.chunks_exact(PAGE_SIZE).enumerate().zip(wanted) {
             let index = first + j as u64;
-            let Some((hash, true)) = self.store.remote_hash(index) else {
+            let Some(hash) = want else {
                 continue;
             };
             let mut page = OwnedPage::alloc(GFP_KERNEL | __GFP_NOWARN)?;
@@ -583,14 +604,15 @@ impl Engine {
             if inject.take_corruption() {
                 page.write(|dst| dst[0] ^= 0xff);
             }
-            if inject.verify() && page.read(|p| sha256::digest(p)) != hash {
+            if inject.verify() && page.read(|p| sha256::digest(p)) != *hash {
                 STATS.hash_mismatches.inc();
                 bad = true;
                 continue;
             }
-            self.store.keep(index, page);
-            kept += 1;
+            pages.push((index, page), GFP_KERNEL)?;
         }
+        let kept = pages.len() as u64;
+        self.store.keep(pages);
         Ok((kept, bad))
     }
 
@@ -686,7 +708,6 @@ impl Engine {
         }
         self.progress.fetch_add(1, Ordering::AcqRel);
         self.arrivals.wake_all();
-        self.workers.wake_all();
     }
 
     /// Whether the installer should run a pass now.
@@ -737,7 +758,7 @@ impl Engine {
 
 impl LocalFill for Engine {
     fn at_hand(&self, index: u64) -> bool {
-        matches!(self.store.remote_hash(index), Some((_, false)))
+        self.store.is_kept(index)
     }
 
     fn fill_local(&self, index: u64, folio: &mut Folio<'_>) -> Result {
@@ -749,11 +770,13 @@ impl LocalFill for Engine {
     }
 }
 
-/// The fetcher's socket and buffer, kept from one transfer to the next.
+/// A fetcher's socket and buffers, kept from one transfer to the next.
 struct Io {
     endpoint: Option<Endpoint>,
     blksize: u16,
     buf: KVVec<u8>,
+    /// The hash of each page of the file that is still needed.
+    wanted: KVec<Option<[u8; sha256::DIGEST_LEN]>>,
 }
 
 impl Io {
@@ -781,6 +804,7 @@ impl Worker for Fetcher {
             endpoint: None,
             blksize: 0,
             buf: KVVec::new(),
+            wanted: KVec::new(),
         };
         while !should_stop() {
             let seen = e.work.load(Ordering::Acquire);

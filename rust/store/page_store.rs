@@ -201,14 +201,13 @@ impl PageStore {
         }
     }
 
-    /// The SHA-256 page `index` of the server must have, and whether the
-    /// page is still to be fetched (its slot is remote and keeps nothing).
-    pub(crate) fn remote_hash(&self, index: u64) -> Option<([u8; DIGEST_LEN], bool)> {
+    /// Whether page `index` is a fetched page the store keeps.
+    pub(crate) fn is_kept(&self, index: u64) -> bool {
         let store = self.store.lock();
-        match store.slots.as_slice().get(usize::try_from(index).ok()?) {
-            Some(Slot::Remote { hash, kept }) => Some((*hash, kept.is_none())),
-            _ => None,
-        }
+        let slot = usize::try_from(index)
+            .ok()
+            .and_then(|i| store.slots.as_slice().get(i));
+        matches!(slot, Some(Slot::Remote { kept: Some(_), .. }))
     }
 
     /// The server file that holds page `index`, if it is a remote page.
@@ -221,18 +220,42 @@ impl PageStore {
         }
     }
 
-    /// Keeps `page`, fetched and checked, as the content of `index`, unless
-    /// the slot keeps one already or is not remote.
-    pub(crate) fn keep(&self, index: u64, page: OwnedPage) {
+    /// Writes into `out[j]` the SHA-256 page `first + j` must have if it is
+    /// still to be fetched (its slot is remote and keeps nothing), `None`
+    /// otherwise; returns how many are. One look under the lock for a
+    /// whole file.
+    pub(crate) fn wanted(&self, first: u64, out: &mut [Option<[u8; DIGEST_LEN]>]) -> usize {
+        let store = self.store.lock();
+        let slots = store.slots.as_slice();
+        let mut n = 0;
+        for (j, w) in out.iter_mut().enumerate() {
+            let slot = usize::try_from(first + j as u64)
+                .ok()
+                .and_then(|i| slots.get(i));
+            *w = match slot {
+                Some(Slot::Remote { hash, kept: None }) => Some(*hash),
+                _ => None,
+            };
+            n += usize::from(w.is_some());
+        }
+        n
+    }
+
+    /// Keeps `pages`, fetched and checked, as the content of their
+    /// indexes, unless a slot keeps one already or is not remote; under one
+    /// lock for a whole file.
+    pub(crate) fn keep(&self, pages: KVec<(u64, OwnedPage)>) {
         let mut store = self.store.lock();
         let st = &mut *store;
         let pass = st.next_pass;
-        let slot = usize::try_from(index)
-            .ok()
-            .and_then(|i| st.slots.as_mut_slice().get_mut(i));
-        if let Some(Slot::Remote { kept: k @ None, .. }) = slot {
-            *k = Some(Kept { page, pass });
-            st.kept_pages += 1;
+        for (index, page) in pages {
+            let slot = usize::try_from(index)
+                .ok()
+                .and_then(|i| st.slots.as_mut_slice().get_mut(i));
+            if let Some(Slot::Remote { kept: k @ None, .. }) = slot {
+                *k = Some(Kept { page, pass });
+                st.kept_pages += 1;
+            }
         }
     }
 
