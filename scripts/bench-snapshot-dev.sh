@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # bench-snapshot-dev.sh MIB [KIND...]: the time to load an image up to the
-# jump, through the module's loader (patch 0007: `lazyresume resume
+# jump, through the module's loader (patch 0008: `lazyresume resume
 # --dry-run`) against user space through /dev/snapshot (`lazyresume resume
 # --via-snapshot-dev --dry-run`: a user-space TFTP client with the
 # module's options, the same SHA-256 and LZ4 checks, the image written

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Safe wrappers of the hibernation interfaces of the patch series: the
-//! image loader (`hibernate_loader_*`, patch 0007), the page handed from
-//! the restoring kernel to the restored one (patch 0008), and the strings
+//! image loader (`hibernate_loader_*`, patch 0008), the page handed from
+//! the restoring kernel to the restored one (patch 0009), and the strings
 //! that identify this kernel build.
 
 use core::ptr::addr_of;
@@ -13,10 +13,10 @@ use kernel::error::to_result;
 use kernel::page::PAGE_SIZE;
 use kernel::prelude::*;
 
-// The hand-off page (patch 0008) is built only with this option; without
+// The hand-off page (patch 0009) is built only with this option; without
 // it, say so instead of failing on a missing binding.
 #[cfg(not(CONFIG_HIBERNATION_HANDOFF))]
-compile_error!("lazyresume needs CONFIG_HIBERNATION_HANDOFF=y (patch 0008)");
+compile_error!("lazyresume needs CONFIG_HIBERNATION_HANDOFF=y (patch 0009)");
 
 /// A hibernation image being loaded. Dropping it gives the load up.
 pub(crate) struct Loader(());

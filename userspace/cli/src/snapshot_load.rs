@@ -2,7 +2,7 @@
 
 //! `lazyresume resume --via-snapshot-dev --dry-run`: a benchmark aid, not
 //! a way to resume. It loads an image the way user space could without
-//! the loader of patch 0007, and measures it: `NAME/manifest` and
+//! the loader of patch 0008, and measures it: `NAME/manifest` and
 //! `NAME/pageset1` over a user-space TFTP client (`tftp_download`, the
 //! module's options), the SHA-256 and the LZ4 blocks checked and decoded
 //! as the module does, the hibernation image written into `/dev/snapshot`
