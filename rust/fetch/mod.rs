@@ -113,7 +113,7 @@ enum Lane {
     Background,
 }
 
-/// What the fetcher does next.
+/// What a fetcher does next.
 enum Next {
     /// Fetch this file in this lane, of the map of this generation.
     Fetch(u64, Lane, u64),
@@ -244,7 +244,7 @@ pub(crate) struct Engine {
     state: Mutex<State>,
     /// Bumped whenever a file arrives or fails.
     progress: AtomicU64,
-    /// Bumped whenever the fetcher has new work.
+    /// Bumped whenever the fetchers have new work.
     work: AtomicU64,
     /// `State::mode`, for the fault path to read without the lock.
     mode: AtomicU32,
@@ -464,7 +464,7 @@ impl Engine {
         }
     }
 
-    /// What the fetcher does next; marks the file it returns in flight.
+    /// What a fetcher does next; marks the file it returns in flight.
     fn next(&self) -> Next {
         let now = Ktime::ktime_get();
         let mut st = self.state.lock();
