@@ -17,7 +17,11 @@
 # correct answer (a read of 4 KiB), then until `verify` has checked
 # (touched) every byte; lazy-bg also until it is complete (every page
 # local, `lazyresume wait-complete` in its post-resume settings).  Prints
-# one "bench resume" line per mode and a table; keeps the raw lines in
+# one "bench resume" line per mode and a table (with, for lazy-bg once
+# complete and for eager after its resume, the client's MemFree and
+# AnonPages: what a complete client holds; for lazy-bg only meaningful
+# with LAZYRESUME_BENCH_TOUCH=0, since otherwise the workload may have
+# quit before it was complete); keeps the raw lines in
 # build/bench/resume-MIB.raw.  Measures; checks only that the answers are
 # correct.  LAZYRESUME_BENCH_TOUCH=0 skips the verify (then lazy-bg runs
 # until it is complete, with nothing touched); LAZYRESUME_BENCH_MODES picks
@@ -86,9 +90,12 @@ for kind in $kinds; do
 	echo "bench resume capture kind=$kind mib=$mib vm_s=$(echo "$t1 - $t0" | bc)" >>"$raw"
 done
 
-# The lazy-bg client waits for complete in its post-resume settings.
-mkdir -p "$images/lazy/clients"
-echo "lazyresume wait-complete --timeout 3000" >"$images/lazy/clients/5254000001a2"
+# The lazy-bg client waits for complete in its post-resume settings, then
+# shows its memory; the eager one shows it at once (everything is local).
+meminfo="grep -E '^(MemFree|AnonPages):' /proc/meminfo | sed 's/^/meminfo: /'"
+mkdir -p "$images/lazy/clients" "$images/eager/clients"
+echo "lazyresume wait-complete --timeout 3000 && $meminfo" >"$images/lazy/clients/5254000001a2"
+echo "$meminfo" >"$images/eager/clients/5254000001a1"
 
 # complete_watch STAMP T0: print the seconds from T0 to the line "complete
 # ... after the resume" of the lazy-bg run made after the file STAMP.
@@ -175,12 +182,15 @@ $(python3 "$client" "$port" quit)"
 	background=$(echo "$status" | sed -n 's/^background: *//p' | tail -1)
 	wire=$(echo "$urgent;$background" | { grep -o '[0-9.]* MiB,' || true; } |
 		awk '{ s += $1 } END { printf "%.1f", s }')
+	memfree=$(echo "$status" | sed -n 's/^meminfo: MemFree: *\([0-9]*\) kB/\1/p' | tail -1)
+	anon=$(echo "$status" | sed -n 's/^meminfo: AnonPages: *\([0-9]*\) kB/\1/p' | tail -1)
 	p50=$(echo "$urgent" | sed -n 's/.*p50 \([0-9]*\) us.*/\1/p')
 	p99=$(echo "$urgent" | sed -n 's/.*p99 \([0-9]*\) us.*/\1/p')
 	echo "bench resume mode=$mode mib=$mib startup_s=$startup ready_s=$ready" \
 		"all_touched_s=$(echo "$ready + $verify" | bc 2>/dev/null || echo nan) pageset1_mib=${p1:-0}" \
 		"pageset1_image_mib=${p1img:-0} complete_s=$complete wire_mib=${wire:-0}" \
 		"urgent_p50_us=${p50:-nan} urgent_p99_us=${p99:-nan}" \
+		"memfree_kib=${memfree:-nan} anon_kib=${anon:-nan}" \
 		"fetched_pages=${pages:-0} fetched_bytes=${bytes:-0} faults=${faults:-0}" >>"$raw"
 done
 
@@ -189,19 +199,24 @@ import statistics
 import sys
 rows = [dict(kv.split("=", 1) for kv in l.split()[2:] if "=" in kv)
         for l in open(sys.argv[1]) if l.startswith("bench resume mode=")]
+for r in rows:
+    for k in ("memfree", "anon"):
+        v = r.get(k + "_kib", "nan")
+        r[k + "_mib"] = "nan" if v == "nan" else str(int(v) / 1024)
 def med(rs, key, width=14):
     v = [float(r[key]) for r in rs if r.get(key, "nan") not in ("", "nan")]
     return f"{statistics.median(v):>{width}.1f}" if v else f"{'-':>{width}}"
 print(f"{'mode':<7} {'MiB':>5} {'runs':>4} {'interactive s':>14} {'all touched s':>14} "
       f"{'complete s':>11} {'pageset1 MiB':>13} {'(image MiB)':>12} {'MiB after':>10} "
-      f"{'urgent p50 us':>14} {'p99 us':>9}")
+      f"{'urgent p50 us':>14} {'p99 us':>9} {'MemFree MiB':>12} {'Anon MiB':>9}")
 for mode in dict.fromkeys(r['mode'] for r in rows):
     rs = [r for r in rows if r['mode'] == mode]
     r = rs[-1]
     print(f"{mode:<7} {r['mib']:>5} {len(rs):>4} {med(rs, 'ready_s')} "
           f"{med(rs, 'all_touched_s')} {med(rs, 'complete_s', 11)} {r['pageset1_mib']:>13} "
           f"{r.get('pageset1_image_mib', '0'):>12} {med(rs, 'wire_mib', 10)} "
-          f"{med(rs, 'urgent_p50_us')} {med(rs, 'urgent_p99_us', 9)}")
+          f"{med(rs, 'urgent_p50_us')} {med(rs, 'urgent_p99_us', 9)} "
+          f"{med(rs, 'memfree_mib', 12)} {med(rs, 'anon_mib', 9)}")
 if len(rows) > 4:
     print("(medians; every run is in " + sys.argv[1] + ")")
 PY
