@@ -58,19 +58,12 @@ mkdir -p "$out" "$here/build/runs"
 rm -rf "$images"
 mkdir -p "$images/lazy"
 chmod 0777 "$images/lazy"
-srv=$(mktemp -d "$here/build/runs/image-server.XXXX")
-trap '"$here/scripts/tftp-servers.sh" stop "$srv"' EXIT
-"$here/scripts/tftp-servers.sh" start-hpa "$images" "$srv"
-. "$srv/servers.env"
-server=10.0.2.2:$HPA_PORT
+. "$here/scripts/bench-common.sh"
+bench_server_up "$images"
 : >"$raw"
 
 qemu() { # NAME APPEND [options]: boot a VM, print its run directory
-	local name=$1 append=$2
-	shift 2
-	"$here/scripts/qemu-run.sh" --name "$name" --timeout 3600 --mem "$mem" \
-		--kernel "$kernel" --initrd "$initrd" \
-		--append "ip=dhcp quiet lrapp=redis lrmib=$mib $append" "$@" | tail -1
+	bench_qemu "$1" "lrapp=redis lrmib=$mib $2" "${@:3}"
 }
 
 t0=$(date +%s.%N)

@@ -34,20 +34,13 @@ out="$here/build/bench"
 images="$out/snapshot-dev-images-$mib"
 raw="$out/snapshot-dev-$mib.raw"
 mkdir -p "$out" "$here/build/runs"
-srv=$(mktemp -d "$here/build/runs/image-server.XXXX")
-trap '"$here/scripts/tftp-servers.sh" stop "$srv"' EXIT
 mkdir -p "$images"
-"$here/scripts/tftp-servers.sh" start-hpa "$images" "$srv"
-. "$srv/servers.env"
-server=10.0.2.2:$HPA_PORT
+. "$here/scripts/bench-common.sh"
+bench_server_up "$images"
 : >"$raw"
 
 qemu() { # NAME APPEND [options]: boot a VM, print its run directory
-	local name=$1 append=$2
-	shift 2
-	"$here/scripts/qemu-run.sh" --name "$name" --timeout 3600 --mem "$mem" \
-		--kernel "$kernel" --initrd "$initrd" \
-		--append "ip=dhcp quiet lrmib=$mib $append" "$@" | tail -1
+	bench_qemu "$1" "lrmib=$mib $2" "${@:3}"
 }
 
 for kind in $kinds; do
