@@ -14,7 +14,7 @@
 //! `fault` is the layer above `fetch`; it uses `fetch`, `store` and `sys`.
 
 use core::fmt::Write;
-use core::sync::atomic::{AtomicI64, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, Ordering};
 
 use kernel::new_mutex;
 use kernel::prelude::*;
@@ -116,6 +116,11 @@ impl WaitTable {
         slot.take().map(|w| w.since)
     }
 
+    /// Whether no fault waits for any page.
+    fn is_empty(&self) -> bool {
+        self.0.iter().all(Option::is_none)
+    }
+
     /// Since when faults wait for `index`, if they do.
     fn get(&self, index: u64) -> Option<Ktime> {
         self.0
@@ -133,6 +138,9 @@ pub(crate) struct LazyFiller {
     engine: Arc<Engine>,
     #[pin]
     waiting: Mutex<WaitTable>,
+    /// Whether `waiting` may hold an entry: a fault served at once (most
+    /// of them) then skips its lock.
+    anyone_waiting: AtomicBool,
 }
 
 /// The ops table registered with mm.
@@ -144,6 +152,7 @@ impl LazyFiller {
         pin_init!(Self {
             engine,
             waiting <- new_mutex!(WaitTable([None; WAITING_MAX])),
+            anyone_waiting: AtomicBool::new(false),
         })
     }
 
@@ -152,13 +161,18 @@ impl LazyFiller {
     fn not_yet(&self, index: u64) -> Result {
         let f = &STATS;
         let now = Ktime::ktime_get();
-        let (since, again) = self.waiting.lock().since(index, now);
+        let (since, again) = {
+            let mut waiting = self.waiting.lock();
+            // Set under the lock, before the entry can be looked for.
+            self.anyone_waiting.store(true, Ordering::Relaxed);
+            waiting.since(index, now)
+        };
         f.retries.inc();
         if !again {
             f.waited.inc();
         }
         if time_left_ms(since).is_some_and(|left| left <= 0) {
-            self.waiting.lock().remove(index);
+            self.forget(index);
             f.failed_deadline.inc();
             if LOG_LIMIT.allow() {
                 let waited = (now - since).to_ms();
@@ -173,7 +187,7 @@ impl LazyFiller {
     /// first try.
     fn served(&self, index: u64, start: Ktime, fetched: bool) {
         let f = &STATS;
-        let since = self.waiting.lock().remove(index);
+        let since = self.forget(index);
         if fetched && since.is_none() {
             f.read_ahead_hits.inc();
         }
@@ -185,8 +199,22 @@ impl LazyFiller {
 
     /// Page `index` cannot be had: forgets that faults wait for it.
     fn give_up(&self, index: u64) -> Error {
-        self.waiting.lock().remove(index);
+        self.forget(index);
         EIO
+    }
+
+    /// Forgets that faults wait for `index`; returns since when they did.
+    /// Takes the lock only if some fault waits for some page.
+    fn forget(&self, index: u64) -> Option<Ktime> {
+        if !self.anyone_waiting.load(Ordering::Relaxed) {
+            return None;
+        }
+        let mut waiting = self.waiting.lock();
+        let since = waiting.remove(index);
+        if waiting.is_empty() {
+            self.anyone_waiting.store(false, Ordering::Relaxed);
+        }
+        since
     }
 
     fn fill_page(&self, index: u64, folio: &mut Folio<'_>) -> Result {
