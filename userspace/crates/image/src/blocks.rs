@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The blocks of an LZ4-encoded `pageset1`.
+//! The blocks of an LZ4-encoded `pageset1` and of LZ4-encoded pageset2
+//! chunk files.
 //!
-//! The hibernation image is cut into blocks of [`BLOCK_LEN`] bytes (the
+//! The hibernation image (or the pages of a chunk that are not zero,
+//! back to back: [`encode_chunk`], [`decode_chunk`]) is cut into blocks of [`BLOCK_LEN`] bytes (the
 //! last one holds what remains) and each block is one frame: a
 //! little-endian `u32` and a payload. The low 31 bits of the `u32` are the
 //! payload's length; with [`FRAME_STORED`] set the payload is the block as
@@ -32,10 +34,13 @@ pub type CompressFn = fn(&[u8], &mut [u8]) -> Option<usize>;
 pub type DecompressFn = fn(&[u8], &mut [u8]) -> Option<usize>;
 
 /// Encodes `block` (1 to [`BLOCK_LEN`] bytes) as one frame into `out`,
-/// which holds at least [`MAX_FRAME_LEN`] bytes; returns the frame's
-/// length, or `None` if either has a wrong size.
+/// which holds at least a frame header and the block as it is; returns the
+/// frame's length, or `None` if either has a wrong size.
 pub fn encode_block(block: &[u8], compress: CompressFn, out: &mut [u8]) -> Option<usize> {
-    if block.is_empty() || block.len() > BLOCK_LEN || out.len() < MAX_FRAME_LEN {
+    if block.is_empty()
+        || block.len() > BLOCK_LEN
+        || out.len() < FRAME_HEADER_LEN.checked_add(block.len())?
+    {
         return None;
     }
     let (head, body) = out.split_at_mut(FRAME_HEADER_LEN);
@@ -78,6 +83,8 @@ pub enum DecodeError<E> {
     },
     /// The sink refused decoded bytes.
     Sink(E),
+    /// A chunk's page size does not divide [`BLOCK_LEN`].
+    BadPageSize,
 }
 
 impl<E> core::fmt::Display for DecodeError<E> {
@@ -92,6 +99,7 @@ impl<E> core::fmt::Display for DecodeError<E> {
                 "ends after {decoded} of {expected} bytes of the hibernation image"
             ),
             Self::Sink(_) => write!(f, "the decoded bytes were refused"),
+            Self::BadPageSize => write!(f, "the page size does not divide a block"),
         }
     }
 }
@@ -254,5 +262,127 @@ impl Decoder {
             });
         }
         Ok(())
+    }
+}
+
+/// Longest encoded form of `len` bytes: every block stored as it is, each
+/// behind its frame header; `None` if that does not fit in a `usize`.
+pub fn max_encoded_len(len: usize) -> Option<usize> {
+    len.div_ceil(BLOCK_LEN)
+        .checked_mul(FRAME_HEADER_LEN)?
+        .checked_add(len)
+}
+
+/// Encodes a pageset2 chunk file into `out`: the pages of `pages` (whole
+/// pages of `page_size` bytes, index order) for which `zero` is false, back
+/// to back, cut into blocks of [`BLOCK_LEN`] bytes and framed like an
+/// LZ4-encoded `pageset1`. `zero(j)` says whether page `j` of the chunk is
+/// all zeros (a reader learns it from the page's hash): such a page has
+/// no bytes in the file. `block` (at least [`BLOCK_LEN`] bytes) gathers a
+/// block; `out` must hold [`max_encoded_len`] of the pages kept. Returns
+/// the file's length, 0 if every page is zero (the chunk has no file), or
+/// `None` if a buffer is too small or `pages` is not whole pages.
+pub fn encode_chunk(
+    pages: &[u8],
+    page_size: usize,
+    zero: impl Fn(usize) -> bool,
+    compress: CompressFn,
+    block: &mut [u8],
+    out: &mut [u8],
+) -> Option<usize> {
+    if page_size == 0 || pages.len().checked_rem(page_size)? != 0 || block.len() < BLOCK_LEN {
+        return None;
+    }
+    let mut fill = 0usize;
+    let mut written = 0usize;
+    let kept = pages
+        .chunks_exact(page_size)
+        .enumerate()
+        .filter(|(j, _)| !zero(*j))
+        .map(|(_, p)| p);
+    for mut page in kept {
+        while !page.is_empty() {
+            let room = BLOCK_LEN.checked_sub(fill)?;
+            let (now, rest) = page.split_at(room.min(page.len()));
+            let end = fill.checked_add(now.len())?;
+            block.get_mut(fill..end)?.copy_from_slice(now);
+            fill = end;
+            page = rest;
+            if fill == BLOCK_LEN {
+                let n = encode_block(block.get(..fill)?, compress, out.get_mut(written..)?)?;
+                written = written.checked_add(n)?;
+                fill = 0;
+            }
+        }
+    }
+    if fill > 0 {
+        let n = encode_block(block.get(..fill)?, compress, out.get_mut(written..)?)?;
+        written = written.checked_add(n)?;
+    }
+    Some(written)
+}
+
+/// Decodes `file`, a whole pageset2 chunk file of `pages` pages of
+/// `page_size` bytes encoded by [`encode_chunk`], where `zero(j)` says
+/// whether page `j` of the chunk is all zeros (and so not in the file):
+/// hands each page that is in the file to `sink` with its place `j` in
+/// the chunk, in order. `stage` and `out` are those of
+/// [`Decoder::feed`]. An empty `file` is a chunk of zeros. Errors as
+/// [`Decoder`]'s; the pages handed out before an error were whole and in
+/// place, but the file was not.
+#[allow(clippy::too_many_arguments)]
+pub fn decode_chunk<E>(
+    file: &[u8],
+    pages: usize,
+    page_size: usize,
+    zero: impl Fn(usize) -> bool,
+    stage: &mut [u8],
+    out: &mut [u8],
+    decompress: DecompressFn,
+    sink: &mut impl FnMut(usize, &[u8]) -> Result<(), E>,
+) -> Result<(), DecodeError<E>> {
+    // Every block then holds whole pages.
+    if page_size == 0 || BLOCK_LEN.checked_rem(page_size) != Some(0) {
+        return Err(DecodeError::BadPageSize);
+    }
+    let stored = (0..pages).filter(|&j| !zero(j)).count();
+    let total = (stored as u64).saturating_mul(page_size as u64);
+    let mut decoder = Decoder::new(total);
+    let mut next = 0usize;
+    let mut pieces = |bytes: &[u8]| -> Result<(), Option<E>> {
+        // The whole file is fed at once: a piece is a whole block.
+        if bytes.len().checked_rem(page_size) != Some(0) {
+            return Err(None);
+        }
+        for page in bytes.chunks_exact(page_size) {
+            while next < pages && zero(next) {
+                next = next.saturating_add(1);
+            }
+            sink(next, page).map_err(Some)?;
+            next = next.saturating_add(1);
+        }
+        Ok(())
+    };
+    match decoder.feed(file, stage, out, decompress, &mut pieces) {
+        Ok(()) => {}
+        Err(DecodeError::Sink(Some(e))) => return Err(DecodeError::Sink(e)),
+        Err(DecodeError::Sink(None)) => return Err(DecodeError::BadPageSize),
+        Err(e) => return Err(e.without_sink()),
+    }
+    decoder.finish()
+}
+
+impl<E> DecodeError<E> {
+    /// The same error for another sink error type ([`DecodeError::Sink`],
+    /// which callers handle first, becomes [`DecodeError::BadPageSize`]).
+    fn without_sink<F>(self) -> DecodeError<F> {
+        match self {
+            Self::SmallBuffers => DecodeError::SmallBuffers,
+            Self::BadFrame { block } => DecodeError::BadFrame { block },
+            Self::BadBlock { block } => DecodeError::BadBlock { block },
+            Self::Trailing => DecodeError::Trailing,
+            Self::Truncated { decoded, expected } => DecodeError::Truncated { decoded, expected },
+            Self::BadPageSize | Self::Sink(_) => DecodeError::BadPageSize,
+        }
     }
 }

@@ -7,7 +7,7 @@ use core::fmt;
 /// The first bytes of a manifest.
 pub const MAGIC: [u8; 8] = *b"LZRIMAGE";
 /// The format version this code reads and writes.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 /// Length of the manifest header.
 pub const HEADER_LEN: usize = 192;
 /// Length of a SHA-256 digest.
@@ -32,12 +32,65 @@ pub const CHUNK_NAME_LEN: usize = CHUNK_PREFIX.len() + 16;
 /// A SHA-256 function.
 pub type Sha256Fn = fn(&[u8]) -> [u8; HASH_LEN];
 
-/// How the `pageset1` file holds the hibernation image.
+/// The SHA-256 of a page of zeros, for each page size from 4096 to 65536
+/// (the `hashes` file says which pages are zero: they have no bytes in an
+/// LZ4-encoded chunk file, and nobody fetches them).
+const ZERO_PAGE_SHA256: [[u8; HASH_LEN]; 5] = [
+    // 4096 bytes
+    [
+        0xad, 0x7f, 0xac, 0xb2, 0x58, 0x6f, 0xc6, 0xe9, 0x66, 0xc0, 0x04, 0xd7, 0xd1, 0xd1, 0x6b,
+        0x02, 0x4f, 0x58, 0x05, 0xff, 0x7c, 0xb4, 0x7c, 0x7a, 0x85, 0xda, 0xbd, 0x8b, 0x48, 0x89,
+        0x2c, 0xa7,
+    ],
+    // 8192 bytes
+    [
+        0x9f, 0x1d, 0xcb, 0xc3, 0x5c, 0x35, 0x0d, 0x60, 0x27, 0xf9, 0x8b, 0xe0, 0xf5, 0xc8, 0xb4,
+        0x3b, 0x42, 0xca, 0x52, 0xb7, 0x60, 0x44, 0x59, 0xc0, 0xc4, 0x2b, 0xe3, 0xaa, 0x88, 0x91,
+        0x3d, 0x47,
+    ],
+    // 16384 bytes
+    [
+        0x4f, 0xe7, 0xb5, 0x9a, 0xf6, 0xde, 0x3b, 0x66, 0x5b, 0x67, 0x78, 0x8c, 0xc2, 0xf9, 0x98,
+        0x92, 0xab, 0x82, 0x7e, 0xfa, 0xe3, 0xa4, 0x67, 0x34, 0x2b, 0x3b, 0xb4, 0xe3, 0xbc, 0x8e,
+        0x5b, 0xfe,
+    ],
+    // 32768 bytes
+    [
+        0xc3, 0x50, 0x20, 0x47, 0x3a, 0xed, 0x1b, 0x46, 0x42, 0xcd, 0x72, 0x6c, 0xad, 0x72, 0x7b,
+        0x63, 0xff, 0xf2, 0x82, 0x4a, 0xd6, 0x8c, 0xed, 0xd7, 0xff, 0xb7, 0x3c, 0x7c, 0xbd, 0x89,
+        0x04, 0x79,
+    ],
+    // 65536 bytes
+    [
+        0xde, 0x2f, 0x25, 0x60, 0x64, 0xa0, 0xaf, 0x79, 0x77, 0x47, 0xc2, 0xb9, 0x75, 0x05, 0xdc,
+        0x0b, 0x9f, 0x3d, 0xf0, 0xde, 0x4f, 0x48, 0x9e, 0xac, 0x73, 0x1c, 0x23, 0xae, 0x9c, 0xa9,
+        0xcc, 0x31,
+    ],
+];
+
+/// The SHA-256 of a page of `page_size` zeros, or `None` if the page size
+/// is not a power of two from 4096 to 65536.
+pub fn zero_page_hash(page_size: usize) -> Option<&'static [u8; HASH_LEN]> {
+    if !page_size.is_power_of_two() {
+        return None;
+    }
+    let k = page_size.checked_ilog2()?.checked_sub(12)?;
+    ZERO_PAGE_SHA256.get(usize::try_from(k).ok()?)
+}
+
+/// Whether `hash` is the SHA-256 of a page of `page_size` zeros.
+pub fn is_zero_page_hash(hash: &[u8; HASH_LEN], page_size: usize) -> bool {
+    zero_page_hash(page_size) == Some(hash)
+}
+
+/// How the `pageset1` file holds the hibernation image, or a chunk file
+/// its pageset2 pages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Encoding {
-    /// The image as it is.
+    /// The image (or every page of the chunk) as it is.
     Raw,
-    /// The image in LZ4-compressed blocks (`blocks.rs`).
+    /// The image (or the chunk's pages that are not zero) in
+    /// LZ4-compressed blocks (`blocks.rs`).
     Lz4Blocks,
 }
 
@@ -91,6 +144,11 @@ pub struct Header {
     pub snapshot_len: u64,
     /// Number of pageset2 pages.
     pub pageset2_pages: u64,
+    /// How the chunk files hold their pages: [`Encoding::Raw`], every
+    /// page at `(i % chunk_pages) * page_size`; [`Encoding::Lz4Blocks`],
+    /// the pages that are not zero in LZ4 blocks, no file for a chunk of
+    /// zeros (see `blocks::encode_chunk`).
+    pub pageset2_encoding: Encoding,
     /// SHA-256 of the `hashes` file.
     pub hashes_sha256: [u8; HASH_LEN],
 }
@@ -117,6 +175,8 @@ pub enum FormatError {
     NonZeroReserved,
     /// A `pageset1` encoding this code does not know.
     UnknownEncoding(u32),
+    /// A pageset2 encoding this code does not know.
+    UnknownPageset2Encoding(u32),
     /// The image length is not whole pages, or differs from the file's
     /// length in a raw `pageset1`.
     BadSnapshotLen {
@@ -168,6 +228,7 @@ impl fmt::Display for FormatError {
             }
             Self::NonZeroReserved => write!(f, "reserved manifest bytes are not zero"),
             Self::UnknownEncoding(e) => write!(f, "unknown pageset1 encoding {e}"),
+            Self::UnknownPageset2Encoding(e) => write!(f, "unknown pageset2 encoding {e}"),
             Self::BadSnapshotLen { snapshot, stored } => write!(
                 f,
                 "pageset1 of {stored} bytes holds an image of {snapshot} bytes: \
@@ -195,7 +256,7 @@ const OFF_HEADER_LEN: usize = 12;
 const OFF_PAGE_SIZE: usize = 16;
 const OFF_CHUNK_PAGES: usize = 20;
 const OFF_ENCODING: usize = 24;
-const OFF_RESERVED_WORD: usize = 28;
+const OFF_P2_ENCODING: usize = 28;
 const OFF_PAGESET1_LEN: usize = 32;
 const OFF_PAGESET2_PAGES: usize = 40;
 const OFF_PAGESET1_SHA: usize = 48;
@@ -244,6 +305,7 @@ impl Header {
             pageset1_encoding: Encoding::Raw,
             snapshot_len: 0,
             pageset2_pages: 0,
+            pageset2_encoding: Encoding::Raw,
             hashes_sha256: [0; HASH_LEN],
         }
     }
@@ -277,15 +339,20 @@ impl Header {
         Some((page.checked_div(per)?, offset))
     }
 
-    /// Length in bytes of chunk `chunk` (the last one may be short).
-    pub fn chunk_len(&self, chunk: u64) -> Option<u64> {
+    /// Pages of chunk `chunk` (the last one may be short), `None` past
+    /// the last chunk.
+    pub fn chunk_page_count(&self, chunk: u64) -> Option<u64> {
         let per = u64::from(self.chunk_pages.max(1));
         let first = chunk.checked_mul(per)?;
         let pages = self.pageset2_pages.checked_sub(first)?.min(per);
-        if pages == 0 {
-            return None;
-        }
-        pages.checked_mul(u64::from(self.page_size))
+        (pages > 0).then_some(pages)
+    }
+
+    /// Length in bytes of chunk `chunk` (the last one may be short), as
+    /// it is: the length of its file in a raw pageset2.
+    pub fn chunk_len(&self, chunk: u64) -> Option<u64> {
+        self.chunk_page_count(chunk)?
+            .checked_mul(u64::from(self.page_size))
     }
 
     /// The header's bytes.
@@ -308,6 +375,11 @@ impl Header {
             &mut b,
             OFF_ENCODING,
             &self.pageset1_encoding.to_u32().to_le_bytes(),
+        );
+        put(
+            &mut b,
+            OFF_P2_ENCODING,
+            &self.pageset2_encoding.to_u32().to_le_bytes(),
         );
         put(&mut b, OFF_SNAPSHOT_LEN, &self.snapshot_len.to_le_bytes());
         put(&mut b, OFF_HASHES_SHA, &self.hashes_sha256);
@@ -335,15 +407,18 @@ impl Header {
         if !(1..=MAX_CHUNK_PAGES).contains(&chunk_pages) {
             return Err(FormatError::BadChunkPages(chunk_pages));
         }
-        let reserved_zero = le32(b, OFF_RESERVED_WORD) == 0
-            && b.get(OFF_RESERVED..)
-                .is_some_and(|r| r.iter().all(|&c| c == 0));
+        let reserved_zero = b
+            .get(OFF_RESERVED..)
+            .is_some_and(|r| r.iter().all(|&c| c == 0));
         if !reserved_zero {
             return Err(FormatError::NonZeroReserved);
         }
         let encoding = le32(b, OFF_ENCODING);
         let pageset1_encoding =
             Encoding::from_u32(encoding).ok_or(FormatError::UnknownEncoding(encoding))?;
+        let encoding = le32(b, OFF_P2_ENCODING);
+        let pageset2_encoding =
+            Encoding::from_u32(encoding).ok_or(FormatError::UnknownPageset2Encoding(encoding))?;
         let mut kernel_id = [0u8; KERNEL_ID_LEN];
         kernel_id.copy_from_slice(
             b.get(OFF_KERNEL_ID..OFF_SNAPSHOT_LEN)
@@ -368,6 +443,7 @@ impl Header {
             pageset1_encoding,
             snapshot_len: le64(b, OFF_SNAPSHOT_LEN),
             pageset2_pages: le64(b, OFF_PAGESET2_PAGES),
+            pageset2_encoding,
             hashes_sha256,
         };
         let whole_pages = header.snapshot_len.checked_rem(u64::from(page_size)) == Some(0);

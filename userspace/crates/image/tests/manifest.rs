@@ -33,6 +33,7 @@ fn header(pages: u64, chunk_pages: u32) -> Header {
     // Whole pages of every page size.
     h.snapshot_len = 8 * 65536;
     h.pageset2_pages = pages;
+    h.pageset2_encoding = Encoding::Lz4Blocks;
     h.hashes_sha256 = sha256(&hashes(pages));
     h
 }
@@ -45,9 +46,10 @@ fn reseal(m: &mut [u8]) {
 
 proptest! {
     #[test]
-    fn round_trip(pages in 0u64..300, chunk_pages in 1u32..64, kib in 0u32..5) {
+    fn round_trip(pages in 0u64..300, chunk_pages in 1u32..64, kib in 0u32..5, lz4: bool) {
         let mut h = header(pages, chunk_pages);
         h.page_size = 4096 << kib;
+        h.pageset2_encoding = if lz4 { Encoding::Lz4Blocks } else { Encoding::Raw };
         let m = Manifest::encode(&h, sha256);
         prop_assert_eq!(m.len(), MANIFEST_LEN);
         let parsed = Manifest::parse(&m, sha256).unwrap();
@@ -95,6 +97,9 @@ proptest! {
         let total: u64 = (0..h.chunks()).map(|c| h.chunk_len(c).unwrap()).sum();
         prop_assert_eq!(total, pages * 4096);
         prop_assert_eq!(h.chunk_len(h.chunks()), None);
+        let counted: u64 = (0..h.chunks()).map(|c| h.chunk_page_count(c).unwrap()).sum();
+        prop_assert_eq!(counted, pages);
+        prop_assert_eq!(h.chunk_page_count(h.chunks()), None);
         for p in 0..pages {
             let (c, off) = h.locate(p).unwrap();
             prop_assert!(c < h.chunks());
@@ -115,10 +120,15 @@ fn error_after(f: impl FnOnce(&mut [u8])) -> FormatError {
 #[test]
 fn each_field_is_checked_and_named() {
     assert_eq!(error_after(|m| m[0] = b'X'), FormatError::BadMagic);
-    // Version 1 had no pageset1 encoding and the hashes in the manifest.
+    // Version 1 had no pageset1 encoding and the hashes in the manifest;
+    // version 2 no pageset2 encoding (its chunk files were raw).
     assert_eq!(
         error_after(|m| m[8] = 1),
         FormatError::UnsupportedVersion(1)
+    );
+    assert_eq!(
+        error_after(|m| m[8] = 2),
+        FormatError::UnsupportedVersion(2)
     );
     assert_eq!(error_after(|m| m[12] = 193), FormatError::BadHeaderLen(193));
     assert_eq!(
@@ -130,7 +140,10 @@ fn each_field_is_checked_and_named() {
         FormatError::BadChunkPages(0)
     );
     assert_eq!(error_after(|m| m[24] = 7), FormatError::UnknownEncoding(7));
-    assert_eq!(error_after(|m| m[28] = 1), FormatError::NonZeroReserved);
+    assert_eq!(
+        error_after(|m| m[28] = 2),
+        FormatError::UnknownPageset2Encoding(2)
+    );
     assert_eq!(
         error_after(|m| m[HEADER_LEN - 1] = 1),
         FormatError::NonZeroReserved
@@ -181,6 +194,11 @@ fn each_field_is_checked_and_named() {
     // Every error says what is wrong.
     let text = FormatError::BadPageSize(5000).to_string();
     assert!(text.contains("5000"), "{text}");
+    let text = FormatError::UnsupportedVersion(2).to_string();
+    assert!(
+        text.contains("version 2") && text.contains("version 3"),
+        "{text}"
+    );
 }
 
 #[test]
