@@ -192,6 +192,14 @@ struct lazyresume_mem_inject {
 /* lazyresume_tftp_backend.flags */
 #define LAZYRESUME_TFTP_BACKEND_NO_UPLOAD (1 << 0) /* files already there */
 /*
+ * The files are the LZ4-encoded chunk files of an image of format version
+ * 3 (Documentation/image-format.rst): the pages that are not zero, in LZ4
+ * blocks, and no file for a chunk of zeros.  Needs
+ * LAZYRESUME_TFTP_BACKEND_NO_UPLOAD.  Without it the files are raw, every
+ * page of a file in place.  Pages of zeros are never fetched either way.
+ */
+#define LAZYRESUME_TFTP_BACKEND_LZ4 (1 << 1)
+/*
  * Bits 8 to 11: log2 of the pages per file (0 to 6, that is 1 to 64
  * pages), as mmap() encodes huge page sizes.  A fault fetches the whole
  * file of its page and keeps the other pages of it for their own faults:

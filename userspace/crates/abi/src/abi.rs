@@ -340,6 +340,13 @@ pub const TFTP_PREFIX_LEN: usize = 128;
 /// [`TftpBackend::flags`]: the page files are on the server already (put
 /// there by an earlier call or another tool): upload nothing.
 pub const TFTP_BACKEND_NO_UPLOAD: u32 = 1 << 0;
+/// [`TftpBackend::flags`]: the page files are LZ4-encoded chunk files of
+/// an image of format version 3 (`Documentation/image-format.rst`): the
+/// pages that are not zero, in LZ4 blocks, and no file for a chunk of
+/// zeros. Needs [`TFTP_BACKEND_NO_UPLOAD`]. Without it the files are raw,
+/// every page of a file in place (zero pages too, though none is ever
+/// fetched).
+pub const TFTP_BACKEND_LZ4: u32 = 1 << 1;
 /// [`TftpBackend::flags`]: bits from here on hold log2 of the pages per
 /// file (masked by [`TFTP_BACKEND_CHUNK_MASK`]). A fault fetches the whole
 /// file of its page and keeps its other pages for their faults

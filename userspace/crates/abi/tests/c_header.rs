@@ -52,6 +52,7 @@ int main(void)
 	printf("IOC_MEM_INJECT %lu\n", (unsigned long)LAZYRESUME_IOC_MEM_INJECT);
 	printf("TFTP_PREFIX_LEN %u\n", LAZYRESUME_TFTP_PREFIX_LEN);
 	printf("TFTP_BACKEND_NO_UPLOAD %u\n", LAZYRESUME_TFTP_BACKEND_NO_UPLOAD);
+	printf("TFTP_BACKEND_LZ4 %u\n", LAZYRESUME_TFTP_BACKEND_LZ4);
 	printf("TFTP_BACKEND_CHUNK_SHIFT %u\n", LAZYRESUME_TFTP_BACKEND_CHUNK_SHIFT);
 	printf("EVICT_SHARED %u\n", LAZYRESUME_EVICT_SHARED);
 	printf("TFTP_BACKEND_CHUNK_MASK %u\n", LAZYRESUME_TFTP_BACKEND_CHUNK_MASK);
@@ -254,6 +255,7 @@ fn c_header_matches_rust_abi() {
             "TFTP_BACKEND_NO_UPLOAD",
             u64::from(abi::TFTP_BACKEND_NO_UPLOAD),
         ),
+        ("TFTP_BACKEND_LZ4", u64::from(abi::TFTP_BACKEND_LZ4)),
         (
             "TFTP_BACKEND_CHUNK_SHIFT",
             u64::from(abi::TFTP_BACKEND_CHUNK_SHIFT),
