@@ -16,7 +16,7 @@ use crate::device::Device;
 use crate::image::{hashes_file, running_kernel_id, sha256};
 use crate::mounts;
 use crate::netconf;
-use crate::pageset1::Encoder;
+use crate::pageset1::{self, Encoder};
 use crate::snapshot::{Created, Snapshot};
 use crate::store::{self, Store};
 use crate::tftp_upload::Reader;
@@ -271,14 +271,14 @@ pub fn run(device: &Path, args: &CaptureArgs) -> Result<()> {
         bail!("the page store has holes: was it used before the capture?");
     }
     if !hashes.is_empty() {
-        put_pageset2(&dev, &store, hashes.len() as u64, args.chunk_pages)?;
+        put_pageset2(&dev, &store, &hashes, args.chunk_pages)?;
         // From now on the module fetches the pages from the server (and
         // frees its copies, which are not to be in pageset1).
         let prefix = format!("{name}/{}", lazyresume_image::CHUNK_PREFIX);
         let mut req = abi::TftpBackend::new(server.ip().octets(), server.port(), prefix.as_bytes());
         // Checked by the argument parser.
         let chunk_flags = abi::tftp_backend_chunk_flags(args.chunk_pages).unwrap_or(0);
-        req.flags = abi::TFTP_BACKEND_NO_UPLOAD | chunk_flags;
+        req.flags = abi::TFTP_BACKEND_NO_UPLOAD | abi::TFTP_BACKEND_LZ4 | chunk_flags;
         dev.tftp_backend(&mut req)
             .context("LAZYRESUME_IOC_TFTP_BACKEND")?;
         let (_, remote) = dev.page_hashes()?;
@@ -323,6 +323,7 @@ pub fn run(device: &Path, args: &CaptureArgs) -> Result<()> {
     header.pageset1_encoding = Encoding::Lz4Blocks;
     header.snapshot_len = size;
     header.pageset2_pages = hashes.len() as u64;
+    header.pageset2_encoding = Encoding::Lz4Blocks;
     let hashes_bytes = hashes_file(&mut header, &hashes);
     let manifest = Manifest::encode(&header, sha256);
     // The manifest last: an image without one is visibly incomplete.
@@ -356,28 +357,54 @@ pub fn run(device: &Path, args: &CaptureArgs) -> Result<()> {
     bail!("power off failed: {}", std::io::Error::last_os_error())
 }
 
-/// Writes the `total` pages of the memory backend to `store`,
-/// `chunk_pages` per file, reading them from the module in batches.
-fn put_pageset2(dev: &Device, store: &Store, total: u64, chunk_pages: u32) -> Result<()> {
+/// Writes the pages of the memory backend, whose SHA-256 are `hashes`, to
+/// `store`, `chunk_pages` per file in LZ4 blocks without their zero pages
+/// (no file for a chunk of zeros), reading them from the module in
+/// batches.
+fn put_pageset2(
+    dev: &Device,
+    store: &Store,
+    hashes: &[[u8; HASH_LEN]],
+    chunk_pages: u32,
+) -> Result<()> {
     let t = Instant::now();
-    let file_len = u64::from(chunk_pages) * PAGE_SIZE;
+    let total = hashes.len() as u64;
+    let per = chunk_pages as usize;
+    let page = PAGE_SIZE as usize;
+    let stored = std::cell::Cell::new(0u64);
     let mut files = (0..total).step_by(READ_BATCH as usize).flat_map(|first| {
         let count = READ_BATCH.min(total - first);
         match dev.read_pages(first, count) {
             Ok(b) => b
-                .chunks(file_len as usize)
+                .chunks(per * page)
                 .enumerate()
-                .map(|(j, f)| Ok((first / u64::from(chunk_pages) + j as u64, f.to_vec())))
+                .filter_map(|(j, f)| {
+                    let chunk = first / u64::from(chunk_pages) + j as u64;
+                    let at = chunk as usize * per;
+                    let hashes = hashes.get(at..(at + per).min(hashes.len()))?;
+                    let file = pageset1::encode_chunk_file(f, page, hashes);
+                    stored.set(stored.get() + file.len() as u64);
+                    // A chunk of zeros has no file.
+                    (!file.is_empty()).then_some(Ok((chunk, file)))
+                })
                 .collect::<Vec<_>>(),
             Err(e) => vec![Err(e)],
         }
     });
     let size = total * PAGE_SIZE;
+    let file_len = u64::from(chunk_pages) * PAGE_SIZE;
     let mut progress = progress_printer("pageset2", size);
     let n = store.put_chunks(&mut files, &mut |n| progress((n * file_len).min(size)))?;
     let secs = t.elapsed().as_secs_f64();
+    let zeros = hashes
+        .iter()
+        .filter(|h| lazyresume_image::is_zero_page_hash(h, page))
+        .count();
     println!(
-        "capture: pageset2: {total} pages in {n} files written in {secs:.1} s ({:.2} MiB/s)",
+        "capture: pageset2: {total} pages ({zeros} of zeros, left out) in {n} files of {} KiB \
+         in LZ4 blocks ({} KiB as they are) written in {secs:.1} s ({:.2} MiB/s)",
+        stored.get() >> 10,
+        size >> 10,
         size as f64 / (1 << 20) as f64 / secs.max(1e-9)
     );
     Ok(())

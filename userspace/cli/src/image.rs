@@ -5,7 +5,9 @@
 
 use anyhow::{bail, ensure, Context, Result};
 use clap::Args;
-use lazyresume_image::{self as image, Encoding, Header, Manifest, PageHashes, HASH_LEN};
+use lazyresume_image::{
+    self as image, is_zero_page_hash, Encoding, Header, Manifest, PageHashes, HASH_LEN,
+};
 use sha2::{Digest, Sha256};
 use std::fs::{self, File};
 use std::io::{BufWriter, Read, Write};
@@ -59,8 +61,8 @@ pub struct CreateArgs {
     /// Pages per pageset2 chunk file.
     #[arg(long, default_value_t = 1)]
     chunk_pages: u32,
-    /// Store pageset1 in LZ4 blocks, as `capture` does (the default: as
-    /// it is).
+    /// Store pageset1 and the pageset2 chunk files in LZ4 blocks, zero
+    /// pages left out, as `capture` does (the default: as they are).
     #[arg(long)]
     lz4: bool,
 }
@@ -91,6 +93,7 @@ pub fn create(args: &CreateArgs) -> Result<()> {
     header.snapshot_len = pageset1.len() as u64;
     let pageset1 = if args.lz4 {
         header.pageset1_encoding = Encoding::Lz4Blocks;
+        header.pageset2_encoding = Encoding::Lz4Blocks;
         pageset1::encode(&pageset1)
     } else {
         pageset1
@@ -103,20 +106,37 @@ pub fn create(args: &CreateArgs) -> Result<()> {
 
     fs::create_dir(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
     fs::write(args.out.join(image::PAGESET1_NAME), &pageset1)?;
-    let hashes: Vec<[u8; HASH_LEN]> = pageset2.chunks(page).map(sha256).collect();
-    let hashes = hashes_file(&mut header, &hashes);
+    let page_hashes: Vec<[u8; HASH_LEN]> = pageset2.chunks(page).map(sha256).collect();
+    let hashes = hashes_file(&mut header, &page_hashes);
     fs::write(args.out.join(image::HASHES_NAME), &hashes)?;
     let manifest = Manifest::encode(&header, sha256);
-    let per = args.chunk_pages as usize * page;
-    for (i, chunk) in pageset2.chunks(per).enumerate() {
+    let per = args.chunk_pages as usize;
+    let mut files = 0;
+    for (i, (chunk, hashes)) in pageset2
+        .chunks(per * page)
+        .zip(page_hashes.chunks(per))
+        .enumerate()
+    {
+        let encoded;
+        let bytes = if args.lz4 {
+            encoded = pageset1::encode_chunk_file(chunk, page, hashes);
+            // A chunk of zeros has no file.
+            if encoded.is_empty() {
+                continue;
+            }
+            &encoded
+        } else {
+            chunk
+        };
         let mut f = BufWriter::new(File::create(chunk_file(&args.out, i as u64))?);
-        f.write_all(chunk)?;
+        f.write_all(bytes)?;
         f.flush()?;
+        files += 1;
     }
     // The manifest last: an image without one is visibly incomplete.
     fs::write(args.out.join(image::MANIFEST_NAME), manifest)?;
     println!(
-        "created {}: pageset1 {} bytes, pageset2 {} pages in {} chunks",
+        "created {}: pageset1 {} bytes, pageset2 {} pages in {} chunks, {files} files",
         args.out.display(),
         header.pageset1_len,
         header.pageset2_pages,
@@ -151,12 +171,42 @@ pub fn inspect(dir: &Path) -> Result<()> {
         h.pageset1_encoding.name()
     );
     println!(
-        "pageset2:        {} pages ({} bytes) in {} chunk files of {} pages",
+        "pageset2:        {} pages ({} bytes) in {} chunks of {} pages, stored {}",
         h.pageset2_pages,
         h.pageset2_pages * u64::from(h.page_size),
         h.chunks(),
-        h.chunk_pages
+        h.chunk_pages,
+        h.pageset2_encoding.name()
     );
+    // What the hashes say (if they check out), and what is on disk.
+    let hashes = fs::read(dir.join(image::HASHES_NAME)).unwrap_or_default();
+    if let Ok(m) = PageHashes::parse(&h, &hashes, sha256) {
+        let zero = |i: u64| {
+            m.page_hash(i)
+                .is_some_and(|x| is_zero_page_hash(x, h.page_size as usize))
+        };
+        let zeros = (0..h.pageset2_pages).filter(|&i| zero(i)).count();
+        let per = u64::from(h.chunk_pages);
+        let zero_chunks = (0..h.chunks())
+            .filter(|&c| (c * per..((c + 1) * per).min(h.pageset2_pages)).all(zero))
+            .count();
+        println!(
+            "zero pages:      {zeros} (never fetched), {zero_chunks} chunks of zeros{}",
+            if h.pageset2_encoding == Encoding::Lz4Blocks {
+                " (no file)"
+            } else {
+                ""
+            }
+        );
+    }
+    let (mut files, mut bytes) = (0u64, 0u64);
+    for chunk in 0..h.chunks() {
+        if let Ok(md) = fs::metadata(chunk_file(dir, chunk)) {
+            files += 1;
+            bytes += md.len();
+        }
+    }
+    println!("chunk files:     {files}, {bytes} bytes");
     println!("manifest:        {} bytes", image::MANIFEST_LEN);
     println!(
         "page hashes:     {} bytes, sha256 {}",
@@ -197,14 +247,35 @@ pub fn verify(dir: &Path) -> Result<()> {
     }
 
     let page = h.page_size as usize;
+    let per = u64::from(h.chunk_pages);
+    let lz4 = h.pageset2_encoding == Encoding::Lz4Blocks;
     let mut buf = Vec::new();
     for chunk in 0..h.chunks() {
         let path = chunk_file(dir, chunk);
         let want = h.chunk_len(chunk).unwrap_or(0);
+        let count = h.chunk_page_count(chunk).unwrap_or(0);
+        let hashes: Vec<[u8; HASH_LEN]> = (chunk * per..chunk * per + count)
+            .map(|i| m.page_hash(i).copied().unwrap_or([0; HASH_LEN]))
+            .collect();
+        let all_zero = hashes.iter().all(|x| is_zero_page_hash(x, page));
         buf.clear();
-        if let Err(e) = File::open(&path).and_then(|mut f| f.read_to_end(&mut buf)) {
-            problems.push(format!("{}: {e}", path.display()));
-            continue;
+        match File::open(&path).and_then(|mut f| f.read_to_end(&mut buf)) {
+            // An LZ4-encoded chunk of zeros has no file.
+            Err(e) if lz4 && all_zero && e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => {
+                problems.push(format!("{}: {e}", path.display()));
+                continue;
+            }
+            Ok(_) => {}
+        }
+        if lz4 {
+            match pageset1::decode_chunk_file(&buf, count as usize, page, &hashes) {
+                Ok(pages) => buf = pages,
+                Err(e) => {
+                    problems.push(format!("{}: {e}", path.display()));
+                    continue;
+                }
+            }
         }
         if buf.len() as u64 != want {
             problems.push(format!(
@@ -218,8 +289,9 @@ pub fn verify(dir: &Path) -> Result<()> {
             let index = chunk * u64::from(h.chunk_pages) + i as u64;
             if Some(&sha256(p)) != m.page_hash(index) {
                 problems.push(format!(
-                    "pageset2 page {index} ({}, offset {}): SHA-256 mismatch",
+                    "pageset2 page {index} ({}, {} {}): SHA-256 mismatch",
                     path.display(),
+                    if lz4 { "decoded offset" } else { "offset" },
                     i * page
                 ));
             }

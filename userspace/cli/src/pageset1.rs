@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The `pageset1` file in LZ4 blocks (`lazyresume_image::blocks`), with
-//! `lz4_flex` as the LZ4 block codec.
+//! The `pageset1` file and the pageset2 chunk files in LZ4 blocks
+//! (`lazyresume_image::blocks`), with `lz4_flex` as the LZ4 block codec.
 
 use anyhow::{anyhow, Result};
-use lazyresume_image::blocks::{encode_block, Decoder, BLOCK_LEN, MAX_FRAME_LEN};
+use lazyresume_image::blocks::{
+    decode_chunk, encode_block, encode_chunk, max_encoded_len, Decoder, BLOCK_LEN, MAX_FRAME_LEN,
+};
+use lazyresume_image::{is_zero_page_hash, HASH_LEN};
 use sha2::{Digest, Sha256};
 use std::cell::Cell;
 use std::rc::Rc;
@@ -44,6 +47,58 @@ pub fn check(file: &[u8], total: u64) -> Result<()> {
     })
     .and_then(|()| d.finish())
     .map_err(|e| anyhow!("{e}"))
+}
+
+/// The LZ4-encoded chunk file of `pages` (whole pages of `page_size`
+/// bytes) whose SHA-256 are `hashes`: the pages that are not zero, in
+/// blocks; empty if every page is zero (the chunk has no file).
+pub fn encode_chunk_file(pages: &[u8], page_size: usize, hashes: &[[u8; HASH_LEN]]) -> Vec<u8> {
+    let zero = |j: usize| {
+        hashes
+            .get(j)
+            .is_some_and(|h| is_zero_page_hash(h, page_size))
+    };
+    let mut block = vec![0u8; BLOCK_LEN];
+    let mut out = vec![0u8; max_encoded_len(pages.len()).unwrap_or(0)];
+    let n = encode_chunk(pages, page_size, zero, compress, &mut block, &mut out).unwrap_or(0);
+    out.truncate(n);
+    out
+}
+
+/// Decodes the LZ4-encoded chunk file `file` of `count` pages of
+/// `page_size` bytes whose SHA-256 are `hashes` into the chunk's pages,
+/// zero pages included.
+pub fn decode_chunk_file(
+    file: &[u8],
+    count: usize,
+    page_size: usize,
+    hashes: &[[u8; HASH_LEN]],
+) -> Result<Vec<u8>> {
+    let zero = |j: usize| {
+        hashes
+            .get(j)
+            .is_some_and(|h| is_zero_page_hash(h, page_size))
+    };
+    let mut pages = vec![0u8; count * page_size];
+    let (mut stage, mut out) = (vec![0u8; BLOCK_LEN], vec![0u8; BLOCK_LEN]);
+    decode_chunk(
+        file,
+        count,
+        page_size,
+        zero,
+        &mut stage,
+        &mut out,
+        decompress,
+        &mut |j, bytes: &[u8]| {
+            let dst = pages
+                .get_mut(j * page_size..(j + 1) * page_size)
+                .ok_or(())?;
+            dst.copy_from_slice(bytes);
+            Ok::<(), ()>(())
+        },
+    )
+    .map_err(|e| anyhow!("{e}"))?;
+    Ok(pages)
 }
 
 /// Encodes the image `inner` reads as it is read, and hashes what it
@@ -141,5 +196,28 @@ mod tests {
         check(&file, image.len() as u64).unwrap();
         assert!(check(&file, image.len() as u64 + 4096).is_err());
         assert!(check(&file[..file.len() - 1], image.len() as u64).is_err());
+    }
+
+    #[test]
+    fn chunk_files_leave_zero_pages_out() {
+        let page = 4096;
+        let mut pages = vec![0u8; 4 * page];
+        pages[page..2 * page].fill(7);
+        pages[3 * page + 5] = 1;
+        let hashes: Vec<[u8; 32]> = pages
+            .chunks(page)
+            .map(|p| Sha256::digest(p).into())
+            .collect();
+        let file = encode_chunk_file(&pages, page, &hashes);
+        // Two pages that compress well: far less than two pages.
+        assert!(!file.is_empty() && file.len() < page, "{}", file.len());
+        assert_eq!(decode_chunk_file(&file, 4, page, &hashes).unwrap(), pages);
+        let zeros = vec![0u8; 2 * page];
+        let zero_hashes = vec![<[u8; 32]>::from(Sha256::digest(&zeros[..page])); 2];
+        assert!(encode_chunk_file(&zeros, page, &zero_hashes).is_empty());
+        assert_eq!(
+            decode_chunk_file(&[], 2, page, &zero_hashes).unwrap(),
+            zeros
+        );
     }
 }

@@ -96,11 +96,70 @@ fn create_inspect_verify() {
     let t = text(&o);
     assert!(t.contains("test-kernel 1"), "{t}");
     assert!(
-        t.contains("10 pages (40960 bytes) in 3 chunk files of 4 pages"),
+        t.contains("10 pages (40960 bytes) in 3 chunks of 4 pages, stored raw"),
         "{t}"
     );
+    assert!(t.contains("chunk files:     3, 40960 bytes"), "{t}");
     let o = tool(&["verify", img.to_str().unwrap()]);
     assert!(o.status.success(), "{}", text(&o));
+}
+
+#[test]
+fn lz4_chunk_files_leave_zero_pages_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let p1 = dir.path().join("p1");
+    let p2 = dir.path().join("p2");
+    fs::write(&p1, vec![0u8; 4096]).unwrap();
+    // Chunk 0: text and zeros; chunk 1: zeros; chunk 2: one page of text.
+    let mut pages = vec![0u8; 9 * 4096];
+    pages[..4096].copy_from_slice(&b"lazy".repeat(1024));
+    pages[2 * 4096..3 * 4096].copy_from_slice(&b"page".repeat(1024));
+    pages[8 * 4096..].copy_from_slice(&b"last".repeat(1024));
+    fs::write(&p2, &pages).unwrap();
+    let img = dir.path().join("img");
+    let o = tool(&[
+        "image-create",
+        img.to_str().unwrap(),
+        "--pageset1",
+        p1.to_str().unwrap(),
+        "--pageset2",
+        p2.to_str().unwrap(),
+        "--kernel-id",
+        "test-kernel 1",
+        "--chunk-pages",
+        "4",
+        "--lz4",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    // No file for the chunk of zeros; the others far smaller than raw.
+    assert!(!img.join("p2-0000000000000001").exists());
+    let c0 = fs::metadata(img.join("p2-0000000000000000")).unwrap().len();
+    assert!(c0 < 4096, "{c0}");
+    let t = text(&tool(&["inspect", img.to_str().unwrap()]));
+    assert!(
+        t.contains("in 3 chunks of 4 pages, stored lz4-blocks"),
+        "{t}"
+    );
+    assert!(
+        t.contains("zero pages:      6 (never fetched), 1 chunks"),
+        "{t}"
+    );
+    assert!(t.contains("chunk files:     2, "), "{t}");
+    let o = tool(&["verify", img.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    // A missing file of pages that are not zero is a problem, and so is a
+    // file that does not decode.
+    fs::remove_file(img.join("p2-0000000000000002")).unwrap();
+    let c0 = img.join("p2-0000000000000000");
+    let mut d = fs::read(&c0).unwrap();
+    d.truncate(d.len() - 1);
+    fs::write(&c0, d).unwrap();
+    let o = tool(&["verify", img.to_str().unwrap()]);
+    assert!(!o.status.success());
+    let t = text(&o);
+    assert!(t.contains("p2-0000000000000002"), "{t}");
+    assert!(t.contains("p2-0000000000000000: ends after"), "{t}");
+    assert!(t.contains("2 problem(s)"), "{t}");
 }
 
 #[test]
