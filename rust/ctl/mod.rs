@@ -260,10 +260,16 @@ fn tftp_backend(arg: UserPtr) -> Result<isize> {
     let (mut reader, mut writer) = UserSlice::new(arg, abi::TFTP_BACKEND_SIZE).reader_writer();
     let mut req: abi::TftpBackend = reader.read()?;
     let chunk_bits = abi::TFTP_BACKEND_CHUNK_MASK << abi::TFTP_BACKEND_CHUNK_SHIFT;
-    if req.flags & !(abi::TFTP_BACKEND_NO_UPLOAD | chunk_bits) != 0 {
+    let known = abi::TFTP_BACKEND_NO_UPLOAD | abi::TFTP_BACKEND_LZ4 | chunk_bits;
+    if req.flags & !known != 0 {
         return Err(EINVAL);
     }
     let upload = req.flags & abi::TFTP_BACKEND_NO_UPLOAD == 0;
+    let lz4 = req.flags & abi::TFTP_BACKEND_LZ4 != 0;
+    // The module uploads raw files only.
+    if upload && lz4 {
+        return Err(EINVAL);
+    }
     let chunk_pages = abi::tftp_backend_chunk_pages(req.flags).ok_or(EINVAL)?;
     // The module uploads one page per file only.
     if upload && chunk_pages != 1 {
@@ -280,7 +286,7 @@ fn tftp_backend(arg: UserPtr) -> Result<isize> {
         0 => store::tftp::DEFAULT_RTO_MS,
         r => r,
     };
-    let source = TftpSource::new(server, prefix, blksize, rto_ms, chunk_pages)?;
+    let source = TftpSource::new(server, prefix, blksize, rto_ms, chunk_pages, lz4)?;
     let (pages, ns) = store::get()?.move_to_tftp(source, upload)?;
     // Faults fetch through the engine; the background lane waits for a
     // resume or for the user (the capture moves its pages there too).

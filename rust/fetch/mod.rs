@@ -19,6 +19,11 @@
 //!   always, in `idle` mode only when no fault asked for a file lately,
 //!   never in `off` mode; optionally under a rate limit.
 //!
+//! A file in LZ4 blocks (an image's chunk file) is decoded into buffers
+//! each fetcher keeps. Pages of zeros are never fetched: a file of zeros
+//! counts as arrived from the start, and the installer fills the entries
+//! of zero pages as it does those of kept pages.
+//!
 //! Fetched pages are checked against their SHA-256 and kept in the page
 //! store. A second thread, the installer, puts them into the page tables
 //! of every process that maps them (`lazy_entry_unuse()`, as swapoff does)
@@ -41,10 +46,12 @@ use kernel::sync::{Arc, Mutex};
 use kernel::time::Ktime;
 
 use crate::shared::abi;
-use crate::store::{FetchError, Found, PageStore};
+use crate::shared::image_blocks::{decode_chunk, DecodeError, BLOCK_LEN};
+use crate::store::{FetchError, Found, Inject, PageStore, Want};
 use crate::sys::debugfs::SeqBuf;
 use crate::sys::kthread::{should_stop, Kthread, Worker};
 use crate::sys::lazy_entry::{self, Folio, LocalFill};
+use crate::sys::lz4;
 use crate::sys::page::OwnedPage;
 use crate::sys::sha256;
 use crate::sys::wait::{Sleep, WaitKey, WaitQueue, Woken};
@@ -90,7 +97,8 @@ enum Stage {
     Urgent,
     /// Being fetched.
     InFlight,
-    /// Fetched: its pages that were needed are kept or installed.
+    /// Fetched: its pages that were needed are kept or installed. Also a
+    /// file with nothing to fetch (its pages are zeros).
     Arrived,
     /// Missing on the server or failing its checks: its faults get SIGBUS.
     Failed,
@@ -211,6 +219,9 @@ struct State {
     /// When the reset happened, and when the last entry was filled after it.
     reset_at: Option<Ktime>,
     complete_at: Option<Ktime>,
+    /// Entries of pages of zeros may wait for an install pass (they are
+    /// never fetched, so no arrival calls for one).
+    zeros_pending: bool,
 }
 
 /// Lockdep classes of the engine's wait queues.
@@ -285,6 +296,7 @@ impl Engine {
                 background_since: now,
                 reset_at: None,
                 complete_at: None,
+                zeros_pending: false,
             }),
             progress: AtomicU64::new(0),
             work: AtomicU64::new(0),
@@ -301,11 +313,15 @@ impl Engine {
     }
 
     /// Starts over with the remote pages the store has now (after they
-    /// moved to a server, or after a resume): every file is to fetch, by
-    /// faults, and by the background lane if `stream` (a resume) or if
-    /// the user set its mode since the last reset.
+    /// moved to a server, or after a resume): every file with a page that
+    /// is not zero is to fetch, by faults, and by the background lane if
+    /// `stream` (a resume) or if the user set its mode since the last
+    /// reset; then, so are the pages of zeros to install.
     pub(crate) fn reset(&self, stream: bool) -> Result {
-        let n = self.store.remote_files().map_or(0, |(_, n)| n);
+        let (n, per) = self
+            .store
+            .remote_files()
+            .map_or((0, 1), |(s, n)| (n, s.chunk_pages().get()));
         let mut files = KVVec::with_capacity(n as usize, GFP_KERNEL)?;
         let now = Ktime::ktime_get();
         for _ in 0..n {
@@ -318,10 +334,20 @@ impl Engine {
                 GFP_KERNEL,
             )?;
         }
+        // Nothing to fetch in a file of zeros: it has arrived.
+        self.store.for_each_file(per, |file, needed| {
+            if let Some(f) = files.as_mut_slice().get_mut(file as usize) {
+                if !needed {
+                    f.stage = Stage::Arrived;
+                }
+            }
+        });
+        let zeros = self.store.zero_pages() > 0;
         let mut st = self.state.lock();
         st.files = files;
         st.generation += 1;
         st.streaming = stream;
+        st.zeros_pending = zeros && stream;
         st.urgent.clear();
         st.cursor = 0;
         st.retry_at = None;
@@ -352,8 +378,10 @@ impl Engine {
         {
             return Err(EINVAL);
         }
+        let zeros = self.store.zero_pages() > 0;
         let mut st = self.state.lock();
         st.streaming = true;
+        st.zeros_pending = zeros;
         st.mode = mode;
         self.mode.store(mode, Ordering::Relaxed);
         st.rate_mib = rate_mib;
@@ -555,27 +583,41 @@ impl Engine {
         let per = source.chunk_pages().get();
         let first = file * per;
         if io.wanted.len() != per as usize {
-            io.wanted = match KVec::from_elem(None, per as usize, GFP_KERNEL) {
+            io.wanted = match KVec::from_elem(Want::Nothing, per as usize, GFP_KERNEL) {
                 Ok(w) => w,
                 Err(_) => return Outcome::Retry,
             };
         }
-        if self.store.wanted(first, &mut io.wanted) == 0 {
+        let (needed, pages) = self.store.wanted(first, &mut io.wanted);
+        // Pages of zeros are never fetched: a file of zeros is not even
+        // there in LZ4 blocks.
+        if needed == 0 {
             return Outcome::Arrived { kept: 0, len: 0 };
         }
         if self.store.inject().offline() {
             return Outcome::Retry;
         }
-        let Ok((endpoint, buf)) = io.prepare(source.blksize(), per as usize * PAGE_SIZE) else {
+        let Some(max_len) = source.max_file_len() else {
+            return Outcome::Failed;
+        };
+        let Ok((endpoint, buf)) = io.prepare(source.blksize(), max_len, source.lz4()) else {
             return Outcome::Retry;
         };
         match source.fetch_chunk(endpoint, file, buf, WINDOWSIZE, TRANSFER_DEADLINE_MS) {
-            Ok(len) => match self.keep_pages(first, &io.buf[..len], &io.wanted) {
-                Ok((kept, false)) => Outcome::Arrived { kept, len },
-                Ok((kept, true)) => Outcome::Bad { kept, len },
-                // What was kept stays; the rest comes with the next try.
-                Err(_) => Outcome::Retry,
-            },
+            Ok(len) => {
+                let kept = if source.lz4() {
+                    self.keep_encoded(first, len, pages, io)
+                } else {
+                    let data = io.buf.get(..len).unwrap_or(&[]);
+                    self.keep_pages(first, data, &io.wanted)
+                };
+                match kept {
+                    Ok((kept, false)) => Outcome::Arrived { kept, len },
+                    Ok((kept, true)) => Outcome::Bad { kept, len },
+                    // What was kept stays; the rest comes with the next try.
+                    Err(_) => Outcome::Retry,
+                }
+            }
             Err(FetchError::Unreachable) | Err(FetchError::NoMemory) => Outcome::Retry,
             Err(FetchError::NoSuchPage) | Err(FetchError::Failed(_)) => Outcome::Failed,
         }
@@ -585,35 +627,60 @@ impl Engine {
     /// against `wanted` (the hash of each page still needed, see
     /// [`PageStore::wanted`]) and keeps those that match; returns how many
     /// it kept and whether one failed its check, or `ENOMEM`.
-    fn keep_pages(
+    fn keep_pages(&self, first: u64, data: &[u8], wanted: &[Want]) -> Result<(u64, bool)> {
+        let mut keeper = Keeper::new(self.store.inject(), wanted.len())?;
+        for ((j, bytes), want) in data.chunks_exact(PAGE_SIZE).enumerate().zip(wanted) {
+            keeper.offer(first + j as u64, bytes, want)?;
+        }
+        Ok(keeper.keep(&self.store))
+    }
+
+    /// Decodes the LZ4-encoded file of `len` bytes in `io.buf`, whose first
+    /// page is `first` and which holds the pages of `pages` indexes that
+    /// are not zero (`io.wanted` says which, see [`PageStore::wanted`]),
+    /// and keeps those still needed that match their hashes, as
+    /// [`Engine::keep_pages`] does. A file that does not decode counts as
+    /// one whose pages failed their check.
+    fn keep_encoded(
         &self,
         first: u64,
-        data: &[u8],
-        wanted: &[Option<[u8; sha256::DIGEST_LEN]>],
+        len: usize,
+        pages: usize,
+        io: &mut Io,
     ) -> Result<(u64, bool)> {
-        let inject = self.store.inject();
-        let mut bad = false;
-        let mut pages = KVec::with_capacity(wanted.len(), GFP_KERNEL)?;
-        for ((j, bytes), want) in data.chunks_exact(PAGE_SIZE).enumerate().zip(wanted) {
-            let index = first + j as u64;
-            let Some(hash) = want else {
-                continue;
-            };
-            let mut page = OwnedPage::alloc(GFP_KERNEL | __GFP_NOWARN)?;
-            page.write(|dst| dst.copy_from_slice(bytes));
-            if inject.take_corruption() {
-                page.write(|dst| dst[0] ^= 0xff);
+        let Io {
+            buf,
+            stage,
+            out,
+            wanted,
+            ..
+        } = io;
+        let wanted = wanted.as_slice();
+        let mut keeper = Keeper::new(self.store.inject(), wanted.len())?;
+        let zero = |j: usize| matches!(wanted.get(j), Some(Want::Zero));
+        let r = decode_chunk(
+            buf.get(..len).unwrap_or(&[]),
+            pages,
+            PAGE_SIZE,
+            zero,
+            stage,
+            out,
+            lz4::decompress,
+            &mut |j, bytes| {
+                let want = wanted.get(j).unwrap_or(&Want::Nothing);
+                keeper.offer(first + j as u64, bytes, want)
+            },
+        );
+        match r {
+            Ok(()) => Ok(keeper.keep(&self.store)),
+            Err(DecodeError::Sink(e)) => Err(e),
+            Err(_) => {
+                // Counted; `finish` logs the file if it is given up.
+                STATS.undecodable.inc();
+                let (kept, _) = keeper.keep(&self.store);
+                Ok((kept, true))
             }
-            if inject.verify() && page.read(|p| sha256::digest(p)) != *hash {
-                STATS.hash_mismatches.inc();
-                bad = true;
-                continue;
-            }
-            pages.push((index, page), GFP_KERNEL)?;
         }
-        let kept = pages.len() as u64;
-        self.store.keep(pages);
-        Ok((kept, bad))
     }
 
     /// Records the outcome of a transfer of `file` of map `generation` in
@@ -710,27 +777,37 @@ impl Engine {
         self.arrivals.wake_all();
     }
 
-    /// Whether the installer should run a pass now.
+    /// Whether the installer should run a pass now: pages are kept, or
+    /// entries of pages of zeros may be waiting for one.
     fn install_due(&self) -> bool {
         let (_, _, kept) = self.store.pages();
-        if kept == 0 {
+        let st = self.state.lock();
+        if kept == 0 && !st.zeros_pending {
             return false;
         }
-        let st = self.state.lock();
         st.mode != abi::BACKGROUND_OFF
             && (kept >= INSTALL_BATCH
                 || (Ktime::ktime_get() - st.last_arrival).to_ms() >= INSTALL_QUIET_MS)
     }
 
-    /// Puts the kept pages into the page tables that refer to them, drops
-    /// them, and notes when the client is complete.
+    /// Puts the kept pages and the pages of zeros into the page tables
+    /// that refer to them, drops the kept ones, and notes when the client
+    /// is complete.
     fn install(&self) {
         let pass = self.store.begin_pass();
+        let generation = self.state.lock().generation;
         match lazy_entry::unuse(self) {
             Ok(n) => {
                 STATS.install_passes.inc();
                 STATS.installed.add(n);
                 self.store.sweep(pass);
+                // Every entry of a page of zeros was filled, and no new
+                // one appears before the next reset (`fork()` copies
+                // entries, which the pass follows).
+                let mut st = self.state.lock();
+                if st.generation == generation {
+                    st.zeros_pending = false;
+                }
             }
             // Kept for the next pass.
             Err(e) => pr_warn!("installing fetched pages failed ({e:?}); retrying later\n"),
@@ -758,10 +835,13 @@ impl Engine {
 
 impl LocalFill for Engine {
     fn at_hand(&self, index: u64) -> bool {
-        self.store.is_kept(index)
+        self.store.at_hand(index)
     }
 
     fn fill_local(&self, index: u64, folio: &mut Folio<'_>) -> Result {
+        if self.store.fill_if_zero(index, folio) {
+            return Ok(());
+        }
         match self.store.copy(index, folio, false) {
             Ok(Found::Kept) => Ok(()),
             // Pages of the memory backend stay for their faults.
@@ -770,20 +850,82 @@ impl LocalFill for Engine {
     }
 }
 
+/// The pages of one file that pass their check, before they are kept.
+struct Keeper<'a> {
+    inject: &'a Inject,
+    pages: KVec<(u64, OwnedPage)>,
+    /// A page failed its check.
+    bad: bool,
+}
+
+impl<'a> Keeper<'a> {
+    /// Room for the `n` pages of a file.
+    fn new(inject: &'a Inject, n: usize) -> Result<Self> {
+        Ok(Self {
+            inject,
+            pages: KVec::with_capacity(n, GFP_KERNEL)?,
+            bad: false,
+        })
+    }
+
+    /// Takes `bytes` as the content of page `index` if `want` asks for it
+    /// and it matches its hash; `ENOMEM` if no page can be had.
+    fn offer(&mut self, index: u64, bytes: &[u8], want: &Want) -> Result {
+        let Want::Page(hash) = want else {
+            return Ok(());
+        };
+        let mut page = OwnedPage::alloc(GFP_KERNEL | __GFP_NOWARN)?;
+        page.write(|dst| dst.copy_from_slice(bytes));
+        if self.inject.take_corruption() {
+            page.write(|dst| dst[0] ^= 0xff);
+        }
+        if self.inject.verify() && page.read(|p| sha256::digest(p)) != *hash {
+            STATS.hash_mismatches.inc();
+            self.bad = true;
+            return Ok(());
+        }
+        self.pages.push((index, page), GFP_KERNEL)?;
+        Ok(())
+    }
+
+    /// Keeps the pages taken in `store`; returns how many and whether one
+    /// failed its check.
+    fn keep(self, store: &PageStore) -> (u64, bool) {
+        let kept = self.pages.len() as u64;
+        store.keep(self.pages);
+        (kept, self.bad)
+    }
+}
+
 /// A fetcher's socket and buffers, kept from one transfer to the next.
 struct Io {
     endpoint: Option<Endpoint>,
     blksize: u16,
+    /// The file.
     buf: KVVec<u8>,
-    /// The hash of each page of the file that is still needed.
-    wanted: KVec<Option<[u8; sha256::DIGEST_LEN]>>,
+    /// The decoder's buffers for an LZ4-encoded file ([`BLOCK_LEN`] each
+    /// once one came), see `Decoder::feed`.
+    stage: KVVec<u8>,
+    out: KVVec<u8>,
+    /// What is needed of each page of the file.
+    wanted: KVec<Want>,
 }
 
 impl Io {
-    /// The endpoint for `blksize`, and a buffer of `len` bytes.
-    fn prepare(&mut self, blksize: u16, len: usize) -> Result<(&mut Endpoint, &mut [u8])> {
+    /// The endpoint for `blksize`, a buffer of `len` bytes, and with
+    /// `lz4` the decoder's buffers.
+    fn prepare(
+        &mut self,
+        blksize: u16,
+        len: usize,
+        lz4: bool,
+    ) -> Result<(&mut Endpoint, &mut [u8])> {
         if self.buf.len() != len {
             self.buf = KVVec::from_elem(0u8, len, GFP_KERNEL)?;
+        }
+        if lz4 && self.stage.len() != BLOCK_LEN {
+            self.stage = KVVec::from_elem(0u8, BLOCK_LEN, GFP_KERNEL)?;
+            self.out = KVVec::from_elem(0u8, BLOCK_LEN, GFP_KERNEL)?;
         }
         if self.endpoint.is_none() || self.blksize != blksize {
             self.endpoint = Some(Endpoint::new(blksize, WINDOWSIZE)?);
@@ -804,6 +946,8 @@ impl Worker for Fetcher {
             endpoint: None,
             blksize: 0,
             buf: KVVec::new(),
+            stage: KVVec::new(),
+            out: KVVec::new(),
             wanted: KVec::new(),
         };
         while !should_stop() {

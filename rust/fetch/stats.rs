@@ -33,6 +33,9 @@ pub(crate) struct FetchStats {
     pub(crate) hash_mismatches: Counter,
     /// Files given up: missing on the server, or failing their checks.
     pub(crate) failed_files: Counter,
+    /// LZ4-encoded files that did not decode (fetched again, up to a
+    /// limit, as pages that fail their check).
+    pub(crate) undecodable: Counter,
     /// Install passes run.
     pub(crate) install_passes: Counter,
     /// Pages the install passes put into page tables.
@@ -52,6 +55,7 @@ pub(crate) static STATS: FetchStats = FetchStats {
     unreachable: Counter::new(),
     hash_mismatches: Counter::new(),
     failed_files: Counter::new(),
+    undecodable: Counter::new(),
     install_passes: Counter::new(),
     installed: Counter::new(),
 };
@@ -96,6 +100,7 @@ impl FetchStats {
         writeln!(out, "fetch_unreachable {}", self.unreachable.get())?;
         writeln!(out, "fetch_hash_mismatches {}", self.hash_mismatches.get())?;
         writeln!(out, "fetch_failed_files {}", self.failed_files.get())?;
+        writeln!(out, "fetch_undecodable_files {}", self.undecodable.get())?;
         writeln!(out, "fetch_install_passes {}", self.install_passes.get())?;
         writeln!(out, "fetch_installed {}", self.installed.get())
     }

@@ -20,7 +20,8 @@ mod inject;
 mod page_store;
 pub(crate) mod tftp;
 
-pub(crate) use page_store::{Found, PageStore};
+pub(crate) use inject::Inject;
+pub(crate) use page_store::{Found, PageStore, Want};
 
 /// Why a backend could not return a page.
 pub(crate) enum FetchError {
@@ -39,20 +40,27 @@ pub(crate) enum FetchError {
 pub(crate) struct StoreStats {
     /// Pages evicted into the memory backend.
     pub(crate) evicted: Counter,
+    /// Pages of zeros on the server filled with zeros, by a fault or by
+    /// the installer, never fetched.
+    pub(crate) zero_filled: Counter,
 }
 
 /// The page store's statistics.
 pub(crate) static STATS: StoreStats = StoreStats {
     evicted: Counter::new(),
+    zero_filled: Counter::new(),
 };
 
 /// Writes the page store's lines of the debugfs `stats`: pages evicted,
-/// and the pages each backend holds.
+/// the pages each backend holds, and the pages of zeros.
 pub(crate) fn render_stats(out: &mut SeqBuf<'_>) -> core::fmt::Result {
     writeln!(out, "evicted {}", STATS.evicted.get())?;
     let (memory, remote, kept) = get().map(|s| s.pages()).unwrap_or((0, 0, 0));
+    let zeros = get().map_or(0, |s| s.zero_pages());
     writeln!(out, "memory_backend_pages {memory}")?;
     writeln!(out, "tftp_backend_pages {remote}")?;
+    writeln!(out, "tftp_backend_zero_pages {zeros}")?;
+    writeln!(out, "zero_pages_filled {}", STATS.zero_filled.get())?;
     writeln!(out, "read_ahead_pages_kept {kept}")
 }
 

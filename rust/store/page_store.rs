@@ -18,6 +18,10 @@
 //! copies, as before the engine (a `fork()`ed copy of the entry then needs
 //! the server again).
 //!
+//! A page on the server whose hash is that of a page of zeros is never
+//! fetched (nor uploaded): a fault fills it with zeros, and it is at hand
+//! for the installer as a kept page is.
+//!
 //! Indexes are positions in one vector of slots. Eviction works in passes
 //! of up to [`BATCH_PAGES`] pages: it reserves that many slots, evicts into
 //! preallocated pages (the store callback runs under a page table lock,
@@ -39,6 +43,7 @@ use kernel::time::Ktime;
 use super::inject::Inject;
 use super::tftp::TftpSource;
 use super::{FetchError, STATS};
+use crate::shared::image::is_zero_page_hash;
 use crate::sys::errno::enodata;
 use crate::sys::lazy_entry::{self, EvictStats, EvictStore, Folio, TaskMm};
 use crate::sys::net::SockAddrV4;
@@ -89,6 +94,8 @@ struct Store {
     remote_pages: usize,
     /// Number of [`Slot::Remote`] slots with a kept page.
     kept_pages: usize,
+    /// Number of [`Slot::Remote`] slots of a page of zeros.
+    zero_pages: usize,
     /// Number of the next install pass ([`PageStore::begin_pass`]).
     next_pass: u64,
 }
@@ -119,6 +126,24 @@ pub(crate) enum Found {
     Remote { chunk: u64 },
 }
 
+/// What the fetch engine needs of one page of a file
+/// ([`PageStore::wanted`]).
+#[derive(Clone, Copy)]
+pub(crate) enum Want {
+    /// Nothing: the page is kept already, or not on the server, or past
+    /// the last page.
+    Nothing,
+    /// A page of zeros: never fetched, and not in an LZ4-encoded file.
+    Zero,
+    /// Its content, which must have this SHA-256.
+    Page([u8; DIGEST_LEN]),
+}
+
+/// Whether `hash` is that of a page of zeros.
+fn is_zero(hash: &[u8; DIGEST_LEN]) -> bool {
+    is_zero_page_hash(hash, PAGE_SIZE)
+}
+
 impl PageStore {
     /// An empty store.
     pub(crate) fn new() -> impl PinInit<Self> {
@@ -130,6 +155,7 @@ impl PageStore {
                 memory_pages: 0,
                 remote_pages: 0,
                 kept_pages: 0,
+                zero_pages: 0,
                 next_pass: 0,
             }),
             published <- new_condvar!(),
@@ -150,7 +176,9 @@ impl PageStore {
 
     /// Copies page `index` into `folio` if the store has it: a page of the
     /// memory backend (with a byte flipped if the tests ask for it), or a
-    /// fetched page, which `take` removes from the store. Otherwise says
+    /// fetched page, which `take` removes from the store; fills it with
+    /// zeros if it is a page of zeros on the server (as
+    /// `Found::Memory(None)`: copied, nothing to check). Otherwise says
     /// which file of the server holds it. `Unreachable` while the tests
     /// take the memory backend offline.
     pub(crate) fn copy(
@@ -193,12 +221,47 @@ impl PageStore {
                     }
                     return Ok(Found::Kept);
                 }
+                Some(Slot::Remote { hash, kept: None }) if is_zero(hash) => {
+                    drop(store);
+                    fill_zeros(folio);
+                    return Ok(Found::Memory(None));
+                }
                 Some(Slot::Remote { kept: None, .. }) => {
                     return Ok(Found::Remote { chunk: index / per })
                 }
                 Some(Slot::Unused) | None => return Err(FetchError::NoSuchPage),
             }
         }
+    }
+
+    /// Whether the content of page `index` is at hand without a fetch: a
+    /// fetched page the store keeps, or a page of zeros on the server.
+    pub(crate) fn at_hand(&self, index: u64) -> bool {
+        let store = self.store.lock();
+        let slot = usize::try_from(index)
+            .ok()
+            .and_then(|i| store.slots.as_slice().get(i));
+        match slot {
+            Some(Slot::Remote { kept: Some(_), .. }) => true,
+            Some(Slot::Remote { hash, kept: None }) => is_zero(hash),
+            _ => false,
+        }
+    }
+
+    /// Fills `folio` with zeros if page `index` is a page of zeros on the
+    /// server; returns whether it was.
+    pub(crate) fn fill_if_zero(&self, index: u64, folio: &mut Folio<'_>) -> bool {
+        let zero = {
+            let store = self.store.lock();
+            let slot = usize::try_from(index)
+                .ok()
+                .and_then(|i| store.slots.as_slice().get(i));
+            matches!(slot, Some(Slot::Remote { hash, kept: None }) if is_zero(hash))
+        };
+        if zero {
+            fill_zeros(folio);
+        }
+        zero
     }
 
     /// Whether page `index` is a fetched page the store keeps.
@@ -220,25 +283,49 @@ impl PageStore {
         }
     }
 
-    /// Writes into `out[j]` the SHA-256 page `first + j` must have if it is
-    /// still to be fetched (its slot is remote and keeps nothing), `None`
-    /// otherwise; returns how many are. One look under the lock for a
+    /// Writes into `out[j]` what the engine needs of page `first + j`
+    /// (see [`Want`]); returns how many pages are to be fetched and how
+    /// many of `out` are pages of the store. One look under the lock for a
     /// whole file.
-    pub(crate) fn wanted(&self, first: u64, out: &mut [Option<[u8; DIGEST_LEN]>]) -> usize {
+    pub(crate) fn wanted(&self, first: u64, out: &mut [Want]) -> (usize, usize) {
         let store = self.store.lock();
         let slots = store.slots.as_slice();
         let mut n = 0;
+        let mut pages = 0;
         for (j, w) in out.iter_mut().enumerate() {
             let slot = usize::try_from(first + j as u64)
                 .ok()
                 .and_then(|i| slots.get(i));
             *w = match slot {
-                Some(Slot::Remote { hash, kept: None }) => Some(*hash),
-                _ => None,
+                Some(Slot::Remote { hash, .. }) if is_zero(hash) => Want::Zero,
+                Some(Slot::Remote { hash, kept: None }) => Want::Page(*hash),
+                _ => Want::Nothing,
             };
-            n += usize::from(w.is_some());
+            n += usize::from(matches!(w, Want::Page(_)));
+            pages += usize::from(slot.is_some());
         }
-        n
+        (n, pages)
+    }
+
+    /// Calls `f` with each file of `per` pages and whether it holds a page
+    /// still to be fetched (one that is on the server, not kept and not
+    /// zero); under one lock.
+    pub(crate) fn for_each_file(&self, per: u64, mut f: impl FnMut(u64, bool)) {
+        let store = self.store.lock();
+        let Ok(per) = usize::try_from(per) else {
+            return;
+        };
+        for (file, slots) in store.slots.as_slice().chunks(per.max(1)).enumerate() {
+            let needed = slots
+                .iter()
+                .any(|s| matches!(s, Slot::Remote { hash, kept: None } if !is_zero(hash)));
+            f(file as u64, needed);
+        }
+    }
+
+    /// Pages of zeros on the server.
+    pub(crate) fn zero_pages(&self) -> usize {
+        self.store.lock().zero_pages
     }
 
     /// Keeps `pages`, fetched and checked, as the content of their
@@ -371,7 +458,9 @@ impl PageStore {
                 p.data.read(|b| buf.copy_from_slice(b));
                 p.hash
             };
-            if upload {
+            // A page of zeros is never fetched: nothing to upload.
+            let zero = is_zero(&hash);
+            if upload && !zero {
                 source.upload(i as u64, &buf)?;
             }
             // Only a writer (us) changes `Memory` slots.
@@ -379,6 +468,7 @@ impl PageStore {
             store.slots.as_mut_slice()[i] = Slot::Remote { hash, kept: None };
             store.memory_pages -= 1;
             store.remote_pages += 1;
+            store.zero_pages += usize::from(zero);
             moved += 1;
             i += 1;
         }
@@ -442,6 +532,7 @@ impl PageStore {
             store.memory_pages = 0;
             store.remote_pages = 0;
             store.kept_pages = 0;
+            store.zero_pages = 0;
         }
     }
 
@@ -513,6 +604,12 @@ impl Drop for Writer<'_> {
     fn drop(&mut self) {
         self.0.store(false, Ordering::Release);
     }
+}
+
+/// Fills `folio` with zeros, and counts it.
+fn fill_zeros(folio: &mut Folio<'_>) {
+    folio.write(|dst| dst.fill(0));
+    STATS.zero_filled.inc();
 }
 
 /// Copies `page` into `folio`.

@@ -5,7 +5,10 @@
 //! uploaded by `LAZYRESUME_IOC_TFTP_BACKEND`). A file holds `chunk_pages` pages in
 //! index order: page `i` is in the file `<prefix><c as 16 lowercase hex
 //! digits>`, `c = i / chunk_pages`, so any TFTP server can serve the pages
-//! in any order.
+//! in any order. A raw file holds every page in place; an LZ4-encoded one
+//! (an image's chunk file, `Documentation/image-format.rst`) only the
+//! pages that are not zero, in LZ4 blocks, and a file of zeros is not
+//! there at all. Pages of zeros are never fetched (nor uploaded).
 
 use core::fmt::Write;
 use core::num::NonZeroU64;
@@ -15,6 +18,7 @@ use kernel::prelude::*;
 
 use super::FetchError;
 use crate::shared::abi::TFTP_PREFIX_LEN;
+use crate::shared::image_blocks::max_encoded_len;
 use crate::sys::errno::is_transient_net;
 use crate::sys::net::SockAddrV4;
 use crate::tftp::client::{self, Endpoint, Sink, Source, TransferOptions};
@@ -47,18 +51,21 @@ pub(crate) struct TftpSource {
     blksize: u16,
     rto_ms: u32,
     chunk_pages: NonZeroU64,
+    /// The files are LZ4-encoded chunk files.
+    lz4: bool,
 }
 
 impl TftpSource {
     /// Pages under `prefix` (without NUL, shorter than
     /// [`TFTP_PREFIX_LEN`]) on `server`, `chunk_pages` (at least 1) per
-    /// file.
+    /// file, in LZ4-encoded chunk files if `lz4`.
     pub(crate) fn new(
         server: SockAddrV4,
         prefix: &[u8],
         blksize: u16,
         rto_ms: u32,
         chunk_pages: u32,
+        lz4: bool,
     ) -> Result<Self> {
         let chunk_pages = NonZeroU64::new(u64::from(chunk_pages)).ok_or(EINVAL)?;
         let mut p = [0u8; TFTP_PREFIX_LEN];
@@ -72,6 +79,7 @@ impl TftpSource {
             blksize,
             rto_ms,
             chunk_pages,
+            lz4,
         })
     }
 
@@ -100,6 +108,24 @@ impl TftpSource {
     /// Pages per file.
     pub(crate) fn chunk_pages(&self) -> NonZeroU64 {
         self.chunk_pages
+    }
+
+    /// Whether the files are LZ4-encoded chunk files.
+    pub(crate) fn lz4(&self) -> bool {
+        self.lz4
+    }
+
+    /// The longest a file may be: its pages, and in LZ4 blocks the frame
+    /// headers of those stored as they are.
+    pub(crate) fn max_file_len(&self) -> Option<usize> {
+        let pages = usize::try_from(self.chunk_pages.get())
+            .ok()?
+            .checked_mul(PAGE_SIZE)?;
+        if self.lz4 {
+            max_encoded_len(pages)
+        } else {
+            Some(pages)
+        }
     }
 
     fn options(&self, deadline_ms: u32) -> TransferOptions {
@@ -134,7 +160,7 @@ impl TftpSource {
 
     /// Fetches file `chunk` into `buf` with `endpoint`, asking for
     /// `windowsize`, giving up after `deadline_ms`; returns its length,
-    /// which is whole pages.
+    /// which is whole pages in a raw file.
     pub(crate) fn fetch_chunk(
         &self,
         endpoint: &mut Endpoint,
@@ -161,7 +187,7 @@ impl TftpSource {
             Err(e) => return Err(FetchError::Failed(e)),
         };
         match usize::try_from(length) {
-            Ok(n) if n % PAGE_SIZE == 0 => Ok(n),
+            Ok(n) if self.lz4 || n % PAGE_SIZE == 0 => Ok(n),
             _ => Err(FetchError::Failed(EFBIG)),
         }
     }
