@@ -483,6 +483,12 @@ TEST_F(tftp, rejects_bad_requests)
 	errno = 0;
 	EXPECT_EQ(-1, ioctl(self->fd, LAZYRESUME_IOC_TFTP_BACKEND, &r));
 	EXPECT_EQ(EINVAL, errno);
+	/* ... and raw files only. */
+	r = self->req;
+	r.flags = LAZYRESUME_TFTP_BACKEND_LZ4;
+	errno = 0;
+	EXPECT_EQ(-1, ioctl(self->fd, LAZYRESUME_IOC_TFTP_BACKEND, &r));
+	EXPECT_EQ(EINVAL, errno);
 }
 
 /* A thread that reads the first byte of a page and checks it. */
@@ -647,6 +653,140 @@ static long wait_installed(const unsigned char *p, unsigned long pages, int ms)
 		left = lazy_pages(p, pages);
 	}
 	return left;
+}
+
+/* Whether the @pages pages of @p from page @first on are all zeros. */
+static int zeros(const unsigned char *p, unsigned long first,
+		 unsigned long pages)
+{
+	unsigned long i;
+
+	for (i = first * page_size; i < (first + pages) * page_size; i++)
+		if (p[i])
+			return 0;
+	return 1;
+}
+
+TEST_F(tftp, a_zero_page_is_never_fetched)
+{
+	unsigned char *p = map_filled(2, 54);
+	long long urgent, background, waited, transfers, filled;
+
+	ASSERT_NE(NULL, p);
+	/* Page 0 is a page of zeros of its own (not the shared zero page). */
+	memset(p, 0, page_size);
+	ASSERT_EQ(0, evict_all(self->fd, p, 2));
+	/* Uploads page 1 only: a page of zeros is never fetched. */
+	ASSERT_EQ(0, ioctl(self->fd, LAZYRESUME_IOC_TFTP_BACKEND, &self->req));
+	EXPECT_LE(1, stat_value("tftp_backend_zero_pages"));
+	EXPECT_EQ(2, lazy_pages(p, 2));
+	urgent = stat_value("fetch_urgent_files");
+	background = stat_value("fetch_background_files");
+	waited = stat_value("fault_waited");
+	transfers = stat_value("tftp_completed");
+	filled = stat_value("zero_pages_filled");
+
+	EXPECT_TRUE(zeros(p, 0, 1));
+	EXPECT_EQ(1, lazy_pages(p, 2));
+	/* No transfer, no wait: filled with zeros at the fault. */
+	EXPECT_EQ(urgent, stat_value("fetch_urgent_files"));
+	EXPECT_EQ(background, stat_value("fetch_background_files"));
+	EXPECT_EQ(waited, stat_value("fault_waited"));
+	EXPECT_EQ(transfers, stat_value("tftp_completed"));
+	EXPECT_LE(filled + 1, stat_value("zero_pages_filled"));
+	/* The other page is fetched as ever. */
+	EXPECT_EQ(-1, check_pages(p, 1, 1, 54));
+	EXPECT_EQ(urgent + 1, stat_value("fetch_urgent_files"));
+	munmap(p, 2 * page_size);
+}
+
+/* Frame header bit of a block stored as it is (image-format.rst). */
+#define FRAME_STORED (1u << 31)
+
+TEST_F(tftp, lz4_files_leave_zero_pages_out)
+{
+	/*
+	 * Three files of PAGES_PER_FILE pages as an image of format version
+	 * 3 has them: the first with every other page zero, the second all
+	 * zeros (no file: asking for it would fail the fault), the third
+	 * without zeros. Each file is one block, stored as it is (the
+	 * framing of LZ4 blocks; the e2e scenarios decode real LZ4).
+	 */
+	const unsigned long pages = 3 * PAGES_PER_FILE;
+	unsigned char *p = map_filled(pages, 55), *copy, *file;
+	struct lazyresume_page_hashes h = { 0 };
+	long long urgent, filled;
+	unsigned long f, i, n;
+	char name[256];
+	uint32_t word;
+
+	ASSERT_NE(NULL, p);
+	for (i = 0; i < pages; i++)
+		if ((i < PAGES_PER_FILE && i % 2 == 0) ||
+		    i / PAGES_PER_FILE == 1)
+			memset(p + i * page_size, 0, page_size);
+	copy = malloc(pages * page_size);
+	file = malloc(4 + PAGES_PER_FILE * page_size);
+	ASSERT_NE(NULL, copy);
+	ASSERT_NE(NULL, file);
+	memcpy(copy, p, pages * page_size);
+	ASSERT_EQ(0, drop_unused(self->fd));
+	if (stat_value("tftp_backend_pages") != 0)
+		SKIP(return, "pages of another user are on a TFTP server");
+	ASSERT_EQ(0, evict_all(self->fd, p, pages));
+	ASSERT_EQ(0, ioctl(self->fd, LAZYRESUME_IOC_PAGE_HASHES, &h));
+	ASSERT_EQ(pages, h.total);
+	for (f = 0; f < 3; f++) {
+		n = 0;
+		for (i = f * PAGES_PER_FILE; i < (f + 1) * PAGES_PER_FILE; i++)
+			if (!zeros(copy, i, 1))
+				memcpy(file + 4 + n++ * page_size,
+				       copy + i * page_size, page_size);
+		if (!n)
+			continue;
+		word = (uint32_t)(n * page_size) | FRAME_STORED;
+		memcpy(file, &word, 4);
+		snprintf(name, sizeof(name), "%s%016lx", self->req.prefix, f);
+		ASSERT_EQ(0, put_file(&self->req, name, file, 4 + n * page_size));
+	}
+	self->req.flags = LAZYRESUME_TFTP_BACKEND_NO_UPLOAD |
+			  LAZYRESUME_TFTP_BACKEND_LZ4 |
+			  (4 << LAZYRESUME_TFTP_BACKEND_CHUNK_SHIFT);
+	ASSERT_EQ(0, ioctl(self->fd, LAZYRESUME_IOC_TFTP_BACKEND, &self->req));
+	urgent = stat_value("fetch_urgent_files");
+	filled = stat_value("zero_pages_filled");
+
+	EXPECT_EQ(0, memcmp(copy, p, pages * page_size));
+	EXPECT_EQ(0, lazy_pages(p, pages));
+	/* Two files came, the one of zeros was never asked for. */
+	EXPECT_EQ(urgent + 2, stat_value("fetch_urgent_files"));
+	EXPECT_EQ(filled + PAGES_PER_FILE + PAGES_PER_FILE / 2,
+		  stat_value("zero_pages_filled"));
+	free(copy);
+	free(file);
+	munmap(p, pages * page_size);
+}
+
+TEST_F(tftp, zero_pages_are_installed_in_the_background)
+{
+	unsigned char *p = map_filled(PAGES_PER_FILE, 56);
+	long long fills, urgent, background;
+
+	ASSERT_NE(NULL, p);
+	memset(p, 0, PAGES_PER_FILE * page_size);
+	ASSERT_EQ(0, evict_all(self->fd, p, PAGES_PER_FILE));
+	ASSERT_EQ(0, ioctl(self->fd, LAZYRESUME_IOC_TFTP_BACKEND, &self->req));
+	fills = stat_value("fault_fills");
+	urgent = stat_value("fetch_urgent_files");
+	background = stat_value("fetch_background_files");
+	/* Nothing to fetch, yet the installer puts every page in place. */
+	ASSERT_EQ(0, set_background(self->fd, LAZYRESUME_BACKGROUND_FULL, 0));
+	EXPECT_EQ(0, wait_installed(p, PAGES_PER_FILE, 10000));
+	EXPECT_EQ(fills, stat_value("fault_fills"));
+	EXPECT_EQ(urgent, stat_value("fetch_urgent_files"));
+	EXPECT_EQ(background, stat_value("fetch_background_files"));
+	EXPECT_TRUE(zeros(p, 0, PAGES_PER_FILE));
+	munmap(p, PAGES_PER_FILE * page_size);
 }
 
 TEST_F(tftp, the_background_fetches_and_installs_every_page)
