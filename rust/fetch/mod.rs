@@ -797,9 +797,9 @@ impl Engine {
         let pass = self.store.begin_pass();
         let generation = self.state.lock().generation;
         match lazy_entry::unuse(self) {
-            Ok(n) => {
+            Ok(unused) => {
                 STATS.install_passes.inc();
-                STATS.installed.add(n);
+                STATS.installed.add(unused.filled);
                 self.store.sweep(pass);
                 // Every entry of a page of zeros was filled, and no new
                 // one appears before the next reset (`fork()` copies

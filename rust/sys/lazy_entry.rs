@@ -17,10 +17,36 @@ use kernel::sync::Arc;
 
 use super::page::PageBytes;
 
-/// Lazy entries in all page tables plus the fills in progress.
+/// Lazy entries in all page tables.
+///
+/// The per-mm counters summed by `lazy_entry_count()` lag behind a fork or
+/// an unmap in progress, so a zero is confirmed by a walk of every page
+/// table that fills nothing ([`unuse`] with nothing at hand). That walk
+/// also lets mm unpin this module once no entry is left.
 pub(crate) fn entry_count() -> u64 {
-    // SAFETY: reads an atomic counter.
-    unsafe { bindings::lazy_entry_count() as u64 }
+    // SAFETY: sums per-mm counters under `mmlist_lock`.
+    let n = unsafe { bindings::lazy_entry_count() as u64 };
+    if n != 0 {
+        return n;
+    }
+    match unuse(&NothingAtHand) {
+        Ok(unused) => unused.left,
+        // Not confirmed: say there may be entries.
+        Err(_) => 1,
+    }
+}
+
+/// A [`LocalFill`] with nothing at hand: its walk only counts entries.
+struct NothingAtHand;
+
+impl LocalFill for NothingAtHand {
+    fn at_hand(&self, _index: u64) -> bool {
+        false
+    }
+
+    fn fill_local(&self, _index: u64, _folio: &mut Folio<'_>) -> Result {
+        Err(EAGAIN)
+    }
 }
 
 /// Largest index a lazy entry can carry on this machine.
@@ -209,7 +235,8 @@ impl Ops {
 /// The registration of a filler; unregistered on drop.
 pub(crate) struct Registration<F: Filler> {
     ops: &'static Ops,
-    filler: Option<Arc<F>>,
+    /// What `data` points to, dropped after unregistering.
+    _filler: Arc<F>,
 }
 
 impl<F: Filler> Registration<F> {
@@ -225,22 +252,18 @@ impl<F: Filler> Registration<F> {
         to_result(unsafe { bindings::lazy_entry_register_ops(&ops.0, data) })?;
         Ok(Self {
             ops,
-            filler: Some(filler),
+            _filler: filler,
         })
     }
 }
 
 impl<F: Filler> Drop for Registration<F> {
     fn drop(&mut self) {
-        // While lazy entries exist the module is pinned and cannot get
-        // here, so this does not fail with EBUSY.
+        // While lazy entries may exist mm pins the module, which cannot
+        // get here then. Unregistering waits for the faults still in the
+        // filler, after which mm no longer uses `self.filler`.
         // SAFETY: `self.ops` was registered by `register`.
-        let rc = unsafe { bindings::lazy_entry_unregister_ops(&self.ops.0) };
-        if rc != 0 {
-            pr_err!("lazy entry filler still busy at unload ({rc})\n");
-            // mm may still call it: never free it.
-            core::mem::forget(self.filler.take());
-        }
+        unsafe { bindings::lazy_entry_unregister_ops(&self.ops.0) };
     }
 }
 
@@ -299,18 +322,32 @@ impl<L: LocalFill> UnuseOps<L> {
     };
 }
 
+/// What a walk of [`unuse`] did.
+pub(crate) struct Unused {
+    /// Entries replaced by a page.
+    pub(crate) filled: u64,
+    /// Entries left: none means that no lazy entry exists any more.
+    pub(crate) left: u64,
+}
+
 /// Replaces every lazy entry, in every mm, whose content `local` has at
-/// hand by a page with that content (`lazy_entry_unuse()`); returns how
-/// many. Process context (a kernel thread); takes mmap_locks for read.
-pub(crate) fn unuse<L: LocalFill>(local: &L) -> Result<u64> {
+/// hand by a page with that content (`lazy_entry_unuse()`), and counts the
+/// entries left. Process context (a kernel thread); takes mmap_locks for
+/// read.
+pub(crate) fn unuse<L: LocalFill>(local: &L) -> Result<Unused> {
     let data = core::ptr::from_ref::<L>(local).cast_mut().cast::<c_void>();
+    let mut left: c_ulong = 0;
     // SAFETY: the callbacks are those of `L`, and `data` is the `L` they
-    // are written for, borrowed for the whole call.
-    let n = unsafe { bindings::lazy_entry_unuse(&UnuseOps::<L>::OPS, data) };
+    // are written for, borrowed for the whole call; `left` is a valid
+    // `unsigned long` to write.
+    let n = unsafe { bindings::lazy_entry_unuse(&UnuseOps::<L>::OPS, data, &mut left) };
     if n < 0 {
         return Err(Error::from_errno(n as c_int));
     }
-    Ok(n as u64)
+    Ok(Unused {
+        filled: n as u64,
+        left: left as u64,
+    })
 }
 
 /// What [`evict_range`] did, as counted by mm.
