@@ -9,7 +9,7 @@
 # A golden VM (lrapp=redis: redis-server without persistence, filled in
 # the guest with MIB * 256 keys of 4096 pseudo-random bytes by
 # bench/redis_fill) prints the DEBUG DIGEST of the data set and is captured
-# lazily (--evict-shared, LAZYRESUME_BENCH_CHUNK pages per file, 16).
+# lazily (shared pages too, LAZYRESUME_BENCH_CHUNK pages per file, 16).
 # Then clients boot: "lazy-bg" resumes it with the background lane on (the
 # default), "lazy" with it off (lrbackground=off), and "cold" boots and
 # starts and fills redis itself.  Each is timed from the start of QEMU to
@@ -68,7 +68,7 @@ qemu() { # NAME APPEND [options]: boot a VM, print its run directory
 
 t0=$(date +%s.%N)
 run=$(qemu golden-redis "lrmode=golden lrimage=lazy lrserver=$server \
-lrchunk=${LAZYRESUME_BENCH_CHUNK:-16} lrshared=1" --mac 52:54:00:00:01:10) || true
+lrchunk=${LAZYRESUME_BENCH_CHUNK:-16}" --mac 52:54:00:00:01:10) || true
 t1=$(date +%s.%N)
 status=$(tr -d '\r' <"$run/result.log")
 digest=$(echo "$status" | sed -n 's/^golden: redis digest \([0-9a-f]\{40\}\)$/\1/p')

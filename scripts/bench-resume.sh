@@ -28,7 +28,8 @@
 # the clients (default "lazy-bg lazy eager cold"), and only the images they
 # need are captured.  The lazy image has
 # LAZYRESUME_BENCH_CHUNK (default 16) pages per pageset2 file and is
-# captured with --evict-shared (LAZYRESUME_BENCH_SHARED=0: without).
+# captured with the pages shared copy-on-write in pageset2, once
+# (LAZYRESUME_BENCH_SHARED=0: in pageset1, --keep-shared).
 # LAZYRESUME_BENCH_RUNS=N boots each client N times from the same images
 # and prints the medians (emulation makes single boots noisy).
 set -euo pipefail
@@ -68,7 +69,7 @@ for kind in $kinds; do
 	# Lazy pageset2 in files of LAZYRESUME_BENCH_CHUNK pages (16), with
 	# the pages shared copy-on-write unless LAZYRESUME_BENCH_SHARED=0.
 	opts=lrchunk=${LAZYRESUME_BENCH_CHUNK:-16}
-	[ "${LAZYRESUME_BENCH_SHARED:-1}" = 1 ] && opts="$opts lrshared=1"
+	[ "${LAZYRESUME_BENCH_SHARED:-1}" = 0 ] && opts="$opts lrshared=0"
 	[ "$kind" = eager ] && opts=lreager=1
 	t0=$(date +%s.%N)
 	run=$(qemu "golden-$kind" "lrmode=golden lrimage=$kind lrserver=$server $opts" \

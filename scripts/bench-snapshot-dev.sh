@@ -53,7 +53,7 @@ for kind in $kinds; do
 	chmod 0777 "$images/$kind"
 	case "$kind" in
 	eager) opts=lreager=1 ;;
-	lazy) opts="lrchunk=16 lrshared=1" ;;
+	lazy) opts="lrchunk=16" ;;
 	*) echo "bench-snapshot-dev: unknown kind $kind (eager, lazy)" >&2; exit 2 ;;
 	esac
 	run=$(qemu "golden-$kind" "lrmode=golden lrimage=$kind lrserver=$server $opts" \

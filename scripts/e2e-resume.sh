@@ -136,10 +136,10 @@ capture)
 	# tftpd-hpa runs as nobody: the image directory takes its uploads.
 	chmod 0777 "$images/$image"
 	image_server_up
-	# Pages the workload shares with its forked child go to pageset2 too
-	# (--evict-shared): two-clients then verifies the child's view of
-	# them after the resume.  The --out capture below keeps them.
-	guest golden "lrmode=golden lrshared=1 lrimage=$image lrserver=10.0.2.2:$HPA_PORT" \
+	# Pages the workload shares with its forked child go to pageset2 too,
+	# once for both: two-clients then verifies the child's view of them
+	# after the resume.
+	guest golden "lrmode=golden lrimage=$image lrserver=10.0.2.2:$HPA_PORT" \
 		--mac 52:54:00:00:00:10
 	rc=0
 	wait "$guest_pid" || rc=$?
@@ -147,7 +147,7 @@ capture)
 	# The capture powers the golden VM off: no verdict (2) is its success.
 	[ "$rc" = 2 ] || { echo "FAIL golden VM: qemu-run status $rc"; exit 1; }
 	expect golden "^capture: image $image in "
-	expect golden "^capture: .*went once per process (--evict-shared)"
+	expect golden "^capture: .*pages shared copy-on-write went once, for all the processes"
 	"$tool" verify "$images/$image"
 	# The same into a directory (--out), verified in the guest.
 	guest golden-out "lrmode=golden lrout=1 lrimage=out lrserver=10.0.2.2:$HPA_PORT" \

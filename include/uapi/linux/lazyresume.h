@@ -18,7 +18,7 @@
 #include <linux/types.h>
 
 #define LAZYRESUME_ABI_MAJOR 2
-#define LAZYRESUME_ABI_MINOR 0
+#define LAZYRESUME_ABI_MINOR 1
 
 /* ioctl type byte, see Documentation/userspace-api/ioctl/ioctl-number.rst */
 #define LAZYRESUME_IOC_MAGIC 0xB9
@@ -251,9 +251,10 @@ struct lazyresume_tftp_backend {
 /* lazyresume_evict_task.flags */
 /*
  * Also evict pages shared copy-on-write with another process (after a
- * fork): each process's mapping gets its own lazy entry, so after resume
- * every process that touches such a page has a private copy of it
- * (ABI 1.5).
+ * fork): every mapping of such a page, in any process, gets the same lazy
+ * entry, and the first read after resume maps one page for all of them,
+ * shared until one writes (ABI 2.1; from 1.5 to 2.0 each process's
+ * mapping got its own entry and, once touched, its own copy).
  */
 #define LAZYRESUME_EVICT_SHARED 0x1
 

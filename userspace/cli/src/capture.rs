@@ -47,14 +47,13 @@ pub struct CaptureArgs {
     #[arg(long)]
     allow_writable: bool,
     /// Evict nothing: every page goes into pageset1 (an eager image).
-    #[arg(long, conflicts_with = "evict_shared")]
+    #[arg(long, conflicts_with = "keep_shared")]
     eager: bool,
-    /// Also move pages shared copy-on-write between processes (after a
-    /// fork) to pageset2, once per process. After resume each process that
-    /// touches such a page gets its own copy: a smaller pageset1 for more
-    /// memory once the clients run.
+    /// Keep the pages that processes share copy-on-write (after a fork) in
+    /// pageset1. By default they go to pageset2 once, for all the
+    /// processes that share them, and are shared again after the resume.
     #[arg(long)]
-    evict_shared: bool,
+    keep_shared: bool,
     /// Run this program in every client after a resume, once the client's
     /// own identity is in place, with LAZYRESUME_IMAGE, _MAC, _ADDR,
     /// _SERVER and _PORT in its environment.
@@ -118,7 +117,8 @@ impl Evicted {
         c.skipped_other += e.skipped_other;
     }
 
-    /// Prints where the user pages went; `shared`: `--evict-shared` was given.
+    /// Prints where the user pages went; `shared`: pages shared
+    /// copy-on-write were evicted too.
     fn report(&self, shared: bool) {
         let c = &self.counts;
         let mib = |p: u64| p as f64 * PAGE_SIZE as f64 / (1 << 20) as f64;
@@ -131,15 +131,15 @@ impl Evicted {
         );
         if shared {
             println!(
-                "capture:   pages shared copy-on-write went once per process \
-                 (--evict-shared): no longer shared after resume"
+                "capture:   pages shared copy-on-write went once, for all the \
+                 processes that share them (one page again after resume)"
             );
         }
         println!("capture:   kept in pageset1: init (pid 1) and this tool, entirely");
         let kept = [
             (
                 "shared between processes (copy-on-write after fork; \
-                 --evict-shared moves them)",
+                 --keep-shared keeps them)",
                 c.skipped_shared,
             ),
             (
@@ -244,10 +244,10 @@ pub fn run(device: &Path, args: &CaptureArgs) -> Result<()> {
         for pid in other_processes()? {
             let mut req = abi::EvictTask {
                 pid,
-                flags: if args.evict_shared {
-                    abi::EVICT_SHARED
-                } else {
+                flags: if args.keep_shared {
                     0
+                } else {
+                    abi::EVICT_SHARED
                 },
                 range: abi::Evict {
                     start: 0,
@@ -262,7 +262,7 @@ pub fn run(device: &Path, args: &CaptureArgs) -> Result<()> {
                 Err(e) => return Err(e).with_context(|| format!("evicting process {pid}")),
             }
         }
-        evicted.report(args.evict_shared);
+        evicted.report(!args.keep_shared);
     }
 
     let name = store.name().to_string();

@@ -27,7 +27,7 @@ use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 /// Major ABI version: changes on any incompatible change.
 pub const ABI_MAJOR: u32 = 2;
 /// Minor ABI version: grows when ioctls or fields are added.
-pub const ABI_MINOR: u32 = 0;
+pub const ABI_MINOR: u32 = 1;
 
 /// The ioctl type byte of lazyresume.
 pub const IOC_MAGIC: u32 = 0xB9;
@@ -435,8 +435,9 @@ impl TftpBackend {
 pub const IOC_TFTP_BACKEND: u32 = iowr(0x07, TFTP_BACKEND_SIZE);
 
 /// [`EvictTask::flags`]: also evict pages shared copy-on-write with
-/// another process; each process's mapping gets its own entry, so the
-/// processes no longer share those pages once they touch them.
+/// another process; every mapping of such a page gets the same entry, and
+/// the page is one page again, shared, once read after the resume (ABI
+/// 2.1).
 pub const EVICT_SHARED: u32 = 1;
 
 /// `struct lazyresume_evict_task`: the argument of [`IOC_EVICT_TASK`].
