@@ -844,6 +844,179 @@ TEST_F(lazy, policy_rejects_unknown)
 	EXPECT_EQ(EINVAL, errno);
 }
 
+/* LAZYRESUME_IOC_EVICT_TASK on this process with @flags. */
+static int evict_self(int fd, void *p, unsigned long pages, __u32 flags,
+		      struct lazyresume_evict *out)
+{
+	struct lazyresume_evict_task t = {
+		.flags = flags,
+		.range = {
+			.start = (uintptr_t)p,
+			.length = pages * page_size,
+		},
+	};
+	int rc = ioctl(fd, LAZYRESUME_IOC_EVICT_TASK, &t);
+
+	if (out)
+		*out = t.range;
+	return rc;
+}
+
+/* The page frame mapped at @addr, or 0 (not present, or not root). */
+static uint64_t pfn_of(const void *addr)
+{
+	uint64_t e = pagemap_entry(addr);
+
+	return (e & PM_PRESENT) ? (e & PM_PFN_MASK) : 0;
+}
+
+/* The @field line ("VmLazy:") of /proc/self/@file, in kB, or -1. */
+static long long proc_kb(const char *file, const char *field)
+{
+	char path[64], line[256];
+	long long kb = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/%s", file);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, field, strlen(field))) {
+			kb = atoll(line + strlen(field));
+			break;
+		}
+	fclose(f);
+	return kb;
+}
+
+TEST_F(lazy, status_and_smaps_count_entries)
+{
+	const unsigned long pages = 16;
+	const long long kb = page_size / 1024;
+	unsigned char *p = map_filled(pages, 60);
+	long long status, rollup;
+
+	ASSERT_NE(NULL, p);
+	status = proc_kb("status", "VmLazy:");
+	rollup = proc_kb("smaps_rollup", "Lazy:");
+	ASSERT_LE(0, status);
+	ASSERT_LE(0, rollup);
+	ASSERT_EQ(0, evict(self->fd, p, pages, NULL));
+	EXPECT_EQ(status + pages * kb, proc_kb("status", "VmLazy:"));
+	EXPECT_EQ(rollup + pages * kb, proc_kb("smaps_rollup", "Lazy:"));
+	/* Filled: counted as resident again. */
+	EXPECT_EQ(-1, check(p, pages / 2, 60));
+	EXPECT_EQ(status + pages / 2 * kb, proc_kb("status", "VmLazy:"));
+	EXPECT_EQ(rollup + pages / 2 * kb, proc_kb("smaps_rollup", "Lazy:"));
+	munmap(p, pages * page_size);
+	EXPECT_EQ(status, proc_kb("status", "VmLazy:"));
+}
+
+/*
+ * A child reads, then writes, the pages it shares with this process;
+ * reports the frame of its first page after each step on @out.
+ */
+static void read_then_write(int in, int out, unsigned char *p,
+			    unsigned long pages, int seed)
+{
+	uint64_t pfn;
+	char c;
+
+	if (read(in, &c, 1) != 1 || check(p, pages, seed) != -1)
+		_exit(2);
+	pfn = pfn_of(p);
+	if (write(out, &pfn, sizeof(pfn)) != sizeof(pfn))
+		_exit(3);
+	if (read(in, &c, 1) != 1)
+		_exit(4);
+	p[0] ^= 0xff;
+	pfn = pfn_of(p);
+	if (write(out, &pfn, sizeof(pfn)) != sizeof(pfn))
+		_exit(5);
+	_exit(0);
+}
+
+/*
+ * Pages of @p that a child shares with this process are lazy entries in
+ * both (made by @evict_shared in both at once, or by fork): the child's
+ * read fills one page, mapped here too, and its write splits it.
+ */
+static void shared_fill(struct __test_metadata *_metadata, int fd,
+			unsigned char *p, unsigned long pages, int seed,
+			bool evict_shared)
+{
+	struct lazyresume_evict e;
+	int go[2], back[2], status;
+	uint64_t child_pfn;
+	pid_t pid;
+
+	ASSERT_EQ(0, pipe(go));
+	ASSERT_EQ(0, pipe(back));
+	if (!evict_shared)
+		ASSERT_EQ(0, evict(fd, p, pages, NULL));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0)
+		read_then_write(go[0], back[1], p, pages, seed);
+	if (evict_shared) {
+		ASSERT_EQ(0, evict_self(fd, p, pages, LAZYRESUME_EVICT_SHARED,
+					&e));
+		/* One entry in each process for each page. */
+		EXPECT_EQ(2 * pages, e.evicted);
+	}
+	EXPECT_EQ(pages, lazy_pages(p, pages));
+
+	ASSERT_EQ(1, write(go[1], "r", 1));
+	ASSERT_EQ(sizeof(child_pfn), read(back[0], &child_pfn, sizeof(child_pfn)));
+	/* The child's reads mapped the pages here too. */
+	EXPECT_EQ(0, lazy_pages(p, pages));
+	if (child_pfn)
+		EXPECT_EQ(child_pfn, pfn_of(p));
+
+	ASSERT_EQ(1, write(go[1], "w", 1));
+	ASSERT_EQ(sizeof(child_pfn), read(back[0], &child_pfn, sizeof(child_pfn)));
+	/* The child's write made it a copy of its own. */
+	if (child_pfn)
+		EXPECT_NE(child_pfn, pfn_of(p));
+	EXPECT_EQ(-1, check(p, pages, seed));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	close(go[0]);
+	close(go[1]);
+	close(back[0]);
+	close(back[1]);
+}
+
+TEST_F(lazy, pages_shared_copy_on_write_stay_shared)
+{
+	const unsigned long pages = 4;
+	unsigned char *p = map_filled(pages, 61);
+
+	ASSERT_NE(NULL, p);
+	if (!pfn_of(p))
+		SKIP(goto out, "page frames not shown (not root)");
+	shared_fill(_metadata, self->fd, p, pages, 61, true);
+	EXPECT_OUTSTANDING(self->outstanding);
+out:
+	munmap(p, pages * page_size);
+}
+
+TEST_F(lazy, entries_copied_by_fork_fill_one_page)
+{
+	const unsigned long pages = 4;
+	unsigned char *p = map_filled(pages, 62);
+
+	ASSERT_NE(NULL, p);
+	if (!pfn_of(p))
+		SKIP(goto out, "page frames not shown (not root)");
+	shared_fill(_metadata, self->fd, p, pages, 62, false);
+	EXPECT_OUTSTANDING(self->outstanding);
+out:
+	munmap(p, pages * page_size);
+}
+
 TEST_F(lazy, unload_refused_while_entries_exist)
 {
 	unsigned char *p = map_filled(2, 45);
