@@ -5,7 +5,8 @@
 workload-client.py PORT ACTION... runs each ACTION in order and prints one
 `key=value` line per result; exit status 1 if any check failed:
 
-  wait-ready SECS  poll until `read 0 4096` answers `ok` (at most SECS);
+  wait-ready SECS  poll until `ready` answers `ok` (at most SECS: the
+                   first page and the workload's hot set, --hot-mib);
                    prints ready_s, the time from the start of this script
                    (the harness starts it with QEMU) to the first correct
                    answer.  Each attempt waits READY_POLL_S for its answer:
@@ -69,7 +70,7 @@ def wait_ready(port, limit):
     state = {"ready": None, "last": None}
 
     def attempt():
-        answer = request(port, "read 0 4096", READY_POLL_S)
+        answer = request(port, "ready", READY_POLL_S)
         with lock:
             state["last"] = answer
             if answer == "ok" and state["ready"] is None:

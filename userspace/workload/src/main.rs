@@ -5,6 +5,7 @@
 //! requests over TCP that check a slice of it or all of it (see
 //! `server.rs`), so that any wrong byte after a lazy resume shows.
 
+mod hot;
 mod ident;
 mod memory;
 mod pattern;
@@ -38,6 +39,14 @@ struct Args {
     /// Interface whose MAC and address `whoami` reports.
     #[arg(long, default_value = "eth0")]
     iface: String,
+    /// MiB of pages, spread over the memory, that the readiness answer
+    /// (`ready`) checks: a working set that time to interactive depends
+    /// on, as a real application's does.
+    #[arg(long, default_value_t = 0)]
+    hot_mib: u64,
+    /// Seed of which pages make the hot set, and in which order.
+    #[arg(long, default_value_t = 1)]
+    hot_seed: u64,
 }
 
 /// Spends `secs` seconds of CPU work.
@@ -57,16 +66,18 @@ fn main() -> Result<()> {
     startup_work(args.startup_secs);
     // Forks: before any thread exists.
     let mem = Memory::new(args.mib, args.seed)?;
+    let hot = hot::HotSet::new(mem.total(), args.hot_mib, args.hot_seed);
     // std sets SO_REUSEADDR on listening sockets.
     let listener = TcpListener::bind(("0.0.0.0", args.port))
         .with_context(|| format!("listening on port {}", args.port))?;
     println!(
-        "ready port={} mib={} pid={}",
+        "ready port={} mib={} hot_pages={} pid={}",
         listener.local_addr()?.port(),
         args.mib,
+        hot.pages().len(),
         std::process::id()
     );
     std::io::stdout().flush()?;
-    server::serve(&listener, &mem, &args.iface);
+    server::serve(&listener, &mem, &hot, &args.iface);
     mem.shutdown()
 }

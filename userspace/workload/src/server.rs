@@ -5,6 +5,8 @@
 //!
 //! ```text
 //! ping          -> pong
+//! ready         -> ok | bad OFFSET_IN_SPACE (the readiness answer: the
+//!                  first page, then every page of the hot set, --hot-mib)
 //! read OFF LEN  -> ok | bad OFFSET_IN_SPACE
 //! verify        -> ok BYTES | bad REGION OFFSET_IN_REGION
 //! whoami        -> mac=MAC addr=A.B.C.D (none for what is missing)
@@ -16,6 +18,7 @@ use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::time::Duration;
 
+use crate::hot::{self, HotSet};
 use crate::ident;
 use crate::memory::Memory;
 
@@ -29,6 +32,8 @@ const MAX_READ: u64 = 65536;
 enum Request {
     /// `ping`.
     Ping,
+    /// `ready`: check the first page and the hot set.
+    Ready,
     /// `read OFF LEN`: check LEN bytes at OFF of the space.
     Read { offset: u64, len: u64 },
     /// `verify`: check every byte.
@@ -45,6 +50,7 @@ fn parse(line: &str, total: u64) -> Result<Request, String> {
     let words: Vec<&str> = line.split_whitespace().collect();
     match words[..] {
         ["ping"] => Ok(Request::Ping),
+        ["ready"] => Ok(Request::Ready),
         ["verify"] => Ok(Request::Verify),
         ["whoami"] => Ok(Request::Whoami),
         ["quit"] => Ok(Request::Quit),
@@ -64,10 +70,29 @@ fn parse(line: &str, total: u64) -> Result<Request, String> {
     }
 }
 
+/// The first wrong byte of the first page and of every page of `hot`, in
+/// its order.
+fn check_ready(mem: &Memory, hot: &HotSet) -> anyhow::Result<Option<u64>> {
+    let first = hot::PAGE.min(mem.total());
+    let pages =
+        std::iter::once((0, first)).chain(hot.pages().iter().map(|&p| (p * hot::PAGE, hot::PAGE)));
+    for (offset, len) in pages {
+        if let Some(bad) = mem.check(offset, len)? {
+            return Ok(Some(bad.global));
+        }
+    }
+    Ok(None)
+}
+
 /// The answer to `request`.
-fn answer(mem: &Memory, iface: &str, request: Request) -> String {
+fn answer(mem: &Memory, hot: &HotSet, iface: &str, request: Request) -> String {
     match request {
         Request::Ping => "pong".to_string(),
+        Request::Ready => match check_ready(mem, hot) {
+            Ok(None) => "ok".to_string(),
+            Ok(Some(bad)) => format!("bad {bad}"),
+            Err(e) => format!("error {e:#}"),
+        },
         Request::Whoami => ident::whoami(iface),
         Request::Quit => "bye".to_string(),
         Request::Read { offset, len } => match mem.check(offset, len) {
@@ -84,7 +109,7 @@ fn answer(mem: &Memory, iface: &str, request: Request) -> String {
 }
 
 /// Serves one connection until it ends; true after `quit`.
-fn connection(mem: &Memory, iface: &str, stream: &TcpStream) -> io::Result<bool> {
+fn connection(mem: &Memory, hot: &HotSet, iface: &str, stream: &TcpStream) -> io::Result<bool> {
     let mut input = BufReader::new(stream);
     let mut line = Vec::new();
     loop {
@@ -109,7 +134,7 @@ fn connection(mem: &Memory, iface: &str, stream: &TcpStream) -> io::Result<bool>
         let request = parse(text.trim_end(), mem.total());
         let quit = request == Ok(Request::Quit);
         let reply = match request {
-            Ok(request) => answer(mem, iface, request),
+            Ok(request) => answer(mem, hot, iface, request),
             Err(reason) => format!("error {reason}"),
         };
         let mut out = stream;
@@ -122,10 +147,10 @@ fn connection(mem: &Memory, iface: &str, stream: &TcpStream) -> io::Result<bool>
 
 /// Serves connections one after another until `quit`. A connection that
 /// fails (the client went away) ends alone.
-pub fn serve(listener: &TcpListener, mem: &Memory, iface: &str) {
+pub fn serve(listener: &TcpListener, mem: &Memory, hot: &HotSet, iface: &str) {
     for stream in listener.incoming() {
         let Ok(stream) = stream else { continue };
-        if let Ok(true) = connection(mem, iface, &stream) {
+        if let Ok(true) = connection(mem, hot, iface, &stream) {
             return;
         }
     }
@@ -140,6 +165,7 @@ mod tests {
         assert_eq!(parse("ping", 10), Ok(Request::Ping));
         assert_eq!(parse(" verify \r", 10), Ok(Request::Verify));
         assert_eq!(parse("whoami", 10), Ok(Request::Whoami));
+        assert_eq!(parse("ready", 10), Ok(Request::Ready));
         assert_eq!(parse("quit", 10), Ok(Request::Quit));
         assert_eq!(
             parse("read 2 8", 10),
@@ -157,7 +183,15 @@ mod tests {
     #[test]
     fn bad_requests_are_refused() {
         let unknown = Err("unknown request".to_string());
-        for line in ["", "hello", "PING", "ping 1", "verify all", "quit now"] {
+        for line in [
+            "",
+            "hello",
+            "PING",
+            "ping 1",
+            "ready 1",
+            "verify all",
+            "quit now",
+        ] {
             assert_eq!(parse(line, 10), unknown, "{line:?}");
         }
         for line in [

@@ -82,7 +82,11 @@ fn start(extra: &[&str]) -> (Workload, u16, Duration) {
         .recv_timeout(Duration::from_secs(10))
         .expect("no ready line within 10 s");
     let took = t.elapsed();
-    assert_eq!(line, format!("ready port={port} mib=4 pid={}\n", w.0.id()));
+    let hot = if extra.contains(&"--hot-mib") { 256 } else { 0 };
+    assert_eq!(
+        line,
+        format!("ready port={port} mib=4 hot_pages={hot} pid={}\n", w.0.id())
+    );
     (w, port, took)
 }
 
@@ -144,6 +148,21 @@ fn answers_every_request_and_quits() {
     drop(c);
     let mut c = connect(port);
     assert_eq!(ask(&mut c, "ping"), "pong");
+    assert_eq!(ask(&mut c, "quit"), "bye");
+    assert!(w.exit_within(5).success());
+}
+
+#[test]
+fn ready_checks_the_hot_set() {
+    let (mut w, port, _) = start(&["--hot-mib", "1", "--hot-seed", "3"]);
+    let mut c = connect(port);
+    assert_eq!(ask(&mut c, "ready"), "ok");
+    assert_eq!(ask(&mut c, "ready"), "ok");
+    assert_eq!(ask(&mut c, "quit"), "bye");
+    assert!(w.exit_within(5).success());
+    let (mut w, port, _) = start(&[]);
+    let mut c = connect(port);
+    assert_eq!(ask(&mut c, "ready"), "ok");
     assert_eq!(ask(&mut c, "quit"), "bye");
     assert!(w.exit_within(5).success());
 }
