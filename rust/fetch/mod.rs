@@ -12,8 +12,8 @@
 //!
 //! - **urgent**: files a fault waits for, oldest first. A fault finds its
 //!   page missing, queues its file and waits without its lock (mm retries
-//!   the fault); an urgent request waits at most for the first transfer in
-//!   flight to end.
+//!   the fault); one fetcher serves this lane only, so an urgent request
+//!   never waits behind a background transfer.
 //! - **background**: the other files, in order from just after the last
 //!   file a fault asked for (as postcopy migration does), in `full` mode
 //!   always, in `idle` mode only when no fault asked for a file lately,
@@ -61,10 +61,13 @@ mod stats;
 
 pub(crate) use stats::STATS;
 
-/// Fetcher threads: each runs one transfer at a time, so that the round
-/// trips and the server's start of one transfer overlap with another's
-/// data. An urgent request waits for the first of them to be free.
-const FETCHERS: usize = 2;
+/// Fetcher threads, each running one transfer at a time. The first serves
+/// only the urgent lane, so that an urgent request never waits behind a
+/// background transfer (QEMU postcopy's separate channel); the others take
+/// urgent requests first, then background ones, two at a time so that the
+/// round trips and the server's start of one transfer overlap with
+/// another's data.
+const FETCHERS: usize = 3;
 /// `windowsize` every transfer asks for (servers without RFC 7440 ignore
 /// it and send one block at a time).
 const WINDOWSIZE: u16 = 16;
@@ -493,7 +496,7 @@ impl Engine {
     }
 
     /// What a fetcher does next; marks the file it returns in flight.
-    fn next(&self) -> Next {
+    fn next(&self, urgent_only: bool) -> Next {
         let now = Ktime::ktime_get();
         let mut st = self.state.lock();
         let st = &mut *st;
@@ -524,7 +527,7 @@ impl Engine {
                 return Next::Fetch(file, Lane::Urgent, st.generation);
             }
         }
-        if !st.streaming {
+        if urgent_only || !st.streaming {
             return Next::Wait(IDLE_POLL_MS);
         }
         match st.mode {
@@ -937,11 +940,15 @@ impl Io {
 }
 
 /// The thread that runs the transfers.
-struct Fetcher(Arc<Engine>);
+struct Fetcher {
+    engine: Arc<Engine>,
+    /// Serves the urgent lane only.
+    urgent_only: bool,
+}
 
 impl Worker for Fetcher {
     fn run(&self) {
-        let e = &*self.0;
+        let e = &*self.engine;
         let mut io = Io {
             endpoint: None,
             blksize: 0,
@@ -952,7 +959,7 @@ impl Worker for Fetcher {
         };
         while !should_stop() {
             let seen = e.work.load(Ordering::Acquire);
-            match e.next() {
+            match e.next(self.urgent_only) {
                 Next::Fetch(file, lane, generation) => e.transfer(file, lane, generation, &mut io),
                 Next::Wait(ms) => {
                     // No signals reach a kernel thread: nothing to fail.
@@ -997,8 +1004,12 @@ impl Threads {
     /// Starts the fetchers and the installer of `engine`.
     fn start(engine: &Arc<Engine>) -> Result<Self> {
         let mut fetchers = KVec::with_capacity(FETCHERS, GFP_KERNEL)?;
-        for _ in 0..FETCHERS {
-            let fetcher = Arc::new(Fetcher(engine.clone()), GFP_KERNEL)?;
+        for i in 0..FETCHERS {
+            let fetcher = Fetcher {
+                engine: engine.clone(),
+                urgent_only: i == 0,
+            };
+            let fetcher = Arc::new(fetcher, GFP_KERNEL)?;
             fetchers.push(
                 Kthread::spawn(fetcher, c_str!("lazyresume-fetch"))?,
                 GFP_KERNEL,
