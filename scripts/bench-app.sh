@@ -11,8 +11,9 @@
 # bench/redis_fill) prints the DEBUG DIGEST of the data set and is captured
 # lazily (shared pages too, LAZYRESUME_BENCH_CHUNK pages per file, 16).
 # Then clients boot: "lazy-bg" resumes it with the background lane on (the
-# default), "lazy" with it off (lrbackground=off), and "cold" boots and
-# starts and fills redis itself.  Each is timed from the start of QEMU to
+# default), "lazy" with it off (lrbackground=off), "eager" resumes an image
+# captured with everything in pageset1 (lreager=1, captured only for this
+# mode), and "cold" boots and starts and fills redis itself.  Each is timed from the start of QEMU to
 # its first correct answer (the host's redis-cli GETs the last key written,
 # through a host forward to the guest's port 6379, until the value is the
 # expected one: a cold boot answers it only once filled), then a full scan
@@ -25,7 +26,8 @@
 # Prints one "bench app" line per client and a table; keeps the raw lines
 # in build/bench/app-MIB.raw.  Measures; checks only that the answers are
 # correct.  LAZYRESUME_BENCH_MODES picks the clients (default "lazy-bg lazy
-# cold"); LAZYRESUME_BENCH_RUNS=N boots each N times and prints medians.
+# eager cold"); LAZYRESUME_BENCH_RUNS=N boots each N times and prints
+# medians.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -56,8 +58,8 @@ raw="$out/app-$mib.raw"
 client="$here/scripts/redis-client.py"
 mkdir -p "$out" "$here/build/runs"
 rm -rf "$images"
-mkdir -p "$images/lazy"
-chmod 0777 "$images/lazy"
+mkdir -p "$images/lazy" "$images/eager"
+chmod 0777 "$images/lazy" "$images/eager"
 . "$here/scripts/bench-common.sh"
 bench_server_up "$images"
 : >"$raw"
@@ -66,35 +68,47 @@ qemu() { # NAME APPEND [options]: boot a VM, print its run directory
 	bench_qemu "$1" "lrapp=redis lrmib=$mib $2" "${@:3}"
 }
 
-t0=$(date +%s.%N)
-run=$(qemu golden-redis "lrmode=golden lrimage=lazy lrserver=$server \
-lrchunk=${LAZYRESUME_BENCH_CHUNK:-16}" --mac 52:54:00:00:01:10) || true
-t1=$(date +%s.%N)
-status=$(tr -d '\r' <"$run/result.log")
-digest=$(echo "$status" | sed -n 's/^golden: redis digest \([0-9a-f]\{40\}\)$/\1/p')
-if ! echo "$status" | grep -q '^capture: image lazy in ' || [ -z "$digest" ]; then
-	cat "$run/result.log" >&2
-	echo "bench-app: capture of redis failed" >&2
-	exit 1
-fi
-echo "$status" | grep '^capture: ' | sed 's/^/[golden] /'
-echo "[golden] digest $digest"
-echo "bench app capture mib=$mib keys=$keys digest=$digest vm_s=$(echo "$t1 - $t0" | bc)" >>"$raw"
-
+runs=${LAZYRESUME_BENCH_RUNS:-1}
+modes=${LAZYRESUME_BENCH_MODES:-lazy-bg lazy eager cold}
+kinds=""
+case " $modes " in *" lazy"*) kinds=lazy ;; esac
+case " $modes " in *" eager "*) kinds="$kinds eager" ;; esac
+# The golden machine also gives the digest that every client must answer.
+[ -n "$kinds" ] || kinds=lazy
+digest=""
+for kind in $kinds; do
+	opts="lrchunk=${LAZYRESUME_BENCH_CHUNK:-16}"
+	[ "$kind" = eager ] && opts=lreager=1
+	t0=$(date +%s.%N)
+	run=$(qemu "golden-redis-$kind" "lrmode=golden lrimage=$kind lrserver=$server $opts" \
+		--mac 52:54:00:00:01:10) || true
+	t1=$(date +%s.%N)
+	status=$(tr -d '\r' <"$run/result.log")
+	d=$(echo "$status" | sed -n 's/^golden: redis digest \([0-9a-f]\{40\}\)$/\1/p')
+	if ! echo "$status" | grep -q "^capture: image $kind in " || [ -z "$d" ] ||
+		{ [ -n "$digest" ] && [ "$d" != "$digest" ]; }; then
+		cat "$run/result.log" >&2
+		echo "bench-app: capture of redis ($kind) failed" >&2
+		exit 1
+	fi
+	digest=$d
+	echo "$status" | grep '^capture: ' | sed "s/^/[golden $kind] /"
+	echo "[golden $kind] digest $digest"
+	echo "bench app capture image=$kind mib=$mib keys=$keys digest=$digest vm_s=$(echo "$t1 - $t0" | bc)" >>"$raw"
+done
 # mib_of: the sum of the "X MiB," on stdin (lazyresume status's urgent and
 # background lines), nothing if there is none.
 mib_of() {
 	grep -o '[0-9.]* MiB,' | awk '{ s += $1 } END { if (NR) printf "%.1f", s }' || true
 }
 
-runs=${LAZYRESUME_BENCH_RUNS:-1}
-modes=${LAZYRESUME_BENCH_MODES:-lazy-bg lazy cold}
 for mode in $(for _ in $(seq "$runs"); do echo "$modes"; done); do
 	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 	case "$mode" in
 	cold) append="lrmode=cold" ;;
 	lazy-bg) append="lrmode=client lrimage=lazy lrserver=$server" ;;
 	lazy) append="lrmode=client lrimage=lazy lrserver=$server lrbackground=off" ;;
+	eager) append="lrmode=client lrimage=eager lrserver=$server" ;;
 	*) echo "bench-app: unknown mode $mode" >&2; exit 2 ;;
 	esac
 	qemu "app-$mode" "$append" --mac 52:54:00:00:01:a1 \
@@ -117,7 +131,9 @@ for mode in $(for _ in $(seq "$runs"); do echo "$modes"; done); do
 		echo "bench-app: $mode client did not answer correctly" >&2
 		exit 1
 	fi
-	if [ "$mode" != cold ] && ! grep -aq '^resume: image lazy resumed' "$run/result.log"; then
+	image=lazy
+	[ "$mode" = eager ] && image=eager
+	if [ "$mode" != cold ] && ! grep -aq "^resume: image $image resumed" "$run/result.log"; then
 		cat "$run/result.log" >&2
 		echo "bench-app: $mode client did not resume" >&2
 		exit 1
