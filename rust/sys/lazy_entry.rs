@@ -393,8 +393,9 @@ unsafe extern "C" fn store_trampoline<S: EvictStore>(
 
 /// Turns the private anonymous pages of `[start, end)` in `mm` into lazy
 /// entries, handing each page to `store`. With `shared`, pages shared
-/// copy-on-write with other processes are evicted too (this mapping gets
-/// its own entry). Counts are added to `stats`.
+/// copy-on-write with other processes are evicted too, once: every mapping
+/// of such a page, in any process, gets the same shared entry. Counts are
+/// added to `stats`.
 pub(crate) fn evict_range<S: EvictStore>(
     mm: &TaskMm,
     start: usize,

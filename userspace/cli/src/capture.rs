@@ -117,17 +117,19 @@ impl Evicted {
         c.skipped_other += e.skipped_other;
     }
 
-    /// Prints where the user pages went; `shared`: pages shared
-    /// copy-on-write were evicted too.
-    fn report(&self, shared: bool) {
+    /// Prints where the user pages went: `pages` to pageset2 (a page
+    /// shared by several processes once, as several lazy entries);
+    /// `shared`: pages shared copy-on-write were evicted too.
+    fn report(&self, pages: u64, shared: bool) {
         let c = &self.counts;
         let mib = |p: u64| p as f64 * PAGE_SIZE as f64 / (1 << 20) as f64;
         println!(
-            "capture: {} user pages of {} processes: {} ({:.1} MiB) to pageset2",
+            "capture: {} user pages of {} processes: {} ({:.1} MiB) to pageset2, as {} lazy entries",
             c.seen,
             self.processes,
-            c.evicted,
-            mib(c.evicted)
+            pages,
+            mib(pages),
+            c.evicted
         );
         if shared {
             println!(
@@ -228,7 +230,16 @@ pub fn run(device: &Path, args: &CaptureArgs) -> Result<()> {
     }
     let kernel_id = running_kernel_id()?;
     let dev = Device::open(device)?;
-    dev.version()?;
+    let version = dev.version()?;
+    // Before ABI 2.1 a shared page became one entry and one copy per
+    // process: refuse rather than silently use more memory.
+    if !args.eager && !args.keep_shared && version.abi_minor < 1 {
+        bail!(
+            "module speaks ABI {}.{}: pages shared copy-on-write need 2.1 (or --keep-shared)",
+            version.abi_major,
+            version.abi_minor
+        );
+    }
     // This process stays in pageset1: it runs first after a resume.
     // SAFETY: mlockall(2) has no memory-safety preconditions.
     if unsafe { libc::mlockall(libc::MCL_CURRENT | libc::MCL_FUTURE) } != 0 {
@@ -262,11 +273,13 @@ pub fn run(device: &Path, args: &CaptureArgs) -> Result<()> {
                 Err(e) => return Err(e).with_context(|| format!("evicting process {pid}")),
             }
         }
-        evicted.report(!args.keep_shared);
     }
 
     let name = store.name().to_string();
     let (hashes, _) = dev.page_hashes()?;
+    if !args.eager {
+        evicted.report(hashes.len() as u64, !args.keep_shared);
+    }
     if hashes.contains(&[0; HASH_LEN]) {
         bail!("the page store has holes: was it used before the capture?");
     }
