@@ -153,6 +153,8 @@ check fuzz-image-decode-pageset1 bash -c 'cd userspace/crates/image/fuzz &&
 	RUSTC_BOOTSTRAP=1 cargo fuzz run decode_pageset1 -- -max_total_time=20 -seed=1'
 check fuzz-image-decode-chunk bash -c 'cd userspace/crates/image/fuzz &&
 	RUSTC_BOOTSTRAP=1 cargo fuzz run decode_chunk -- -max_total_time=20 -seed=1'
+check fuzz-image-parse-loadset bash -c 'cd userspace/crates/image/fuzz &&
+	RUSTC_BOOTSTRAP=1 cargo fuzz run parse_loadset -- -max_total_time=20 -seed=1'
 # The kernel-log checker must catch a splat and pass a clean log.
 check klog-checker-catches-splat scripts/selftest-klog-checker.sh
 

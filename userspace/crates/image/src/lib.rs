@@ -13,7 +13,9 @@
 //!   blocks (`blocks.rs`) that decode to `snapshot_len` bytes;
 //! - `p2-<chunk as 16 lowercase hex digits>`: pageset2, `chunk_pages`
 //!   pages per file (the last one may be shorter), so that any TFTP server
-//!   can serve any page on its own.
+//!   can serve any page on its own;
+//! - `loadset` (optional): the pages a recording client touched first,
+//!   in that order, in one file (`loadset.rs`).
 //!
 //! This crate parses and builds manifests without allocating and without
 //! `std`, so that the kernel module can use the same code; the SHA-256
@@ -21,9 +23,10 @@
 
 #![no_std]
 
-// The kernel module compiles `format.rs` and `blocks.rs` on their own
+// The kernel module compiles `format.rs`, `blocks.rs` and `loadset.rs` on their own
 // (`#[path]`).
 pub mod blocks;
 mod format;
+pub mod loadset;
 
 pub use format::*;
