@@ -12,6 +12,9 @@
 #                   the reference of the mm selftests regression check
 #   make check      every test; ends with "N passed, M failed"
 #   make demo       build everything, boot, load the module, show it
+#   make lab-demo   the diskless lab (scripts/lab/): a client PXE-boots
+#                   through dnsmasq and iPXE at 100 Mbit with 5 % loss and
+#                   resumes lazily (Documentation/lab.rst)
 #   make fmt        reformat the Rust code
 #   make clean      remove this tree's build products (keeps the kernels)
 #   make distclean  also remove build/ and empty the machine-wide build
@@ -20,7 +23,7 @@
 FLAVOURS := release debug
 CARGO_STATIC := CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS="-C target-feature=+crt-static"
 
-.PHONY: all setup kernel module userspace initramfs check demo fmt clean distclean \
+.PHONY: all setup kernel module userspace initramfs check demo lab-demo fmt clean distclean \
 	$(addprefix kernel-,$(FLAVOURS)) $(addprefix module-,$(FLAVOURS)) \
 	$(addprefix initramfs-,$(FLAVOURS)) kernel-baseline initramfs-baseline
 
@@ -52,6 +55,9 @@ check: setup
 
 demo: initramfs-release
 	@scripts/demo.sh
+
+lab-demo: initramfs-release
+	@scripts/lab/lab-test.sh release
 
 fmt:
 	cd userspace && cargo fmt

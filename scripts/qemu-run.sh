@@ -8,6 +8,7 @@
 #               [--timeout SECONDS] [--mem MIB] [--smp N] [--nic virtio|e1000]
 #               [--mac MAC] [--hostfwd tcp::HOSTPORT-:GUESTPORT]...
 #               [--tftp DIR] [--net CIDR] [--pcap]
+#   qemu-run.sh --tap IFNAME [options but --kernel, --initrd, --append, ...]
 #
 # Each run gets its own directory build/runs/NAME.XXXX with console.log
 # (the kernel's serial console, ttyS0) and result.log (the guest's result
@@ -17,6 +18,10 @@
 # 10.0.2.2:69.  --net puts the guest on another user network (e.g.
 # 10.0.3.0/24: guest 10.0.3.15, host 10.0.3.2).  --pcap (or
 # LAZYRESUME_PCAP=1) records the guest's network traffic in net.pcap.
+# --tap IFNAME is the diskless lab's client (scripts/lab/): the NIC is on
+# tap IFNAME (run qemu-run.sh in the namespace that holds it), and the
+# machine boots from it (-boot n) with QEMU's iPXE ROM: no --kernel, the
+# kernel, initramfs and command line come over the network.
 #
 # Exit status: 0 the guest said PASS, 1 it said FAIL, 2 it stopped without
 # a verdict (crash, panic), 124 it ran out of time.  The run directory is
@@ -24,7 +29,7 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
-kernel='' initrd='' append='' name=guest timeout=300 mem=1024 smp=2 nic=virtio mac='' tftp='' net=''
+kernel='' initrd='' append='' name=guest timeout=300 mem=1024 smp=2 nic=virtio mac='' tftp='' net='' tap=''
 pcap=${LAZYRESUME_PCAP:-0}
 machine=${LAZYRESUME_MACHINE:-q35}
 fwds=()
@@ -43,11 +48,12 @@ while [ $# -gt 0 ]; do
 	--tftp) tftp=$2; shift 2 ;;
 	--net) net=$2; shift 2 ;;
 	--pcap) pcap=1; shift ;;
+	--tap) tap=$2; shift 2 ;;
 	*) echo "qemu-run: unknown argument $1" >&2; exit 2 ;;
 	esac
 done
-[ -r "$kernel" ] && [ -r "$initrd" ] || {
-	echo "qemu-run: need a readable --kernel and --initrd" >&2
+[ -n "$tap" ] || { [ -r "$kernel" ] && [ -r "$initrd" ]; } || {
+	echo "qemu-run: need a readable --kernel and --initrd (or --tap)" >&2
 	exit 2
 }
 
@@ -59,6 +65,11 @@ result="$run/result.log"
 netdev="user,id=n0${net:+,net=$net}"
 for f in "${fwds[@]}"; do netdev+=",hostfwd=$f"; done
 [ -n "$tftp" ] && netdev+=",tftp=$(readlink -f "$tftp")"
+boot=(-kernel "$kernel" -initrd "$initrd" -append "console=ttyS0 panic=-1 $append")
+if [ -n "$tap" ]; then
+	netdev="tap,id=n0,ifname=$tap,script=no,downscript=no"
+	boot=(-boot n)
+fi
 case "$nic" in
 virtio) dev="virtio-net-pci,netdev=n0" ;;
 e1000) dev="e1000,netdev=n0" ;;
@@ -75,8 +86,7 @@ set +e
 timeout --kill-after=10 "$timeout" qemu-system-x86_64 \
 	-nodefaults -no-reboot -display none -monitor none \
 	-machine "$machine" -accel "$accel" -cpu max -smp "$smp" -m "$mem" \
-	-kernel "$kernel" -initrd "$initrd" \
-	-append "console=ttyS0 panic=-1 $append" \
+	"${boot[@]}" \
 	-serial "file:$console" -serial "file:$result" \
 	-netdev "$netdev" -device "$dev" ${dump[@]+"${dump[@]}"} \
 	</dev/null >"$run/qemu.log" 2>&1

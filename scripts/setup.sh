@@ -21,12 +21,14 @@ as_root() {
 # real application of scripts/bench-app.sh; redis-tools gives the host
 # redis-cli.  (On a machine that runs systemd the package also starts a
 # redis service on the host's 127.0.0.1:6379; the benchmark does not use
-# it, its host forwards take free ports.)
+# it, its host forwards take free ports.)  dnsmasq-base (the binary, no
+# service) and nftables (nft; Debian leaves its service disabled) are the
+# diskless lab's DHCP/PXE server and packet loss (scripts/lab/).
 debs=(
-	bc bison busybox-static clang cpio dwarves file flex gcc git ipxe-qemu
-	iproute2 kmod libc6-dev libclang-dev libelf-dev libssl-dev libwrap0
-	lld llvm make python3 qemu-system-x86 redis-server redis-tools rsync
-	shellcheck xz-utils
+	bc bison busybox-static clang cpio dnsmasq-base dwarves file flex gcc git
+	ipxe-qemu iproute2 kmod libc6-dev libclang-dev libelf-dev libssl-dev libwrap0
+	lld llvm make nftables python3 qemu-system-x86 redis-server redis-tools
+	rsync shellcheck xz-utils
 )
 
 missing=()

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 """Talk to the test workload in a guest through a QEMU host forward.
 
-workload-client.py PORT ACTION... runs each ACTION in order and prints one
+workload-client.py PORT ACTION... (or HOST:PORT, a workload reached
+directly, as in the diskless lab of scripts/lab/) runs each ACTION in order and prints one
 `key=value` line per result; exit status 1 if any check failed:
 
   wait-ready SECS  poll until `ready` answers `ok` (at most SECS: the
@@ -44,10 +45,10 @@ READY_POLL_S = 0.5
 READY_STEP_S = 0.1
 
 
-def request(port, line, timeout):
-    """Sends one request line, returns the answer line (or None)."""
+def request(addr, line, timeout):
+    """Sends one request line to (host, port), returns the answer line (or None)."""
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        with socket.create_connection(addr, timeout=timeout) as s:
             s.settimeout(timeout)
             s.sendall(line.encode() + b"\n")
             buf = b""
@@ -87,7 +88,8 @@ def wait_ready(port, limit):
 
 
 def main():
-    port = int(sys.argv[1])
+    host, _, num = sys.argv[1].rpartition(":")
+    port = (host or "127.0.0.1", int(num))
     args = sys.argv[2:]
     ok = True
     who = {}
