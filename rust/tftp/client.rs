@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The in-kernel TFTP client: the shared protocol core ([`super::proto`]) driven over
-//! a kernel UDP socket, with retransmission, bounded exponential backoff
-//! and a deadline per transfer.
+//! a kernel UDP socket, with retransmission on a timer that adapts to the
+//! measured round trip ([`super::rtt`]), bounded exponential backoff and
+//! a deadline per transfer.
 //!
 //! A one-shot transfer ([`fetch`], [`upload`]) has a socket and buffers of
 //! its own (TFTP gives each transfer its own transfer ID anyway), so any
@@ -18,12 +19,11 @@ use super::proto::{
     ErrorCode, OptionSet, Receiver, RecvEvent, RecvTimeout, SendEvent, SendTimeout, Sender,
     TransferError, DATA_HEADER_LEN, DEFAULT_BLKSIZE, MIN_OUT_LEN,
 };
+use super::rtt::{MAX_RTO_MS, RTT};
 use super::stats::STATS;
 use crate::sys::errno::{eaddrinuse, emsgsize, eproto, etimedout};
 use crate::sys::net::{SockAddrV4, UdpSocket};
 
-/// Upper bound of the retransmission timeout after backoff.
-const MAX_RTO_MS: u32 = 4000;
 /// Room for a request: opcode, a 255-byte name, mode and four options.
 const REQUEST_LEN: usize = 512;
 /// Room for any reply to an upload (ACK, OACK, ERROR with its message): a
@@ -41,8 +41,10 @@ pub(crate) struct TransferOptions {
     pub(crate) blksize: u16,
     /// `windowsize` to ask for; 1 asks for none.
     pub(crate) windowsize: u16,
-    /// Initial retransmission timeout; doubled on every retry without
-    /// progress, up to [`MAX_RTO_MS`], reset by progress.
+    /// Initial retransmission timeout, until the round trip was measured
+    /// ([`super::rtt`]); then the measured timeout applies. Doubled on
+    /// every retry without progress, up to [`MAX_RTO_MS`], and set
+    /// again from the estimate by progress.
     pub(crate) rto_ms: u32,
     /// Deadline for the whole transfer.
     pub(crate) deadline_ms: u32,
@@ -223,6 +225,14 @@ struct Transport<'a> {
     /// retransmission): it measures time without progress.
     last_progress_ms: u64,
     retransmits: u32,
+    /// When the last packet to the server that asks for an answer left
+    /// (nanoseconds since `start`, 0 for none): the start of a round-trip
+    /// sample, taken when progress answers it.
+    sent_ns: core::cell::Cell<u64>,
+    /// A timer expired since the last progress: no round-trip sample
+    /// until the next progress (Karn's rule: the answer may be to either
+    /// copy).
+    retransmitted: bool,
 }
 
 impl<'a> Transport<'a> {
@@ -239,14 +249,21 @@ impl<'a> Transport<'a> {
             tid: None,
             opts: *opts,
             start: Ktime::ktime_get(),
-            rto_ms: opts.rto_ms.clamp(1, MAX_RTO_MS),
+            rto_ms: RTT.rto_ms(opts.rto_ms, MAX_RTO_MS),
             last_progress_ms: 0,
             retransmits: 0,
+            sent_ns: core::cell::Cell::new(0),
+            retransmitted: false,
         }
     }
 
+    /// Nanoseconds since the transfer started (at least 1).
+    fn elapsed_ns(&self) -> u64 {
+        ((Ktime::ktime_get() - self.start).to_ns().max(1)) as u64
+    }
+
     fn elapsed_ms(&self) -> u64 {
-        ((Ktime::ktime_get() - self.start).to_ns().max(0) as u64) / 1_000_000
+        self.elapsed_ns() / 1_000_000
     }
 
     /// The server's transfer ID, or its request port before it answered.
@@ -257,10 +274,20 @@ impl<'a> Transport<'a> {
     /// Sends the request: failing here (no route, bad address) fails the
     /// transfer at once with a clear reason.
     fn send_request(&self, bytes: &[u8]) -> Result<(), Failure> {
+        self.mark_sent(self.server);
         if let Err(e) = self.sock.send_to(self.server, bytes) {
             fail!(self, e, "cannot send the request");
         }
         Ok(())
+    }
+
+    /// A packet to `to` left: if it goes to the server and no timer
+    /// expired since the last progress, the next progress measures the
+    /// round trip from now.
+    fn mark_sent(&self, to: SockAddrV4) {
+        if !self.retransmitted && (to == self.peer() || to == self.server) {
+            self.sent_ns.set(self.elapsed_ns());
+        }
     }
 
     /// Sends a packet of the transfer. A failed send is a lost packet: the
@@ -268,6 +295,7 @@ impl<'a> Transport<'a> {
     /// transfer here would let one forged datagram, say from port 0 or a
     /// broadcast address, abort it.)
     fn send(&self, to: SockAddrV4, bytes: &[u8]) {
+        self.mark_sent(to);
         if self.sock.send_to(to, bytes).is_err() {
             STATS.send_errors.inc();
         }
@@ -281,10 +309,18 @@ impl<'a> Transport<'a> {
         }
     }
 
-    /// Progress was made: restart the timer at its initial value.
+    /// Progress was made (call it before sending what answers it): take
+    /// the round-trip sample it completes, if any, and restart the timer
+    /// from the estimate.
     fn progress(&mut self) {
-        self.last_progress_ms = self.elapsed_ms();
-        self.rto_ms = self.opts.rto_ms.clamp(1, MAX_RTO_MS);
+        let now_ns = self.elapsed_ns();
+        let sent_ns = self.sent_ns.replace(0);
+        if sent_ns != 0 && !self.retransmitted {
+            RTT.sample(now_ns.saturating_sub(sent_ns) / 1000);
+        }
+        self.retransmitted = false;
+        self.last_progress_ms = now_ns / 1_000_000;
+        self.rto_ms = RTT.rto_ms(self.opts.rto_ms, MAX_RTO_MS);
     }
 
     /// Whether a packet from `from` is from the server's transfer ID: until
@@ -324,6 +360,11 @@ impl<'a> Transport<'a> {
             if now_ms >= timer_ms {
                 self.retransmits = self.retransmits.saturating_add(1);
                 STATS.retransmits.inc();
+                STATS
+                    .retransmit_wait_ms
+                    .add(now_ms.saturating_sub(self.last_progress_ms));
+                self.retransmitted = true;
+                self.sent_ns.set(0);
                 self.rto_ms = self.rto_ms.saturating_mul(2).min(MAX_RTO_MS);
                 self.last_progress_ms = now_ms;
                 return Ok(Wait::Timeout);
@@ -534,8 +575,8 @@ fn run_fetch(
                 t.send(from, &out[..len]);
             }
             RecvEvent::Send(len) => {
-                t.send(t.peer(), &out[..len]);
                 t.progress();
+                t.send(t.peer(), &out[..len]);
             }
             RecvEvent::Data { offset, data, ack } => {
                 if let Err(e) = sink.write(offset, data) {
@@ -545,10 +586,10 @@ fn run_fetch(
                     );
                     fail!(t, e, "cannot store {} bytes at {}", data.len(), offset);
                 }
+                t.progress();
                 if let Some(len) = ack {
                     t.send(t.peer(), &out[..len]);
                 }
-                t.progress();
             }
             RecvEvent::Done { offset, data, ack } => {
                 // Store before acknowledging: a sink error still reaches the

@@ -10,4 +10,5 @@ pub(crate) mod client;
 #[allow(unreachable_pub, dead_code)]
 #[path = "../../userspace/crates/tftp/src/proto/mod.rs"]
 pub(crate) mod proto;
+pub(crate) mod rtt;
 pub(crate) mod stats;

@@ -6,6 +6,7 @@ use core::fmt::Write;
 
 use kernel::prelude::*;
 
+use super::rtt::RTT;
 use crate::sys::counter::{Counter, Latency};
 use crate::sys::debugfs::SeqBuf;
 use crate::sys::errno::{eproto, etimedout};
@@ -20,6 +21,9 @@ pub(crate) struct TftpStats {
     pub(crate) bytes: Counter,
     /// Requests and acknowledgements sent again after a timeout.
     pub(crate) retransmits: Counter,
+    /// Milliseconds spent waiting for retransmission timers that expired:
+    /// the time lost to lost packets.
+    pub(crate) retransmit_wait_ms: Counter,
     /// Packets from a wrong transfer ID, answered with ERROR 5.
     pub(crate) strangers: Counter,
     /// Sends that failed (counted as lost packets).
@@ -65,6 +69,12 @@ impl TftpStats {
         writeln!(out, "tftp_completed {}", self.completed.get())?;
         writeln!(out, "tftp_bytes {}", self.bytes.get())?;
         writeln!(out, "tftp_retransmits {}", self.retransmits.get())?;
+        writeln!(
+            out,
+            "tftp_retransmit_wait_ms {}",
+            self.retransmit_wait_ms.get()
+        )?;
+        RTT.render(out)?;
         writeln!(out, "tftp_strangers {}", self.strangers.get())?;
         writeln!(out, "tftp_send_errors {}", self.send_errors.get())?;
         writeln!(out, "tftp_deadlines {}", self.deadlines.get())?;
@@ -83,6 +93,7 @@ pub(crate) static STATS: TftpStats = TftpStats {
     completed: Counter::new(),
     bytes: Counter::new(),
     retransmits: Counter::new(),
+    retransmit_wait_ms: Counter::new(),
     strangers: Counter::new(),
     send_errors: Counter::new(),
     deadlines: Counter::new(),
