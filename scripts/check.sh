@@ -141,7 +141,8 @@ check clippy-userspace bash -c \
 	'cd userspace && cargo clippy --quiet --locked --all-targets -- -D warnings'
 check checkpatch scripts/checkpatch-series.sh
 check shellcheck bash -c 'shellcheck -x -S warning scripts/*.sh tests/*.sh \
-	scripts/guest/init scripts/guest/*.sh scripts/guest/timeout'
+	scripts/guest/init scripts/guest/*.sh scripts/guest/timeout \
+	scripts/lab/*.sh scripts/lab/lab-up scripts/lab/lab-down'
 cargo_test
 # Bounded fuzz runs of the shared parsers (cargo-fuzz needs nightly
 # features: RUSTC_BOOTSTRAP on the stable toolchain).
@@ -179,6 +180,9 @@ job_e2e_release() {
 	for s in capture server-down; do
 		check "e2e-$s-release" scripts/e2e-resume.sh "$s" release
 	done
+	# The diskless lab: a PXE client (dnsmasq, iPXE) at 100 Mbit with 5 %
+	# loss resumes lazily and verifies every byte (about 100 s).
+	check lab-pxe-loss-release scripts/lab/lab-test.sh release
 }
 # The kernel's own mm selftests (a subset) give the same results on the
 # patched kernel as on the unpatched one, and leave a clean kernel log.

@@ -10,7 +10,8 @@
 # ends with a clean kernel log.  Prints the client's `lazyresume status`
 # (with the TFTP client's retransmits) and the packets the loss rule
 # dropped.  LAB_MIB (32) is the workload's size.  The lab is taken down
-# on exit, also on failure.
+# on exit, also on failure.  LAB_NAME names the lab (test-FLAVOUR-HASH,
+# one per clone).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/../.." && pwd)
@@ -21,7 +22,8 @@ rate=${LAB_RATE_ARG:-${LAB_RATE:-100mbit}}
 loss=${LAB_LOSS:-5}
 mac=52:54:00:77:00:01
 addr=$LAB_NET.101
-lab_init "${LAB_NAME:-test-$flavour}"
+# A name per clone: two clones' tests can run at once on one machine.
+lab_init "${LAB_NAME:-test-$flavour-$(printf %s "$here" | sha256sum | cut -c1-6)}"
 trap lab_down EXIT
 
 boot="$here/build/lab/boot-$flavour"
