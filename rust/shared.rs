@@ -16,3 +16,11 @@ pub(crate) mod image;
 #[allow(unreachable_pub, dead_code)]
 #[path = "../userspace/crates/image/src/blocks.rs"]
 pub(crate) mod image_blocks;
+// The loading set of an image. Likewise; it names the two above as its
+// crate does (`super::blocks`, `super::Header`).
+#[allow(unreachable_pub, dead_code)]
+#[path = "../userspace/crates/image/src/loadset.rs"]
+pub(crate) mod image_loadset;
+
+use self::image::{Header, Sha256Fn, HASH_LEN};
+use self::image_blocks as blocks;

@@ -64,6 +64,7 @@ impl MiscDevice for Control {
             abi::IOC_ADOPT => adopt(arg),
             abi::IOC_SET_POLICY => set_policy(arg),
             abi::IOC_SET_BACKGROUND => set_background(arg),
+            abi::IOC_WORKINGSET => workingset(arg),
             _ => {
                 // The requests of the tests, in lazyresume_test.ko only:
                 // lazyresume.ko refuses them like any unknown request.
@@ -344,5 +345,54 @@ fn set_policy(arg: UserPtr) -> Result<isize> {
 fn set_background(arg: UserPtr) -> Result<isize> {
     let req: abi::Background = UserSlice::new(arg, abi::BACKGROUND_SIZE).reader().read()?;
     fetch::get()?.set_background(req.mode, req.rate_mib)?;
+    Ok(0)
+}
+
+/// Largest number of entries one `LAZYRESUME_WORKINGSET_READ` copies.
+const MAX_WORKINGSET_READ: u64 = 65536;
+
+fn workingset(arg: UserPtr) -> Result<isize> {
+    let (mut reader, mut writer) = UserSlice::new(arg, abi::WORKINGSET_SIZE).reader_writer();
+    let mut req: abi::Workingset = reader.read()?;
+    if req.op != abi::WORKINGSET_QUERY && !sys_admin() {
+        return Err(EPERM);
+    }
+    if req.flags != 0 || req.reserved != 0 {
+        return Err(EINVAL);
+    }
+    let engine = fetch::get()?;
+    match req.op {
+        abi::WORKINGSET_QUERY => {}
+        abi::WORKINGSET_START => engine.start_recording(req.max_pages, req.max_ms)?,
+        abi::WORKINGSET_STOP => engine.stop_recording(),
+        abi::WORKINGSET_READ => {
+            if req.count == 0 || req.count > MAX_WORKINGSET_READ {
+                return Err(EINVAL);
+            }
+            let mut buf = KVVec::from_elem(0u64, req.count as usize, GFP_KERNEL)?;
+            let n = engine.recorded(req.first, &mut buf);
+            let mut bytes = KVVec::with_capacity(n * 8, GFP_KERNEL)?;
+            for i in buf.iter().take(n) {
+                bytes.extend_from_slice(&i.to_ne_bytes(), GFP_KERNEL)?;
+            }
+            let addr = usize::try_from(req.buf).map_err(|_| EFAULT)?;
+            UserSlice::new(addr as UserPtr, bytes.len())
+                .writer()
+                .write_slice(&bytes)?;
+            req.count = n as u64;
+        }
+        _ => return Err(EINVAL),
+    }
+    let s = engine.ws_status();
+    req.flags = if s.recording {
+        abi::WORKINGSET_RECORDING
+    } else {
+        0
+    };
+    req.recorded = s.recorded;
+    req.loadset = s.loadset;
+    req.loadset_pages = fetch::STATS.workingset_pages.get();
+    req.loadset_bytes = fetch::STATS.workingset_bytes.get();
+    writer.write(&req)?;
     Ok(0)
 }

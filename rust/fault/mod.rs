@@ -187,6 +187,8 @@ impl LazyFiller {
     /// first try.
     fn served(&self, index: u64, start: Ktime, fetched: bool) {
         let f = &STATS;
+        // A first touch, if a recording of the working set runs.
+        self.engine.touched(index);
         let since = self.forget(index);
         if fetched && since.is_none() {
             f.read_ahead_hits.inc();
@@ -303,7 +305,7 @@ impl Filler for LazyFiller {
             .and_then(time_left_ms)
             .map(|left| left.clamp(0, i64::from(u32::MAX)) as u32);
         let r = match self.engine.store().file_of(index) {
-            Some(file) => self.engine.wait(file, how, timeout),
+            Some(file) => self.engine.wait(index, file, how, timeout),
             // The memory backend, offline: look again in a while.
             None => self.engine.pause(
                 how,

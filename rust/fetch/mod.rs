@@ -14,6 +14,8 @@
 //!   page missing, queues its file and waits without its lock (mm retries
 //!   the fault); one fetcher serves this lane only, so an urgent request
 //!   never waits behind a background transfer.
+//! - **working set**: the image's loading set, the pages a recording
+//!   client touched first, in one sequential transfer (`workingset.rs`).
 //! - **background**: the other files, in order from just after the last
 //!   file a fault asked for (as postcopy migration does), in `full` mode
 //!   always, in `idle` mode only when no fault asked for a file lately,
@@ -35,7 +37,7 @@
 
 use core::fmt::Write;
 use core::ptr;
-use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, Ordering};
 
 use kernel::alloc::KVVec;
 use kernel::c_str;
@@ -58,8 +60,11 @@ use crate::sys::wait::{Sleep, WaitKey, WaitQueue, Woken};
 use crate::tftp::client::Endpoint;
 
 mod stats;
+mod workingset;
 
 pub(crate) use stats::STATS;
+pub(crate) use workingset::Loadset;
+use workingset::WorkingSet;
 
 /// Fetcher threads, each running one transfer at a time. The first serves
 /// only the urgent lane, so that an urgent request never waits behind a
@@ -128,6 +133,8 @@ enum Lane {
 enum Next {
     /// Fetch this file in this lane, of the map of this generation.
     Fetch(u64, Lane, u64),
+    /// Fetch the loading set (the working-set lane).
+    Loadset,
     /// Nothing to do for this long (or until woken).
     Wait(u32),
 }
@@ -225,6 +232,10 @@ struct State {
     /// Entries of pages of zeros may wait for an install pass (they are
     /// never fetched, so no arrival calls for one).
     zeros_pending: bool,
+    /// The working-set lane: [`Stage::Urgent`] while the loading set is
+    /// to be fetched, [`Stage::InFlight`] while it is, [`Stage::Arrived`]
+    /// when there is none (any more).
+    loadset: Stage,
 }
 
 /// Lockdep classes of the engine's wait queues.
@@ -272,6 +283,12 @@ pub(crate) struct Engine {
     /// arrival: it runs when enough is kept, or when it is quiet).
     #[pin]
     installer: WaitQueue,
+    /// The recording of first touches and the loading set.
+    #[pin]
+    ws: Mutex<WorkingSet>,
+    /// A recording runs: the fault path reports touches, the background
+    /// lane and the installer wait.
+    recording: AtomicBool,
 }
 
 impl Engine {
@@ -300,6 +317,7 @@ impl Engine {
                 reset_at: None,
                 complete_at: None,
                 zeros_pending: false,
+                loadset: Stage::Arrived,
             }),
             progress: AtomicU64::new(0),
             work: AtomicU64::new(0),
@@ -307,6 +325,8 @@ impl Engine {
             arrivals <- WaitQueue::new(c_str!("lazyresume_arrivals"), &ARRIVALS_KEY),
             workers <- WaitQueue::new(c_str!("lazyresume_workers"), &WORKERS_KEY),
             installer <- WaitQueue::new(c_str!("lazyresume_installer"), &INSTALLER_KEY),
+            ws <- new_mutex!(WorkingSet::new()),
+            recording: AtomicBool::new(false),
         }))
     }
 
@@ -399,12 +419,18 @@ impl Engine {
     /// installer drops it), or leave it to the installer.
     pub(crate) fn faults_take_pages(&self) -> bool {
         self.mode.load(Ordering::Relaxed) == abi::BACKGROUND_OFF
+            || self.recording.load(Ordering::Relaxed)
     }
 
     /// A fault needs page `index`, in file `file`, which the store does not
     /// have: queues the file unless it is on its way. `ENOENT` if the file
     /// is not on the server, `EIO` if its pages never matched their hashes.
     pub(crate) fn request(&self, index: u64, file: u64) -> Result<Requested> {
+        // The loading set brings it soon: wait for it rather than fetch
+        // its file.
+        if self.coming(index) {
+            return Ok(Requested::Pending);
+        }
         let now = Ktime::ktime_get();
         let mut st = self.state.lock();
         let Some(f) = st.files.as_mut_slice().get_mut(file as usize) else {
@@ -445,13 +471,22 @@ impl Engine {
             .is_some_and(|f| matches!(f.stage, Stage::Urgent | Stage::InFlight))
     }
 
-    /// Sleeps as `how` says until file `file` is no longer on its way, for
-    /// `timeout_ms` at most if given. `EINTR` on a fatal signal.
-    pub(crate) fn wait(&self, file: u64, how: Sleep, timeout_ms: Option<u32>) -> Result {
+    /// Sleeps as `how` says until page `index`, of file `file`, is no
+    /// longer on its way (its file queued or in flight, or the loading set
+    /// about to bring it), for `timeout_ms` at most if given. `EINTR` on a
+    /// fatal signal.
+    pub(crate) fn wait(
+        &self,
+        index: u64,
+        file: u64,
+        how: Sleep,
+        timeout_ms: Option<u32>,
+    ) -> Result {
         let start = Ktime::ktime_get();
         loop {
             let seen = self.progress.load(Ordering::Acquire);
-            if !self.pending(file) {
+            let coming = self.coming(index);
+            if !coming && !self.pending(file) {
                 return Ok(());
             }
             let left = match timeout_ms {
@@ -464,11 +499,18 @@ impl Engine {
                 }
                 None => None,
             };
+            // A loading set that stalls leaves the page to its file: look
+            // again after a while.
+            let left = match (coming, left) {
+                (true, Some(l)) => Some(l.min(workingset::STALL_MS)),
+                (true, None) => Some(workingset::STALL_MS),
+                (false, l) => l,
+            };
             // Woken by any arrival: look again.
             let woken = self
                 .arrivals
                 .wait_until(how, left, || self.progress.load(Ordering::Acquire) != seen)?;
-            if woken == Woken::TimedOut {
+            if woken == Woken::TimedOut && !coming {
                 return Ok(());
             }
         }
@@ -527,7 +569,19 @@ impl Engine {
                 return Next::Fetch(file, Lane::Urgent, st.generation);
             }
         }
-        if urgent_only || !st.streaming {
+        // The working-set lane, before the background lane, which waits
+        // for it.
+        if !urgent_only {
+            match st.loadset {
+                Stage::Urgent => {
+                    st.loadset = Stage::InFlight;
+                    return Next::Loadset;
+                }
+                Stage::InFlight => return Next::Wait(IDLE_POLL_MS),
+                _ => {}
+            }
+        }
+        if urgent_only || !st.streaming || self.recording.load(Ordering::Acquire) {
             return Next::Wait(IDLE_POLL_MS);
         }
         match st.mode {
@@ -783,6 +837,11 @@ impl Engine {
     /// Whether the installer should run a pass now: pages are kept, or
     /// entries of pages of zeros may be waiting for one.
     fn install_due(&self) -> bool {
+        // A page installed while a recording runs would be used without a
+        // fault, and missing from the recording.
+        if self.recording() {
+            return false;
+        }
         let (_, _, kept) = self.store.pages();
         let st = self.state.lock();
         if kept == 0 && !st.zeros_pending {
@@ -961,6 +1020,7 @@ impl Worker for Fetcher {
             let seen = e.work.load(Ordering::Acquire);
             match e.next(self.urgent_only) {
                 Next::Fetch(file, lane, generation) => e.transfer(file, lane, generation, &mut io),
+                Next::Loadset => e.transfer_loadset(&mut io),
                 Next::Wait(ms) => {
                     // No signals reach a kernel thread: nothing to fail.
                     let _ = e.workers.wait_until(Sleep::Idle, Some(ms), || {

@@ -18,6 +18,10 @@ pub(crate) struct FetchStats {
     pub(crate) urgent_bytes: Counter,
     /// Time from an urgent request to the arrival of its file.
     pub(crate) urgent_latency: Latency,
+    /// Pages the loading set brought that were still needed.
+    pub(crate) workingset_pages: Counter,
+    /// Bytes of the loading set received.
+    pub(crate) workingset_bytes: Counter,
     /// Files fetched by the background lane.
     pub(crate) background_files: Counter,
     /// Pages they brought that were still needed.
@@ -48,6 +52,8 @@ pub(crate) static STATS: FetchStats = FetchStats {
     urgent_pages: Counter::new(),
     urgent_bytes: Counter::new(),
     urgent_latency: Latency::new(),
+    workingset_pages: Counter::new(),
+    workingset_bytes: Counter::new(),
     background_files: Counter::new(),
     background_pages: Counter::new(),
     background_bytes: Counter::new(),
@@ -76,6 +82,16 @@ impl FetchStats {
             out,
             "fetch_urgent_p99_ns {}",
             self.urgent_latency.percentile_ns(99)
+        )?;
+        writeln!(
+            out,
+            "fetch_workingset_pages {}",
+            self.workingset_pages.get()
+        )?;
+        writeln!(
+            out,
+            "fetch_workingset_bytes {}",
+            self.workingset_bytes.get()
         )?;
         writeln!(
             out,

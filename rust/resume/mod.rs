@@ -26,6 +26,7 @@ use crate::fetch;
 use crate::shared::abi::{self, REASON_LEN};
 use crate::shared::image::{self, Encoding, FormatError, Manifest, KERNEL_ID_LEN};
 use crate::shared::image_blocks::{DecodeError, Decoder, BLOCK_LEN};
+use crate::shared::image_loadset;
 use crate::store;
 use crate::sys::abi::{as_bytes, read_from_bytes};
 use crate::sys::errno::{ebadmsg, estale, etimedout};
@@ -54,7 +55,10 @@ const HANDOFF_MAGIC: [u8; 8] = *b"LZRHANDO";
 const HANDOFF_ID: usize = HANDOFF_MAGIC.len();
 const HANDOFF_ADOPT: usize = HANDOFF_ID + KERNEL_ID_LEN;
 const HANDOFF_END: usize = HANDOFF_ADOPT + abi::ADOPT_SIZE;
-const _: () = assert!(HANDOFF_END <= PAGE_SIZE);
+/// Then the image's manifest, which the restored kernel needs to check a
+/// loading set against.
+const HANDOFF_MANIFEST_END: usize = HANDOFF_END + image::MANIFEST_LEN;
+const _: () = assert!(HANDOFF_MANIFEST_END <= PAGE_SIZE);
 
 /// `ktime_get()` when this kernel adopted a hand-off, 0 if it never did.
 static RESUMED_AT_NS: AtomicI64 = AtomicI64::new(0);
@@ -248,7 +252,8 @@ pub(crate) fn resume(req: &abi::Resume, server: SockAddrV4, r: &mut Reason) -> R
         Some(i) if !i.is_empty() => i,
         _ => return Err(fail(r, EINVAL, format_args!("no image name"))),
     };
-    if req.flags & !(abi::RESUME_DRY_RUN | abi::RESUME_BACKGROUND_OFF) != 0 {
+    let known = abi::RESUME_DRY_RUN | abi::RESUME_BACKGROUND_OFF | abi::RESUME_RECORD_WORKINGSET;
+    if req.flags & !known != 0 {
         return Err(fail(r, EINVAL, format_args!("unknown flags")));
     }
     let opts = options(req, r)?;
@@ -393,6 +398,10 @@ pub(crate) fn resume(req: &abi::Resume, server: SockAddrV4, r: &mut Reason) -> R
             abi::ADOPT_BACKGROUND_OFF
         } else {
             0
+        } | if req.flags & abi::RESUME_RECORD_WORKINGSET != 0 {
+            abi::ADOPT_RECORD_WORKINGSET
+        } else {
+            0
         },
         reserved: 0,
     };
@@ -400,6 +409,10 @@ pub(crate) fn resume(req: &abi::Resume, server: SockAddrV4, r: &mut Reason) -> R
         page[..HANDOFF_ID].copy_from_slice(&HANDOFF_MAGIC);
         page[HANDOFF_ID..HANDOFF_ADOPT].copy_from_slice(&ours);
         page[HANDOFF_ADOPT..HANDOFF_END].copy_from_slice(as_bytes(&adopt));
+        // The parser checked it is exactly this long.
+        if let Some(m) = manifest.data.get(..image::MANIFEST_LEN) {
+            page[HANDOFF_END..HANDOFF_MANIFEST_END].copy_from_slice(m);
+        }
     })
     .map_err(|e| fail(r, e, format_args!("hand-off page busy")))?;
     pr_info!(
@@ -421,12 +434,14 @@ pub(crate) fn resume(req: &abi::Resume, server: SockAddrV4, r: &mut Reason) -> R
 /// In the restored kernel: takes over the identity the boot kernel left,
 /// so that pageset2 comes from the client's own server from now on.
 pub(crate) fn adopt() -> Result<abi::Adopt> {
+    let mut manifest = [0u8; image::MANIFEST_LEN];
     let (magic_ok, id, adopt) = hibernate::with_handoff(|page| {
         let magic_ok = page[..HANDOFF_ID] == HANDOFF_MAGIC;
         let mut id = [0u8; KERNEL_ID_LEN];
         id.copy_from_slice(&page[HANDOFF_ID..HANDOFF_ADOPT]);
         // `None` cannot be: the range is as long as the structure.
         let adopt: Option<abi::Adopt> = read_from_bytes(&page[HANDOFF_ADOPT..HANDOFF_END]);
+        manifest.copy_from_slice(&page[HANDOFF_END..HANDOFF_MANIFEST_END]);
         // Taken once: a second call finds nothing.
         page.fill(0);
         (magic_ok, id, adopt)
@@ -464,6 +479,22 @@ pub(crate) fn adopt() -> Result<abi::Adopt> {
         engine.set_background(abi::BACKGROUND_OFF, 0)?;
     }
     engine.reset(true)?;
+    // The working set: recorded by this client, or replayed from the
+    // image's loading set, if it has one, before the background lane.
+    if adopt.flags & abi::ADOPT_RECORD_WORKINGSET != 0 {
+        engine.start_recording(0, 0)?;
+    }
+    if let Ok(m) = Manifest::parse(&manifest, sha256::digest) {
+        engine.set_loadset(fetch::Loadset {
+            server: SockAddrV4 {
+                addr: adopt.id.server,
+                port,
+            },
+            name: file_name(image, image_loadset::LOADSET_NAME)?,
+            manifest_sha256: sha256::digest(&manifest),
+            header: m.header,
+        });
+    }
     pr_info!(
         "resumed image {}: identity {}.{}.{}.{}, pages from {}.{}.{}.{}:{port}\n",
         text(abi::c_str_bytes(&adopt.image).unwrap_or(b"")),

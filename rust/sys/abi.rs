@@ -44,7 +44,7 @@ macro_rules! plain_bytes {
         // fill the structure (checked above: no padding), so no byte of a
         // value is uninitialized; no field has interior mutability. No
         // field holds a kernel pointer (`PageHashes::hashes` and
-        // `ReadPages::buf` are user addresses). The same is checked on the
+        // `ReadPages::buf`, `Workingset::buf` are user addresses). The same is checked on the
         // host by zerocopy's `derive(IntoBytes)` in `abi.rs`, and the
         // layout against the C header by `tests/c_header.rs`.
         unsafe impl AsBytes for abi::$t {}
@@ -83,6 +83,10 @@ plain_bytes! {
     }
     ReadPages { first, count, buf }
     Background { mode, rate_mib }
+    Workingset {
+        op, flags, max_pages, max_ms, first, count, buf, recorded, loadset_pages,
+        loadset_bytes, loadset, reserved,
+    }
 }
 
 /// The bytes of `v`, as `UserSliceWriter::write` copies them (the

@@ -18,7 +18,7 @@
 #include <linux/types.h>
 
 #define LAZYRESUME_ABI_MAJOR 2
-#define LAZYRESUME_ABI_MINOR 1
+#define LAZYRESUME_ABI_MINOR 2
 
 /* ioctl type byte, see Documentation/userspace-api/ioctl/ioctl-number.rst */
 #define LAZYRESUME_IOC_MAGIC 0xB9
@@ -314,6 +314,7 @@ struct lazyresume_net_identity {
 /* lazyresume_resume.flags */
 #define LAZYRESUME_RESUME_DRY_RUN (1 << 0) /* load, check, do not jump */
 #define LAZYRESUME_RESUME_BACKGROUND_OFF (1 << 1) /* resumed: no background */
+#define LAZYRESUME_RESUME_RECORD_WORKINGSET (1 << 2) /* resumed: record (2.2) */
 
 /*
  * LAZYRESUME_IOC_RESUME: fetches the manifest and pageset1 of image
@@ -347,6 +348,7 @@ struct lazyresume_resume {
  */
 /* lazyresume_adopt.flags */
 #define LAZYRESUME_ADOPT_BACKGROUND_OFF (1 << 0) /* resumed with it */
+#define LAZYRESUME_ADOPT_RECORD_WORKINGSET (1 << 1) /* recording started */
 
 struct lazyresume_adopt {
 	struct lazyresume_net_identity id;
@@ -441,5 +443,54 @@ struct lazyresume_background {
 
 #define LAZYRESUME_IOC_SET_BACKGROUND \
 	_IOW(LAZYRESUME_IOC_MAGIC, 0x0E, struct lazyresume_background)
+
+/* lazyresume_workingset.op (ABI 2.2) */
+#define LAZYRESUME_WORKINGSET_QUERY 0 /* report only */
+#define LAZYRESUME_WORKINGSET_START 1 /* record first touches anew */
+#define LAZYRESUME_WORKINGSET_STOP 2  /* stop recording */
+#define LAZYRESUME_WORKINGSET_READ 3  /* copy entries to @buf */
+/* lazyresume_workingset.flags */
+#define LAZYRESUME_WORKINGSET_RECORDING (1 << 0) /* a recording runs */
+/* lazyresume_workingset.loadset */
+#define LAZYRESUME_LOADSET_NONE 0    /* nothing to fetch */
+#define LAZYRESUME_LOADSET_PENDING 1 /* to fetch, or being fetched */
+#define LAZYRESUME_LOADSET_DONE 2    /* fetched, pages kept */
+#define LAZYRESUME_LOADSET_REFUSED 3 /* refused; the kernel log says why */
+#define LAZYRESUME_LOADSET_MISSING 4 /* the image has none */
+
+/**
+ * struct lazyresume_workingset - argument of LAZYRESUME_IOC_WORKINGSET:
+ * the recording of the order in which pageset2 pages are first touched
+ * after a resume, and the loading set a resumed client fetched
+ * @op:            LAZYRESUME_WORKINGSET_*
+ * @flags:         out: LAZYRESUME_WORKINGSET_RECORDING
+ * @max_pages:     START: stop after this many pages (0: all of pageset2)
+ * @max_ms:        START: stop after this many milliseconds (0: never)
+ * @first:         READ: first entry to copy
+ * @count:         READ: entries @buf holds (at most 65536)
+ * @buf:           READ: user address of @count __u64 page indexes
+ * @recorded:      out: entries recorded, in first-touch order
+ * @loadset_pages: out: pages the loading set brought that were needed
+ * @loadset_bytes: out: bytes of the loading set fetched
+ * @loadset:       out: LAZYRESUME_LOADSET_*
+ * @reserved:      zero
+ */
+struct lazyresume_workingset {
+	__u32 op;
+	__u32 flags;
+	__u64 max_pages;
+	__u64 max_ms;
+	__u64 first;
+	__u64 count;
+	__u64 buf;
+	__u64 recorded;
+	__u64 loadset_pages;
+	__u64 loadset_bytes;
+	__u32 loadset;
+	__u32 reserved;
+};
+
+#define LAZYRESUME_IOC_WORKINGSET \
+	_IOWR(LAZYRESUME_IOC_MAGIC, 0x0F, struct lazyresume_workingset)
 
 #endif /* _UAPI_LINUX_LAZYRESUME_H */

@@ -27,7 +27,7 @@ use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 /// Major ABI version: changes on any incompatible change.
 pub const ABI_MAJOR: u32 = 2;
 /// Minor ABI version: grows when ioctls or fields are added.
-pub const ABI_MINOR: u32 = 1;
+pub const ABI_MINOR: u32 = 2;
 
 /// The ioctl type byte of lazyresume.
 pub const IOC_MAGIC: u32 = 0xB9;
@@ -545,6 +545,12 @@ pub const RESUME_DRY_RUN: u32 = 1 << 0;
 /// for, with the background lane off ([`BACKGROUND_OFF`]) from the start.
 pub const RESUME_BACKGROUND_OFF: u32 = 1 << 1;
 
+/// [`Resume::flags`]: the resumed system records the order in which its
+/// pageset2 pages are first touched ([`IOC_WORKINGSET`]), with the
+/// background lane and the installer waiting until the recording stops
+/// (ABI 2.2).
+pub const RESUME_RECORD_WORKINGSET: u32 = 1 << 2;
+
 /// `struct lazyresume_resume`: the argument of [`IOC_RESUME`].
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -631,6 +637,10 @@ pub struct Adopt {
 /// [`Adopt::flags`]: the resume asked for the background lane off
 /// ([`RESUME_BACKGROUND_OFF`]); the module turned it off.
 pub const ADOPT_BACKGROUND_OFF: u32 = 1 << 0;
+
+/// [`Adopt::flags`]: the resume asked for a recording of first touches
+/// ([`RESUME_RECORD_WORKINGSET`]); the module started it.
+pub const ADOPT_RECORD_WORKINGSET: u32 = 1 << 1;
 
 /// Size of [`Adopt`] in bytes.
 pub const ADOPT_SIZE: usize = core::mem::size_of::<Adopt>();
@@ -761,3 +771,73 @@ pub const READ_PAGES_SIZE: usize = core::mem::size_of::<ReadPages>();
 /// `LAZYRESUME_IOC_READ_PAGES`: the content of pages the memory backend
 /// holds (for the capture; needs `CAP_SYS_ADMIN`).
 pub const IOC_READ_PAGES: u32 = iow(0x0D, READ_PAGES_SIZE);
+
+/// [`Workingset::op`]: only report (the out fields).
+pub const WORKINGSET_QUERY: u32 = 0;
+/// [`Workingset::op`]: start recording first touches, forgetting an
+/// earlier recording.
+pub const WORKINGSET_START: u32 = 1;
+/// [`Workingset::op`]: stop recording; what was recorded stays.
+pub const WORKINGSET_STOP: u32 = 2;
+/// [`Workingset::op`]: copy recorded entries `first..first + count` to
+/// `buf`.
+pub const WORKINGSET_READ: u32 = 3;
+
+/// [`Workingset::flags`], out: a recording runs.
+pub const WORKINGSET_RECORDING: u32 = 1 << 0;
+
+/// [`Workingset::loadset`]: the client has no loading set to fetch.
+pub const LOADSET_NONE: u32 = 0;
+/// [`Workingset::loadset`]: it is to be fetched, or being fetched.
+pub const LOADSET_PENDING: u32 = 1;
+/// [`Workingset::loadset`]: it was fetched and its pages kept.
+pub const LOADSET_DONE: u32 = 2;
+/// [`Workingset::loadset`]: it was refused (another image, damaged); the
+/// kernel log says why.
+pub const LOADSET_REFUSED: u32 = 3;
+/// [`Workingset::loadset`]: the image has none on the server.
+pub const LOADSET_MISSING: u32 = 4;
+
+/// `struct lazyresume_workingset`: the argument of [`IOC_WORKINGSET`]
+/// (ABI 2.2).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "zerocopy",
+    derive(FromBytes, IntoBytes, Immutable, KnownLayout)
+)]
+pub struct Workingset {
+    /// `WORKINGSET_*` operation.
+    pub op: u32,
+    /// Out: `WORKINGSET_RECORDING` and the like.
+    pub flags: u32,
+    /// [`WORKINGSET_START`]: stop after this many pages; 0: every
+    /// pageset2 page.
+    pub max_pages: u64,
+    /// [`WORKINGSET_START`]: stop after this many milliseconds; 0: never.
+    pub max_ms: u64,
+    /// [`WORKINGSET_READ`]: the first entry to copy.
+    pub first: u64,
+    /// [`WORKINGSET_READ`]: entries `buf` holds (at most 65536).
+    pub count: u64,
+    /// [`WORKINGSET_READ`]: user address of `count` `u64` page indexes.
+    pub buf: u64,
+    /// Out: entries recorded (pageset2 pages, in first-touch order).
+    pub recorded: u64,
+    /// Out: pages the loading set brought that were still needed.
+    pub loadset_pages: u64,
+    /// Out: bytes of the loading set fetched.
+    pub loadset_bytes: u64,
+    /// Out: `LOADSET_*`.
+    pub loadset: u32,
+    /// Zero.
+    pub reserved: u32,
+}
+
+/// Size of [`Workingset`] in bytes.
+pub const WORKINGSET_SIZE: usize = core::mem::size_of::<Workingset>();
+
+/// `LAZYRESUME_IOC_WORKINGSET`: record first touches of pageset2 pages
+/// and report the loading set (needs `CAP_SYS_ADMIN` but for
+/// [`WORKINGSET_QUERY`]).
+pub const IOC_WORKINGSET: u32 = iowr(0x0F, WORKINGSET_SIZE);

@@ -121,6 +121,27 @@ int main(void)
 	SZ("BACKGROUND_SIZE", lazyresume_background);
 	OF(lazyresume_background, rate_mib);
 	printf("IOC_SET_BACKGROUND %lu\n", (unsigned long)LAZYRESUME_IOC_SET_BACKGROUND);
+	printf("RESUME_RECORD_WORKINGSET %u\n", LAZYRESUME_RESUME_RECORD_WORKINGSET);
+	printf("ADOPT_RECORD_WORKINGSET %u\n", LAZYRESUME_ADOPT_RECORD_WORKINGSET);
+	printf("WORKINGSET_QUERY %u\n", LAZYRESUME_WORKINGSET_QUERY);
+	printf("WORKINGSET_START %u\n", LAZYRESUME_WORKINGSET_START);
+	printf("WORKINGSET_STOP %u\n", LAZYRESUME_WORKINGSET_STOP);
+	printf("WORKINGSET_READ %u\n", LAZYRESUME_WORKINGSET_READ);
+	printf("WORKINGSET_RECORDING %u\n", LAZYRESUME_WORKINGSET_RECORDING);
+	printf("LOADSET_NONE %u\n", LAZYRESUME_LOADSET_NONE);
+	printf("LOADSET_PENDING %u\n", LAZYRESUME_LOADSET_PENDING);
+	printf("LOADSET_DONE %u\n", LAZYRESUME_LOADSET_DONE);
+	printf("LOADSET_REFUSED %u\n", LAZYRESUME_LOADSET_REFUSED);
+	printf("LOADSET_MISSING %u\n", LAZYRESUME_LOADSET_MISSING);
+	SZ("WORKINGSET_SIZE", lazyresume_workingset);
+	OF(lazyresume_workingset, flags); OF(lazyresume_workingset, max_pages);
+	OF(lazyresume_workingset, max_ms); OF(lazyresume_workingset, first);
+	OF(lazyresume_workingset, count); OF(lazyresume_workingset, buf);
+	OF(lazyresume_workingset, recorded);
+	OF(lazyresume_workingset, loadset_pages);
+	OF(lazyresume_workingset, loadset_bytes);
+	OF(lazyresume_workingset, loadset); OF(lazyresume_workingset, reserved);
+	printf("IOC_WORKINGSET %lu\n", (unsigned long)LAZYRESUME_IOC_WORKINGSET);
 	return 0;
 }
 "#;
@@ -418,6 +439,46 @@ fn c_header_matches_rust_abi() {
         ("BACKGROUND_SIZE", abi::BACKGROUND_SIZE as u64),
         ("lazyresume_background.rate_mib", of!(Background, rate_mib)),
         ("IOC_SET_BACKGROUND", u64::from(abi::IOC_SET_BACKGROUND)),
+        (
+            "RESUME_RECORD_WORKINGSET",
+            u64::from(abi::RESUME_RECORD_WORKINGSET),
+        ),
+        (
+            "ADOPT_RECORD_WORKINGSET",
+            u64::from(abi::ADOPT_RECORD_WORKINGSET),
+        ),
+        ("WORKINGSET_QUERY", u64::from(abi::WORKINGSET_QUERY)),
+        ("WORKINGSET_START", u64::from(abi::WORKINGSET_START)),
+        ("WORKINGSET_STOP", u64::from(abi::WORKINGSET_STOP)),
+        ("WORKINGSET_READ", u64::from(abi::WORKINGSET_READ)),
+        ("WORKINGSET_RECORDING", u64::from(abi::WORKINGSET_RECORDING)),
+        ("LOADSET_NONE", u64::from(abi::LOADSET_NONE)),
+        ("LOADSET_PENDING", u64::from(abi::LOADSET_PENDING)),
+        ("LOADSET_DONE", u64::from(abi::LOADSET_DONE)),
+        ("LOADSET_REFUSED", u64::from(abi::LOADSET_REFUSED)),
+        ("LOADSET_MISSING", u64::from(abi::LOADSET_MISSING)),
+        ("WORKINGSET_SIZE", abi::WORKINGSET_SIZE as u64),
+        ("lazyresume_workingset.flags", of!(Workingset, flags)),
+        (
+            "lazyresume_workingset.max_pages",
+            of!(Workingset, max_pages),
+        ),
+        ("lazyresume_workingset.max_ms", of!(Workingset, max_ms)),
+        ("lazyresume_workingset.first", of!(Workingset, first)),
+        ("lazyresume_workingset.count", of!(Workingset, count)),
+        ("lazyresume_workingset.buf", of!(Workingset, buf)),
+        ("lazyresume_workingset.recorded", of!(Workingset, recorded)),
+        (
+            "lazyresume_workingset.loadset_pages",
+            of!(Workingset, loadset_pages),
+        ),
+        (
+            "lazyresume_workingset.loadset_bytes",
+            of!(Workingset, loadset_bytes),
+        ),
+        ("lazyresume_workingset.loadset", of!(Workingset, loadset)),
+        ("lazyresume_workingset.reserved", of!(Workingset, reserved)),
+        ("IOC_WORKINGSET", u64::from(abi::IOC_WORKINGSET)),
     ];
     let got = c_values();
     assert_eq!(got.len(), expected.len(), "probe printed {got:?}");

@@ -57,6 +57,15 @@ pub fn encode_block(block: &[u8], compress: CompressFn, out: &mut [u8]) -> Optio
     FRAME_HEADER_LEN.checked_add((word & !FRAME_STORED) as usize)
 }
 
+/// Copies `src` into `dst`, which the caller made as long: element by
+/// element, so that no length check can panic (the kernel's objtool does
+/// not know `copy_from_slice`'s failure path does not return).
+fn copy(dst: &mut [u8], src: &[u8]) {
+    for (d, s) in dst.iter_mut().zip(src) {
+        *d = *s;
+    }
+}
+
 /// Why an encoded `pageset1` was rejected; `E` is the sink's error.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DecodeError<E> {
@@ -172,10 +181,12 @@ impl Decoder {
                 sink(now).map_err(DecodeError::Sink)?;
             } else {
                 let end = frame.fill.saturating_add(now.len());
-                stage
-                    .get_mut(frame.fill..end)
-                    .ok_or(DecodeError::SmallBuffers)?
-                    .copy_from_slice(now);
+                copy(
+                    stage
+                        .get_mut(frame.fill..end)
+                        .ok_or(DecodeError::SmallBuffers)?,
+                    now,
+                );
             }
             frame.fill = frame.fill.saturating_add(now.len());
             self.frame = Some(frame);
@@ -211,9 +222,10 @@ impl Decoder {
             .min(data.len());
         let (now, rest) = data.split_at(k);
         let end = self.head_fill.saturating_add(k);
-        if let Some(dst) = self.head.get_mut(self.head_fill..end) {
-            dst.copy_from_slice(now);
-        }
+        copy(
+            self.head.get_mut(self.head_fill..end).unwrap_or(&mut []),
+            now,
+        );
         self.head_fill = end;
         if self.head_fill < FRAME_HEADER_LEN {
             return Ok(rest);

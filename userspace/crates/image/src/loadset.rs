@@ -155,31 +155,34 @@ impl<E> core::fmt::Display for LoadsetError<E> {
     }
 }
 
+/// Copies `src` into `dst` as far as both go (no length to mismatch, so
+/// nothing to panic about in the kernel).
+fn copy(dst: &mut [u8], src: &[u8]) {
+    for (d, s) in dst.iter_mut().zip(src) {
+        *d = *s;
+    }
+}
+
 fn get_le32(b: &[u8; LOADSET_HEADER_LEN], off: usize) -> u32 {
     let mut x = [0u8; 4];
-    x.copy_from_slice(b.get(off..off.wrapping_add(4)).unwrap_or(&[0; 4]));
+    copy(&mut x, b.get(off..).unwrap_or(&[]));
     u32::from_le_bytes(x)
 }
 
 fn get_le64(b: &[u8; LOADSET_HEADER_LEN], off: usize) -> u64 {
     let mut x = [0u8; 8];
-    x.copy_from_slice(b.get(off..off.wrapping_add(8)).unwrap_or(&[0; 8]));
+    copy(&mut x, b.get(off..).unwrap_or(&[]));
     u64::from_le_bytes(x)
 }
 
 fn get_hash(b: &[u8; LOADSET_HEADER_LEN], off: usize) -> [u8; HASH_LEN] {
     let mut x = [0u8; HASH_LEN];
-    x.copy_from_slice(
-        b.get(off..off.wrapping_add(HASH_LEN))
-            .unwrap_or(&[0; HASH_LEN]),
-    );
+    copy(&mut x, b.get(off..).unwrap_or(&[]));
     x
 }
 
 fn put(b: &mut [u8; LOADSET_HEADER_LEN], off: usize, v: &[u8]) {
-    if let Some(dst) = b.get_mut(off..off.wrapping_add(v.len())) {
-        dst.copy_from_slice(v);
-    }
+    copy(b.get_mut(off..).unwrap_or(&mut []), v);
 }
 
 impl LoadsetHeader {
@@ -393,9 +396,7 @@ impl Stream {
                     let at = usize::try_from(self.len).unwrap_or(usize::MAX);
                     let k = LOADSET_HEADER_LEN.saturating_sub(at).min(data.len());
                     let (now, rest) = data.split_at(k);
-                    if let Some(dst) = self.head.get_mut(at..at.saturating_add(k)) {
-                        dst.copy_from_slice(now);
-                    }
+                    copy(self.head.get_mut(at..).unwrap_or(&mut []), now);
                     self.len = self.len.saturating_add(k as u64);
                     data = rest;
                     if self.len < LOADSET_HEADER_LEN as u64 {
@@ -464,9 +465,7 @@ impl Stream {
                         while !bytes.is_empty() {
                             let k = page_size.saturating_sub(*fill).min(bytes.len());
                             let (now, rest) = bytes.split_at(k);
-                            page.get_mut(*fill..fill.saturating_add(k))
-                                .ok_or(())?
-                                .copy_from_slice(now);
+                            copy(page.get_mut(*fill..).ok_or(())?, now);
                             *fill = fill.saturating_add(k);
                             bytes = rest;
                             if *fill == page_size {
@@ -524,9 +523,7 @@ impl Stream {
 /// The index stored in `b` (8 little-endian bytes).
 fn index_at(b: &[u8]) -> u64 {
     let mut x = [0u8; INDEX_LEN];
-    if let Some(src) = b.get(..INDEX_LEN) {
-        x.copy_from_slice(src);
-    }
+    copy(&mut x, b);
     u64::from_le_bytes(x)
 }
 
