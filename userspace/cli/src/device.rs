@@ -167,6 +167,34 @@ impl Device {
             .context("LAZYRESUME_IOC_SET_BACKGROUND")
     }
 
+    /// `LAZYRESUME_IOC_WORKINGSET`: `req` comes back with the out fields.
+    pub fn workingset(&self, req: &mut abi::Workingset) -> Result<()> {
+        self.call(abi::IOC_WORKINGSET, req)
+            .context("LAZYRESUME_IOC_WORKINGSET")
+    }
+
+    /// Every entry of the recording of first touches, in order.
+    pub fn workingset_order(&self) -> Result<Vec<u64>> {
+        const STEP: usize = 65536;
+        let mut all = Vec::new();
+        loop {
+            let mut buf = vec![0u64; STEP];
+            let mut req = abi::Workingset {
+                op: abi::WORKINGSET_READ,
+                first: all.len() as u64,
+                count: STEP as u64,
+                buf: buf.as_mut_ptr() as u64,
+                ..Default::default()
+            };
+            self.workingset(&mut req)?;
+            let n = (req.count as usize).min(STEP);
+            all.extend_from_slice(&buf[..n]);
+            if n < STEP || all.len() as u64 >= req.recorded {
+                return Ok(all);
+            }
+        }
+    }
+
     /// `LAZYRESUME_IOC_STATUS`.
     pub fn status(&self) -> Result<abi::Status> {
         let mut s = abi::Status::new_zeroed();

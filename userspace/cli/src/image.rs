@@ -5,6 +5,8 @@
 
 use anyhow::{bail, ensure, Context, Result};
 use clap::Args;
+use lazyresume_image::blocks::BLOCK_LEN;
+use lazyresume_image::loadset::{LoadsetHeader, LoadsetSink, Stream, LOADSET_NAME};
 use lazyresume_image::{
     self as image, is_zero_page_hash, Encoding, Header, Manifest, PageHashes, HASH_LEN,
 };
@@ -213,7 +215,73 @@ pub fn inspect(dir: &Path) -> Result<()> {
         image::hashes_len(h.pageset2_pages).unwrap_or(0),
         hex(&h.hashes_sha256)
     );
+    if let Ok(file) = fs::read(dir.join(LOADSET_NAME)) {
+        let manifest = fs::read(dir.join(image::MANIFEST_NAME))?;
+        match LoadsetHeader::parse::<()>(&file, sha256, &sha256(&manifest), &h) {
+            Ok(l) => println!(
+                "loading set:     {} pages ({} bytes), {} bytes, of this image",
+                l.pages,
+                l.pages * u64::from(h.page_size),
+                file.len()
+            ),
+            Err(e) => println!("loading set:     {} bytes, refused: {e}", file.len()),
+        }
+    }
     Ok(())
+}
+
+/// Checks the loading set `file` of the image whose manifest is
+/// `manifest` and page hashes `m`: it reads whole and every page matches
+/// its hash. Returns its page count.
+fn check_loadset(file: &[u8], manifest: &[u8], h: &Header, m: &PageHashes<'_>) -> Result<u64> {
+    struct Check<'a> {
+        index: Vec<u8>,
+        hashes: &'a PageHashes<'a>,
+        bad: Vec<u64>,
+    }
+    impl LoadsetSink for Check<'_> {
+        type Error = ();
+        fn header(&mut self, _: &LoadsetHeader) -> Result<(), ()> {
+            Ok(())
+        }
+        fn index(&mut self, _: u64, bytes: &[u8]) -> Result<(), ()> {
+            self.index.extend_from_slice(bytes);
+            Ok(())
+        }
+        fn index_bytes(&self) -> &[u8] {
+            &self.index
+        }
+        fn page(&mut self, _: u64, page: u64, bytes: &[u8]) -> Result<(), ()> {
+            if Some(&sha256(bytes)) != self.hashes.page_hash(page) {
+                self.bad.push(page);
+            }
+            Ok(())
+        }
+    }
+    let mut s = Stream::new(sha256, sha256(manifest), *h);
+    let mut c = Check {
+        index: Vec::new(),
+        hashes: m,
+        bad: Vec::new(),
+    };
+    let (mut stage, mut out) = (vec![0u8; BLOCK_LEN], vec![0u8; BLOCK_LEN]);
+    let mut page = vec![0u8; h.page_size as usize];
+    s.feed(
+        file,
+        &mut stage,
+        &mut out,
+        &mut page,
+        pageset1::decompress,
+        &mut c,
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    s.finish::<()>().map_err(|e| anyhow::anyhow!("{e}"))?;
+    ensure!(
+        c.bad.is_empty(),
+        "pages {:?} do not match their hashes",
+        &c.bad[..c.bad.len().min(8)]
+    );
+    Ok(s.pages_done())
 }
 
 /// `lazyresume verify`: checks pageset1 and every pageset2 page against
@@ -295,6 +363,14 @@ pub fn verify(dir: &Path) -> Result<()> {
                     i * page
                 ));
             }
+        }
+    }
+    let loadset = dir.join(LOADSET_NAME);
+    if let Ok(file) = fs::read(&loadset) {
+        let manifest = fs::read(dir.join(image::MANIFEST_NAME))?;
+        match check_loadset(&file, &manifest, &h, &m) {
+            Ok(n) => println!("{}: OK ({n} pages)", loadset.display()),
+            Err(e) => problems.push(format!("{}: {e}", loadset.display())),
         }
     }
     if problems.is_empty() {

@@ -16,6 +16,7 @@ mod store;
 mod tftp;
 mod tftp_download;
 mod tftp_upload;
+mod workingset;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -81,6 +82,12 @@ enum Command {
         #[arg(long, value_name = "MIB_PER_S", default_value_t = 0)]
         rate: u32,
     },
+    /// Record the pages a resumed client touches first, and write them
+    /// as the image's loading set, which clients then fetch first.
+    Workingset {
+        #[command(subcommand)]
+        command: workingset::Command,
+    },
     /// Wait until every page of a resumed client is local, so that it no
     /// longer needs the page server; fail if the timeout passes first.
     WaitComplete {
@@ -105,6 +112,7 @@ fn main() -> Result<()> {
         Command::Status => resume::status(&cli.device),
         Command::Policy { policy } => set_policy(&cli.device, &policy),
         Command::Background { mode, rate } => background::set(&cli.device, mode, rate),
+        Command::Workingset { command } => workingset::run(&cli.device, &command),
         Command::WaitComplete { timeout } => background::wait_complete(&cli.device, timeout),
     }
 }

@@ -15,14 +15,14 @@ use std::rc::Rc;
 use crate::tftp_upload::Reader;
 
 /// Compresses `src` as one LZ4 block into `dst`, if it fits.
-fn compress(src: &[u8], dst: &mut [u8]) -> Option<usize> {
+pub fn compress(src: &[u8], dst: &mut [u8]) -> Option<usize> {
     let c = lz4_flex::block::compress(src);
     dst.get_mut(..c.len())?.copy_from_slice(&c);
     Some(c.len())
 }
 
 /// Decompresses the LZ4 block `src` into `dst`.
-fn decompress(src: &[u8], dst: &mut [u8]) -> Option<usize> {
+pub fn decompress(src: &[u8], dst: &mut [u8]) -> Option<usize> {
     lz4_flex::block::decompress_into(src, dst).ok()
 }
 

@@ -42,6 +42,11 @@ pub struct ResumeArgs {
     /// background lane starts off (`lazyresume background` turns it on).
     #[arg(long)]
     no_background: bool,
+    /// The resumed system records the order in which it first touches
+    /// its pageset2 pages (until `lazyresume workingset stop`), with the
+    /// background lane waiting meanwhile.
+    #[arg(long)]
+    record_workingset: bool,
     /// Benchmark aid, with --dry-run only: load the image from user space
     /// into /dev/snapshot (opened O_WRONLY, as uswsusp's resume does)
     /// instead of through the module, and print the time of each step
@@ -99,6 +104,9 @@ pub fn run(device: &Path, args: &ResumeArgs) -> Result<()> {
     }
     if args.no_background {
         req.flags |= abi::RESUME_BACKGROUND_OFF;
+    }
+    if args.record_workingset {
+        req.flags |= abi::RESUME_RECORD_WORKINGSET;
     }
     println!(
         "resume: image {} from {server}:{port} as {} ({})",

@@ -195,3 +195,82 @@ fn a_corrupted_manifest_or_pageset1_is_rejected() {
     assert!(!o.status.success());
     assert!(text(&o).contains("checksum mismatch"), "{}", text(&o));
 }
+
+/// A loading set of pages `order` of the image `img` (of `make_image`),
+/// page `swap` given the content of the page after it.
+fn loadset(img: &Path, order: &[u64], swap: Option<u64>) -> Vec<u8> {
+    use lazyresume_image::blocks::{encode_chunk, max_encoded_len, BLOCK_LEN};
+    use lazyresume_image::loadset::LoadsetHeader;
+    let sha = |d: &[u8]| -> [u8; 32] { sha2::Sha256::digest(d).into() };
+    let page = |p: u64| -> Vec<u8> {
+        let p = if Some(p) == swap { p + 1 } else { p };
+        (p as u32 * 4096..(p as u32 + 1) * 4096)
+            .map(|i| (i * 7 / 13) as u8)
+            .collect()
+    };
+    let pages: Vec<u8> = order.iter().flat_map(|&p| page(p)).collect();
+    let index: Vec<u8> = order.iter().flat_map(|p| p.to_le_bytes()).collect();
+    let compress = |src: &[u8], dst: &mut [u8]| -> Option<usize> {
+        let c = lz4_flex::block::compress(src);
+        dst.get_mut(..c.len())?.copy_from_slice(&c);
+        Some(c.len())
+    };
+    let mut block = vec![0u8; BLOCK_LEN];
+    let mut payload = vec![0u8; max_encoded_len(pages.len()).unwrap()];
+    let n = encode_chunk(&pages, 4096, |_| false, compress, &mut block, &mut payload).unwrap();
+    payload.truncate(n);
+    let h = LoadsetHeader {
+        page_size: 4096,
+        pages: order.len() as u64,
+        payload_len: n as u64,
+        manifest_sha256: sha(&fs::read(img.join("manifest")).unwrap()),
+        index_sha256: sha(&index),
+    };
+    let mut f = h.encode(sha).to_vec();
+    f.extend_from_slice(&index);
+    f.extend_from_slice(&payload);
+    f
+}
+
+#[test]
+fn inspect_and_verify_check_the_loading_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = make_image(dir.path());
+    let path = img.to_str().unwrap();
+    fs::write(img.join("loadset"), loadset(&img, &[5, 2, 9], None)).unwrap();
+    let t = text(&tool(&["inspect", path]));
+    assert!(
+        t.contains("loading set:     3 pages (12288 bytes)") && t.contains("of this image"),
+        "{t}"
+    );
+    let o = tool(&["verify", path]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("loadset: OK (3 pages)"), "{}", text(&o));
+    // A page with another page's content: its hash says so.
+    fs::write(img.join("loadset"), loadset(&img, &[5, 2, 9], Some(2))).unwrap();
+    let o = tool(&["verify", path]);
+    assert!(!o.status.success());
+    assert!(
+        text(&o).contains("pages [2] do not match their hashes"),
+        "{}",
+        text(&o)
+    );
+    // A damaged index list, and a loading set of another image.
+    let mut f = loadset(&img, &[5, 2, 9], None);
+    f[140] ^= 0xff;
+    fs::write(img.join("loadset"), &f).unwrap();
+    let o = tool(&["verify", path]);
+    assert!(
+        text(&o).contains("loading set index SHA-256 mismatch"),
+        "{}",
+        text(&o)
+    );
+    let mut f = loadset(&img, &[5, 2, 9], None);
+    f[40] ^= 0xff;
+    fs::write(img.join("loadset"), &f).unwrap();
+    let t = text(&tool(&["inspect", path]));
+    assert!(
+        t.contains("refused: loading set header checksum mismatch"),
+        "{t}"
+    );
+}

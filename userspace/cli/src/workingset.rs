@@ -1,0 +1,319 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `lazyresume workingset`: the recording of the order in which a resumed
+//! client first touches its pageset2 pages, and the loading set made of
+//! it (`Documentation/image-format.rst`, `Documentation/fetch.rst`).
+
+use anyhow::{bail, ensure, Context, Result};
+use clap::Subcommand;
+use lazyresume_abi as abi;
+use lazyresume_image::blocks::{encode_chunk, max_encoded_len, BLOCK_LEN};
+use lazyresume_image::loadset::{LoadsetHeader, LOADSET_NAME};
+use lazyresume_image::{
+    self as image, chunk_name, is_zero_page_hash, Encoding, Header, Manifest, PageHashes,
+    CHUNK_NAME_LEN, HASH_LEN,
+};
+use std::collections::HashMap;
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::device::Device;
+use crate::image::sha256;
+use crate::pageset1;
+use crate::store;
+use crate::tftp_download::{self, Options};
+use crate::tftp_upload;
+
+/// What `lazyresume workingset` does.
+#[derive(Subcommand)]
+pub enum Command {
+    /// Start recording first touches anew (a client resumed with
+    /// `resume --record-workingset` records from the resume on).
+    Start {
+        /// Stop after this many pages (0: every pageset2 page).
+        #[arg(long, default_value_t = 0)]
+        max_pages: u64,
+        /// Stop after this many milliseconds (0: never).
+        #[arg(long, default_value_t = 0)]
+        max_ms: u64,
+    },
+    /// Stop recording; with --save, --upload or --out, write the loading
+    /// set of what was recorded.
+    Stop {
+        /// Upload the loading set into the image this client resumed
+        /// from, on its server.
+        #[arg(long)]
+        save: bool,
+        /// Upload it into the image tftp://HOST[:PORT]/NAME instead.
+        #[arg(long, value_name = "URL", conflicts_with = "save")]
+        upload: Option<String>,
+        /// Write it into DIR/loadset instead (the image's pages still come
+        /// from the server this client resumed from).
+        #[arg(long, value_name = "DIR", conflicts_with_all = ["save", "upload"])]
+        out: Option<PathBuf>,
+    },
+    /// Show the recording and the loading set of this client.
+    Show,
+}
+
+/// Runs `lazyresume workingset COMMAND`.
+pub fn run(device: &Path, cmd: &Command) -> Result<()> {
+    let dev = Device::open(device)?;
+    match cmd {
+        Command::Start { max_pages, max_ms } => {
+            let mut req = abi::Workingset {
+                op: abi::WORKINGSET_START,
+                max_pages: *max_pages,
+                max_ms: *max_ms,
+                ..Default::default()
+            };
+            dev.workingset(&mut req)?;
+            println!("workingset: recording");
+            Ok(())
+        }
+        Command::Stop { save, upload, out } => {
+            let mut req = abi::Workingset {
+                op: abi::WORKINGSET_STOP,
+                ..Default::default()
+            };
+            dev.workingset(&mut req)?;
+            println!("workingset: recorded {} pages", req.recorded);
+            if !save && upload.is_none() && out.is_none() {
+                return Ok(());
+            }
+            let order = dev.workingset_order()?;
+            let (server, name) = resumed_image(&dev)?;
+            let file = build(server, &name, &order)?;
+            match (upload, out) {
+                (Some(url), _) => {
+                    let (to, to_name) = store::parse_tftp_url(url)?;
+                    put(to, &to_name, &file)
+                }
+                (None, Some(dir)) => {
+                    let path = dir.join(LOADSET_NAME);
+                    std::fs::write(&path, &file)
+                        .with_context(|| format!("writing {}", path.display()))?;
+                    println!(
+                        "workingset: loading set {} ({} bytes)",
+                        path.display(),
+                        file.len()
+                    );
+                    Ok(())
+                }
+                (None, None) => put(server, &name, &file),
+            }
+        }
+        Command::Show => {
+            let mut req = abi::Workingset::default();
+            dev.workingset(&mut req)?;
+            for line in show_lines(&req) {
+                println!("{line}");
+            }
+            Ok(())
+        }
+    }
+}
+
+/// The lines `workingset show` prints for `req`.
+fn show_lines(req: &abi::Workingset) -> Vec<String> {
+    let loadset = match req.loadset {
+        abi::LOADSET_NONE => "none",
+        abi::LOADSET_PENDING => "pending",
+        abi::LOADSET_DONE => "done",
+        abi::LOADSET_REFUSED => "refused (see the kernel log)",
+        abi::LOADSET_MISSING => "missing (the image has none)",
+        _ => "?",
+    };
+    vec![
+        format!(
+            "recording:          {}",
+            if req.flags & abi::WORKINGSET_RECORDING != 0 {
+                "yes"
+            } else {
+                "no"
+            }
+        ),
+        format!("recorded pages:     {}", req.recorded),
+        format!("loading set:        {loadset}"),
+        format!(
+            "loading set pages:  {} kept, {} bytes fetched",
+            req.loadset_pages, req.loadset_bytes
+        ),
+    ]
+}
+
+/// Uploads the loading set `file` into image `name` on `server`.
+fn put(server: SocketAddrV4, name: &str, file: &[u8]) -> Result<()> {
+    let path = format!("{name}/{LOADSET_NAME}");
+    let mut data = file;
+    tftp_upload::upload(
+        server,
+        &path,
+        Some(file.len() as u64),
+        &mut data,
+        &mut |_| {},
+    )?;
+    println!(
+        "workingset: loading set tftp://{server}/{path} ({} bytes)",
+        file.len()
+    );
+    Ok(())
+}
+
+/// The server and name of the image this client resumed from.
+fn resumed_image(dev: &Device) -> Result<(SocketAddrV4, String)> {
+    let s = dev.status()?;
+    ensure!(s.server != [0; 4], "this client has no image server");
+    let prefix = String::from_utf8_lossy(abi::c_str_bytes(&s.prefix).unwrap_or(b"")).into_owned();
+    let Some(name) = prefix.strip_suffix(&format!("/{}", image::CHUNK_PREFIX)) else {
+        bail!("page files '{prefix}...' are not those of an image");
+    };
+    Ok((
+        SocketAddrV4::new(Ipv4Addr::from(s.server), s.port),
+        name.to_string(),
+    ))
+}
+
+/// How the tool fetches the image's files.
+const OPTIONS: Options = Options {
+    blksize: 65464,
+    windowsize: 16,
+    rto: Duration::from_millis(200),
+    deadline: Duration::from_secs(120),
+};
+
+/// The whole file `path` from `server`.
+fn download(server: SocketAddrV4, path: &str) -> Result<Vec<u8>> {
+    let mut data = Vec::new();
+    tftp_download::fetch(server, path, &OPTIONS, &mut |_, b| {
+        data.extend_from_slice(b);
+        Ok(())
+    })
+    .with_context(|| format!("fetching {path} from {server}"))?;
+    Ok(data)
+}
+
+/// The loading set of the pages `order` (first-touch order) of image
+/// `name` on `server`: their contents from its chunk files, each checked
+/// against its hash; pages of zeros (never fetched) left out.
+pub fn build(server: SocketAddrV4, name: &str, order: &[u64]) -> Result<Vec<u8>> {
+    let manifest = download(server, &format!("{name}/{}", image::MANIFEST_NAME))?;
+    let h = Manifest::parse(&manifest, sha256)
+        .with_context(|| format!("{name}/{}", image::MANIFEST_NAME))?
+        .header;
+    let hashes = download(server, &format!("{name}/{}", image::HASHES_NAME))?;
+    let m = PageHashes::parse(&h, &hashes, sha256)?;
+    let page = h.page_size as usize;
+    let zero = |i: u64| m.page_hash(i).is_none_or(|x| is_zero_page_hash(x, page));
+    let mut seen = std::collections::HashSet::new();
+    let pages: Vec<u64> = order
+        .iter()
+        .copied()
+        .filter(|&i| i < h.pageset2_pages && !zero(i) && seen.insert(i))
+        .collect();
+    ensure!(!pages.is_empty(), "no page to put into a loading set");
+    let content = chunk_pages(server, name, &h, &m, &pages)?;
+    let mut payload_pages = Vec::with_capacity(pages.len() * page);
+    for i in &pages {
+        payload_pages.extend_from_slice(&content[i]);
+    }
+    let index: Vec<u8> = pages.iter().flat_map(|p| p.to_le_bytes()).collect();
+    let mut block = vec![0u8; BLOCK_LEN];
+    let mut payload = vec![0u8; max_encoded_len(payload_pages.len()).context("too large")?];
+    let n = encode_chunk(
+        &payload_pages,
+        page,
+        |_| false,
+        pageset1::compress,
+        &mut block,
+        &mut payload,
+    )
+    .context("encoding the pages")?;
+    payload.truncate(n);
+    let header = LoadsetHeader {
+        page_size: h.page_size,
+        pages: pages.len() as u64,
+        payload_len: n as u64,
+        manifest_sha256: sha256(&manifest),
+        index_sha256: sha256(&index),
+    };
+    let mut file = header.encode(sha256).to_vec();
+    file.extend_from_slice(&index);
+    file.extend_from_slice(&payload);
+    Ok(file)
+}
+
+/// The contents of `pages` of the image, from its chunk files, checked.
+fn chunk_pages(
+    server: SocketAddrV4,
+    name: &str,
+    h: &Header,
+    m: &PageHashes<'_>,
+    pages: &[u64],
+) -> Result<HashMap<u64, Vec<u8>>> {
+    let page = h.page_size as usize;
+    let per = u64::from(h.chunk_pages);
+    let mut chunks: Vec<u64> = pages.iter().map(|i| i / per).collect();
+    chunks.sort_unstable();
+    chunks.dedup();
+    let wanted: std::collections::HashSet<u64> = pages.iter().copied().collect();
+    let mut out = HashMap::new();
+    for chunk in chunks {
+        let mut n = [0u8; CHUNK_NAME_LEN];
+        chunk_name(chunk, &mut n);
+        let path = format!("{name}/{}", String::from_utf8_lossy(&n));
+        let file = download(server, &path)?;
+        let count = h.chunk_page_count(chunk).unwrap_or(0);
+        let first = chunk * per;
+        let hashes: Vec<[u8; HASH_LEN]> = (first..first + count)
+            .map(|i| m.page_hash(i).copied().unwrap_or([0; HASH_LEN]))
+            .collect();
+        let data = match h.pageset2_encoding {
+            Encoding::Lz4Blocks => {
+                pageset1::decode_chunk_file(&file, count as usize, page, &hashes)
+                    .with_context(|| path.clone())?
+            }
+            Encoding::Raw => file,
+        };
+        for (j, p) in data.chunks(page).enumerate() {
+            let i = first + j as u64;
+            if !wanted.contains(&i) {
+                continue;
+            }
+            ensure!(
+                Some(&sha256(p)) == m.page_hash(i),
+                "{path}: page {i} does not match its hash"
+            );
+            out.insert(i, p.to_vec());
+        }
+    }
+    ensure!(
+        out.len() == wanted.len(),
+        "the chunk files lack {} of the pages",
+        wanted.len() - out.len()
+    );
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn show_says_what_it_knows() {
+        let req = abi::Workingset {
+            flags: abi::WORKINGSET_RECORDING,
+            recorded: 12,
+            loadset: abi::LOADSET_REFUSED,
+            loadset_pages: 3,
+            loadset_bytes: 4096,
+            ..Default::default()
+        };
+        let l = show_lines(&req);
+        assert_eq!(l[0], "recording:          yes");
+        assert_eq!(l[1], "recorded pages:     12");
+        assert_eq!(l[2], "loading set:        refused (see the kernel log)");
+        assert_eq!(l[3], "loading set pages:  3 kept, 4096 bytes fetched");
+    }
+}
