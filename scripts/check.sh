@@ -180,6 +180,9 @@ job_e2e_release() {
 	for s in capture server-down; do
 		check "e2e-$s-release" scripts/e2e-resume.sh "$s" release
 	done
+	# The working set: record, replay (fewer demand faults before the
+	# first answer), a damaged loading set refused (about 2 min).
+	check e2e-workingset-release scripts/e2e-resume.sh workingset release
 	# The diskless lab: a PXE client (dnsmasq, iPXE) at 100 Mbit with 5 %
 	# loss resumes lazily and verifies every byte (about 100 s).
 	check lab-pxe-loss-release scripts/lab/lab-test.sh release

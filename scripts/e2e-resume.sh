@@ -28,10 +28,18 @@
 #   complete      with the background lane on (the default), a client
 #                 reaches complete (lazyresume wait-complete), then the
 #                 page server stops and verify of every byte still passes
+#   workingset    a golden VM with a hot set (lrhot, 8 MiB read by each
+#                 readiness answer) captures image "hot"; a client records
+#                 its first touches and saves them as the image's loading
+#                 set; a client replaying it waits for fewer pages before
+#                 its first answer (background lane off in both, so that
+#                 every page comes from a fault or the loading set) and
+#                 verifies every byte; one given a damaged loading set
+#                 refuses it and still resumes
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
-scenario=${1:?usage: e2e-resume.sh capture|two-clients|fallback|server-down|complete [FLAVOUR]}
+scenario=${1:?usage: e2e-resume.sh capture|two-clients|fallback|server-down|complete|workingset [FLAVOUR]}
 flavour=${2:-debug}
 kernel="$here/build/kernel/$flavour/arch/x86/boot/bzImage"
 initrd="$here/build/initramfs/$flavour.cpio.gz"
@@ -296,6 +304,85 @@ complete)
 	cat "$(guest_dir complete)/result.log"
 	expect complete "^complete: *yes" || ok=1
 	expect complete "LAZYRESUME-VERDICT: PASS resumed" || ok=1
+	exit "$ok"
+	;;
+workingset)
+	hot=hot
+	rm -rf "${images:?}/$hot" "$images/$hot-damaged"
+	mkdir -p "$images/$hot/clients"
+	chmod 0777 "$images/$hot"
+	# The readiness answer reads the hot set: it may take longer than the
+	# harness's default wait for an answer, hence "wait-ready 900 30".
+	# Each client's settings: wait until its faults are quiet for 10 s
+	# (the first answer is in), say how many page files faults had to
+	# fetch (demand fetches: urgent lane), then save the recording (client
+	# 71) or show the loading set (72, 73).
+	quiet='st=/sys/kernel/debug/lazyresume/stats; n=-1 q=0; while [ "$q" -lt 2 ]; do m=$(awk "/^fault_served /{print \$2}" $st); if [ "$m" = "$n" ] && [ "$m" -gt 0 ]; then q=$((q + 1)); else q=0; fi; n=$m; sleep 5; done; echo "demand faults: $(awk "/^fetch_urgent_files /{print \$2}" $st) (faults served: $m)"'
+	echo "$quiet; lazyresume workingset stop --save" >"$images/$hot/clients/525400000071"
+	echo "$quiet; lazyresume workingset show; dmesg | grep -a 'loading set'" \
+		>"$images/$hot/clients/525400000072"
+	echo "sleep 20; lazyresume workingset show; dmesg | grep -a 'loading set'" \
+		>"$images/$hot/clients/525400000073"
+	image_server_up
+	ok=0
+	guest golden-hot "lrmode=golden lrimage=$hot lrhot=8 lrserver=10.0.2.2:$HPA_PORT" \
+		--mac 52:54:00:00:00:70
+	rc=0
+	wait "$guest_pid" || rc=$?
+	[ "$rc" = 2 ] || { cat "$(guest_dir golden-hot)/result.log"; echo "FAIL golden-hot: qemu-run status $rc"; exit 1; }
+	# Record.
+	p=$(free_tcp_port)
+	guest ws-record "lrmode=client lrimage=$hot lrserver=10.0.2.2:$HPA_PORT lrbackground=off lrrecord=1" \
+		--mac 52:54:00:00:00:71 --hostfwd "tcp:127.0.0.1:$p-:7000"
+	g=$guest_pid
+	python3 "$client" "$p" wait-ready 900 30 | tee "$e2e/ws-record.talk" || ok=1
+	wait_log ws-record "^workingset: loading set tftp://" 900 || ok=1
+	python3 "$client" "$p" quit >/dev/null || ok=1
+	wait_guest "$g" 300 || ok=1
+	cat "$(guest_dir ws-record)/result.log"
+	expect ws-record "^workingset: recorded [1-9][0-9]* pages" || ok=1
+	"$tool" verify "$images/$hot" || ok=1
+	"$tool" inspect "$images/$hot" | tee "$e2e/ws-inspect.out"
+	grep -q "^loading set: .* of this image" "$e2e/ws-inspect.out" || {
+		echo "FAIL inspect: no loading set of this image"
+		ok=1
+	}
+	# A damaged copy: one byte of its index list flipped.
+	cp -r "$images/$hot" "$images/$hot-damaged"
+	printf '\377' | dd of="$images/$hot-damaged/loadset" bs=1 seek=140 conv=notrunc status=none
+	# Replay, and the damaged one beside it.
+	p=$(free_tcp_port)
+	guest ws-replay "lrmode=client lrimage=$hot lrserver=10.0.2.2:$HPA_PORT lrbackground=off" \
+		--mac 52:54:00:00:00:72 --hostfwd "tcp:127.0.0.1:$p-:7000"
+	g=$guest_pid
+	pd=$(free_tcp_port)
+	guest ws-damaged "lrmode=client lrimage=$hot-damaged lrserver=10.0.2.2:$HPA_PORT" \
+		--mac 52:54:00:00:00:73 --hostfwd "tcp:127.0.0.1:$pd-:7000"
+	gd=$guest_pid
+	python3 "$client" "$pd" wait-ready 900 30 verify 1200 >"$e2e/ws-damaged.talk" 2>&1 &
+	td=$!
+	python3 "$client" "$p" wait-ready 900 30 | tee "$e2e/ws-replay.talk" || ok=1
+	wait_log ws-replay "^demand faults: " 900 || ok=1
+	python3 "$client" "$p" verify 1200 quit || ok=1
+	wait_guest "$g" 300 || ok=1
+	cat "$(guest_dir ws-replay)/result.log"
+	wait "$td" || ok=1
+	cat "$e2e/ws-damaged.talk"
+	python3 "$client" "$pd" quit >/dev/null || ok=1
+	wait_guest "$gd" 300 || ok=1
+	cat "$(guest_dir ws-damaged)/result.log"
+	expect ws-replay "^loading set: *done" || ok=1
+	expect ws-replay "LAZYRESUME-VERDICT: PASS resumed" || ok=1
+	expect ws-damaged "loading set $hot-damaged/loadset refused: loading set index SHA-256 mismatch" || ok=1
+	expect ws-damaged "^loading set: *refused" || ok=1
+	expect ws-damaged "LAZYRESUME-VERDICT: PASS resumed" || ok=1
+	rec=$(sed -n 's/^demand faults: \([0-9]*\).*/\1/p' "$(guest_dir ws-record)/result.log" | tail -1)
+	rep=$(sed -n 's/^demand faults: \([0-9]*\).*/\1/p' "$(guest_dir ws-replay)/result.log" | tail -1)
+	echo "demand faults before the first answer: recording client ${rec:-?}, replaying client ${rep:-?}"
+	if [ -z "$rec" ] || [ -z "$rep" ] || [ $((rep * 2)) -gt "$rec" ]; then
+		echo "FAIL workingset: the loading set did not halve the demand faults"
+		ok=1
+	fi
 	exit "$ok"
 	;;
 *)

@@ -17,6 +17,11 @@ directly, as in the diskless lab of scripts/lab/) runs each ACTION in order and 
                    A new attempt starts every READY_STEP_S, overlapping
                    the ones still waiting, so that the time is known to
                    READY_STEP_S rather than to a whole attempt.
+  wait-ready SECS POLL_S  the same, each attempt waiting POLL_S for its
+                   answer: for a workload whose readiness answer takes
+                   longer than READY_POLL_S (a hot set, --hot-mib); the
+                   attempts still waiting when one is answered close, and
+                   the workload skips them
   whoami           prints mac= and addr= as the workload sees them
   expect-mac MAC   the last whoami's MAC must be MAC
   expect-addr A    the last whoami's address must be A
@@ -62,7 +67,32 @@ def request(addr, line, timeout):
         return None
 
 
-def wait_ready(port, limit):
+def ask_until(addr, line, timeout, done):
+    """request(), but gives up (closing the connection) as soon as `done`
+    is set."""
+    end = time.monotonic() + timeout
+    try:
+        with socket.create_connection(addr, timeout=timeout) as s:
+            s.sendall(line.encode() + b"\n")
+            buf = b""
+            while not buf.endswith(b"\n"):
+                left = end - time.monotonic()
+                if left <= 0 or done.is_set():
+                    return None
+                s.settimeout(min(left, READY_STEP_S))
+                try:
+                    chunk = s.recv(4096)
+                except socket.timeout:
+                    continue
+                if not chunk:
+                    return None
+                buf += chunk
+            return buf.decode().strip()
+    except OSError:
+        return None
+
+
+def wait_ready(port, limit, poll_s=READY_POLL_S):
     """Starts an attempt every READY_STEP_S until one is answered `ok` or
     `limit` seconds from START have passed; returns (ready_s or None, the
     last answer)."""
@@ -71,7 +101,7 @@ def wait_ready(port, limit):
     state = {"ready": None, "last": None}
 
     def attempt():
-        answer = request(port, "ready", READY_POLL_S)
+        answer = ask_until(port, "ready", poll_s, done)
         with lock:
             state["last"] = answer
             if answer == "ok" and state["ready"] is None:
@@ -81,8 +111,9 @@ def wait_ready(port, limit):
     while time.monotonic() - START < limit and not done.is_set():
         threading.Thread(target=attempt, daemon=True).start()
         done.wait(READY_STEP_S)
-    # Attempts still in flight end within READY_POLL_S.
-    done.wait(READY_POLL_S)
+    # Attempts still in flight end within READY_POLL_S (at once if one
+    # was answered).
+    done.wait(min(poll_s, READY_POLL_S))
     with lock:
         return state["ready"], state["last"]
 
@@ -97,7 +128,10 @@ def main():
         action, args = args[0], args[1:]
         if action == "wait-ready":
             limit, args = float(args[0]), args[1:]
-            ready, last = wait_ready(port, limit)
+            poll_s = READY_POLL_S
+            if args and args[0].replace(".", "", 1).isdigit():
+                poll_s, args = float(args[0]), args[1:]
+            ready, last = wait_ready(port, limit, poll_s)
             if ready is not None:
                 print(f"ready_s={ready:.2f}")
             else:
