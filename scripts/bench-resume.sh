@@ -14,7 +14,8 @@
 # boots and starts the workload itself (which spends STARTUP_SECS, default
 # 0, on its own start-up work before it fills its memory and listens).
 # Each client is timed from the start of QEMU to the workload's first
-# correct answer (a read of 4 KiB), then until `verify` has checked
+# correct answer (`ready`: its first page and its hot set, if any), then
+# until `verify` has checked
 # (touched) every byte; lazy-bg also until it is complete (every page
 # local, `lazyresume wait-complete` in its post-resume settings).  Prints
 # one "bench resume" line per mode and a table (with, for lazy-bg once
@@ -32,6 +33,15 @@
 # (LAZYRESUME_BENCH_SHARED=0: in pageset1, --keep-shared).
 # LAZYRESUME_BENCH_RUNS=N boots each client N times from the same images
 # and prints the medians (emulation makes single boots noisy).
+# LAZYRESUME_BENCH_HOT=N gives the workload a hot set of N MiB that its
+# readiness answer reads (--hot-mib; default 0: the first page only).
+# Mode "lazy-ws" (not in the default list) resumes a copy of the lazy image
+# with a loading set and the background lane on: a recording client
+# (--record-workingset, background lane off) answers once, then saves its
+# first touches as that copy's loading set (not timed).  The lazy modes
+# also report "demand faults before the first answer": page files their
+# faults had to fetch (fetch_urgent_files), read once the client's faults
+# were quiet for 10 s after its first answer, before the verify.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -55,8 +65,13 @@ chmod 0777 "$images/lazy" "$images/eager"
 bench_server_up "$images"
 : >"$raw"
 
+hot=${LAZYRESUME_BENCH_HOT:-0}
+# A readiness answer that reads a hot set may take longer than the
+# harness's default wait for an answer.
+poll=
+[ "$hot" != 0 ] && poll=30
 qemu() { # NAME APPEND [options]: boot a VM, print its run directory
-	bench_qemu "$1" "lrmib=$mib lrstartup=$startup $2" "${@:3}"
+	bench_qemu "$1" "lrmib=$mib lrstartup=$startup lrhot=$hot $2" "${@:3}"
 }
 
 runs=${LAZYRESUME_BENCH_RUNS:-1}
@@ -84,12 +99,57 @@ for kind in $kinds; do
 	echo "bench resume capture kind=$kind mib=$mib vm_s=$(echo "$t1 - $t0" | bc)" >>"$raw"
 done
 
+# The lazy clients first wait until their faults are quiet for 10 s after
+# the first answer (the harness waits with its verify meanwhile) and say
+# how many page files their faults fetched: the demand faults before the
+# first answer.
+quiet='st=/sys/kernel/debug/lazyresume/stats; n=-1 q=0; while [ "$q" -lt 2 ]; do m=$(awk "/^fault_served /{print \$2}" $st); if [ "$m" = "$n" ] && [ "$m" -gt 0 ]; then q=$((q + 1)); else q=0; fi; n=$m; sleep 5; done; echo "demand faults: $(awk "/^fetch_urgent_files /{print \$2}" $st) (faults served: $m)"'
 # The lazy-bg client waits for complete in its post-resume settings, then
 # shows its memory; the eager one shows it at once (everything is local).
 meminfo="grep -E '^(MemFree|AnonPages):' /proc/meminfo | sed 's/^/meminfo: /'"
 mkdir -p "$images/lazy/clients" "$images/eager/clients"
-echo "lazyresume wait-complete --timeout 3000 && $meminfo" >"$images/lazy/clients/5254000001a2"
+echo "$quiet; lazyresume wait-complete --timeout 3000 && $meminfo" >"$images/lazy/clients/5254000001a2"
+echo "$quiet" >"$images/lazy/clients/5254000001a1"
 echo "$meminfo" >"$images/eager/clients/5254000001a1"
+
+# newest_run NAME STAMP: the run directory of VM NAME made after STAMP.
+newest_run() {
+	find "$here/build/runs" -maxdepth 1 -name "$1.*" -newer "$2" | head -1
+}
+
+# wait_line NAME STAMP PATTERN: wait (at most 10 min) until the result
+# channel of the running VM NAME has a line matching PATTERN.
+wait_line() {
+	local run=
+	for _ in $(seq 6000); do
+		[ -z "$run" ] && run=$(newest_run "$1" "$2")
+		[ -n "$run" ] && grep -aq -- "$3" "$run/result.log" 2>/dev/null && return
+		sleep 0.1
+	done
+	echo "bench-resume: no '$3' from $1" >&2
+	return 1
+}
+
+# lazy-ws: a copy of the lazy image, whose loading set a recording client
+# makes (not timed).
+case " $modes " in *" lazy-ws "*)
+	rm -rf "$images/lazy-ws"
+	cp -r "$images/lazy" "$images/lazy-ws"
+	chmod 0777 "$images/lazy-ws"
+	echo "$quiet; lazyresume workingset stop --save" >"$images/lazy-ws/clients/5254000001a3"
+	echo "$quiet; lazyresume workingset show" >"$images/lazy-ws/clients/5254000001a4"
+	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	touch "$out/record.stamp"
+	qemu record "lrmode=client lrimage=lazy-ws lrserver=$server lrbackground=off lrrecord=1" \
+		--mac 52:54:00:00:01:a3 --hostfwd "tcp:127.0.0.1:$port-:7000" >"$out/record.run" &
+	vm=$!
+	python3 "$client" "$port" wait-ready 900 $poll | sed 's/^/[record] /'
+	wait_line record "$out/record.stamp" "^workingset: loading set tftp://"
+	python3 "$client" "$port" quit >/dev/null
+	wait "$vm" || true
+	grep -a "^demand faults: \|^workingset: " "$(tail -1 "$out/record.run")/result.log" | sed 's/^/[record] /'
+	;;
+esac
 
 # complete_watch STAMP T0: print the seconds from T0 to the line "complete
 # ... after the resume" of the lazy-bg run made after the file STAMP.
@@ -114,6 +174,7 @@ for mode in $(for _ in $(seq "$runs"); do echo "$modes"; done); do
 	cold) append="lrmode=cold" ;;
 	lazy-bg) append="lrmode=client lrimage=lazy lrserver=$server" mac=52:54:00:00:01:a2 image=lazy ;;
 	lazy) append="lrmode=client lrimage=lazy lrserver=$server lrbackground=off" ;;
+	lazy-ws) append="lrmode=client lrimage=lazy-ws lrserver=$server" mac=52:54:00:00:01:a4 image=lazy-ws ;;
 	*) append="lrmode=client lrimage=$mode lrserver=$server" ;;
 	esac
 	touch "$out/client-$mode.stamp"
@@ -127,14 +188,18 @@ for mode in $(for _ in $(seq "$runs"); do echo "$modes"; done); do
 	vm=$!
 	if [ "${LAZYRESUME_BENCH_TOUCH:-1}" = 0 ] && [ "$mode" = lazy-bg ]; then
 		# Nothing touched: keep the client until it is complete.
-		talk=$(python3 "$client" "$port" wait-ready 3000)
+		talk=$(python3 "$client" "$port" wait-ready 3000 $poll)
 		wait "$watch" || true
 		talk="$talk
 $(python3 "$client" "$port" quit)"
 	elif [ "${LAZYRESUME_BENCH_TOUCH:-1}" = 0 ]; then
-		talk=$(python3 "$client" "$port" wait-ready 3000 quit)
+		talk=$(python3 "$client" "$port" wait-ready 3000 $poll quit)
 	else
-		talk=$(python3 "$client" "$port" wait-ready 3000 verify 3000 quit)
+		talk=$(python3 "$client" "$port" wait-ready 3000 $poll)
+		# The lazy clients count their demand faults before the verify.
+		case "$mode" in lazy*) wait_line "client-$mode" "$out/client-$mode.stamp" "^demand faults: " || true ;; esac
+		talk="$talk
+$(python3 "$client" "$port" verify 3000 quit)"
 	fi
 	wait "$vm" || true
 	complete=nan
@@ -178,12 +243,13 @@ $(python3 "$client" "$port" quit)"
 		awk '{ s += $1 } END { printf "%.1f", s }')
 	memfree=$(echo "$status" | sed -n 's/^meminfo: MemFree: *\([0-9]*\) kB/\1/p' | tail -1)
 	anon=$(echo "$status" | sed -n 's/^meminfo: AnonPages: *\([0-9]*\) kB/\1/p' | tail -1)
+	demand=$(echo "$status" | sed -n 's/^demand faults: \([0-9]*\).*/\1/p' | tail -1)
 	p50=$(echo "$urgent" | sed -n 's/.*p50 \([0-9]*\) us.*/\1/p')
 	p99=$(echo "$urgent" | sed -n 's/.*p99 \([0-9]*\) us.*/\1/p')
 	echo "bench resume mode=$mode mib=$mib startup_s=$startup ready_s=$ready" \
 		"all_touched_s=$(echo "$ready + $verify" | bc 2>/dev/null || echo nan) pageset1_mib=${p1:-0}" \
 		"pageset1_image_mib=${p1img:-0} complete_s=$complete wire_mib=${wire:-0}" \
-		"urgent_p50_us=${p50:-nan} urgent_p99_us=${p99:-nan}" \
+		"urgent_p50_us=${p50:-nan} urgent_p99_us=${p99:-nan} demand_faults=${demand:-nan} hot_mib=$hot" \
 		"memfree_kib=${memfree:-nan} anon_kib=${anon:-nan}" \
 		"fetched_pages=${pages:-0} fetched_bytes=${bytes:-0} faults=${faults:-0}" >>"$raw"
 done
@@ -202,7 +268,8 @@ def med(rs, key, width=14):
     return f"{statistics.median(v):>{width}.1f}" if v else f"{'-':>{width}}"
 print(f"{'mode':<7} {'MiB':>5} {'runs':>4} {'interactive s':>14} {'all touched s':>14} "
       f"{'complete s':>11} {'pageset1 MiB':>13} {'(image MiB)':>12} {'MiB after':>10} "
-      f"{'urgent p50 us':>14} {'p99 us':>9} {'MemFree MiB':>12} {'Anon MiB':>9}")
+      f"{'urgent p50 us':>14} {'p99 us':>9} {'MemFree MiB':>12} {'Anon MiB':>9} "
+      f"{'demand faults before the first answer':>38}")
 for mode in dict.fromkeys(r['mode'] for r in rows):
     rs = [r for r in rows if r['mode'] == mode]
     r = rs[-1]
@@ -210,7 +277,8 @@ for mode in dict.fromkeys(r['mode'] for r in rows):
           f"{med(rs, 'all_touched_s')} {med(rs, 'complete_s', 11)} {r['pageset1_mib']:>13} "
           f"{r.get('pageset1_image_mib', '0'):>12} {med(rs, 'wire_mib', 10)} "
           f"{med(rs, 'urgent_p50_us')} {med(rs, 'urgent_p99_us', 9)} "
-          f"{med(rs, 'memfree_mib', 12)} {med(rs, 'anon_mib', 9)}")
+          f"{med(rs, 'memfree_mib', 12)} {med(rs, 'anon_mib', 9)} "
+          f"{med(rs, 'demand_faults', 38)}")
 if len(rows) > 4:
     print("(medians; every run is in " + sys.argv[1] + ")")
 PY
