@@ -151,7 +151,6 @@ pub(crate) struct Report {
     /// Bytes transferred.
     pub(crate) length: u64,
     /// Requests, acknowledgements and blocks sent again.
-    #[cfg_attr(not(lazyresume_test), allow(dead_code))]
     pub(crate) retransmits: u32,
     /// Wall time of the transfer.
     pub(crate) elapsed_ns: u64,
@@ -450,13 +449,23 @@ impl FetchBuffers {
 }
 
 /// A socket and fetch buffers kept from one fetch to the next, for a
-/// worker that fetches many files from the same servers: no socket is
-/// made and nothing is allocated per fetch. A stale packet of an earlier
-/// transfer that reaches a later one can at worst deliver wrong bytes,
-/// which the caller's checks refuse (the pages' SHA-256).
+/// worker that fetches many files from the same servers: nothing is
+/// allocated per fetch, and the socket is kept while transfers go well.
+///
+/// TFTP tells transfers apart by port only, and the first reply of a
+/// transfer may come from any server port. A transfer that sent anything
+/// twice may have left the server a second transfer of the same file (a
+/// request sent again starts one) or late blocks: on a socket kept for the
+/// next transfer, they would be taken for the next file's, every time
+/// until the server gives up. So a fetch that retransmitted or failed
+/// replaces the socket (a new port), as RFC 1350 gives each transfer its
+/// own.
 pub(crate) struct Endpoint {
     sock: UdpSocket,
     bufs: FetchBuffers,
+    /// What the socket was made for.
+    blksize: u16,
+    windowsize: u16,
 }
 
 impl Endpoint {
@@ -466,6 +475,8 @@ impl Endpoint {
         Ok(Self {
             sock: open_socket(blksize, windowsize, false)?,
             bufs: FetchBuffers::new(blksize)?,
+            blksize,
+            windowsize,
         })
     }
 
@@ -483,7 +494,16 @@ impl Endpoint {
             return Err(EINVAL);
         }
         let (sock, bufs) = (&self.sock, &mut self.bufs);
-        finish(|| run_fetch(sock, bufs, server, file, opts, sink))
+        let r = finish(|| run_fetch(sock, bufs, server, file, opts, sink));
+        if !matches!(r, Ok(Report { retransmits: 0, .. })) {
+            // Without a new socket, the next fetch keeps this one: its
+            // packets then fail the caller's checks at worst.
+            if let Ok(sock) = open_socket(self.blksize, self.windowsize, false) {
+                STATS.sockets_replaced.inc();
+                self.sock = sock;
+            }
+        }
+        r
     }
 }
 
