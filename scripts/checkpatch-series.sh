@@ -10,8 +10,11 @@ ksrc=$(readlink -f "$here/build/kernel/release/source")
 mapfile -t series < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$here/patches/series")
 status=0
 for p in "${series[@]}"; do
+	# CAMELCASE: with --no-tree checkpatch cannot seed the mixed-case
+	# names the tree already defines, and flags the kernel's own EM()/EMe()
+	# trace macros (patch 1 extends TRACE_MM_PAGES); from a tree it does not.
 	if "$ksrc/scripts/checkpatch.pl" --no-tree --quiet --strict \
-		--ignore FILE_PATH_CHANGES "$here/patches/$p"; then
+		--ignore FILE_PATH_CHANGES,CAMELCASE "$here/patches/$p"; then
 		echo "checkpatch: clean: $p"
 	else
 		echo "checkpatch: NOT clean: $p"
