@@ -7,8 +7,8 @@
 //! One map says, for each file, whether it is still to fetch, asked for by
 //! a fault, in flight, arrived or given up: the fault path and both lanes
 //! share it, so no file is fetched twice. Kernel threads, the fetchers,
-//! run the transfers, each with one long-lived socket and preallocated
-//! buffers, taking work in lanes of strict priority:
+//! run the transfers, each with preallocated buffers and a socket per
+//! transfer, taking work in lanes of strict priority:
 //!
 //! - **urgent**: files a fault waits for, oldest first. A fault finds its
 //!   page missing, queues its file and waits without its lock (mm retries
@@ -990,7 +990,7 @@ impl Io {
             self.out = KVVec::from_elem(0u8, BLOCK_LEN, GFP_KERNEL)?;
         }
         if self.endpoint.is_none() || self.blksize != blksize {
-            self.endpoint = Some(Endpoint::new(blksize, WINDOWSIZE)?);
+            self.endpoint = Some(Endpoint::new(blksize)?);
             self.blksize = blksize;
         }
         let endpoint = self.endpoint.as_mut().ok_or(ENOMEM)?;

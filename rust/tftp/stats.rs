@@ -26,9 +26,6 @@ pub(crate) struct TftpStats {
     pub(crate) retransmit_wait_ms: Counter,
     /// Packets from a wrong transfer ID, answered with ERROR 5.
     pub(crate) strangers: Counter,
-    /// Sockets of a kept endpoint replaced after a transfer that sent
-    /// something twice or failed.
-    pub(crate) sockets_replaced: Counter,
     /// Sends that failed (counted as lost packets).
     pub(crate) send_errors: Counter,
     /// Transfers that ran out of time.
@@ -79,7 +76,6 @@ impl TftpStats {
         )?;
         RTT.render(out)?;
         writeln!(out, "tftp_strangers {}", self.strangers.get())?;
-        writeln!(out, "tftp_sockets_replaced {}", self.sockets_replaced.get())?;
         writeln!(out, "tftp_send_errors {}", self.send_errors.get())?;
         writeln!(out, "tftp_deadlines {}", self.deadlines.get())?;
         writeln!(out, "tftp_err_enoent {}", self.err_enoent.get())?;
@@ -99,7 +95,6 @@ pub(crate) static STATS: TftpStats = TftpStats {
     retransmits: Counter::new(),
     retransmit_wait_ms: Counter::new(),
     strangers: Counter::new(),
-    sockets_replaced: Counter::new(),
     send_errors: Counter::new(),
     deadlines: Counter::new(),
     err_enoent: Counter::new(),
