@@ -38,10 +38,13 @@ fi
 flavour=${1:?usage: build-kernel.sh [--print-key] release|debug|baseline}
 patched=1
 case "$flavour" in
-release) fragments=("$kconfig/lazyresume.config" "$kconfig/series.config") ;;
+release)
+	fragments=("$kconfig/lazyresume.config" "$kconfig/series.config"
+		"$kconfig/signing.config")
+	;;
 debug)
 	fragments=("$kconfig/lazyresume.config" "$kconfig/series.config"
-		"$kconfig/debug.config")
+		"$kconfig/signing.config" "$kconfig/debug.config")
 	;;
 baseline)
 	fragments=("$kconfig/lazyresume.config" "$kconfig/debug.config")
@@ -51,6 +54,10 @@ baseline)
 esac
 jobs=${JOBS:-3}
 [ "$jobs" -gt 3 ] && jobs=3
+
+# The patched flavours trust the image signing certificate (keys.sh).
+trusted_cert=
+[ "$patched" = 1 ] && trusted_cert=$("$here/scripts/keys.sh" --cert)
 
 src_version=$(dpkg-query -W -f='${Version}' linux-source-6.12)
 
@@ -65,11 +72,12 @@ src_key=$( {
 } | hash_of)
 
 # Bump when the way the kernel is configured or built below changes.
-recipe=2
+recipe=3
 targets=(bzImage modules)
 build_key=$( {
 	echo "$src_key $flavour recipe $recipe ${targets[*]}"
 	for f in "${fragments[@]}"; do cat "$f"; done
+	[ -n "$trusted_cert" ] && cat "$trusted_cert"
 	rustc --version; clang --version | head -1; ld.lld --version
 	bindgen --version
 } | hash_of)
@@ -104,6 +112,12 @@ build_kernel() {
 		cat "$f" >"$out/$(basename "$f")"
 		frag_paths+=("$out/$(basename "$f")")
 	done
+	if [ -n "$trusted_cert" ]; then
+		cp "$trusted_cert" "$out/trusted-image-keys.pem"
+		echo "CONFIG_SYSTEM_TRUSTED_KEYS=\"$out/trusted-image-keys.pem\"" \
+			>"$out/trusted-keys.config"
+		frag_paths+=("$out/trusted-keys.config")
+	fi
 	(cd "$out" && "$src/scripts/kconfig/merge_config.sh" -m -O "$out" .config \
 		"${frag_paths[@]}" >/dev/null)
 	kmake -s olddefconfig >&2

@@ -26,7 +26,7 @@ as_root() {
 # diskless lab's DHCP/PXE server and packet loss (scripts/lab/).
 debs=(
 	bc bison busybox-static clang cpio dnsmasq-base dwarves file flex gcc git
-	ipxe-qemu iproute2 kmod libc6-dev libclang-dev libelf-dev libssl-dev libwrap0
+	ipxe-qemu iproute2 kmod libc6-dev libclang-dev libelf-dev libssl-dev libwrap0 openssl
 	lld llvm make nftables python3 qemu-system-x86 redis-server redis-tools
 	rsync shellcheck xz-utils
 )

@@ -71,7 +71,7 @@ plain_bytes! {
     }
     Resume {
         id, image, blksize, windowsize, rto_ms, deadline_ms, flags, reason, manifest_bytes,
-        pageset1_bytes, elapsed_ns,
+        pageset1_bytes, elapsed_ns, min_generation, generation, verified, reserved,
     }
     Adopt { id, image, flags, reserved }
     Status {

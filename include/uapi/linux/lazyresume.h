@@ -17,8 +17,8 @@
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
-#define LAZYRESUME_ABI_MAJOR 2
-#define LAZYRESUME_ABI_MINOR 2
+#define LAZYRESUME_ABI_MAJOR 3
+#define LAZYRESUME_ABI_MINOR 0
 
 /* ioctl type byte, see Documentation/userspace-api/ioctl/ioctl-number.rst */
 #define LAZYRESUME_IOC_MAGIC 0xB9
@@ -315,6 +315,7 @@ struct lazyresume_net_identity {
 #define LAZYRESUME_RESUME_DRY_RUN (1 << 0) /* load, check, do not jump */
 #define LAZYRESUME_RESUME_BACKGROUND_OFF (1 << 1) /* resumed: no background */
 #define LAZYRESUME_RESUME_RECORD_WORKINGSET (1 << 2) /* resumed: record (2.2) */
+#define LAZYRESUME_RESUME_ALLOW_UNSIGNED (1 << 3) /* no signature needed (3.0) */
 
 /*
  * LAZYRESUME_IOC_RESUME: fetches the manifest and pageset1 of image
@@ -322,6 +323,12 @@ struct lazyresume_net_identity {
  * leaves @id for the restored kernel and restores the image.  Returns
  * only on failure (or after a dry run), with @reason saying why; the
  * system then runs on as before.
+ *
+ * The manifest must carry a signature (manifest.sig) that verifies with
+ * a key of the kernel's trusted keyrings, unless the request has
+ * LAZYRESUME_RESUME_ALLOW_UNSIGNED; its name must be @image, and its
+ * generation at least @min_generation (3.0).  @generation returns the
+ * image's generation, @verified 1 if its signature was checked.
  */
 struct lazyresume_resume {
 	struct lazyresume_net_identity id;
@@ -335,6 +342,10 @@ struct lazyresume_resume {
 	__u64 manifest_bytes;
 	__u64 pageset1_bytes;
 	__u64 elapsed_ns;
+	__u64 min_generation;
+	__u64 generation;
+	__u32 verified;
+	__u32 reserved;
 };
 
 #define LAZYRESUME_IOC_RESUME \

@@ -25,9 +25,9 @@
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 
 /// Major ABI version: changes on any incompatible change.
-pub const ABI_MAJOR: u32 = 2;
+pub const ABI_MAJOR: u32 = 3;
 /// Minor ABI version: grows when ioctls or fields are added.
-pub const ABI_MINOR: u32 = 2;
+pub const ABI_MINOR: u32 = 0;
 
 /// The ioctl type byte of lazyresume.
 pub const IOC_MAGIC: u32 = 0xB9;
@@ -551,6 +551,12 @@ pub const RESUME_BACKGROUND_OFF: u32 = 1 << 1;
 /// (ABI 2.2).
 pub const RESUME_RECORD_WORKINGSET: u32 = 1 << 2;
 
+/// [`Resume::flags`]: resume an image whose manifest carries no signature
+/// (or one this kernel cannot check) rather than refuse it (ABI 3.0).
+/// Without it, only an image signed by a key of the kernel's trusted
+/// keyrings is restored.
+pub const RESUME_ALLOW_UNSIGNED: u32 = 1 << 3;
+
 /// `struct lazyresume_resume`: the argument of [`IOC_RESUME`].
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -582,6 +588,14 @@ pub struct Resume {
     pub pageset1_bytes: u64,
     /// Out: time fetching and loading took, in nanoseconds.
     pub elapsed_ns: u64,
+    /// Refuse an image whose generation is below this one (a rollback).
+    pub min_generation: u64,
+    /// Out: the image's generation.
+    pub generation: u64,
+    /// Out: 1 if the image's signature was checked and good.
+    pub verified: u32,
+    /// Must be zero.
+    pub reserved: u32,
 }
 
 /// Size of [`Resume`] in bytes.
@@ -603,6 +617,10 @@ impl Resume {
             manifest_bytes: 0,
             pageset1_bytes: 0,
             elapsed_ns: 0,
+            min_generation: 0,
+            generation: 0,
+            verified: 0,
+            reserved: 0,
         }
     }
 

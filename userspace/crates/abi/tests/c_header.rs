@@ -87,6 +87,9 @@ int main(void)
 	OF(lazyresume_resume, deadline_ms); OF(lazyresume_resume, flags);
 	OF(lazyresume_resume, reason); OF(lazyresume_resume, manifest_bytes);
 	OF(lazyresume_resume, pageset1_bytes); OF(lazyresume_resume, elapsed_ns);
+	OF(lazyresume_resume, min_generation); OF(lazyresume_resume, generation);
+	OF(lazyresume_resume, verified); OF(lazyresume_resume, reserved);
+	printf("RESUME_ALLOW_UNSIGNED %u\n", LAZYRESUME_RESUME_ALLOW_UNSIGNED);
 	printf("IOC_RESUME %lu\n", (unsigned long)LAZYRESUME_IOC_RESUME);
 	SZ("ADOPT_SIZE", lazyresume_adopt);
 	OF(lazyresume_adopt, image); OF(lazyresume_adopt, flags);
@@ -349,6 +352,17 @@ fn c_header_matches_rust_abi() {
             of!(Resume, pageset1_bytes),
         ),
         ("lazyresume_resume.elapsed_ns", of!(Resume, elapsed_ns)),
+        (
+            "lazyresume_resume.min_generation",
+            of!(Resume, min_generation),
+        ),
+        ("lazyresume_resume.generation", of!(Resume, generation)),
+        ("lazyresume_resume.verified", of!(Resume, verified)),
+        ("lazyresume_resume.reserved", of!(Resume, reserved)),
+        (
+            "RESUME_ALLOW_UNSIGNED",
+            u64::from(abi::RESUME_ALLOW_UNSIGNED),
+        ),
         ("IOC_RESUME", u64::from(abi::IOC_RESUME)),
         ("ADOPT_SIZE", abi::ADOPT_SIZE as u64),
         ("lazyresume_adopt.image", of!(Adopt, image)),
