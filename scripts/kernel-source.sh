@@ -21,10 +21,14 @@ ksrc_tarball=/usr/src/linux-source-6.12.tar.xz
 
 # Identity of commits made by these scripts themselves (the base, and the
 # committer of applied patches).
+# No automatic gc or maintenance: a detached repack of a kernel tree
+# outlives the command, keeps the cache entry's lock (its file descriptor
+# is inherited) and competes with the build for minutes.
 ksrc_git() {
 	GIT_COMMITTER_NAME="lazyresume scripts" \
 		GIT_COMMITTER_EMAIL="lazyresume-scripts@localhost" \
-		git -c core.autocrlf=false -c advice.detachedHead=false "$@"
+		git -c core.autocrlf=false -c advice.detachedHead=false \
+		-c gc.auto=0 -c maintenance.auto=false "$@"
 }
 
 ksrc_series() {
