@@ -72,7 +72,7 @@ src_key=$( {
 } | hash_of)
 
 # Bump when the way the kernel is configured or built below changes.
-recipe=3
+recipe=2
 targets=(bzImage modules)
 build_key=$( {
 	echo "$src_key $flavour recipe $recipe ${targets[*]}"

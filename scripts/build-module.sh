@@ -6,7 +6,9 @@
 # build/kernel/FLAVOUR into build/module/FLAVOUR/, with clippy (CLIPPY=1),
 # and fail on any
 # compiler or clippy warning.  Kbuild makes it incremental: unchanged
-# sources are not rebuilt.
+# sources are not rebuilt.  Both modules are signed with the kernel
+# build's own module signing key: the client kernels load no unsigned
+# module (CONFIG_MODULE_SIG_FORCE, scripts/kconfig/signing.config).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -44,4 +46,13 @@ if grep -q 'warning' "$log"; then
 	echo "build-module: $flavour module build has warnings" >&2
 	exit 1
 fi
+# sign-file appends a signature: a module Kbuild did not relink is
+# signed already and must not get a second one.
+marker='~Module signature appended~'
+for ko in "$out/rust/lazyresume.ko" "$out/rust/lazyresume_test.ko"; do
+	if ! tail -c 28 "$ko" | grep -qF "$marker"; then
+		"$kdir/scripts/sign-file" sha256 "$kdir/certs/signing_key.pem" \
+			"$kdir/certs/signing_key.x509" "$ko"
+	fi
+done
 echo "build-module: $out/rust/lazyresume.ko $out/rust/lazyresume_test.ko"
