@@ -168,10 +168,14 @@ proptest! {
         f[i] ^= flip;
         let (c, r) = read(&f, 1 << 16, pages, MANIFEST_SHA);
         if r.is_ok() {
-            // Only a byte of a page can pass: its hash catches it.
+            // Only a byte of the payload can pass, and the pages still
+            // come out as the index list says: a page whose bytes changed
+            // is left to its hash. (A changed LZ4 block may even decode to
+            // the same bytes: a match length changed inside a repeating
+            // pattern.)
             prop_assert!(i >= LOADSET_HEADER_LEN + o.len() * INDEX_LEN);
-            let bad = c.pages.iter().filter(|(_, p, b)| *b != page_of(*p)).count();
-            prop_assert!(bad >= 1);
+            let got: Vec<u64> = c.pages.iter().map(|(_, p, _)| *p).collect();
+            prop_assert_eq!(got, o);
         }
     }
 
