@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crate::device::Device;
-use crate::image::{hashes_file, running_kernel_id, sha256};
+use crate::image::{generation_now, hashes_file, running_kernel_id, sha256};
 use crate::mounts;
 use crate::netconf;
 use crate::pageset1::{self, Encoder};
@@ -68,6 +68,15 @@ pub struct CaptureArgs {
     /// than 1 (Documentation/performance.rst).
     #[arg(long, default_value_t = 16, value_parser = parse_chunk_pages)]
     chunk_pages: u32,
+    /// The image's name in its manifest, which clients must ask for: by
+    /// default NAME of --upload, or the last component of --out.
+    #[arg(long)]
+    name: Option<String>,
+    /// The image's generation, which clients can ask to be at least some
+    /// number (`resume --min-generation`): by default the time in seconds
+    /// since the epoch.
+    #[arg(long, value_name = "N")]
+    generation: Option<u64>,
 }
 
 /// A `--chunk-pages` value the module accepts.
@@ -229,17 +238,18 @@ pub fn run(device: &Path, args: &CaptureArgs) -> Result<()> {
         mounts::refuse_writable_persistent(args.out.as_deref())?;
     }
     let kernel_id = running_kernel_id()?;
+    // The manifest's name and generation, checked before anything is
+    // frozen.
+    let mut header = Header::new(PAGE_SIZE as u32, args.chunk_pages, &kernel_id);
+    let image_name = args.name.as_deref().unwrap_or(store.name());
+    header
+        .set_name(image_name)
+        .with_context(|| format!("image name '{image_name}'"))?;
+    header.generation = args.generation.unwrap_or_else(generation_now);
     let dev = Device::open(device)?;
-    let version = dev.version()?;
-    // Before ABI 2.1 a shared page became one entry and one copy per
-    // process: refuse rather than silently use more memory.
-    if !args.eager && !args.keep_shared && version.abi_minor < 1 {
-        bail!(
-            "module speaks ABI {}.{}: pages shared copy-on-write need 2.1 (or --keep-shared)",
-            version.abi_major,
-            version.abi_minor
-        );
-    }
+    // ABI 3 (checked here) shares pages shared copy-on-write again after
+    // the resume (since 2.1).
+    dev.version()?;
     // This process stays in pageset1: it runs first after a resume.
     // SAFETY: mlockall(2) has no memory-safety preconditions.
     if unsafe { libc::mlockall(libc::MCL_CURRENT | libc::MCL_FUTURE) } != 0 {
@@ -330,7 +340,6 @@ pub fn run(device: &Path, args: &CaptureArgs) -> Result<()> {
             image_read.get()
         );
     }
-    let mut header = Header::new(PAGE_SIZE as u32, args.chunk_pages, &kernel_id);
     header.pageset1_len = p1_len;
     header.pageset1_sha256 = p1_hash.into();
     header.pageset1_encoding = Encoding::Lz4Blocks;
@@ -347,8 +356,10 @@ pub fn run(device: &Path, args: &CaptureArgs) -> Result<()> {
         store.put(file, Some(bytes.len() as u64), &mut bytes, &mut |_| {})?;
     }
     println!(
-        "capture: image {name} in {}: pageset1 {} KiB ({} KiB in LZ4 blocks), pageset2 {} pages, their hashes {} KiB, {:.1} s",
+        "capture: image {} in {}: generation {}, pageset1 {} KiB ({} KiB in LZ4 blocks), pageset2 {} pages, their hashes {} KiB, {:.1} s, not signed",
+        header.name_str(),
         store.describe(),
+        header.generation,
         size >> 10,
         p1_len >> 10,
         hashes.len(),

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Image directories (see `Documentation/image-format.rst`): `create` from
-//! a pageset1 file and a pageset2 file, `inspect`, `verify`.
+//! a pageset1 file and a pageset2 file, `inspect`, `verify` (with the
+//! signature, `--cert`).
 
 use anyhow::{bail, ensure, Context, Result};
 use clap::Args;
@@ -9,6 +10,7 @@ use lazyresume_image::blocks::BLOCK_LEN;
 use lazyresume_image::loadset::{LoadsetHeader, LoadsetSink, Stream, LOADSET_NAME};
 use lazyresume_image::{
     self as image, is_zero_page_hash, Encoding, Header, Manifest, PageHashes, HASH_LEN,
+    SIGNATURE_NAME,
 };
 use sha2::{Digest, Sha256};
 use std::fs::{self, File};
@@ -16,6 +18,10 @@ use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use crate::pageset1;
+use crate::sign;
+
+// A manifest's name is what a resume request names.
+const _: () = assert!(image::NAME_LEN == lazyresume_abi::IMAGE_NAME_LEN);
 
 /// SHA-256 for the format crate.
 pub fn sha256(data: &[u8]) -> [u8; HASH_LEN] {
@@ -28,6 +34,14 @@ pub fn hashes_file(header: &mut Header, hashes: &[[u8; HASH_LEN]]) -> Vec<u8> {
     let file = hashes.concat();
     header.hashes_sha256 = sha256(&file);
     file
+}
+
+/// The default generation of a new image: the time in seconds since the
+/// epoch.
+pub fn generation_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// The kernel identity of the running kernel, as manifests record it.
@@ -67,6 +81,14 @@ pub struct CreateArgs {
     /// pages left out, as `capture` does (the default: as they are).
     #[arg(long)]
     lz4: bool,
+    /// The image's name, as clients ask for it (its path on the TFTP
+    /// server); by default the directory's last component.
+    #[arg(long)]
+    name: Option<String>,
+    /// The image's generation (by default the time in seconds since the
+    /// epoch).
+    #[arg(long, value_name = "N")]
+    generation: Option<u64>,
 }
 
 /// The name of chunk `chunk`.
@@ -92,6 +114,19 @@ pub fn create(args: &CreateArgs) -> Result<()> {
         page
     );
     let mut header = Header::new(args.page_size, args.chunk_pages, &args.kernel_id);
+    let name = match &args.name {
+        Some(n) => n.clone(),
+        None => args
+            .out
+            .file_name()
+            .and_then(|n| n.to_str())
+            .map(str::to_string)
+            .context("the directory has no name: give --name")?,
+    };
+    header
+        .set_name(&name)
+        .with_context(|| format!("image name '{name}'"))?;
+    header.generation = args.generation.unwrap_or_else(generation_now);
     header.snapshot_len = pageset1.len() as u64;
     let pageset1 = if args.lz4 {
         header.pageset1_encoding = Encoding::Lz4Blocks;
@@ -138,8 +173,10 @@ pub fn create(args: &CreateArgs) -> Result<()> {
     // The manifest last: an image without one is visibly incomplete.
     fs::write(args.out.join(image::MANIFEST_NAME), manifest)?;
     println!(
-        "created {}: pageset1 {} bytes, pageset2 {} pages in {} chunks, {files} files",
+        "created {}: image {}, generation {}, pageset1 {} bytes, pageset2 {} pages in {} chunks, {files} files",
         args.out.display(),
+        header.name_str(),
+        header.generation,
         header.pageset1_len,
         header.pageset2_pages,
         header.chunks()
@@ -160,6 +197,8 @@ pub fn inspect(dir: &Path) -> Result<()> {
     let h = read_manifest(dir)?;
     println!("image:           {}", dir.display());
     println!("format version:  {}", image::FORMAT_VERSION);
+    println!("name:            {}", h.name_str());
+    println!("generation:      {}", h.generation);
     println!("kernel:          {}", h.kernel_id_str());
     println!("page size:       {}", h.page_size);
     println!(
@@ -227,6 +266,13 @@ pub fn inspect(dir: &Path) -> Result<()> {
             Err(e) => println!("loading set:     {} bytes, refused: {e}", file.len()),
         }
     }
+    match fs::metadata(dir.join(SIGNATURE_NAME)) {
+        Ok(md) => println!(
+            "signature:       {SIGNATURE_NAME}, {} bytes (not checked: verify --cert checks it)",
+            md.len()
+        ),
+        Err(_) => println!("signature:       none (unsigned)"),
+    }
     Ok(())
 }
 
@@ -284,9 +330,47 @@ fn check_loadset(file: &[u8], manifest: &[u8], h: &Header, m: &PageHashes<'_>) -
     Ok(s.pages_done())
 }
 
+/// Checks the signature of the image in `dir` against `cert`, if given
+/// (a problem if there is none), or says whether there is one.
+fn check_signature(dir: &Path, cert: Option<&Path>, problems: &mut Vec<String>) -> Result<()> {
+    let path = dir.join(SIGNATURE_NAME);
+    let sig = match fs::read(&path) {
+        Ok(sig) => sig,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            match cert {
+                Some(_) => problems.push(format!("{}: missing (unsigned image)", path.display())),
+                None => println!("{}: unsigned (no {SIGNATURE_NAME})", dir.display()),
+            }
+            return Ok(());
+        }
+        Err(e) => {
+            problems.push(format!("{}: {e}", path.display()));
+            return Ok(());
+        }
+    };
+    let Some(cert) = cert else {
+        println!(
+            "{}: {} bytes, not checked (no --cert)",
+            path.display(),
+            sig.len()
+        );
+        return Ok(());
+    };
+    let manifest = fs::read(dir.join(image::MANIFEST_NAME))?;
+    match sign::check(&manifest, &sig, cert) {
+        Ok(subject) => println!(
+            "{}: good signature ({} bytes) by {subject}",
+            path.display(),
+            sig.len()
+        ),
+        Err(e) => problems.push(format!("{}: {e:#}", path.display())),
+    }
+    Ok(())
+}
+
 /// `lazyresume verify`: checks pageset1 and every pageset2 page against
-/// the manifest.
-pub fn verify(dir: &Path) -> Result<()> {
+/// the manifest, and the manifest's signature against `cert`.
+pub fn verify(dir: &Path, cert: Option<&Path>) -> Result<()> {
     let h = read_manifest(dir)?;
     let path = dir.join(image::HASHES_NAME);
     let bytes = fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
@@ -373,6 +457,7 @@ pub fn verify(dir: &Path) -> Result<()> {
             Err(e) => problems.push(format!("{}: {e}", loadset.display())),
         }
     }
+    check_signature(dir, cert, &mut problems)?;
     if problems.is_empty() {
         println!(
             "{}: OK (pageset1 {} bytes, {} pageset2 pages)",

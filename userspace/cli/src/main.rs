@@ -10,6 +10,7 @@ mod mounts;
 mod netconf;
 mod pageset1;
 mod resume;
+mod sign;
 mod snapshot;
 mod snapshot_load;
 mod store;
@@ -52,11 +53,19 @@ enum Command {
         /// The image directory.
         image: PathBuf,
     },
-    /// Check every hash of an image directory.
+    /// Check every hash of an image directory, and with --cert its
+    /// signature.
     Verify {
         /// The image directory.
         image: PathBuf,
+        /// Check manifest.sig too, trusting the key of this X.509
+        /// certificate (PEM) only: fail if it is missing or bad.
+        #[arg(long)]
+        cert: Option<PathBuf>,
     },
+    /// Sign an image's manifest (manifest.sig, PKCS#7 as the client's
+    /// kernel checks it) with the openssl command, on an admin host.
+    Sign(sign::SignArgs),
     /// Take an image of this machine: freeze, evict every user page to
     /// pageset2, upload both pagesets and the manifest, power off. In a
     /// client that resumed the image, take over the client's identity.
@@ -106,7 +115,9 @@ fn main() -> Result<()> {
         Command::TftpPut(args) => tftp::run(&cli.device, true, &args),
         Command::ImageCreate(args) => image::create(&args),
         Command::Inspect { image } => image::inspect(&image),
-        Command::Verify { image } => image::verify(&image),
+        Command::Verify { image, cert } => image::verify(&image, cert.as_deref()),
+        // One line: what failed and why.
+        Command::Sign(args) => sign::run(&args).map_err(|e| anyhow::anyhow!("{e:#}")),
         Command::Capture(args) => capture::run(&cli.device, &args),
         Command::Resume(args) => resume::run(&cli.device, &args),
         Command::Status => resume::status(&cli.device),

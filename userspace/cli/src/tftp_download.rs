@@ -4,10 +4,14 @@
 //! protocol core over a UDP socket the way the module's client drives it
 //! over a kernel socket (`rust/tftp/client.rs`): the same options asked
 //! for, the same receive buffer, the same retransmission timer. Used by
-//! the `/dev/snapshot` benchmark of `lazyresume resume --via-snapshot-dev`.
+//! the `/dev/snapshot` benchmark of `lazyresume resume --via-snapshot-dev`,
+//! and to read an image's files on a server (`lazyresume workingset`,
+//! `lazyresume sign`).
 
 use anyhow::{anyhow, bail, Context, Result};
-use lazyresume_tftp::{ErrorCode, OptionSet, Receiver, RecvEvent, RecvTimeout, MIN_OUT_LEN};
+use lazyresume_tftp::{
+    ErrorCode, OptionSet, Receiver, RecvEvent, RecvTimeout, TransferError, MIN_OUT_LEN,
+};
 use std::net::{SocketAddr, SocketAddrV4, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
@@ -46,6 +50,41 @@ pub struct Report {
     pub blksize: u16,
     /// The window size the server granted.
     pub windowsize: u16,
+}
+
+/// The server has no such file (TFTP error 1), as opposed to a failed
+/// transfer: the error of [`fetch`] then downcasts to it.
+#[derive(Debug)]
+pub struct NotFound {
+    /// What was asked for, and where.
+    what: String,
+}
+
+impl std::fmt::Display for NotFound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: file not found", self.what)
+    }
+}
+
+impl std::error::Error for NotFound {}
+
+/// How the tool fetches an image's files from a server.
+const GET_OPTIONS: Options = Options {
+    blksize: 65464,
+    windowsize: 16,
+    rto: Duration::from_millis(200),
+    deadline: Duration::from_secs(120),
+};
+
+/// The whole file `path` from `server`.
+pub fn get(server: SocketAddrV4, path: &str) -> Result<Vec<u8>> {
+    let mut data = Vec::new();
+    fetch(server, path, &GET_OPTIONS, &mut |_, b| {
+        data.extend_from_slice(b);
+        Ok(())
+    })
+    .with_context(|| format!("fetching {path} from {server}"))?;
+    Ok(data)
 }
 
 /// Asks for a receive buffer of `bytes`, above `rmem_max` if allowed
@@ -208,6 +247,16 @@ pub fn fetch(
             RecvEvent::Failed { error, send } => {
                 if let (Some(l), Some(p)) = (send, peer) {
                     let _ = sock.send_to(&out[..l], p);
+                }
+                if let TransferError::Remote {
+                    code: ErrorCode::FileNotFound,
+                    ..
+                } = error
+                {
+                    return Err(NotFound {
+                        what: format!("{file} from {server}"),
+                    }
+                    .into());
                 }
                 bail!("{file} from {server}: {error}");
             }

@@ -16,13 +16,12 @@ use lazyresume_image::{
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use crate::device::Device;
 use crate::image::sha256;
 use crate::pageset1;
 use crate::store;
-use crate::tftp_download::{self, Options};
+use crate::tftp_download;
 use crate::tftp_upload;
 
 /// What `lazyresume workingset` does.
@@ -175,34 +174,15 @@ fn resumed_image(dev: &Device) -> Result<(SocketAddrV4, String)> {
     ))
 }
 
-/// How the tool fetches the image's files.
-const OPTIONS: Options = Options {
-    blksize: 65464,
-    windowsize: 16,
-    rto: Duration::from_millis(200),
-    deadline: Duration::from_secs(120),
-};
-
-/// The whole file `path` from `server`.
-fn download(server: SocketAddrV4, path: &str) -> Result<Vec<u8>> {
-    let mut data = Vec::new();
-    tftp_download::fetch(server, path, &OPTIONS, &mut |_, b| {
-        data.extend_from_slice(b);
-        Ok(())
-    })
-    .with_context(|| format!("fetching {path} from {server}"))?;
-    Ok(data)
-}
-
 /// The loading set of the pages `order` (first-touch order) of image
 /// `name` on `server`: their contents from its chunk files, each checked
 /// against its hash; pages of zeros (never fetched) left out.
 pub fn build(server: SocketAddrV4, name: &str, order: &[u64]) -> Result<Vec<u8>> {
-    let manifest = download(server, &format!("{name}/{}", image::MANIFEST_NAME))?;
+    let manifest = tftp_download::get(server, &format!("{name}/{}", image::MANIFEST_NAME))?;
     let h = Manifest::parse(&manifest, sha256)
         .with_context(|| format!("{name}/{}", image::MANIFEST_NAME))?
         .header;
-    let hashes = download(server, &format!("{name}/{}", image::HASHES_NAME))?;
+    let hashes = tftp_download::get(server, &format!("{name}/{}", image::HASHES_NAME))?;
     let m = PageHashes::parse(&h, &hashes, sha256)?;
     let page = h.page_size as usize;
     let zero = |i: u64| m.page_hash(i).is_none_or(|x| is_zero_page_hash(x, page));
@@ -263,7 +243,7 @@ fn chunk_pages(
         let mut n = [0u8; CHUNK_NAME_LEN];
         chunk_name(chunk, &mut n);
         let path = format!("{name}/{}", String::from_utf8_lossy(&n));
-        let file = download(server, &path)?;
+        let file = tftp_download::get(server, &path)?;
         let count = h.chunk_page_count(chunk).unwrap_or(0);
         let first = chunk * per;
         let hashes: Vec<[u8; HASH_LEN]> = (first..first + count)

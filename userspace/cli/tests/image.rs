@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! `lazyresume image-create`, `inspect` and `verify` on real directories.
+//! `lazyresume image-create`, `inspect`, `verify` and `sign` on real
+//! directories.
 
 use sha2::Digest;
 use std::fs;
@@ -189,7 +190,7 @@ fn a_corrupted_manifest_or_pageset1_is_rejected() {
     let t = text(&tool(&["verify", img.to_str().unwrap()]));
     assert!(t.contains("pageset1: SHA-256 mismatch"), "{t}");
     let mut m = fs::read(img.join("manifest")).unwrap();
-    m[200] ^= 1;
+    m[40] ^= 1;
     fs::write(img.join("manifest"), &m).unwrap();
     let o = tool(&["inspect", img.to_str().unwrap()]);
     assert!(!o.status.success());
@@ -273,4 +274,322 @@ fn inspect_and_verify_check_the_loading_set() {
         t.contains("refused: loading set header checksum mismatch"),
         "{t}"
     );
+}
+
+#[test]
+fn create_names_the_image_and_its_generation() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = make_image(dir.path());
+    let t = text(&tool(&["inspect", img.to_str().unwrap()]));
+    // By default the directory's name and the time.
+    assert!(t.contains("format version:  4"), "{t}");
+    assert!(t.contains("name:            img\n"), "{t}");
+    let g: u64 = t
+        .lines()
+        .find_map(|l| l.strip_prefix("generation:"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(g > 1_700_000_000, "{g}");
+    assert!(t.contains("signature:       none (unsigned)"), "{t}");
+    // A bad name is refused before anything is written.
+    let p = dir.path().join("p1");
+    let out = dir.path().join("other");
+    let o = tool(&[
+        "image-create",
+        out.to_str().unwrap(),
+        "--pageset1",
+        p.to_str().unwrap(),
+        "--pageset2",
+        p.to_str().unwrap(),
+        "--kernel-id",
+        "k",
+        "--name",
+        "/abs",
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        text(&o).contains("bad image name: starts with '/'"),
+        "{}",
+        text(&o)
+    );
+    assert!(!out.exists());
+}
+
+/// Makes a key and a self-signed certificate `name.key`, `name.crt` in
+/// `dir`, as `scripts/keys.sh` does.
+fn make_key(dir: &Path, name: &str) -> (String, String) {
+    let key = dir.join(format!("{name}.key"));
+    let cert = dir.join(format!("{name}.crt"));
+    let o = Command::new("openssl")
+        .args([
+            "req", "-new", "-x509", "-newkey", "rsa:2048", "-nodes", "-sha256",
+        ])
+        .args(["-days", "2", "-subj", &format!("/CN={name}/")])
+        .args(["-addext", "keyUsage=critical,digitalSignature"])
+        .args(["-addext", "extendedKeyUsage=codeSigning"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    (
+        key.to_str().unwrap().to_string(),
+        cert.to_str().unwrap().to_string(),
+    )
+}
+
+/// Flips bit 0 of byte `at` of `path` (from the end if negative).
+fn flip(path: &Path, at: isize) {
+    let mut d = fs::read(path).unwrap();
+    let i = if at < 0 {
+        d.len() - at.unsigned_abs()
+    } else {
+        at as usize
+    };
+    d[i] ^= 1;
+    fs::write(path, d).unwrap();
+}
+
+/// Runs `verify IMAGE --cert CERT`: whether it passed, and what it said.
+fn verify_with(img: &Path, cert: &str) -> (bool, String) {
+    let o = tool(&["verify", img.to_str().unwrap(), "--cert", cert]);
+    (o.status.success(), text(&o))
+}
+
+#[test]
+fn a_signed_image_verifies_and_any_damage_is_caught() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, cert) = make_key(dir.path(), "image signer");
+    let (key2, cert2) = make_key(dir.path(), "someone else");
+    let img = make_image(dir.path());
+    let path = img.to_str().unwrap();
+    let sig = img.join("manifest.sig");
+
+    // Unsigned: verify says so, and fails when a certificate is given.
+    let o = tool(&["verify", path]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("unsigned (no manifest.sig)"),
+        "{}",
+        text(&o)
+    );
+    let (ok, t) = verify_with(&img, &cert);
+    assert!(
+        !ok && t.contains("manifest.sig: missing (unsigned image)"),
+        "{t}"
+    );
+
+    let o = tool(&["sign", path, "--key", &key, "--cert", &cert]);
+    assert!(o.status.success(), "{}", text(&o));
+    let t = text(&o);
+    let n = fs::metadata(&sig).unwrap().len();
+    assert!(
+        t.starts_with(&format!("signed {path}: image img, generation "))
+            && t.contains(&format!(
+                ", kernel test-kernel 1, signature {n} bytes, certificate CN=image signer\n"
+            )),
+        "{t}"
+    );
+    assert_eq!(t.lines().count(), 1, "{t}");
+    let (ok, t) = verify_with(&img, &cert);
+    assert!(
+        ok && t.contains("good signature") && t.contains("by CN=image signer"),
+        "{t}"
+    );
+    let o = tool(&["verify", path]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains(&format!("manifest.sig: {n} bytes, not checked (no --cert)")));
+    let t = text(&tool(&["inspect", path]));
+    assert!(
+        t.contains(&format!("signature:       manifest.sig, {n} bytes")),
+        "{t}"
+    );
+
+    // Another key's certificate.
+    let (ok, t) = verify_with(&img, &cert2);
+    assert!(!ok && t.contains("bad signature"), "{t}");
+    // A byte of the signature itself (the last one, of the RSA
+    // signature).
+    let good = fs::read(&sig).unwrap();
+    flip(&sig, -1);
+    let (ok, t) = verify_with(&img, &cert);
+    assert!(!ok && t.contains("manifest.sig: bad signature"), "{t}");
+    // The content type, outside what is signed: openssl would take any,
+    // a kernel only id-data.
+    fs::write(&sig, &good).unwrap();
+    let id_data = [0x06, 9, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 1, 7, 1];
+    let at = good
+        .windows(id_data.len())
+        .position(|w| w == id_data)
+        .unwrap();
+    flip(&sig, (at + id_data.len() - 1) as isize);
+    let (ok, t) = verify_with(&img, &cert);
+    assert!(!ok && t.contains("not id-data"), "{t}");
+    // A signature by another key that carries its own certificate: the
+    // signer is looked up in --cert only.
+    let o = Command::new("openssl")
+        .args(["cms", "-sign", "-binary", "-noattr", "-md", "sha256"])
+        .args(["-outform", "DER", "-signer", &cert2, "-inkey", &key2])
+        .arg("-in")
+        .arg(img.join("manifest"))
+        .arg("-out")
+        .arg(&sig)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let (ok, t) = verify_with(&img, &cert);
+    assert!(!ok && t.contains("bad signature"), "{t}");
+    // A changed manifest (a valid one: its checksum mended).
+    fs::write(&sig, &good).unwrap();
+    assert!(verify_with(&img, &cert).0);
+    let mut m = fs::read(img.join("manifest")).unwrap();
+    m[184] ^= 1;
+    let sum: [u8; 32] = sha2::Sha256::digest(&m[..320]).into();
+    m[320..].copy_from_slice(&sum);
+    fs::write(img.join("manifest"), &m).unwrap();
+    let (ok, t) = verify_with(&img, &cert);
+    assert!(!ok && t.contains("manifest.sig: bad signature"), "{t}");
+    assert!(t.contains("1 problem(s)"), "{t}");
+}
+
+#[test]
+fn sign_renames_and_sets_the_generation() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, cert) = make_key(dir.path(), "image signer");
+    let img = make_image(dir.path());
+    let path = img.to_str().unwrap();
+    fs::write(img.join("loadset"), loadset(&img, &[5, 2, 9], None)).unwrap();
+    let o = tool(&[
+        "sign",
+        path,
+        "--key",
+        &key,
+        "--cert",
+        &cert,
+        "--name",
+        "images/web",
+        "--generation",
+        "42",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let t = text(&o);
+    assert!(t.contains(": image images/web, generation 42, "), "{t}");
+    // The loading set follows the rewritten manifest.
+    assert!(
+        t.contains("loadset now belongs to the rewritten manifest"),
+        "{t}"
+    );
+    let t = text(&tool(&["inspect", path]));
+    assert!(t.contains("name:            images/web\n"), "{t}");
+    assert!(t.contains("generation:      42\n"), "{t}");
+    assert!(t.contains("of this image"), "{t}");
+    let (ok, t) = verify_with(&img, &cert);
+    assert!(ok && t.contains("loadset: OK (3 pages)"), "{t}");
+    // Signing again keeps them.
+    let o = tool(&["sign", path, "--key", &key, "--cert", &cert]);
+    assert!(text(&o).contains(": image images/web, generation 42, "));
+    // A bad name is refused, and the image left as it was.
+    let before = fs::read(img.join("manifest")).unwrap();
+    let o = tool(&[
+        "sign", path, "--key", &key, "--cert", &cert, "--name", "/web",
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        text(&o).contains("bad image name: starts with '/'"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(fs::read(img.join("manifest")).unwrap(), before);
+    assert!(verify_with(&img, &cert).0);
+}
+
+/// The error line of a `sign` that failed.
+fn sign_fails(args: &[&str], path_env: Option<&str>) -> String {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_lazyresume"));
+    // No backtrace after the error line.
+    c.arg("sign")
+        .args(args)
+        .env_remove("RUST_BACKTRACE")
+        .env_remove("RUST_LIB_BACKTRACE");
+    if let Some(p) = path_env {
+        c.env("PATH", p);
+    }
+    let o = c.output().unwrap();
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(o.stdout.is_empty(), "{}", text(&o));
+    let t = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(t.lines().count(), 1, "{t}");
+    t
+}
+
+#[test]
+fn sign_says_why_it_cannot() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, cert) = make_key(dir.path(), "image signer");
+    let (key2, _) = make_key(dir.path(), "someone else");
+    let img = make_image(dir.path());
+    let path = img.to_str().unwrap();
+    let missing = dir.path().join("nothing").to_str().unwrap().to_string();
+
+    let t = sign_fails(&[path, "--key", &key2, "--cert", &cert], None);
+    assert!(
+        t.contains(&format!(
+            "the key {key2} does not match the certificate {cert}"
+        )),
+        "{t}"
+    );
+    let t = sign_fails(&[path, "--key", &missing, "--cert", &cert], None);
+    assert!(
+        t.contains(&format!("cannot read the key {missing}: No such file")),
+        "{t}"
+    );
+    let t = sign_fails(&[path, "--key", &key, "--cert", &missing], None);
+    assert!(
+        t.contains(&format!("cannot read the certificate {missing}")),
+        "{t}"
+    );
+    let t = sign_fails(&[path, "--key", &key, "--cert", &key], None);
+    assert!(
+        t.contains(&format!("cannot load the certificate {key}")),
+        "{t}"
+    );
+    let t = sign_fails(&[path, "--key", &cert, "--cert", &cert], None);
+    assert!(t.contains(&format!("cannot load the key {cert}")), "{t}");
+    let t = sign_fails(&[path, "--key", &key, "--cert", &cert], Some(""));
+    assert!(t.contains("openssl not found"), "{t}");
+    assert!(!img.join("manifest.sig").exists());
+
+    // A damaged image is not signed.
+    flip(&img.join("pageset1"), 0);
+    let t = sign_fails(&[path, "--key", &key, "--cert", &cert], None);
+    assert!(
+        t.contains(&format!(
+            "refusing to sign {path}: pageset1: SHA-256 mismatch"
+        )),
+        "{t}"
+    );
+    flip(&img.join("pageset1"), 0);
+    flip(&img.join("hashes"), 3);
+    let t = sign_fails(&[path, "--key", &key, "--cert", &cert], None);
+    assert!(
+        t.contains("refusing to sign") && t.contains("hashes: hashes file SHA-256"),
+        "{t}"
+    );
+    flip(&img.join("hashes"), 3);
+    fs::remove_file(img.join("pageset1")).unwrap();
+    let t = sign_fails(&[path, "--key", &key, "--cert", &cert], None);
+    assert!(
+        t.contains("refusing to sign") && t.contains("no pageset1"),
+        "{t}"
+    );
+    let t = sign_fails(&[&missing, "--key", &key, "--cert", &cert], None);
+    assert!(
+        t.contains("refusing to sign") && t.contains("no manifest"),
+        "{t}"
+    );
+    assert!(!img.join("manifest.sig").exists());
 }

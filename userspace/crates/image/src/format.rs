@@ -7,19 +7,28 @@ use core::fmt;
 /// The first bytes of a manifest.
 pub const MAGIC: [u8; 8] = *b"LZRIMAGE";
 /// The format version this code reads and writes.
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 /// Length of the manifest header.
-pub const HEADER_LEN: usize = 192;
+pub const HEADER_LEN: usize = 320;
 /// Length of a SHA-256 digest.
 pub const HASH_LEN: usize = 32;
 /// Length of [`Header::kernel_id`], NUL padding included.
 pub const KERNEL_ID_LEN: usize = 64;
+/// Length of [`Header::name`], NUL padding included: the ABI's
+/// `IMAGE_NAME_LEN`, so that a name fits a resume request.
+pub const NAME_LEN: usize = 128;
 /// Largest `chunk_pages`.
 pub const MAX_CHUNK_PAGES: u32 = 4096;
 /// Name of the manifest file.
 pub const MANIFEST_NAME: &str = "manifest";
 /// Length of a manifest: the header and its SHA-256.
 pub const MANIFEST_LEN: usize = HEADER_LEN + HASH_LEN;
+/// Name of the detached signature of the manifest (PKCS#7/CMS SignedData
+/// in DER, `lazyresume sign`).
+pub const SIGNATURE_NAME: &str = "manifest.sig";
+/// Largest signature a reader fetches: a resuming kernel refuses a longer
+/// one before it allocates.
+pub const MAX_SIGNATURE_LEN: usize = 8192;
 /// Name of the file of pageset2 page hashes.
 pub const HASHES_NAME: &str = "hashes";
 /// Name of the pageset1 file.
@@ -151,6 +160,64 @@ pub struct Header {
     pub pageset2_encoding: Encoding,
     /// SHA-256 of the `hashes` file.
     pub hashes_sha256: [u8; HASH_LEN],
+    /// A number the operator raises with each new image (`lazyresume
+    /// capture` takes the time in seconds since the epoch): a client can
+    /// refuse an image older than one it names (a rollback).
+    pub generation: u64,
+    /// The image's name as clients ask for it (its directory on the TFTP
+    /// server), NUL-padded UTF-8: not empty, no NUL inside, not starting
+    /// with `/`, at most `NAME_LEN - 1` bytes (see [`Header::set_name`]).
+    pub name: [u8; NAME_LEN],
+}
+
+/// What is wrong with an image name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NameError {
+    /// The name is empty.
+    Empty,
+    /// The name is longer than `NAME_LEN - 1` bytes (in a manifest: it has
+    /// no NUL after it).
+    TooLong,
+    /// The name holds a NUL (in a manifest: bytes other than NUL after
+    /// its end).
+    Nul,
+    /// The name starts with `/`.
+    Absolute,
+    /// The name is not UTF-8.
+    NotUtf8,
+}
+
+impl fmt::Display for NameError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Empty => write!(f, "empty"),
+            Self::TooLong => write!(f, "longer than {} bytes", NAME_LEN - 1),
+            Self::Nul => write!(f, "holds a NUL byte"),
+            Self::Absolute => write!(f, "starts with '/'"),
+            Self::NotUtf8 => write!(f, "not UTF-8"),
+        }
+    }
+}
+
+/// Checks an image name as a manifest holds it: UTF-8 text up to the
+/// first NUL, only NULs after it, not empty, not starting with `/`.
+fn check_name(name: &[u8; NAME_LEN]) -> Result<(), NameError> {
+    let end = name
+        .iter()
+        .position(|&c| c == 0)
+        .ok_or(NameError::TooLong)?;
+    let (text, pad) = name.split_at(end);
+    if text.is_empty() {
+        return Err(NameError::Empty);
+    }
+    if pad.iter().any(|&c| c != 0) {
+        return Err(NameError::Nul);
+    }
+    if text.first() == Some(&b'/') {
+        return Err(NameError::Absolute);
+    }
+    core::str::from_utf8(text).map_err(|_| NameError::NotUtf8)?;
+    Ok(())
 }
 
 /// Why a manifest was rejected.
@@ -171,8 +238,6 @@ pub enum FormatError {
     BadPageSize(u32),
     /// `chunk_pages` is 0 or above [`MAX_CHUNK_PAGES`].
     BadChunkPages(u32),
-    /// Reserved bytes are not zero.
-    NonZeroReserved,
     /// A `pageset1` encoding this code does not know.
     UnknownEncoding(u32),
     /// A pageset2 encoding this code does not know.
@@ -187,6 +252,8 @@ pub enum FormatError {
     },
     /// The kernel identity is empty, not NUL-padded or not UTF-8.
     BadKernelId,
+    /// The image name is not a valid one.
+    BadName(NameError),
     /// The manifest is not [`MANIFEST_LEN`] bytes.
     BadLength {
         /// Bytes there are.
@@ -226,7 +293,6 @@ impl fmt::Display for FormatError {
             Self::BadChunkPages(c) => {
                 write!(f, "{c} pages per chunk, expected 1 to {MAX_CHUNK_PAGES}")
             }
-            Self::NonZeroReserved => write!(f, "reserved manifest bytes are not zero"),
             Self::UnknownEncoding(e) => write!(f, "unknown pageset1 encoding {e}"),
             Self::UnknownPageset2Encoding(e) => write!(f, "unknown pageset2 encoding {e}"),
             Self::BadSnapshotLen { snapshot, stored } => write!(
@@ -235,6 +301,7 @@ impl fmt::Display for FormatError {
                  not whole pages, or not its length when not encoded"
             ),
             Self::BadKernelId => write!(f, "kernel identity is empty, unterminated or not UTF-8"),
+            Self::BadName(e) => write!(f, "bad image name: {e}"),
             Self::BadLength { actual } => {
                 write!(f, "manifest is {actual} bytes, expected {MANIFEST_LEN}")
             }
@@ -263,7 +330,9 @@ const OFF_PAGESET1_SHA: usize = 48;
 const OFF_KERNEL_ID: usize = 80;
 const OFF_SNAPSHOT_LEN: usize = OFF_KERNEL_ID + KERNEL_ID_LEN;
 const OFF_HASHES_SHA: usize = OFF_SNAPSHOT_LEN + 8;
-const OFF_RESERVED: usize = OFF_HASHES_SHA + HASH_LEN;
+const OFF_GENERATION: usize = OFF_HASHES_SHA + HASH_LEN;
+const OFF_NAME: usize = OFF_GENERATION + 8;
+const _: () = assert!(OFF_NAME + NAME_LEN == HEADER_LEN);
 
 fn le32(b: &[u8; HEADER_LEN], off: usize) -> u32 {
     let mut x = [0u8; 4];
@@ -290,7 +359,8 @@ pub fn hashes_len(pages: u64) -> Option<u64> {
 }
 
 impl Header {
-    /// A header for a kernel identified by `kernel_id` (truncated to fit).
+    /// A header for a kernel identified by `kernel_id` (truncated to fit),
+    /// generation 0 and no name yet: [`Header::set_name`] gives it one.
     pub fn new(page_size: u32, chunk_pages: u32, kernel_id: &str) -> Self {
         let mut id = [0u8; KERNEL_ID_LEN];
         for (d, s) in id.iter_mut().zip(kernel_id.bytes().take(KERNEL_ID_LEN - 1)) {
@@ -307,7 +377,31 @@ impl Header {
             pageset2_pages: 0,
             pageset2_encoding: Encoding::Raw,
             hashes_sha256: [0; HASH_LEN],
+            generation: 0,
+            name: [0; NAME_LEN],
         }
+    }
+
+    /// Sets the image name, if it is a valid one: not empty, no NUL, not
+    /// starting with `/`, at most `NAME_LEN - 1` bytes.
+    pub fn set_name(&mut self, name: &str) -> Result<(), FormatError> {
+        let mut n = [0u8; NAME_LEN];
+        n.get_mut(..name.len())
+            .filter(|_| name.len() < NAME_LEN)
+            .ok_or(FormatError::BadName(NameError::TooLong))?
+            .copy_from_slice(name.as_bytes());
+        if name.as_bytes().contains(&0) {
+            return Err(FormatError::BadName(NameError::Nul));
+        }
+        check_name(&n).map_err(FormatError::BadName)?;
+        self.name = n;
+        Ok(())
+    }
+
+    /// The image name as a string (valid in a parsed header).
+    pub fn name_str(&self) -> &str {
+        let end = self.name.iter().position(|&c| c == 0).unwrap_or(NAME_LEN);
+        core::str::from_utf8(self.name.get(..end).unwrap_or(&[])).unwrap_or("")
     }
 
     /// The kernel identity as a string (valid in a parsed header).
@@ -383,6 +477,8 @@ impl Header {
         );
         put(&mut b, OFF_SNAPSHOT_LEN, &self.snapshot_len.to_le_bytes());
         put(&mut b, OFF_HASHES_SHA, &self.hashes_sha256);
+        put(&mut b, OFF_GENERATION, &self.generation.to_le_bytes());
+        put(&mut b, OFF_NAME, &self.name);
         b
     }
 
@@ -407,12 +503,6 @@ impl Header {
         if !(1..=MAX_CHUNK_PAGES).contains(&chunk_pages) {
             return Err(FormatError::BadChunkPages(chunk_pages));
         }
-        let reserved_zero = b
-            .get(OFF_RESERVED..)
-            .is_some_and(|r| r.iter().all(|&c| c == 0));
-        if !reserved_zero {
-            return Err(FormatError::NonZeroReserved);
-        }
         let encoding = le32(b, OFF_ENCODING);
         let pageset1_encoding =
             Encoding::from_u32(encoding).ok_or(FormatError::UnknownEncoding(encoding))?;
@@ -426,9 +516,11 @@ impl Header {
         );
         let mut hashes_sha256 = [0u8; HASH_LEN];
         hashes_sha256.copy_from_slice(
-            b.get(OFF_HASHES_SHA..OFF_RESERVED)
+            b.get(OFF_HASHES_SHA..OFF_GENERATION)
                 .ok_or(FormatError::BadMagic)?,
         );
+        let mut name = [0u8; NAME_LEN];
+        name.copy_from_slice(b.get(OFF_NAME..).ok_or(FormatError::BadMagic)?);
         let mut pageset1_sha256 = [0u8; HASH_LEN];
         pageset1_sha256.copy_from_slice(
             b.get(OFF_PAGESET1_SHA..OFF_KERNEL_ID)
@@ -445,6 +537,8 @@ impl Header {
             pageset2_pages: le64(b, OFF_PAGESET2_PAGES),
             pageset2_encoding,
             hashes_sha256,
+            generation: le64(b, OFF_GENERATION),
+            name,
         };
         let whole_pages = header.snapshot_len.checked_rem(u64::from(page_size)) == Some(0);
         let raw_matches =
@@ -471,6 +565,7 @@ impl Header {
         if !valid {
             return Err(FormatError::BadKernelId);
         }
+        check_name(&name).map_err(FormatError::BadName)?;
         Ok(header)
     }
 }
@@ -486,6 +581,20 @@ impl Manifest {
     /// Parses `bytes` (a whole manifest file) and checks every field, its
     /// length and its checksum with `sha256`.
     pub fn parse(bytes: &[u8], sha256: Sha256Fn) -> Result<Self, FormatError> {
+        // The magic and version first, so that a manifest of another
+        // version (and length) is named as such, not as truncated.
+        let version = bytes
+            .get(OFF_VERSION..OFF_HEADER_LEN)
+            .and_then(|v| v.try_into().ok())
+            .map(u32::from_le_bytes);
+        if let (Some(magic), Some(version)) = (bytes.get(..MAGIC.len()), version) {
+            if magic != MAGIC {
+                return Err(FormatError::BadMagic);
+            }
+            if version != FORMAT_VERSION {
+                return Err(FormatError::UnsupportedVersion(version));
+            }
+        }
         let head: &[u8; HEADER_LEN] = bytes
             .get(..HEADER_LEN)
             .and_then(|h| h.try_into().ok())

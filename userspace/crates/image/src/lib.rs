@@ -5,7 +5,11 @@
 //! An image is a directory (or the same names on a TFTP server):
 //!
 //! - `manifest`: a fixed header and its SHA-256, all a resuming kernel
-//!   fetches before pageset1;
+//!   fetches before pageset1 (with its signature): the image's name and
+//!   generation, the kernel build, the SHA-256 of pageset1 and `hashes`;
+//! - `manifest.sig` (optional): a detached PKCS#7/CMS signature over the
+//!   manifest's bytes, which a client's kernel checks against its trusted
+//!   keys;
 //! - `hashes`: the SHA-256 of every pageset2 page, whose own SHA-256 is in
 //!   the header;
 //! - `pageset1`: the hibernation image restored eagerly, `pageset1_len`

@@ -9,8 +9,8 @@
 )]
 
 use lazyresume_image::{
-    chunk_name, hashes_len, Encoding, FormatError, Header, Manifest, PageHashes, CHUNK_NAME_LEN,
-    HASH_LEN, HEADER_LEN, MANIFEST_LEN,
+    chunk_name, hashes_len, Encoding, FormatError, Header, Manifest, NameError, PageHashes,
+    CHUNK_NAME_LEN, HASH_LEN, HEADER_LEN, MANIFEST_LEN, NAME_LEN,
 };
 use proptest::prelude::*;
 use sha2::{Digest, Sha256};
@@ -35,8 +35,14 @@ fn header(pages: u64, chunk_pages: u32) -> Header {
     h.pageset2_pages = pages;
     h.pageset2_encoding = Encoding::Lz4Blocks;
     h.hashes_sha256 = sha256(&hashes(pages));
+    h.generation = 1_767_225_600;
+    h.set_name("images/web").unwrap();
     h
 }
+
+/// Offsets of the version 4 fields.
+const OFF_GENERATION: usize = 184;
+const OFF_NAME: usize = 192;
 
 /// Re-seals a manifest whose bytes were changed on purpose.
 fn reseal(m: &mut [u8]) {
@@ -46,15 +52,32 @@ fn reseal(m: &mut [u8]) {
 
 proptest! {
     #[test]
-    fn round_trip(pages in 0u64..300, chunk_pages in 1u32..64, kib in 0u32..5, lz4: bool) {
+    fn round_trip(
+        pages in 0u64..300,
+        chunk_pages in 1u32..64,
+        kib in 0u32..5,
+        lz4: bool,
+        generation: u64,
+        name in "[^/\\x00][^\\x00]{0,40}",
+    ) {
         let mut h = header(pages, chunk_pages);
         h.page_size = 4096 << kib;
         h.pageset2_encoding = if lz4 { Encoding::Lz4Blocks } else { Encoding::Raw };
+        h.generation = generation;
+        // Any UTF-8 text that fits: up to 127 bytes.
+        let name: String = name.chars().scan(0, |n, c| {
+            *n += c.len_utf8();
+            (*n < NAME_LEN).then_some(c)
+        }).collect();
+        h.set_name(&name).unwrap();
         let m = Manifest::encode(&h, sha256);
         prop_assert_eq!(m.len(), MANIFEST_LEN);
+        prop_assert_eq!(&m[OFF_GENERATION..OFF_NAME], &generation.to_le_bytes()[..]);
         let parsed = Manifest::parse(&m, sha256).unwrap();
         prop_assert_eq!(parsed.header, h);
         prop_assert_eq!(parsed.header.kernel_id_str(), "6.12.117 #1 SMP lazyresume");
+        prop_assert_eq!(parsed.header.name_str(), name.as_str());
+        prop_assert_eq!(parsed.header.generation, generation);
         let file = hashes(pages);
         prop_assert_eq!(file.len() as u64, hashes_len(pages).unwrap());
         let p = PageHashes::parse(&parsed.header, &file, sha256).unwrap();
@@ -121,16 +144,18 @@ fn error_after(f: impl FnOnce(&mut [u8])) -> FormatError {
 fn each_field_is_checked_and_named() {
     assert_eq!(error_after(|m| m[0] = b'X'), FormatError::BadMagic);
     // Version 1 had no pageset1 encoding and the hashes in the manifest;
-    // version 2 no pageset2 encoding (its chunk files were raw).
+    // version 2 no pageset2 encoding (its chunk files were raw); version 3
+    // no generation and no name.
+    for v in [1, 2, 3, 5] {
+        assert_eq!(
+            error_after(|m| m[8] = v),
+            FormatError::UnsupportedVersion(u32::from(v))
+        );
+    }
     assert_eq!(
-        error_after(|m| m[8] = 1),
-        FormatError::UnsupportedVersion(1)
+        error_after(|m| m[12..16].copy_from_slice(&321u32.to_le_bytes())),
+        FormatError::BadHeaderLen(321)
     );
-    assert_eq!(
-        error_after(|m| m[8] = 2),
-        FormatError::UnsupportedVersion(2)
-    );
-    assert_eq!(error_after(|m| m[12] = 193), FormatError::BadHeaderLen(193));
     assert_eq!(
         error_after(|m| m[16..20].copy_from_slice(&5000u32.to_le_bytes())),
         FormatError::BadPageSize(5000)
@@ -143,10 +168,6 @@ fn each_field_is_checked_and_named() {
     assert_eq!(
         error_after(|m| m[28] = 2),
         FormatError::UnknownPageset2Encoding(2)
-    );
-    assert_eq!(
-        error_after(|m| m[HEADER_LEN - 1] = 1),
-        FormatError::NonZeroReserved
     );
     // The image length: whole pages; the file's length when not encoded.
     assert_eq!(
@@ -194,11 +215,95 @@ fn each_field_is_checked_and_named() {
     // Every error says what is wrong.
     let text = FormatError::BadPageSize(5000).to_string();
     assert!(text.contains("5000"), "{text}");
-    let text = FormatError::UnsupportedVersion(2).to_string();
+    let text = FormatError::UnsupportedVersion(3).to_string();
     assert!(
-        text.contains("version 2") && text.contains("version 3"),
+        text.contains("version 3") && text.contains("version 4"),
         "{text}"
     );
+}
+
+/// A whole version 3 manifest (192-byte header, 224 bytes) is refused,
+/// naming its version.
+#[test]
+fn version_3_is_refused_with_its_number() {
+    let mut m = Manifest::encode(&header(3, 2), sha256)[..224].to_vec();
+    m[8] = 3;
+    m[12..16].copy_from_slice(&192u32.to_le_bytes());
+    m[184..192].fill(0);
+    let sum = sha256(&m[..192]);
+    m[192..].copy_from_slice(&sum);
+    let e = Manifest::parse(&m, sha256).unwrap_err();
+    assert_eq!(e, FormatError::UnsupportedVersion(3));
+    assert_eq!(
+        e.to_string(),
+        "manifest format version 3, this build reads version 4"
+    );
+}
+
+#[test]
+fn every_bad_name_is_refused() {
+    let name = |m: &mut [u8], n: &[u8]| {
+        m[OFF_NAME..OFF_NAME + NAME_LEN].fill(0);
+        m[OFF_NAME..OFF_NAME + n.len()].copy_from_slice(n);
+    };
+    let bad = |e| FormatError::BadName(e);
+    // In a manifest.
+    assert_eq!(error_after(|m| name(m, b"")), bad(NameError::Empty));
+    assert_eq!(
+        error_after(|m| name(m, &[b'x'; NAME_LEN])),
+        bad(NameError::TooLong)
+    );
+    assert_eq!(error_after(|m| name(m, b"web\0x")), bad(NameError::Nul));
+    assert_eq!(
+        error_after(|m| m[OFF_NAME + NAME_LEN - 1] = b'x'),
+        bad(NameError::Nul)
+    );
+    assert_eq!(
+        error_after(|m| name(m, b"/images/web")),
+        bad(NameError::Absolute)
+    );
+    assert_eq!(
+        error_after(|m| name(m, b"web\xff")),
+        bad(NameError::NotUtf8)
+    );
+    // 127 bytes fit, and a name with '/' inside is fine.
+    let long = "a/".repeat(63) + "b";
+    let mut h = header(3, 2);
+    h.set_name(&long).unwrap();
+    let m = Manifest::encode(&h, sha256);
+    assert_eq!(Manifest::parse(&m, sha256).unwrap().header.name_str(), long);
+    // Given to set_name, which leaves the header as it was.
+    for (n, e) in [
+        ("", NameError::Empty),
+        (&"x".repeat(NAME_LEN), NameError::TooLong),
+        (&"x".repeat(1000), NameError::TooLong),
+        ("web\0", NameError::Nul),
+        ("\0web", NameError::Nul),
+        ("/web", NameError::Absolute),
+    ] {
+        let mut h = header(3, 2);
+        assert_eq!(h.set_name(n), Err(bad(e)), "{n:?}");
+        assert_eq!(h.name_str(), "images/web");
+    }
+    // Every error says what is wrong.
+    assert_eq!(
+        bad(NameError::Absolute).to_string(),
+        "bad image name: starts with '/'"
+    );
+}
+
+#[test]
+fn generation_is_any_number() {
+    for g in [0, 1, u64::MAX] {
+        let mut h = header(3, 2);
+        h.generation = g;
+        let m = Manifest::encode(&h, sha256);
+        assert_eq!(Manifest::parse(&m, sha256).unwrap().header.generation, g);
+    }
+    // A header without a name is not a manifest.
+    let h = Header::new(4096, 1, "k");
+    let e = Manifest::parse(&Manifest::encode(&h, sha256), sha256).unwrap_err();
+    assert_eq!(e, FormatError::BadName(NameError::Empty));
 }
 
 #[test]

@@ -1,14 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Any bytes given to the manifest and hashes parsers: no panic, and
-//! whatever they accept is consistent. The first MANIFEST_LEN bytes are the
+//! whatever they accept is consistent (a valid name, a header that
+//! encodes back to the same bytes). The first MANIFEST_LEN bytes are the
 //! manifest, the rest the hashes file. Checksums are checked with a
 //! SHA-256 that accepts what the manifest says, so that the fuzzer gets
 //! past them.
 
 #![no_main]
 
-use lazyresume_image::{Manifest, PageHashes, HASH_LEN, HEADER_LEN, MANIFEST_LEN};
+use lazyresume_image::{
+    Header, Manifest, PageHashes, HASH_LEN, HEADER_LEN, MANIFEST_LEN, NAME_LEN,
+};
 use libfuzzer_sys::fuzz_target;
 use sha2::{Digest, Sha256};
 
@@ -39,6 +42,11 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let h = m.header;
+    assert_eq!(&h.encode()[..], &manifest[..HEADER_LEN]);
+    assert_eq!(Header::decode(&h.encode()), Ok(h));
+    let name = h.name_str();
+    assert!(!name.is_empty() && name.len() < NAME_LEN && !name.starts_with('/'));
+    assert!(!name.contains('\0'));
     let _ = PageHashes::parse(&h, hashes, real);
     trust(&h.hashes_sha256);
     if let Ok(p) = PageHashes::parse(&h, hashes, trusting) {
