@@ -47,6 +47,15 @@ pub struct ResumeArgs {
     /// background lane waiting meanwhile.
     #[arg(long)]
     record_workingset: bool,
+    /// Resume the image even if it is not signed by a key the kernel
+    /// trusts (no manifest.sig, or one that does not verify: the kernel
+    /// log says why), for migration and tests.
+    #[arg(long)]
+    allow_unsigned: bool,
+    /// Refuse an image whose generation is below N (a rollback to an
+    /// older image).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    min_generation: u64,
     /// Benchmark aid, with --dry-run only: load the image from user space
     /// into /dev/snapshot (opened O_WRONLY, as uswsusp's resume does)
     /// instead of through the module, and print the time of each step
@@ -108,6 +117,10 @@ pub fn run(device: &Path, args: &ResumeArgs) -> Result<()> {
     if args.record_workingset {
         req.flags |= abi::RESUME_RECORD_WORKINGSET;
     }
+    if args.allow_unsigned {
+        req.flags |= abi::RESUME_ALLOW_UNSIGNED;
+    }
+    req.min_generation = args.min_generation;
     println!(
         "resume: image {} from {server}:{port} as {} ({})",
         args.image,
@@ -116,12 +129,7 @@ pub fn run(device: &Path, args: &ResumeArgs) -> Result<()> {
     );
     match dev.resume(&mut req) {
         Ok(()) => {
-            println!(
-                "resume: dry run: manifest {} bytes, pageset1 {} bytes, fetched and loaded in {} ms",
-                req.manifest_bytes,
-                req.pageset1_bytes,
-                req.elapsed_ns / 1_000_000
-            );
+            println!("{}", dry_run_line(&req));
             Ok(())
         }
         Err(e) => {
@@ -134,6 +142,24 @@ pub fn run(device: &Path, args: &ResumeArgs) -> Result<()> {
             anyhow::bail!("not resuming image {}: {reason}", args.image)
         }
     }
+}
+
+/// What `lazyresume resume --dry-run` prints when the image was fetched,
+/// checked and loaded.
+fn dry_run_line(req: &abi::Resume) -> String {
+    format!(
+        "resume: dry run: manifest {} bytes, pageset1 {} bytes, fetched and loaded in {} ms; \
+         image generation {}, signature {}",
+        req.manifest_bytes,
+        req.pageset1_bytes,
+        req.elapsed_ns / 1_000_000,
+        req.generation,
+        if req.verified != 0 {
+            "verified"
+        } else {
+            "not verified (--allow-unsigned)"
+        }
+    )
 }
 
 /// `lazyresume status`.
@@ -240,6 +266,23 @@ mod tests {
         assert_eq!(mib(3 << 19), "1.5");
         assert_eq!(mib_per_s(100 << 20, 2_000_000_000), "50.0");
         assert_eq!(mib_per_s(100 << 20, 0), "-");
+    }
+
+    #[test]
+    fn a_dry_run_says_generation_and_signature() {
+        let mut req = abi::Resume::new(abi::NetIdentity::default(), b"images/web");
+        req.manifest_bytes = 352;
+        req.pageset1_bytes = 4096;
+        req.elapsed_ns = 12_500_000;
+        req.generation = 1_767_225_600;
+        req.verified = 1;
+        assert_eq!(
+            dry_run_line(&req),
+            "resume: dry run: manifest 352 bytes, pageset1 4096 bytes, fetched and loaded \
+             in 12 ms; image generation 1767225600, signature verified"
+        );
+        req.verified = 0;
+        assert!(dry_run_line(&req).ends_with("signature not verified (--allow-unsigned)"));
     }
 
     #[test]
