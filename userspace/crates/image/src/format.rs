@@ -206,7 +206,10 @@ fn check_name(name: &[u8; NAME_LEN]) -> Result<(), NameError> {
         .iter()
         .position(|&c| c == 0)
         .ok_or(NameError::TooLong)?;
-    let (text, pad) = name.split_at(end);
+    let (text, pad) = (
+        name.get(..end).unwrap_or(&[]),
+        name.get(end..).unwrap_or(&[]),
+    );
     if text.is_empty() {
         return Err(NameError::Empty);
     }
