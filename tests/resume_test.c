@@ -7,7 +7,11 @@
  * and every way LAZYRESUME_IOC_RESUME refuses an image, saying why.
  *
  * The resume cases need a tftpd-hpa accepting uploads under upload/,
- * named on the kernel command line as lrtftp=...,hpa@ADDR:PORT,...
+ * named on the kernel command line as lrtftp=...,hpa@ADDR:PORT,... and
+ * serving the images of scripts/signature-test-images.sh under sig/:
+ * one-page images of a kernel that does not exist, so that an image the
+ * signature check lets through is refused by the next check, which says
+ * so (the signature was accepted).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -337,6 +341,104 @@ TEST_F(resume, refuses_bad_requests)
 	memset(r.id.server, 0, 4);
 	EXPECT_EQ(-1, ioctl(self->fd, LAZYRESUME_IOC_RESUME, &r));
 	EXPECT_EQ(EINVAL, errno);
+}
+
+/*
+ * Resumes sig/@image (scripts/signature-test-images.sh) with @flags and
+ * @min_generation: the errno it fails with, its reason in @r; 0 if it
+ * succeeds (it must not), -1 if there is no server to ask.
+ */
+static int resume_sig_image(int fd, struct lazyresume_resume *r,
+			    const char *image, __u32 flags,
+			    __u64 min_generation)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), "sig/%s", image);
+	if (resume_request(r, name))
+		return -1;
+	r->flags = flags;
+	r->min_generation = min_generation;
+	if (ioctl(fd, LAZYRESUME_IOC_RESUME, r) == 0)
+		return 0;
+	return errno;
+}
+
+/* The next check after the signature's refuses the image's kernel. */
+#define SIGNATURE_ACCEPTED(r) strstr((r).reason, "image is of kernel")
+
+TEST_F(resume, refuses_an_unsigned_image_unless_allowed)
+{
+	struct lazyresume_resume r;
+	int err;
+
+	err = resume_sig_image(self->fd, &r, "unsigned", 0, 0);
+	if (err == -1)
+		SKIP(return, "no hpa@ADDR:PORT in lrtftp= on the command line");
+	EXPECT_EQ(ENOKEY, err);
+	TH_LOG("reason: %s", r.reason);
+	EXPECT_NE(NULL, strstr(r.reason, "not signed"));
+	EXPECT_EQ(0, r.verified);
+	EXPECT_EQ(EXDEV, resume_sig_image(self->fd, &r, "unsigned",
+					  LAZYRESUME_RESUME_ALLOW_UNSIGNED, 0));
+	EXPECT_NE(NULL, SIGNATURE_ACCEPTED(r));
+}
+
+TEST_F(resume, accepts_a_signature_by_a_trusted_key)
+{
+	struct lazyresume_resume r;
+	int err;
+
+	err = resume_sig_image(self->fd, &r, "good", 0, 0);
+	if (err == -1)
+		SKIP(return, "no hpa@ADDR:PORT in lrtftp= on the command line");
+	EXPECT_EQ(EXDEV, err);
+	TH_LOG("reason: %s", r.reason);
+	EXPECT_NE(NULL, SIGNATURE_ACCEPTED(r));
+	/* Its generation is 5: asking for 5 is no rollback, 6 is. */
+	EXPECT_EQ(EXDEV, resume_sig_image(self->fd, &r, "good", 0, 5));
+	EXPECT_EQ(ESTALE, resume_sig_image(self->fd, &r, "good", 0, 6));
+	TH_LOG("reason: %s", r.reason);
+	EXPECT_NE(NULL, strstr(r.reason, "rollback"));
+}
+
+TEST_F(resume, refuses_a_signature_by_an_untrusted_key)
+{
+	struct lazyresume_resume r;
+	int err;
+
+	err = resume_sig_image(self->fd, &r, "untrusted", 0, 0);
+	if (err == -1)
+		SKIP(return, "no hpa@ADDR:PORT in lrtftp= on the command line");
+	EXPECT_EQ(ENOKEY, err);
+	TH_LOG("reason: %s", r.reason);
+	EXPECT_NE(NULL, strstr(r.reason, "does not trust"));
+}
+
+TEST_F(resume, refuses_a_signature_that_does_not_match)
+{
+	struct lazyresume_resume r;
+	int err;
+
+	err = resume_sig_image(self->fd, &r, "tampered", 0, 0);
+	if (err == -1)
+		SKIP(return, "no hpa@ADDR:PORT in lrtftp= on the command line");
+	EXPECT_EQ(EKEYREJECTED, err);
+	TH_LOG("reason: %s", r.reason);
+	EXPECT_NE(NULL, strstr(r.reason, "bad signature"));
+}
+
+TEST_F(resume, refuses_a_signed_image_under_another_name)
+{
+	struct lazyresume_resume r;
+	int err;
+
+	err = resume_sig_image(self->fd, &r, "renamed", 0, 0);
+	if (err == -1)
+		SKIP(return, "no hpa@ADDR:PORT in lrtftp= on the command line");
+	EXPECT_EQ(EINVAL, err);
+	TH_LOG("reason: %s", r.reason);
+	EXPECT_NE(NULL, strstr(r.reason, "names image 'sig/good'"));
 }
 
 TEST_HARNESS_MAIN

@@ -179,6 +179,8 @@ fn resume(arg: UserPtr) -> Result<isize> {
             req.manifest_bytes = loaded.manifest_bytes;
             req.pageset1_bytes = loaded.pageset1_bytes;
             req.elapsed_ns = loaded.elapsed_ns;
+            req.generation = loaded.generation;
+            req.verified = u32::from(loaded.verified);
             req.set_reason(b"");
             writer.write(&req)?;
             Ok(0)

@@ -5,7 +5,8 @@
 //! (`LAZYRESUME_IOC_ADOPT`).
 //!
 //! The boot kernel fetches the manifest, checks it (format, page size,
-//! kernel build), streams `pageset1` into the hibernation loader while
+//! kernel build), checks its signature (`manifest.sig`) with the kernel's
+//! trusted keys, its name and its generation, streams `pageset1` into the hibernation loader while
 //! hashing it (and decoding it, if it is in LZ4 blocks), checks its length,
 //! SHA-256 and decoded length, writes the hand-off page and
 //! jumps. Anything that fails before the jump gives the load up and says
@@ -29,11 +30,12 @@ use crate::shared::image_blocks::{DecodeError, Decoder, BLOCK_LEN};
 use crate::shared::image_loadset;
 use crate::store;
 use crate::sys::abi::{as_bytes, read_from_bytes};
-use crate::sys::errno::{ebadmsg, estale, etimedout};
+use crate::sys::errno::{ebadmsg, ekeyrejected, enokey, estale, etimedout};
 use crate::sys::hibernate::{self, Loader};
 use crate::sys::lz4;
 use crate::sys::net::SockAddrV4;
 use crate::sys::sha256::{self, Sha256};
+use crate::sys::signature::{self, Rejection};
 use crate::tftp::client::{self, Requested, Sink, TransferOptions, MAX_WINDOWSIZE};
 
 /// Largest manifest read. A valid one is `image::MANIFEST_LEN` bytes; the
@@ -128,11 +130,15 @@ fn text(b: &[u8]) -> &str {
     core::str::from_utf8(b).unwrap_or("<not UTF-8>")
 }
 
-/// What a resume measured (for a dry run).
+/// What a resume found and measured (for a dry run).
 pub(crate) struct Loaded {
     pub(crate) manifest_bytes: u64,
     pub(crate) pageset1_bytes: u64,
     pub(crate) elapsed_ns: u64,
+    /// The image's generation.
+    pub(crate) generation: u64,
+    /// Whether its signature was checked and good.
+    pub(crate) verified: bool,
 }
 
 /// `<image>/<name>` as a file name.
@@ -219,6 +225,68 @@ impl Sink for LoaderSink<'_> {
     }
 }
 
+/// Fetches `<image>/manifest.sig` and checks that it signs `manifest`
+/// with a trusted key: `Ok(true)` if it does. An image without one is
+/// `Ok(false)` if the request allows unsigned images (the log says so),
+/// an error otherwise. A signature that is there but does not verify is
+/// an error either way (someone changed the image, or the kernel lacks
+/// the key), as is a network error: an image that cannot be fetched is
+/// not resumed.
+fn check_signature(
+    server: SockAddrV4,
+    image: &[u8],
+    opts: &TransferOptions,
+    manifest: &[u8],
+    allow_unsigned: bool,
+    r: &mut Reason,
+) -> Result<bool> {
+    let name = file_name(image, image::SIGNATURE_NAME)
+        .map_err(|e| fail(r, e, format_args!("out of memory")))?;
+    let mut sig = VecSink {
+        data: KVVec::new(),
+        limit: image::MAX_SIGNATURE_LEN,
+    };
+    let (error, problem) = match client::fetch(server, &name, opts, &mut sig) {
+        Ok(_) => match signature::verify(manifest, &sig.data) {
+            Ok(()) => return Ok(true),
+            Err(Rejection::UntrustedKey) => (
+                enokey(),
+                "manifest.sig: signed by a key this kernel does not trust",
+            ),
+            Err(Rejection::Mismatch) => (
+                ekeyrejected(),
+                "manifest.sig: bad signature (not of this manifest, or key revoked)",
+            ),
+            Err(Rejection::Malformed) => (
+                ebadmsg(),
+                "manifest.sig: not a PKCS#7 signature this kernel reads",
+            ),
+            Err(Rejection::Unsupported) => (
+                ekeyrejected(),
+                "manifest.sig: signature algorithm not in this kernel",
+            ),
+            Err(Rejection::Other(e)) => (e, "manifest.sig: signature check failed"),
+        },
+        Err(e) if e == ENOENT && allow_unsigned => {
+            pr_warn!(
+                "image {} is not signed: resumed anyway (unsigned images allowed)\n",
+                text(image)
+            );
+            return Ok(false);
+        }
+        Err(e) if e == ENOENT => (enokey(), "image not signed (no manifest.sig)"),
+        Err(e) if e == EFBIG => (ebadmsg(), "manifest.sig: too large"),
+        Err(e) => {
+            return Err(fail(
+                r,
+                e,
+                format_args!("cannot fetch {} from {server}: {}", text(&name), why(e)),
+            ))
+        }
+    };
+    Err(fail(r, error, format_args!("{problem}")))
+}
+
 /// The transfer options of a request.
 fn options(req: &abi::Resume, r: &mut Reason) -> Result<TransferOptions> {
     TransferOptions::from_request(
@@ -252,9 +320,16 @@ pub(crate) fn resume(req: &abi::Resume, server: SockAddrV4, r: &mut Reason) -> R
         Some(i) if !i.is_empty() => i,
         _ => return Err(fail(r, EINVAL, format_args!("no image name"))),
     };
-    let known = abi::RESUME_DRY_RUN | abi::RESUME_BACKGROUND_OFF | abi::RESUME_RECORD_WORKINGSET;
-    if req.flags & !known != 0 {
-        return Err(fail(r, EINVAL, format_args!("unknown flags")));
+    let known = abi::RESUME_DRY_RUN
+        | abi::RESUME_BACKGROUND_OFF
+        | abi::RESUME_RECORD_WORKINGSET
+        | abi::RESUME_ALLOW_UNSIGNED;
+    if req.flags & !known != 0 || req.reserved != 0 {
+        return Err(fail(
+            r,
+            EINVAL,
+            format_args!("unknown flags, or reserved not zero"),
+        ));
     }
     let opts = options(req, r)?;
 
@@ -275,6 +350,35 @@ pub(crate) fn resume(req: &abi::Resume, server: SockAddrV4, r: &mut Reason) -> R
     let m = Manifest::parse(&manifest.data, sha256::digest)
         .map_err(|e: FormatError| fail(r, EINVAL, format_args!("{}: {e}", text(&name))))?;
     let h = m.header;
+    // The signature first: nothing else of the manifest is acted on
+    // before it is known to come from a trusted key.
+    let verified = check_signature(
+        server,
+        image,
+        &opts,
+        &manifest.data,
+        req.flags & abi::RESUME_ALLOW_UNSIGNED != 0,
+        r,
+    )?;
+    // A signature binds the manifest to its name and its generation: an
+    // image copied under another name, or an older one, is refused.
+    if h.name_str().as_bytes() != image {
+        return Err(fail(
+            r,
+            EINVAL,
+            format_args!("the manifest names image '{}'", h.name_str()),
+        ));
+    }
+    if h.generation < req.min_generation {
+        return Err(fail(
+            r,
+            estale(),
+            format_args!(
+                "image generation {} is older than {} (rollback)",
+                h.generation, req.min_generation
+            ),
+        ));
+    }
     if h.page_size as usize != PAGE_SIZE {
         return Err(fail(
             r,
@@ -386,6 +490,8 @@ pub(crate) fn resume(req: &abi::Resume, server: SockAddrV4, r: &mut Reason) -> R
         manifest_bytes: manifest.data.len() as u64,
         pageset1_bytes: len,
         elapsed_ns: (Ktime::ktime_get() - start).to_ns().max(0) as u64,
+        generation: h.generation,
+        verified,
     };
     if req.flags & abi::RESUME_DRY_RUN != 0 {
         return Ok(loaded);
@@ -416,8 +522,14 @@ pub(crate) fn resume(req: &abi::Resume, server: SockAddrV4, r: &mut Reason) -> R
     })
     .map_err(|e| fail(r, e, format_args!("hand-off page busy")))?;
     pr_info!(
-        "resuming image {} from {server} ({} MiB of pageset1, {} MiB fetched)\n",
+        "resuming image {} generation {} ({}) from {server} ({} MiB of pageset1, {} MiB fetched)\n",
         text(image),
+        h.generation,
+        if verified {
+            "signature verified"
+        } else {
+            "NOT signed"
+        },
         h.snapshot_len >> 20,
         len >> 20
     );

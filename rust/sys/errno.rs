@@ -39,6 +39,17 @@ pub(crate) fn enodata() -> Error {
     code(bindings::ENODATA)
 }
 
+/// Required key not available (here: an image not signed by a trusted
+/// key).
+pub(crate) fn enokey() -> Error {
+    code(bindings::ENOKEY)
+}
+
+/// Key was rejected by service (here: a signature that does not match).
+pub(crate) fn ekeyrejected() -> Error {
+    code(bindings::EKEYREJECTED)
+}
+
 /// Address already in use.
 pub(crate) fn eaddrinuse() -> Error {
     code(bindings::EADDRINUSE)

@@ -20,5 +20,6 @@ pub(crate) mod miscdev;
 pub(crate) mod net;
 pub(crate) mod page;
 pub(crate) mod sha256;
+pub(crate) mod signature;
 pub(crate) mod task;
 pub(crate) mod wait;

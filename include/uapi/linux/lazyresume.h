@@ -315,7 +315,7 @@ struct lazyresume_net_identity {
 #define LAZYRESUME_RESUME_DRY_RUN (1 << 0) /* load, check, do not jump */
 #define LAZYRESUME_RESUME_BACKGROUND_OFF (1 << 1) /* resumed: no background */
 #define LAZYRESUME_RESUME_RECORD_WORKINGSET (1 << 2) /* resumed: record (2.2) */
-#define LAZYRESUME_RESUME_ALLOW_UNSIGNED (1 << 3) /* no signature needed (3.0) */
+#define LAZYRESUME_RESUME_ALLOW_UNSIGNED (1 << 3) /* none needed, bad refused (3.0) */
 
 /*
  * LAZYRESUME_IOC_RESUME: fetches the manifest and pageset1 of image
@@ -325,8 +325,9 @@ struct lazyresume_net_identity {
  * system then runs on as before.
  *
  * The manifest must carry a signature (manifest.sig) that verifies with
- * a key of the kernel's trusted keyrings, unless the request has
- * LAZYRESUME_RESUME_ALLOW_UNSIGNED; its name must be @image, and its
+ * a key of the kernel's trusted keyrings; with
+ * LAZYRESUME_RESUME_ALLOW_UNSIGNED it may carry none, but one it carries
+ * must verify; its name must be @image, and its
  * generation at least @min_generation (3.0).  @generation returns the
  * image's generation, @verified 1 if its signature was checked.
  */

@@ -47,9 +47,9 @@ pub struct ResumeArgs {
     /// background lane waiting meanwhile.
     #[arg(long)]
     record_workingset: bool,
-    /// Resume the image even if it is not signed by a key the kernel
-    /// trusts (no manifest.sig, or one that does not verify: the kernel
-    /// log says why), for migration and tests.
+    /// Resume the image even if it has no signature (no manifest.sig; the
+    /// kernel log says so), for migration and tests. A signature that is
+    /// there must still verify.
     #[arg(long)]
     allow_unsigned: bool,
     /// Refuse an image whose generation is below N (a rollback to an

@@ -552,9 +552,9 @@ pub const RESUME_BACKGROUND_OFF: u32 = 1 << 1;
 pub const RESUME_RECORD_WORKINGSET: u32 = 1 << 2;
 
 /// [`Resume::flags`]: resume an image whose manifest carries no signature
-/// (or one this kernel cannot check) rather than refuse it (ABI 3.0).
-/// Without it, only an image signed by a key of the kernel's trusted
-/// keyrings is restored.
+/// rather than refuse it (ABI 3.0); a signature that is there must still
+/// verify. Without it, only an image signed by a key of the kernel's
+/// trusted keyrings is restored.
 pub const RESUME_ALLOW_UNSIGNED: u32 = 1 << 3;
 
 /// `struct lazyresume_resume`: the argument of [`IOC_RESUME`].
