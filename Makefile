@@ -4,6 +4,9 @@
 # Kbuild (see Kbuild) through scripts/build-module.sh.
 #
 #   make setup      install what this Debian 12 machine lacks (idempotent)
+#   make keys       the machine's test image signing key and certificate,
+#                   made once (build/keys; scripts/keys.sh), which the
+#                   client kernels trust and the tests sign images with
 #   make kernel     the patched kernel, release and debug flavours (cached)
 #   make module     lazyresume.ko for both flavours
 #   make userspace  the static userspace tools
@@ -23,7 +26,7 @@
 FLAVOURS := release debug
 CARGO_STATIC := CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS="-C target-feature=+crt-static"
 
-.PHONY: all setup kernel module userspace initramfs check demo lab-demo fmt clean distclean \
+.PHONY: all setup keys kernel module userspace initramfs check demo lab-demo fmt clean distclean \
 	$(addprefix kernel-,$(FLAVOURS)) $(addprefix module-,$(FLAVOURS)) \
 	$(addprefix initramfs-,$(FLAVOURS)) kernel-baseline initramfs-baseline
 
@@ -31,6 +34,9 @@ all: initramfs
 
 setup:
 	@scripts/setup.sh
+
+keys: setup
+	@scripts/keys.sh >/dev/null && echo "keys: $$(readlink -f build/keys)"
 
 kernel: $(addprefix kernel-,$(FLAVOURS))
 $(addprefix kernel-,$(FLAVOURS) baseline): kernel-%: setup
