@@ -42,6 +42,11 @@
 # also report "demand faults before the first answer": page files their
 # faults had to fetch (fetch_urgent_files), read once the client's faults
 # were quiet for 10 s after its first answer, before the verify.
+# Every image is signed on the host right after its capture
+# (scripts/sign-image.sh), and the clients resume signed images.  Mode
+# "lazy-unsigned" (not in the default list) is "lazy" from an unsigned
+# copy of the lazy image, resumed with --allow-unsigned: what checking the
+# signature costs (compare it with "lazy" in the same run).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -62,6 +67,7 @@ rm -rf "$images"
 mkdir -p "$images/lazy" "$images/eager"
 chmod 0777 "$images/lazy" "$images/eager"
 . "$here/scripts/bench-common.sh"
+. "$here/scripts/sign-image.sh"
 bench_server_up "$images"
 : >"$raw"
 
@@ -96,6 +102,8 @@ for kind in $kinds; do
 		exit 1
 	}
 	grep -a '^capture: ' "$run/result.log" | sed "s/^/[$kind] /"
+	# Signed on the host, as an admin host would, never in the golden VM.
+	sign_image "$images/$kind" | sed "s/^/[$kind] /"
 	echo "bench resume capture kind=$kind mib=$mib vm_s=$(echo "$t1 - $t0" | bc)" >>"$raw"
 done
 
@@ -133,9 +141,10 @@ wait_line() {
 # lazy-ws: a copy of the lazy image, whose loading set a recording client
 # makes (not timed).
 case " $modes " in *" lazy-ws "*)
-	rm -rf "$images/lazy-ws"
-	cp -r "$images/lazy" "$images/lazy-ws"
+	image_copy "$images/lazy" "$images/lazy-ws"
 	chmod 0777 "$images/lazy-ws"
+	# Its own name, before the loading set (bound to the manifest) exists.
+	sign_image "$images/lazy-ws" --name lazy-ws | sed 's/^/[lazy-ws] /'
 	echo "$quiet; lazyresume workingset stop --save" >"$images/lazy-ws/clients/5254000001a3"
 	echo "$quiet; lazyresume workingset show" >"$images/lazy-ws/clients/5254000001a4"
 	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -148,6 +157,15 @@ case " $modes " in *" lazy-ws "*)
 	python3 "$client" "$port" quit >/dev/null
 	wait "$vm" || true
 	grep -a "^demand faults: \|^workingset: " "$(tail -1 "$out/record.run")/result.log" | sed 's/^/[record] /'
+	;;
+esac
+
+# lazy-unsigned: a copy of the lazy image under its own name, without a
+# signature.
+case " $modes " in *" lazy-unsigned "*)
+	image_copy "$images/lazy" "$images/lazy-unsigned"
+	sign_image "$images/lazy-unsigned" --name lazy-unsigned | sed 's/^/[lazy-unsigned] /'
+	rm "$images/lazy-unsigned/manifest.sig"
 	;;
 esac
 
@@ -175,6 +193,8 @@ for mode in $(for _ in $(seq "$runs"); do echo "$modes"; done); do
 	lazy-bg) append="lrmode=client lrimage=lazy lrserver=$server" mac=52:54:00:00:01:a2 image=lazy ;;
 	lazy) append="lrmode=client lrimage=lazy lrserver=$server lrbackground=off" ;;
 	lazy-ws) append="lrmode=client lrimage=lazy-ws lrserver=$server" mac=52:54:00:00:01:a4 image=lazy-ws ;;
+	# The same client settings as lazy's (MAC ...:a1).
+	lazy-unsigned) append="lrmode=client lrimage=lazy-unsigned lrserver=$server lrbackground=off lrunsigned=1" ;;
 	*) append="lrmode=client lrimage=$mode lrserver=$server" ;;
 	esac
 	touch "$out/client-$mode.stamp"
@@ -266,14 +286,14 @@ for r in rows:
 def med(rs, key, width=14):
     v = [float(r[key]) for r in rs if r.get(key, "nan") not in ("", "nan")]
     return f"{statistics.median(v):>{width}.1f}" if v else f"{'-':>{width}}"
-print(f"{'mode':<7} {'MiB':>5} {'runs':>4} {'interactive s':>14} {'all touched s':>14} "
+print(f"{'mode':<13} {'MiB':>5} {'runs':>4} {'interactive s':>14} {'all touched s':>14} "
       f"{'complete s':>11} {'pageset1 MiB':>13} {'(image MiB)':>12} {'MiB after':>10} "
       f"{'urgent p50 us':>14} {'p99 us':>9} {'MemFree MiB':>12} {'Anon MiB':>9} "
       f"{'demand faults before the first answer':>38}")
 for mode in dict.fromkeys(r['mode'] for r in rows):
     rs = [r for r in rows if r['mode'] == mode]
     r = rs[-1]
-    print(f"{mode:<7} {r['mib']:>5} {len(rs):>4} {med(rs, 'ready_s')} "
+    print(f"{mode:<13} {r['mib']:>5} {len(rs):>4} {med(rs, 'ready_s')} "
           f"{med(rs, 'all_touched_s')} {med(rs, 'complete_s', 11)} {r['pageset1_mib']:>13} "
           f"{r.get('pageset1_image_mib', '0'):>12} {med(rs, 'wire_mib', 10)} "
           f"{med(rs, 'urgent_p50_us')} {med(rs, 'urgent_p99_us', 9)} "

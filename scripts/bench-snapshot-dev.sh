@@ -19,7 +19,9 @@
 # build/bench/snapshot-dev-MIB.raw.  LAZYRESUME_BENCH_REUSE=1 uses the
 # images of an earlier run (build/bench/snapshot-dev-images-MIB) if they
 # are complete, instead of capturing again.  Measures only; fails if a
-# dry run fails.
+# dry run fails.  Each image is signed on the host right after its
+# capture (scripts/sign-image.sh): the dry runs load a signed image, as
+# a client would.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -36,6 +38,7 @@ raw="$out/snapshot-dev-$mib.raw"
 mkdir -p "$out" "$here/build/runs"
 mkdir -p "$images"
 . "$here/scripts/bench-common.sh"
+. "$here/scripts/sign-image.sh"
 bench_server_up "$images"
 : >"$raw"
 
@@ -46,6 +49,8 @@ qemu() { # NAME APPEND [options]: boot a VM, print its run directory
 for kind in $kinds; do
 	if [ "${LAZYRESUME_BENCH_REUSE:-0}" = 1 ] && [ -s "$images/$kind/manifest" ]; then
 		echo "[$kind] reusing the image in $images/$kind"
+		# An image of a run before images were signed.
+		[ -s "$images/$kind/manifest.sig" ] || sign_image "$images/$kind" | sed "s/^/[$kind] /"
 		continue
 	fi
 	rm -rf "${images:?}/$kind"
@@ -64,6 +69,8 @@ for kind in $kinds; do
 		exit 1
 	}
 	grep -a '^capture: ' "$run/result.log" | sed "s/^/[$kind] /"
+	# Signed on the host, as an admin host would, never in the golden VM.
+	sign_image "$images/$kind" | sed "s/^/[$kind] /"
 done
 
 for kind in $kinds; do

@@ -177,7 +177,10 @@ job_e2e_debug() {
 }
 job_e2e_release() {
 	local s
-	for s in capture server-down; do
+	# signatures: copies of the captured image that a client must refuse
+	# (unsigned, bad signature, untrusted key, renamed, rollback), each
+	# with its reason, and the image itself verified (about 1 min).
+	for s in capture signatures server-down; do
 		check "e2e-$s-release" scripts/e2e-resume.sh "$s" release
 	done
 	# The working set: record, replay (fewer demand faults before the

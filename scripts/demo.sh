@@ -3,7 +3,8 @@
 #
 # demo.sh [MIB]: lazyresume's main job end to end, on the release kernel
 # under QEMU (TCG) with tftpd-hpa on 127.0.0.1.  A golden VM starts the
-# test workload holding MIB MiB (256 by default) and captures it; clients
+# test workload holding MIB MiB (256 by default) and captures it, the host
+# signs the image (scripts/sign-image.sh, the key the kernel trusts); clients
 # then resume it lazily with the rest of memory streaming in behind
 # (lazy-bg), lazily with only what faults ask for (lazy), and eagerly, and
 # a fourth boots cold; the table shows each one's time to interactive (QEMU

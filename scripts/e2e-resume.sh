@@ -9,8 +9,18 @@
 #
 #   capture       a golden VM starts the test workload (LAZYRESUME_E2E_MIB,
 #                 default 32 MiB) and captures image "golden"; the host
-#                 checks every hash of it (lazyresume verify); another one
+#                 signs it (scripts/sign-image.sh) and checks its signature
+#                 and every hash (lazyresume verify --cert); another one
 #                 captures into a directory (--out) and verifies it
+#   signatures    copies of the signed image that a client must refuse,
+#                 each with its reason, before anything is restored: one
+#                 unsigned, one whose signature has a flipped byte, one
+#                 whose signature is of another manifest, one signed by a
+#                 key the kernel does not trust, one copied under another
+#                 name without signing it again, and the image itself below
+#                 a --min-generation (rollback); one client VM dry-runs
+#                 each (lrmode=sigcheck), then the image itself (signature
+#                 verified) and the unsigned copy with --allow-unsigned
 #   two-clients   two clients with different MACs, on two networks, resume
 #                 the image at the same time; each keeps its own MAC and
 #                 address, answers reads, passes verify of every byte and
@@ -36,10 +46,14 @@
 #                 every page comes from a fault or the loading set) and
 #                 verifies every byte; one given a damaged loading set
 #                 refuses it and still resumes
+#
+# Every image the scenarios resume is signed on the host right after its
+# capture, and a copy under another name is signed again under that name
+# (sign_image, scripts/sign-image.sh): clients resume signed images only.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
-scenario=${1:?usage: e2e-resume.sh capture|two-clients|fallback|server-down|complete|workingset [FLAVOUR]}
+scenario=${1:?usage: e2e-resume.sh capture|signatures|two-clients|fallback|server-down|complete|workingset [FLAVOUR]}
 flavour=${2:-debug}
 kernel="$here/build/kernel/$flavour/arch/x86/boot/bzImage"
 initrd="$here/build/initramfs/$flavour.cpio.gz"
@@ -51,6 +65,7 @@ mem=1024
 tool="$here/build/userspace/x86_64-unknown-linux-gnu/release/lazyresume"
 client="$here/scripts/workload-client.py"
 mkdir -p "$here/build/runs" "$e2e"
+. "$here/scripts/sign-image.sh"
 
 free_tcp_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
@@ -156,13 +171,100 @@ capture)
 	[ "$rc" = 2 ] || { echo "FAIL golden VM: qemu-run status $rc"; exit 1; }
 	expect golden "^capture: image $image in "
 	expect golden "^capture: .*pages shared copy-on-write went once, for all the processes"
-	"$tool" verify "$images/$image"
+	# Signed here, on the host (the admin host), never in the golden VM.
+	sign_image "$images/$image"
+	"$tool" verify "$images/$image" --cert "$("$here/scripts/keys.sh" --cert)"
 	# The same into a directory (--out), verified in the guest.
 	guest golden-out "lrmode=golden lrout=1 lrimage=out lrserver=10.0.2.2:$HPA_PORT" \
 		--mac 52:54:00:00:00:11
 	wait "$guest_pid" || { cat "$(guest_dir golden-out)/result.log"; exit 1; }
 	cat "$(guest_dir golden-out)/result.log"
 	expect golden-out "/tmp/out: OK (pageset1 "
+	;;
+signatures)
+	# Copies of the signed image beside it in the server's root, each to
+	# be refused for one reason before anything is restored (the module
+	# checks the signature right after the manifest, before pageset1):
+	#   NAME-unsigned   its manifest.sig removed (signed under its name
+	#                   first, so that --allow-unsigned then resumes it)
+	#   NAME-tampered   signed under its name, then one byte of the
+	#                   signature flipped (in the RSA signature, at the end
+	#                   of the PKCS#7 message)
+	#   NAME-foreign    signed under its name, then given the original's
+	#                   manifest.sig: a valid signature of another manifest
+	#   NAME-untrusted  signed under its name by a key made here and now,
+	#                   which no client kernel trusts
+	#   NAME-renamed    copied, not signed again: its manifest names NAME
+	# and NAME itself with --min-generation above its generation (rollback).
+	t0=$SECONDS
+	cert=$("$here/scripts/keys.sh" --cert)
+	[ -s "$images/$image/manifest.sig" ] || {
+		echo "FAIL signatures: $images/$image is not a signed image (run capture first)"
+		exit 1
+	}
+	gen=$(image_generation "$images/$image")
+	[ -n "$gen" ] || { echo "FAIL signatures: no generation in $images/$image"; exit 1; }
+	echo "image $image: generation $gen"
+	keydir=$(mktemp -d "$e2e/untrusted-key.XXXX")
+	for c in unsigned tampered foreign untrusted renamed; do
+		image_copy "$images/$image" "$images/$image-$c"
+	done
+	sign_image "$images/$image-unsigned" --name "$image-unsigned"
+	rm "$images/$image-unsigned/manifest.sig"
+	sign_image "$images/$image-tampered" --name "$image-tampered"
+	python3 - "$images/$image-tampered/manifest.sig" <<'PY'
+import os, sys
+with open(sys.argv[1], "r+b") as f:
+    f.seek(os.path.getsize(sys.argv[1]) - 16)
+    b = f.read(1)
+    f.seek(-1, 1)
+    f.write(bytes([b[0] ^ 0x01]))
+PY
+	sign_image "$images/$image-foreign" --name "$image-foreign"
+	cp --remove-destination "$images/$image/manifest.sig" "$images/$image-foreign/manifest.sig"
+	# A key of the same kind as the trusted one (RSA-2048, code signing),
+	# that no kernel was built to trust.
+	openssl req -new -x509 -newkey rsa:2048 -nodes -sha256 -days 2 \
+		-subj "/CN=lazyresume untrusted test key/" \
+		-addext "keyUsage=critical,digitalSignature" \
+		-addext "extendedKeyUsage=codeSigning" \
+		-keyout "$keydir/untrusted.key" -out "$keydir/untrusted.crt" 2>/dev/null
+	"$tool" sign "$images/$image-untrusted" --key "$keydir/untrusted.key" \
+		--cert "$keydir/untrusted.crt" --name "$image-untrusted"
+	rm -rf "$keydir"
+	ok=0
+	# The host's check agrees: only the image itself verifies against the
+	# trusted certificate.
+	for c in "" -unsigned -tampered -foreign -untrusted; do
+		if "$tool" verify "$images/$image$c" --cert "$cert" >"$e2e/verify$c.out" 2>&1; then
+			v=verifies
+		else
+			v=refused
+		fi
+		want=refused
+		[ -z "$c" ] && want=verifies
+		if [ "$v" = "$want" ]; then
+			echo "ok   host: lazyresume verify --cert of $image$c $v"
+		else
+			echo "FAIL host: lazyresume verify --cert of $image$c $v"
+			cat "$e2e/verify$c.out"
+			ok=1
+		fi
+	done
+	image_server_up
+	t1=$SECONDS
+	guest sigcheck "lrmode=sigcheck lrimage=$image lrserver=10.0.2.2:$HPA_PORT lrmingen=$gen" \
+		--mac 52:54:00:00:00:e1
+	wait_guest "$guest_pid" 900 || ok=1
+	cat "$(guest_dir sigcheck)/result.log"
+	# The dry run of the image itself also says its generation.
+	for c in unsigned tampered tampered-allow-unsigned foreign untrusted renamed rollback \
+		verified generation allow-unsigned; do
+		expect sigcheck "^sigcheck: PASS $c: " || ok=1
+	done
+	expect sigcheck "LAZYRESUME-VERDICT: PASS sigcheck" || ok=1
+	echo "signatures: $((SECONDS - t0)) s ($((t1 - t0)) s on the host, $((SECONDS - t1)) s for the client)"
+	exit "$ok"
 	;;
 two-clients)
 	image_server_up
@@ -197,8 +299,16 @@ two-clients)
 	exit "$ok"
 	;;
 fallback)
-	rm -rf "$images/corrupt"
-	cp -r "$images/$image" "$images/corrupt"
+	# Copies signed under their own names before they are damaged (a copy
+	# keeps the name it was signed with, and a client would refuse it for
+	# that before it looked at pageset1, as the signatures scenario checks;
+	# lazyresume sign refuses to sign a damaged image).  Real copies: the
+	# damage is written into their pageset1.
+	for c in corrupt bad-block; do
+		rm -rf "${images:?}/$c"
+		cp -r "$images/$image" "$images/$c"
+		sign_image "$images/$c" --name "$c"
+	done
 	# Flip the bits of one byte in the middle of pageset1.
 	python3 - "$images/corrupt/pageset1" <<'PY'
 import os, sys
@@ -210,8 +320,6 @@ with open(sys.argv[1], "r+b") as f:
 PY
 	# A first LZ4 frame that announces a stored block of one byte: the
 	# module's decoder must refuse it before the hash could.
-	rm -rf "$images/bad-block"
-	cp -r "$images/$image" "$images/bad-block"
 	printf '\001\000\000\200' | dd of="$images/bad-block/pageset1" conv=notrunc status=none
 	image_server_up
 	ok=0
@@ -330,6 +438,7 @@ workingset)
 	rc=0
 	wait "$guest_pid" || rc=$?
 	[ "$rc" = 2 ] || { cat "$(guest_dir golden-hot)/result.log"; echo "FAIL golden-hot: qemu-run status $rc"; exit 1; }
+	sign_image "$images/$hot"
 	# Record.
 	p=$(free_tcp_port)
 	guest ws-record "lrmode=client lrimage=$hot lrserver=10.0.2.2:$HPA_PORT lrbackground=off lrrecord=1" \
@@ -341,15 +450,18 @@ workingset)
 	wait_guest "$g" 300 || ok=1
 	cat "$(guest_dir ws-record)/result.log"
 	expect ws-record "^workingset: recorded [1-9][0-9]* pages" || ok=1
-	"$tool" verify "$images/$hot" || ok=1
+	"$tool" verify "$images/$hot" --cert "$("$here/scripts/keys.sh" --cert)" || ok=1
 	"$tool" inspect "$images/$hot" | tee "$e2e/ws-inspect.out"
 	grep -q "^loading set: .* of this image" "$e2e/ws-inspect.out" || {
 		echo "FAIL inspect: no loading set of this image"
 		ok=1
 	}
-	# A damaged copy: one byte of its index list flipped.
-	cp -r "$images/$hot" "$images/$hot-damaged"
+	# A damaged copy: one byte of its index list flipped.  Signed under its
+	# own name, which rewrites the manifest: sign binds the loading set's
+	# header to the new manifest, and the damage is past the header.
+	image_copy "$images/$hot" "$images/$hot-damaged"
 	printf '\377' | dd of="$images/$hot-damaged/loadset" bs=1 seek=140 conv=notrunc status=none
+	sign_image "$images/$hot-damaged" --name "$hot-damaged"
 	# Replay, and the damaged one beside it.
 	p=$(free_tcp_port)
 	guest ws-replay "lrmode=client lrimage=$hot lrserver=10.0.2.2:$HPA_PORT lrbackground=off" \

@@ -36,7 +36,10 @@ lab_capture "$boot/bzImage" "$boot/initrd.cpio.gz" "$images" golden "$mib"
 t1=$(date +%s)
 
 lab_up "$boot/bzImage" "$boot/initrd.cpio.gz" "$images"
-lab_script "lrmode=client lrimage=golden lrserver=$LAB_IMAGE_ADDR:69 lrmib=$mib"
+# The boot configuration refuses an image older than this one (rollback).
+gen=$(image_generation "$images/golden")
+[ -n "$gen" ] || { echo "lab-test: no generation in $images/golden" >&2; exit 1; }
+lab_script "lrmode=client lrimage=golden lrserver=$LAB_IMAGE_ADDR:69 lrmib=$mib lrmingen=$gen"
 LAB_RATE=
 lab_client_tap 1 "$mac" "$addr"
 lab_rate "$rate"
@@ -61,6 +64,14 @@ expect() {
 	fi
 }
 expect "^resume: image golden resumed as $addr ($mac)"
+# The boot kernel checked the signature and the generation (its log, on
+# the console).
+if grep -aq "resuming image golden generation $gen (signature verified)" "$run/console.log"; then
+	echo "ok   lab client: image golden generation $gen, signature verified"
+else
+	echo "FAIL lab client: no 'resuming image golden generation $gen (signature verified)' in $run/console.log"
+	ok=1
+fi
 expect "LAZYRESUME-VERDICT: PASS resumed"
 if grep -q "sent .*/lab.ipxe" "$LAB_DIR/dnsmasq.log"; then
 	echo "ok   dnsmasq served lab.ipxe (the PXE boot)"

@@ -26,8 +26,15 @@
 #
 # State lives in LAB_DIR (build/lab/NAME): the configuration, the PXE
 # root, the servers' pids and logs.  Every wait is bounded.
+#
+# Images are signed on the host right after their capture
+# (scripts/sign-image.sh), as on an admin host; the iPXE script carries
+# the image's generation to the clients (lrmingen, --min-generation), as
+# a real boot configuration would.
 
 : "${here:?}"
+# shellcheck source=scripts/sign-image.sh
+. "$here/scripts/sign-image.sh"
 LAB_NET=10.77.0
 LAB_DHCP_ADDR=$LAB_NET.1
 LAB_IMAGE_ADDR=$LAB_NET.2
@@ -249,14 +256,19 @@ lab_down() {
 # workload of MIB MiB captures image NAME into IMAGES, through the
 # end-to-end tests' path (QEMU user networking, tftpd-hpa on 127.0.0.1):
 # the image depends on the kernel and the workload only, not on the
-# network it was captured on, and that path is the tested one.  Kept
-# while KERNEL, INITRD and MIB are the same (LAB_RECAPTURE=1 forces it).
+# network it was captured on, and that path is the tested one.  Signed
+# on the host right after the capture.  Kept while KERNEL, INITRD and MIB
+# are the same (LAB_RECAPTURE=1 forces it); a kept image not signed yet is
+# signed.
 lab_capture() {
 	local kernel=$1 initrd=$2 images=$3 name=$4 mib=$5 stamp srv rc=0 run
 	stamp="$(sha256sum "$kernel" "$initrd" | cut -d' ' -f1 | tr '\n' ' ')mib=$mib"
 	if [ "${LAB_RECAPTURE:-0}" != 1 ] && [ -r "$images/$name/manifest" ] &&
 		[ "$(cat "$images/$name.stamp" 2>/dev/null)" = "$stamp" ]; then
 		echo "lab: image $name in $images is current"
+		if [ ! -s "$images/$name/manifest.sig" ]; then
+			sign_image "$images/$name" || return 1
+		fi
 		return 0
 	fi
 	rm -rf "${images:?}/$name" "$images/$name.stamp"
@@ -279,6 +291,9 @@ lab_capture() {
 		return 1
 	fi
 	grep -a '^capture: image' "$run/result.log"
-	"$here/build/userspace/x86_64-unknown-linux-gnu/release/lazyresume" verify "$images/$name" || return 1
+	# Signed here, never in the golden VM.
+	sign_image "$images/$name" || return 1
+	"$here/build/userspace/x86_64-unknown-linux-gnu/release/lazyresume" verify "$images/$name" \
+		--cert "$("$here/scripts/keys.sh" --cert)" || return 1
 	echo "$stamp" >"$images/$name.stamp"
 }
