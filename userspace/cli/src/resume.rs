@@ -59,8 +59,9 @@ pub struct ResumeArgs {
     /// Benchmark aid, with --dry-run only: load the image from user space
     /// into /dev/snapshot (opened O_WRONLY, as uswsusp's resume does)
     /// instead of through the module, and print the time of each step
-    /// (Documentation/performance.rst).
-    #[arg(long, requires = "dry_run")]
+    /// (Documentation/performance.rst). It checks no signature (user space
+    /// has no trusted keyring), so it needs --allow-unsigned.
+    #[arg(long, requires_all = ["dry_run", "allow_unsigned"])]
     via_snapshot_dev: bool,
 }
 
