@@ -167,11 +167,13 @@ job_kselftests() {
 	check kselftests-skip-without-module scripts/selftest-kselftests-skip.sh
 }
 job_e2e_debug() {
-	# A golden VM captures, two clients resume it at once, fallbacks to
-	# a normal boot, the page server going away after a resume (background
-	# off), a client that completes and then needs no server.
+	# A golden VM captures, its copies a client must refuse (signatures,
+	# under KASAN and lockdep here), two clients resume it at once,
+	# fallbacks to a normal boot, the page server going away after a
+	# resume (background off), a client that completes and then needs no
+	# server.
 	local s
-	for s in capture two-clients fallback server-down complete; do
+	for s in capture signatures two-clients fallback server-down complete; do
 		check "e2e-$s" scripts/e2e-resume.sh "$s" debug
 	done
 }
