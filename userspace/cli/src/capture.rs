@@ -333,6 +333,7 @@ pub fn run(device: &Path, args: &CaptureArgs) -> Result<()> {
         &mut encoder,
         &mut |_| progress(image_read.get()),
     )?;
+    let sums = encoder.finish_sums();
     let (p1_len, p1_hash) = (encoder.written, sha2::Digest::finalize(encoder.hash));
     if image_read.get() != size {
         bail!(
@@ -342,6 +343,7 @@ pub fn run(device: &Path, args: &CaptureArgs) -> Result<()> {
     }
     header.pageset1_len = p1_len;
     header.pageset1_sha256 = p1_hash.into();
+    header.pageset1_sums_sha256 = sha256(&sums);
     header.pageset1_encoding = Encoding::Lz4Blocks;
     header.snapshot_len = size;
     header.pageset2_pages = hashes.len() as u64;
@@ -350,6 +352,7 @@ pub fn run(device: &Path, args: &CaptureArgs) -> Result<()> {
     let manifest = Manifest::encode(&header, sha256);
     // The manifest last: an image without one is visibly incomplete.
     for (file, mut bytes) in [
+        (lazyresume_image::PAGESET1_SUMS_NAME, sums.as_slice()),
         (lazyresume_image::HASHES_NAME, hashes_bytes.as_slice()),
         (lazyresume_image::MANIFEST_NAME, manifest.as_slice()),
     ] {

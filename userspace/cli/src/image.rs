@@ -9,8 +9,8 @@ use clap::Args;
 use lazyresume_image::blocks::BLOCK_LEN;
 use lazyresume_image::loadset::{LoadsetHeader, LoadsetSink, Stream, LOADSET_NAME};
 use lazyresume_image::{
-    self as image, is_zero_page_hash, Encoding, Header, Manifest, PageHashes, HASH_LEN,
-    SIGNATURE_NAME,
+    self as image, is_zero_page_hash, Encoding, Header, Manifest, PageHashes, SegmentSums,
+    HASH_LEN, SIGNATURE_NAME,
 };
 use sha2::{Digest, Sha256};
 use std::fs::{self, File};
@@ -33,6 +33,16 @@ pub fn sha256(data: &[u8]) -> [u8; HASH_LEN] {
 pub fn hashes_file(header: &mut Header, hashes: &[[u8; HASH_LEN]]) -> Vec<u8> {
     let file = hashes.concat();
     header.hashes_sha256 = sha256(&file);
+    file
+}
+
+/// The `pageset1.sums` file of `pageset1`, with its SHA-256 sealed into
+/// `header`.
+pub fn sums_file(header: &mut Header, pageset1: &[u8]) -> Vec<u8> {
+    let len = image::pageset1_sums_len(pageset1.len() as u64).unwrap_or(0);
+    let mut file = vec![0u8; usize::try_from(len).unwrap_or(0)];
+    image::write_pageset1_sums(pageset1, sha256, &mut file);
+    header.pageset1_sums_sha256 = sha256(&file);
     file
 }
 
@@ -137,12 +147,14 @@ pub fn create(args: &CreateArgs) -> Result<()> {
     };
     header.pageset1_len = pageset1.len() as u64;
     header.pageset1_sha256 = sha256(&pageset1);
+    let sums = sums_file(&mut header, &pageset1);
     header.pageset2_pages = (pageset2.len() / page) as u64;
     // Check the header as a reader will.
     Header::decode(&header.encode()).context("invalid image parameters")?;
 
     fs::create_dir(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
     fs::write(args.out.join(image::PAGESET1_NAME), &pageset1)?;
+    fs::write(args.out.join(image::PAGESET1_SUMS_NAME), &sums)?;
     let page_hashes: Vec<[u8; HASH_LEN]> = pageset2.chunks(page).map(sha256).collect();
     let hashes = hashes_file(&mut header, &page_hashes);
     fs::write(args.out.join(image::HASHES_NAME), &hashes)?;
@@ -205,6 +217,21 @@ pub fn inspect(dir: &Path) -> Result<()> {
         "pageset1:        {} bytes, sha256 {}",
         h.pageset1_len,
         hex(&h.pageset1_sha256)
+    );
+    let sums = fs::read(dir.join(image::PAGESET1_SUMS_NAME));
+    println!(
+        "pageset1 sums:   {} segments of {} KiB, {} bytes, sha256 {}{}",
+        image::segment_count(h.pageset1_len),
+        image::SEGMENT_LEN >> 10,
+        image::pageset1_sums_len(h.pageset1_len).unwrap_or(0),
+        hex(&h.pageset1_sums_sha256),
+        match &sums {
+            Err(_) => " (no file)".to_string(),
+            Ok(s) => match SegmentSums::parse(&h, s, sha256) {
+                Ok(_) => String::new(),
+                Err(e) => format!(" (refused: {e})"),
+            },
+        }
     );
     println!(
         "pageset1 image:  {} bytes, stored {}",
@@ -390,6 +417,18 @@ pub fn verify(dir: &Path, cert: Option<&Path>) -> Result<()> {
             problems.push(format!("{}: SHA-256 mismatch", p1.display()))
         }
         Ok(d) => {
+            let path = dir.join(image::PAGESET1_SUMS_NAME);
+            match fs::read(&path) {
+                Err(e) => problems.push(format!("{}: {e}", path.display())),
+                Ok(s) => match SegmentSums::parse(&h, &s, sha256) {
+                    Err(e) => problems.push(format!("{}: {e}", path.display())),
+                    Ok(sums) => {
+                        if let Err(e) = sums.check(&d, sha256) {
+                            problems.push(format!("{}: {e}", p1.display()));
+                        }
+                    }
+                },
+            }
             if h.pageset1_encoding == Encoding::Lz4Blocks {
                 if let Err(e) = pageset1::check(&d, h.snapshot_len) {
                     problems.push(format!("{}: {e}", p1.display()));

@@ -7,7 +7,7 @@ use anyhow::{anyhow, Result};
 use lazyresume_image::blocks::{
     decode_chunk, encode_block, encode_chunk, max_encoded_len, Decoder, BLOCK_LEN, MAX_FRAME_LEN,
 };
-use lazyresume_image::{is_zero_page_hash, HASH_LEN};
+use lazyresume_image::{is_zero_page_hash, Sha256Hasher, SumsWriter, HASH_LEN};
 use sha2::{Digest, Sha256};
 use std::cell::Cell;
 use std::rc::Rc;
@@ -101,8 +101,22 @@ pub fn decode_chunk_file(
     Ok(pages)
 }
 
+/// An incremental SHA-256 for [`SumsWriter`].
+#[derive(Clone, Debug, Default)]
+pub struct Hasher(Sha256);
+
+impl Sha256Hasher for Hasher {
+    fn update(&mut self, data: &[u8]) {
+        self.0.update(data);
+    }
+
+    fn finish_reset(&mut self) -> [u8; HASH_LEN] {
+        self.0.finalize_reset().into()
+    }
+}
+
 /// Encodes the image `inner` reads as it is read, and hashes what it
-/// hands out: the `pageset1` file.
+/// hands out: the `pageset1` file, its SHA-256 and its `pageset1.sums`.
 pub struct Encoder<R> {
     inner: R,
     block: Vec<u8>,
@@ -116,6 +130,10 @@ pub struct Encoder<R> {
     pub written: u64,
     /// SHA-256 of the bytes handed out.
     pub hash: Sha256,
+    /// SHA-256 of each segment handed out.
+    summer: SumsWriter<Hasher>,
+    /// The `pageset1.sums` of the segments completed so far.
+    sums: Vec<u8>,
 }
 
 impl<R: Reader> Encoder<R> {
@@ -130,7 +148,17 @@ impl<R: Reader> Encoder<R> {
             image_read: Rc::default(),
             written: 0,
             hash: Sha256::new(),
+            summer: SumsWriter::default(),
+            sums: Vec::new(),
         }
+    }
+
+    /// The `pageset1.sums` of the whole file, once it was read to its
+    /// end.
+    pub fn finish_sums(&mut self) -> Vec<u8> {
+        let mut sums = std::mem::take(&mut self.sums);
+        std::mem::take(&mut self.summer).finish(&mut |s| sums.extend_from_slice(&s));
+        sums
     }
 }
 
@@ -154,6 +182,9 @@ impl<R: Reader> Reader for Encoder<R> {
             n += k;
         }
         self.hash.update(&buf[..n]);
+        let sums = &mut self.sums;
+        self.summer
+            .feed(&buf[..n], &mut |s| sums.extend_from_slice(&s));
         self.written += n as u64;
         Ok(n)
     }
@@ -189,6 +220,10 @@ mod tests {
         assert_eq!(streamed, file);
         assert_eq!(e.written, file.len() as u64);
         assert_eq!(e.image_read.get(), image.len() as u64);
+        let mut sums = vec![0u8; 32 * file.len().div_ceil(lazyresume_image::SEGMENT_LEN)];
+        lazyresume_image::write_pageset1_sums(&file, |d| Sha256::digest(d).into(), &mut sums)
+            .unwrap();
+        assert_eq!(e.finish_sums(), sums);
         assert_eq!(
             <[u8; 32]>::from(e.hash.finalize()),
             <[u8; 32]>::from(Sha256::digest(&file))

@@ -272,14 +272,14 @@ mod tests {
     #[test]
     fn a_dry_run_says_generation_and_signature() {
         let mut req = abi::Resume::new(abi::NetIdentity::default(), b"images/web");
-        req.manifest_bytes = 352;
+        req.manifest_bytes = 384;
         req.pageset1_bytes = 4096;
         req.elapsed_ns = 12_500_000;
         req.generation = 1_767_225_600;
         req.verified = 1;
         assert_eq!(
             dry_run_line(&req),
-            "resume: dry run: manifest 352 bytes, pageset1 4096 bytes, fetched and loaded \
+            "resume: dry run: manifest 384 bytes, pageset1 4096 bytes, fetched and loaded \
              in 12 ms; image generation 1767225600, signature verified"
         );
         req.verified = 0;

@@ -10,7 +10,8 @@ use anyhow::{anyhow, bail, ensure, Context, Result};
 use clap::Args;
 use lazyresume_image::loadset::{LoadsetHeader, LOADSET_HEADER_LEN, LOADSET_NAME};
 use lazyresume_image::{
-    self as image, Manifest, PageHashes, MANIFEST_NAME, MAX_SIGNATURE_LEN, SIGNATURE_NAME,
+    self as image, Manifest, PageHashes, SegmentSums, MANIFEST_NAME, MAX_SIGNATURE_LEN,
+    SIGNATURE_NAME,
 };
 use std::ffi::OsStr;
 use std::fs::{self, File};
@@ -350,7 +351,7 @@ pub fn check(manifest: &[u8], sig: &[u8], cert: &Path) -> Result<String> {
 }
 
 /// Why an image is not fit to be signed, if it is not: its manifest must
-/// parse, and `pageset1` and `hashes` match it.
+/// parse, and `pageset1`, `pageset1.sums` and `hashes` match it.
 fn check_image(at: &Location, manifest: &[u8]) -> Result<(), String> {
     let h = Manifest::parse(manifest, sha256)
         .map_err(|e| format!("{MANIFEST_NAME}: {e}"))?
@@ -375,6 +376,11 @@ fn check_image(at: &Location, manifest: &[u8]) -> Result<(), String> {
             image::PAGESET1_NAME
         ));
     }
+    let sums = get(image::PAGESET1_SUMS_NAME)?;
+    SegmentSums::parse(&h, &sums, sha256)
+        .map_err(|e| format!("{}: {e}", image::PAGESET1_SUMS_NAME))?
+        .check(&p1, sha256)
+        .map_err(|e| format!("{}: {e}", image::PAGESET1_NAME))?;
     let hashes = get(image::HASHES_NAME)?;
     PageHashes::parse(&h, &hashes, sha256).map_err(|e| format!("{}: {e}", image::HASHES_NAME))?;
     Ok(())

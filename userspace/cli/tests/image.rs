@@ -101,8 +101,72 @@ fn create_inspect_verify() {
         "{t}"
     );
     assert!(t.contains("chunk files:     3, 40960 bytes"), "{t}");
+    // 163840 bytes of raw pageset1: two segments of 128 KiB, the second
+    // one short.
+    assert!(
+        t.contains("pageset1 sums:   2 segments of 128 KiB, 64 bytes, sha256 "),
+        "{t}"
+    );
+    assert!(!t.contains("refused") && !t.contains("no file"), "{t}");
+    assert_eq!(fs::metadata(img.join("pageset1.sums")).unwrap().len(), 64);
     let o = tool(&["verify", img.to_str().unwrap()]);
     assert!(o.status.success(), "{}", text(&o));
+}
+
+#[test]
+fn verify_checks_the_pageset1_sums() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = make_image(dir.path());
+    let path = img.to_str().unwrap();
+    // Damaged: its SHA-256 is not the manifest's.
+    let good = fs::read(img.join("pageset1.sums")).unwrap();
+    let mut sums = good.clone();
+    sums[40] ^= 1;
+    fs::write(img.join("pageset1.sums"), &sums).unwrap();
+    let o = tool(&["verify", path]);
+    assert!(!o.status.success());
+    let t = text(&o);
+    assert!(
+        t.contains("pageset1.sums: pageset1.sums SHA-256 mismatch"),
+        "{t}"
+    );
+    let t = text(&tool(&["inspect", path]));
+    assert!(
+        t.contains("(refused: pageset1.sums SHA-256 mismatch"),
+        "{t}"
+    );
+    // Sealed into the manifest, but not the sums of pageset1: segment 1
+    // is named.
+    let mut m = fs::read(img.join("manifest")).unwrap();
+    let sealed: [u8; 32] = sha2::Sha256::digest(&sums).into();
+    m[320..352].copy_from_slice(&sealed);
+    let sum: [u8; 32] = sha2::Sha256::digest(&m[..352]).into();
+    m[352..].copy_from_slice(&sum);
+    fs::write(img.join("manifest"), &m).unwrap();
+    let o = tool(&["verify", path]);
+    assert!(!o.status.success());
+    assert!(
+        text(&o).contains("pageset1: segment 1 SHA-256 mismatch"),
+        "{}",
+        text(&o)
+    );
+    // Missing, or of another length.
+    fs::remove_file(img.join("pageset1.sums")).unwrap();
+    let o = tool(&["verify", path]);
+    assert!(!o.status.success());
+    assert!(
+        text(&o).contains("pageset1.sums: No such file"),
+        "{}",
+        text(&o)
+    );
+    assert!(text(&tool(&["inspect", path])).contains("(no file)"));
+    fs::write(img.join("pageset1.sums"), &good[..32]).unwrap();
+    let o = tool(&["verify", path]);
+    assert!(
+        text(&o).contains("pageset1.sums is 32 bytes, the pageset1 length makes it 64"),
+        "{}",
+        text(&o)
+    );
 }
 
 #[test]
@@ -448,8 +512,8 @@ fn a_signed_image_verifies_and_any_damage_is_caught() {
     assert!(verify_with(&img, &cert).0);
     let mut m = fs::read(img.join("manifest")).unwrap();
     m[184] ^= 1;
-    let sum: [u8; 32] = sha2::Sha256::digest(&m[..320]).into();
-    m[320..].copy_from_slice(&sum);
+    let sum: [u8; 32] = sha2::Sha256::digest(&m[..352]).into();
+    m[352..].copy_from_slice(&sum);
     fs::write(img.join("manifest"), &m).unwrap();
     let (ok, t) = verify_with(&img, &cert);
     assert!(!ok && t.contains("manifest.sig: bad signature"), "{t}");
@@ -573,6 +637,23 @@ fn sign_says_why_it_cannot() {
         "{t}"
     );
     flip(&img.join("pageset1"), 0);
+    flip(&img.join("pageset1.sums"), 5);
+    let t = sign_fails(&[path, "--key", &key, "--cert", &cert], None);
+    assert!(
+        t.contains(&format!(
+            "refusing to sign {path}: pageset1.sums: pageset1.sums SHA-256 mismatch"
+        )),
+        "{t}"
+    );
+    flip(&img.join("pageset1.sums"), 5);
+    let sums = fs::read(img.join("pageset1.sums")).unwrap();
+    fs::remove_file(img.join("pageset1.sums")).unwrap();
+    let t = sign_fails(&[path, "--key", &key, "--cert", &cert], None);
+    assert!(
+        t.contains("refusing to sign") && t.contains("no pageset1.sums"),
+        "{t}"
+    );
+    fs::write(img.join("pageset1.sums"), &sums).unwrap();
     flip(&img.join("hashes"), 3);
     let t = sign_fails(&[path, "--key", &key, "--cert", &cert], None);
     assert!(

@@ -9,7 +9,7 @@ pub const MAGIC: [u8; 8] = *b"LZRIMAGE";
 /// The format version this code reads and writes.
 pub const FORMAT_VERSION: u32 = 4;
 /// Length of the manifest header.
-pub const HEADER_LEN: usize = 320;
+pub const HEADER_LEN: usize = 352;
 /// Length of a SHA-256 digest.
 pub const HASH_LEN: usize = 32;
 /// Length of [`Header::kernel_id`], NUL padding included.
@@ -33,6 +33,12 @@ pub const MAX_SIGNATURE_LEN: usize = 8192;
 pub const HASHES_NAME: &str = "hashes";
 /// Name of the pageset1 file.
 pub const PAGESET1_NAME: &str = "pageset1";
+/// Name of the file of the SHA-256 of each pageset1 segment.
+pub const PAGESET1_SUMS_NAME: &str = "pageset1.sums";
+/// Bytes of the `pageset1` file, as stored, per segment: each has its
+/// SHA-256 in `pageset1.sums` (the last segment may be shorter). A block
+/// of an LZ4-encoded image decodes to as much.
+pub const SEGMENT_LEN: usize = 128 << 10;
 /// Prefix of the pageset2 chunk file names.
 pub const CHUNK_PREFIX: &str = "p2-";
 /// Length of a chunk file name.
@@ -146,6 +152,9 @@ pub struct Header {
     pub pageset1_len: u64,
     /// SHA-256 of the `pageset1` file.
     pub pageset1_sha256: [u8; HASH_LEN],
+    /// SHA-256 of the `pageset1.sums` file (the SHA-256 of each
+    /// [`SEGMENT_LEN`] bytes of `pageset1`).
+    pub pageset1_sums_sha256: [u8; HASH_LEN],
     /// How `pageset1` holds the hibernation image.
     pub pageset1_encoding: Encoding,
     /// Length of the hibernation image `pageset1` decodes to: whole pages,
@@ -273,6 +282,16 @@ pub enum FormatError {
     BadHashes,
     /// The SHA-256 at the end does not match the manifest.
     BadChecksum,
+    /// The `pageset1.sums` file's length does not match `pageset1_len`.
+    BadSumsLength {
+        /// Bytes expected from `pageset1_len`.
+        expected: u64,
+        /// Bytes there are.
+        actual: u64,
+    },
+    /// The `pageset1.sums` file does not match its SHA-256 in the
+    /// manifest.
+    BadSums,
 }
 
 impl fmt::Display for FormatError {
@@ -314,6 +333,14 @@ impl fmt::Display for FormatError {
             ),
             Self::BadHashes => write!(f, "hashes file SHA-256 mismatch (corrupted hashes)"),
             Self::BadChecksum => write!(f, "manifest checksum mismatch (corrupted manifest)"),
+            Self::BadSumsLength { expected, actual } => write!(
+                f,
+                "{PAGESET1_SUMS_NAME} is {actual} bytes, the pageset1 length makes it {expected}"
+            ),
+            Self::BadSums => write!(
+                f,
+                "{PAGESET1_SUMS_NAME} SHA-256 mismatch (corrupted {PAGESET1_SUMS_NAME})"
+            ),
         }
     }
 }
@@ -335,7 +362,8 @@ const OFF_SNAPSHOT_LEN: usize = OFF_KERNEL_ID + KERNEL_ID_LEN;
 const OFF_HASHES_SHA: usize = OFF_SNAPSHOT_LEN + 8;
 const OFF_GENERATION: usize = OFF_HASHES_SHA + HASH_LEN;
 const OFF_NAME: usize = OFF_GENERATION + 8;
-const _: () = assert!(OFF_NAME + NAME_LEN == HEADER_LEN);
+const OFF_PAGESET1_SUMS_SHA: usize = OFF_NAME + NAME_LEN;
+const _: () = assert!(OFF_PAGESET1_SUMS_SHA + HASH_LEN == HEADER_LEN);
 
 fn le32(b: &[u8; HEADER_LEN], off: usize) -> u32 {
     let mut x = [0u8; 4];
@@ -375,6 +403,7 @@ impl Header {
             kernel_id: id,
             pageset1_len: 0,
             pageset1_sha256: [0; HASH_LEN],
+            pageset1_sums_sha256: [0; HASH_LEN],
             pageset1_encoding: Encoding::Raw,
             snapshot_len: 0,
             pageset2_pages: 0,
@@ -482,6 +511,7 @@ impl Header {
         put(&mut b, OFF_HASHES_SHA, &self.hashes_sha256);
         put(&mut b, OFF_GENERATION, &self.generation.to_le_bytes());
         put(&mut b, OFF_NAME, &self.name);
+        put(&mut b, OFF_PAGESET1_SUMS_SHA, &self.pageset1_sums_sha256);
         b
     }
 
@@ -523,7 +553,15 @@ impl Header {
                 .ok_or(FormatError::BadMagic)?,
         );
         let mut name = [0u8; NAME_LEN];
-        name.copy_from_slice(b.get(OFF_NAME..).ok_or(FormatError::BadMagic)?);
+        name.copy_from_slice(
+            b.get(OFF_NAME..OFF_PAGESET1_SUMS_SHA)
+                .ok_or(FormatError::BadMagic)?,
+        );
+        let mut pageset1_sums_sha256 = [0u8; HASH_LEN];
+        pageset1_sums_sha256.copy_from_slice(
+            b.get(OFF_PAGESET1_SUMS_SHA..)
+                .ok_or(FormatError::BadMagic)?,
+        );
         let mut pageset1_sha256 = [0u8; HASH_LEN];
         pageset1_sha256.copy_from_slice(
             b.get(OFF_PAGESET1_SHA..OFF_KERNEL_ID)
@@ -535,6 +573,7 @@ impl Header {
             kernel_id,
             pageset1_len: le64(b, OFF_PAGESET1_LEN),
             pageset1_sha256,
+            pageset1_sums_sha256,
             pageset1_encoding,
             snapshot_len: le64(b, OFF_SNAPSHOT_LEN),
             pageset2_pages: le64(b, OFF_PAGESET2_PAGES),
@@ -657,6 +696,306 @@ impl<'a> PageHashes<'a> {
             .get(start..start.checked_add(HASH_LEN)?)?
             .try_into()
             .ok()
+    }
+}
+
+/// Number of segments of a `pageset1` file of `pageset1_len` bytes: the
+/// entries of its `pageset1.sums`.
+pub const fn segment_count(pageset1_len: u64) -> u64 {
+    pageset1_len.div_ceil(SEGMENT_LEN as u64)
+}
+
+/// Length of the `pageset1.sums` file of a `pageset1` file of
+/// `pageset1_len` bytes (32 bytes per segment), or `None` if it does not
+/// fit in a `u64`.
+pub const fn pageset1_sums_len(pageset1_len: u64) -> Option<u64> {
+    segment_count(pageset1_len).checked_mul(HASH_LEN as u64)
+}
+
+/// Writes into `out` the `pageset1.sums` file of `pageset1`, a whole
+/// file; returns its length, `None` if `out` is too short.
+pub fn write_pageset1_sums(pageset1: &[u8], sha256: Sha256Fn, out: &mut [u8]) -> Option<usize> {
+    let len = usize::try_from(pageset1_sums_len(pageset1.len() as u64)?).ok()?;
+    let out = out.get_mut(..len)?;
+    for (segment, sum) in pageset1
+        .chunks(SEGMENT_LEN)
+        .zip(out.chunks_exact_mut(HASH_LEN))
+    {
+        copy(sum, &sha256(segment));
+    }
+    Some(len)
+}
+
+/// An incremental SHA-256, for [`SumsWriter`].
+pub trait Sha256Hasher {
+    /// Adds `data` to the digest.
+    fn update(&mut self, data: &[u8]);
+    /// The digest of what was added; starts a new one.
+    fn finish_reset(&mut self) -> [u8; HASH_LEN];
+}
+
+/// Makes the `pageset1.sums` of a `pageset1` written in pieces of any
+/// size (`lazyresume capture`, which uploads pageset1 as it encodes it),
+/// hashing each byte once with `H`.
+#[derive(Clone, Debug, Default)]
+pub struct SumsWriter<H> {
+    hasher: H,
+    /// Bytes of the current segment hashed so far.
+    fill: usize,
+}
+
+impl<H: Sha256Hasher> SumsWriter<H> {
+    /// A writer that hashes with `hasher` (fresh).
+    pub const fn new(hasher: H) -> Self {
+        Self { hasher, fill: 0 }
+    }
+
+    /// Adds `data`, the next bytes of the file; `sum` gets the SHA-256 of
+    /// each segment it completes, in order.
+    pub fn feed(&mut self, mut data: &[u8], sum: &mut impl FnMut([u8; HASH_LEN])) {
+        while !data.is_empty() {
+            let k = SEGMENT_LEN.saturating_sub(self.fill).min(data.len());
+            let (now, rest) = data.split_at(k);
+            self.hasher.update(now);
+            self.fill = self.fill.saturating_add(k);
+            data = rest;
+            if self.fill >= SEGMENT_LEN {
+                self.fill = 0;
+                sum(self.hasher.finish_reset());
+            }
+        }
+    }
+
+    /// Ends the file: `sum` gets the SHA-256 of the last, shorter,
+    /// segment if there is one.
+    pub fn finish(mut self, sum: &mut impl FnMut([u8; HASH_LEN])) {
+        if self.fill > 0 {
+            sum(self.hasher.finish_reset());
+        }
+    }
+}
+
+/// The checked `pageset1.sums` file: the SHA-256 of each segment of
+/// `pageset1` as stored, segment 0 first.
+#[derive(Clone, Copy, Debug)]
+pub struct SegmentSums<'a> {
+    sums: &'a [u8],
+    /// Length of `pageset1`.
+    len: u64,
+}
+
+impl<'a> SegmentSums<'a> {
+    /// Checks `bytes` (a whole `pageset1.sums` file) against `header`: its
+    /// length and its SHA-256.
+    pub fn parse(header: &Header, bytes: &'a [u8], sha256: Sha256Fn) -> Result<Self, FormatError> {
+        let expected = pageset1_sums_len(header.pageset1_len).unwrap_or(u64::MAX);
+        if expected != bytes.len() as u64 {
+            return Err(FormatError::BadSumsLength {
+                expected,
+                actual: bytes.len() as u64,
+            });
+        }
+        if sha256(bytes) != header.pageset1_sums_sha256 {
+            return Err(FormatError::BadSums);
+        }
+        Ok(Self {
+            sums: bytes,
+            len: header.pageset1_len,
+        })
+    }
+
+    /// Length of the `pageset1` file the sums are of.
+    pub fn pageset1_len(&self) -> u64 {
+        self.len
+    }
+
+    /// Number of segments.
+    pub fn segments(&self) -> u64 {
+        segment_count(self.len)
+    }
+
+    /// The SHA-256 of segment `segment`.
+    pub fn segment_hash(&self, segment: u64) -> Option<&'a [u8; HASH_LEN]> {
+        let start = usize::try_from(segment).ok()?.checked_mul(HASH_LEN)?;
+        self.sums
+            .get(start..start.checked_add(HASH_LEN)?)?
+            .try_into()
+            .ok()
+    }
+
+    /// Length of segment `segment` (the last one may be shorter), `None`
+    /// past the last one.
+    pub fn segment_len(&self, segment: u64) -> Option<usize> {
+        let start = segment.checked_mul(SEGMENT_LEN as u64)?;
+        let left = self.len.checked_sub(start).filter(|&l| l > 0)?;
+        usize::try_from(left.min(SEGMENT_LEN as u64)).ok()
+    }
+
+    /// Checks a whole `pageset1` file against the sums: `Ok` if it is
+    /// [`Self::pageset1_len`] bytes and every segment matches.
+    pub fn check(&self, pageset1: &[u8], sha256: Sha256Fn) -> Result<(), SegmentError<()>> {
+        let received = pageset1.len() as u64;
+        if received > self.len {
+            return Err(SegmentError::TooLong { expected: self.len });
+        }
+        if received < self.len {
+            return Err(SegmentError::Truncated {
+                received,
+                expected: self.len,
+            });
+        }
+        for (i, segment) in (0u64..).zip(pageset1.chunks(SEGMENT_LEN)) {
+            if self.segment_hash(i) != Some(&sha256(segment)) {
+                return Err(SegmentError::Mismatch { segment: i });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Why `pageset1` bytes were refused by a [`SegmentChecker`]; `E` is the
+/// sink's error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SegmentError<E> {
+    /// The buffer given to [`SegmentChecker::feed`] holds less than
+    /// [`SEGMENT_LEN`].
+    SmallBuffer,
+    /// Segment `segment` does not match its SHA-256.
+    Mismatch {
+        /// Index of the segment.
+        segment: u64,
+    },
+    /// More bytes than the file's length.
+    TooLong {
+        /// The file's length.
+        expected: u64,
+    },
+    /// The file ends early.
+    Truncated {
+        /// Bytes received.
+        received: u64,
+        /// The file's length.
+        expected: u64,
+    },
+    /// The sink refused a verified segment.
+    Sink(E),
+}
+
+impl<E> fmt::Display for SegmentError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::SmallBuffer => write!(f, "segment buffer smaller than a segment"),
+            Self::Mismatch { segment } => write!(f, "segment {segment} SHA-256 mismatch"),
+            Self::TooLong { expected } => write!(f, "longer than its {expected} bytes"),
+            Self::Truncated { received, expected } => {
+                write!(f, "ends after {received} of its {expected} bytes")
+            }
+            Self::Sink(_) => write!(f, "a verified segment was refused"),
+        }
+    }
+}
+
+/// Checks a `pageset1` fed in pieces of any size (a TFTP transfer)
+/// against its `pageset1.sums`, and hands on only verified bytes: it
+/// keeps each segment in a buffer of the caller's until it is whole, and
+/// gives it to the sink once it matches its SHA-256. Each byte is hashed
+/// once.
+#[derive(Clone, Debug)]
+pub struct SegmentChecker<'a> {
+    sums: SegmentSums<'a>,
+    /// Bytes taken so far.
+    received: u64,
+    /// Bytes of the current segment in the buffer.
+    fill: usize,
+}
+
+impl<'a> SegmentChecker<'a> {
+    /// A checker of the file `sums` are of.
+    pub const fn new(sums: SegmentSums<'a>) -> Self {
+        Self {
+            sums,
+            received: 0,
+            fill: 0,
+        }
+    }
+
+    /// Takes `data`, the next bytes of the file. `buf` (at least
+    /// [`SEGMENT_LEN`] bytes, the same at each call) keeps the current
+    /// segment between calls; `sink` gets each segment, in order, once it
+    /// matched its SHA-256 (computed with `sha256`), and never bytes of
+    /// a segment that did not. Bytes past the file's length are refused
+    /// before any of them is taken.
+    pub fn feed<E>(
+        &mut self,
+        mut data: &[u8],
+        buf: &mut [u8],
+        sha256: Sha256Fn,
+        sink: &mut impl FnMut(&[u8]) -> Result<(), E>,
+    ) -> Result<(), SegmentError<E>> {
+        if buf.len() < SEGMENT_LEN {
+            return Err(SegmentError::SmallBuffer);
+        }
+        let left = self.sums.len.saturating_sub(self.received);
+        if data.len() as u64 > left {
+            return Err(SegmentError::TooLong {
+                expected: self.sums.len,
+            });
+        }
+        while !data.is_empty() {
+            let segment = self.received.checked_div(SEGMENT_LEN as u64).unwrap_or(0);
+            let len = self
+                .sums
+                .segment_len(segment)
+                .ok_or(SegmentError::TooLong {
+                    expected: self.sums.len,
+                })?;
+            let k = len.saturating_sub(self.fill).min(data.len());
+            let (now, rest) = data.split_at(k);
+            let end = self.fill.saturating_add(k);
+            copy(
+                buf.get_mut(self.fill..end)
+                    .ok_or(SegmentError::SmallBuffer)?,
+                now,
+            );
+            self.fill = end;
+            self.received = self.received.saturating_add(k as u64);
+            data = rest;
+            if self.fill < len {
+                continue;
+            }
+            self.fill = 0;
+            let whole = buf.get(..len).ok_or(SegmentError::SmallBuffer)?;
+            if self.sums.segment_hash(segment) != Some(&sha256(whole)) {
+                return Err(SegmentError::Mismatch { segment });
+            }
+            sink(whole).map_err(SegmentError::Sink)?;
+        }
+        Ok(())
+    }
+
+    /// Bytes taken so far.
+    pub fn received(&self) -> u64 {
+        self.received
+    }
+
+    /// Checks that the file, now at its end, was whole (its last segment,
+    /// then, was checked and handed on).
+    pub fn finish<E>(&self) -> Result<(), SegmentError<E>> {
+        if self.received != self.sums.len || self.fill != 0 {
+            return Err(SegmentError::Truncated {
+                received: self.received,
+                expected: self.sums.len,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Copies `src` into `dst`, which the caller made as long: element by
+/// element, so that no length check can panic (as `blocks.rs` does).
+fn copy(dst: &mut [u8], src: &[u8]) {
+    for (d, s) in dst.iter_mut().zip(src) {
+        *d = *s;
     }
 }
 

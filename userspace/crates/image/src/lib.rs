@@ -6,7 +6,8 @@
 //!
 //! - `manifest`: a fixed header and its SHA-256, all a resuming kernel
 //!   fetches before pageset1 (with its signature): the image's name and
-//!   generation, the kernel build, the SHA-256 of pageset1 and `hashes`;
+//!   generation, the kernel build, the SHA-256 of pageset1,
+//!   `pageset1.sums` and `hashes`;
 //! - `manifest.sig` (optional): a detached PKCS#7/CMS signature over the
 //!   manifest's bytes, which a client's kernel checks against its trusted
 //!   keys;
@@ -15,6 +16,9 @@
 //! - `pageset1`: the hibernation image restored eagerly, `pageset1_len`
 //!   bytes with SHA-256 `pageset1_sha256`, as it is or in LZ4-compressed
 //!   blocks (`blocks.rs`) that decode to `snapshot_len` bytes;
+//! - `pageset1.sums`: the SHA-256 of each [`SEGMENT_LEN`] bytes of
+//!   `pageset1` as stored, whose own SHA-256 is in the header: a reader
+//!   checks each segment ([`SegmentChecker`]) before it decodes it;
 //! - `p2-<chunk as 16 lowercase hex digits>`: pageset2, `chunk_pages`
 //!   pages per file (the last one may be shorter), so that any TFTP server
 //!   can serve any page on its own;

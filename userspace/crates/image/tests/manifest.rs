@@ -29,6 +29,7 @@ fn header(pages: u64, chunk_pages: u32) -> Header {
     let mut h = Header::new(4096, chunk_pages, "6.12.117 #1 SMP lazyresume");
     h.pageset1_len = 12345;
     h.pageset1_sha256 = [7; HASH_LEN];
+    h.pageset1_sums_sha256 = [9; HASH_LEN];
     h.pageset1_encoding = Encoding::Lz4Blocks;
     // Whole pages of every page size.
     h.snapshot_len = 8 * 65536;

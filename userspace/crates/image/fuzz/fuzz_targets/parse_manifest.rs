@@ -1,16 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Any bytes given to the manifest and hashes parsers: no panic, and
-//! whatever they accept is consistent (a valid name, a header that
-//! encodes back to the same bytes). The first MANIFEST_LEN bytes are the
-//! manifest, the rest the hashes file. Checksums are checked with a
+//! Any bytes given to the manifest, hashes and pageset1.sums parsers and
+//! to the segment checker: no panic, and whatever they accept is
+//! consistent (a valid name, a header that encodes back to the same
+//! bytes, only verified segments handed on, whole). The first
+//! MANIFEST_LEN bytes are the manifest, the rest the hashes file, or the
+//! pageset1.sums and then a pageset1 (of at most a few segments). Checksums are checked with a
 //! SHA-256 that accepts what the manifest says, so that the fuzzer gets
 //! past them.
 
 #![no_main]
 
 use lazyresume_image::{
-    Header, Manifest, PageHashes, HASH_LEN, HEADER_LEN, MANIFEST_LEN, NAME_LEN,
+    pageset1_sums_len, Header, Manifest, PageHashes, SegmentChecker, SegmentError, SegmentSums,
+    HASH_LEN, HEADER_LEN, MANIFEST_LEN, NAME_LEN, SEGMENT_LEN,
 };
 use libfuzzer_sys::fuzz_target;
 use sha2::{Digest, Sha256};
@@ -56,5 +59,42 @@ fuzz_target!(|data: &[u8]| {
             assert!(off + u64::from(h.page_size) <= h.chunk_len(c).unwrap());
         }
         assert!(p.page_hash(h.pageset2_pages).is_none());
+    }
+    // The same bytes as pageset1.sums, then a pageset1: sums of a
+    // pageset1 of at most 4 segments, and the sums that come first.
+    let mut h = h;
+    h.pageset1_len %= 4 * SEGMENT_LEN as u64 + 1;
+    let sums_len = pageset1_sums_len(h.pageset1_len).unwrap() as usize;
+    let (sums, pageset1) = hashes.split_at(hashes.len().min(sums_len));
+    let _ = SegmentSums::parse(&h, sums, real);
+    trust(&h.pageset1_sums_sha256);
+    let Ok(s) = SegmentSums::parse(&h, sums, trusting) else {
+        return;
+    };
+    assert_eq!(s.segments() as usize * HASH_LEN, sums.len());
+    // The pageset1 fed in two pieces, cut where its first byte says.
+    let cut = pageset1.first().map_or(0, |&b| usize::from(b) * 997) % (pageset1.len() + 1);
+    let mut checker = SegmentChecker::new(s);
+    let mut buf = vec![0u8; SEGMENT_LEN];
+    let mut out = 0usize;
+    let mut sink = |seg: &[u8]| {
+        assert_eq!(&pageset1[out..out + seg.len()], seg);
+        assert!(s.segment_hash((out / SEGMENT_LEN) as u64) == Some(&real(seg)));
+        out += seg.len();
+        Ok::<(), ()>(())
+    };
+    let (a, b) = pageset1.split_at(cut);
+    let r = checker
+        .feed(a, &mut buf, real, &mut sink)
+        .and_then(|()| checker.feed(b, &mut buf, real, &mut sink));
+    match r {
+        Ok(()) => {
+            assert_eq!(checker.received(), pageset1.len() as u64);
+            let done = checker.finish::<()>();
+            assert_eq!(done.is_ok(), pageset1.len() as u64 == h.pageset1_len);
+        }
+        Err(SegmentError::Mismatch { .. }) => {}
+        Err(SegmentError::TooLong { .. }) => assert!(pageset1.len() as u64 > h.pageset1_len),
+        Err(e) => panic!("{e:?}"),
     }
 });
