@@ -25,8 +25,10 @@
 #                 the image at the same time; each keeps its own MAC and
 #                 address, answers reads, passes verify of every byte and
 #                 ends with a clean kernel log
-#   fallback      clients asked for a corrupted image (a flipped byte, and
-#                 a malformed first LZ4 block), and one asked for a
+#   fallback      clients asked for a corrupted image (a flipped byte of
+#                 pageset1, refused at its segment; a malformed first LZ4
+#                 block in an image whose hashes match it; a flipped
+#                 byte of pageset1.sums), and one asked for a
 #                 missing image, each say why and boot normally (the
 #                 workload starts cold and answers); a dry run loads the
 #                 image and gives up just before the jump
@@ -304,12 +306,25 @@ fallback)
 	# that before it looked at pageset1, as the signatures scenario checks;
 	# lazyresume sign refuses to sign a damaged image).  Real copies: the
 	# damage is written into their pageset1.
-	for c in corrupt bad-block; do
+	for c in corrupt bad-block bad-sums; do
 		rm -rf "${images:?}/$c"
 		cp -r "$images/$image" "$images/$c"
-		sign_image "$images/$c" --name "$c"
 	done
-	# Flip the bits of one byte in the middle of pageset1.
+	sign_image "$images/corrupt" --name corrupt
+	sign_image "$images/bad-sums" --name bad-sums
+	# One changed byte in the segment sums: refused before pageset1.
+	python3 - "$images/bad-sums/pageset1.sums" <<'PY'
+import sys
+with open(sys.argv[1], "r+b") as f:
+    f.seek(40)
+    b = f.read(1)
+    f.seek(40)
+    f.write(bytes([b[0] ^ 1]))
+PY
+	# Flip the bits of one byte in the middle of pageset1: its segment's
+	# SHA-256 (pageset1.sums) refuses it before the decoder sees it.
+	p1_len=$(stat -c %s "$images/corrupt/pageset1")
+	bad_segment=$((p1_len / 2 / (128 << 10)))
 	python3 - "$images/corrupt/pageset1" <<'PY'
 import os, sys
 with open(sys.argv[1], "r+b") as f:
@@ -318,12 +333,29 @@ with open(sys.argv[1], "r+b") as f:
     f.seek(-1, 1)
     f.write(bytes([b[0] ^ 0xFF]))
 PY
-	# A first LZ4 frame that announces a stored block of one byte: the
-	# module's decoder must refuse it before the hash could.
+	# A first LZ4 frame that announces a stored block of one byte, in an
+	# image whose hashes (pageset1's, its segments', the manifest's) are
+	# made again and which is signed as it is: its segment matches, and
+	# the module's decoder must refuse it.
 	printf '\001\000\000\200' | dd of="$images/bad-block/pageset1" conv=notrunc status=none
+	python3 - "$images/bad-block" <<'PY'
+import hashlib, os, sys
+d = sys.argv[1]
+p1 = open(os.path.join(d, "pageset1"), "rb").read()
+seg = 128 << 10
+sums = b"".join(hashlib.sha256(p1[i:i + seg]).digest() for i in range(0, len(p1), seg))
+open(os.path.join(d, "pageset1.sums"), "wb").write(sums)
+m = bytearray(open(os.path.join(d, "manifest"), "rb").read())
+assert len(m) == 384, len(m)
+m[48:80] = hashlib.sha256(p1).digest()
+m[320:352] = hashlib.sha256(sums).digest()
+m[352:384] = hashlib.sha256(bytes(m[:352])).digest()
+open(os.path.join(d, "manifest"), "wb").write(m)
+PY
+	sign_image "$images/bad-block" --name bad-block
 	image_server_up
 	ok=0
-	for case in corrupt bad-block missing dry-run; do
+	for case in corrupt bad-block bad-sums missing dry-run; do
 		p=$(free_tcp_port)
 		img=$case
 		[ "$case" = dry-run ] && img="$image lrdryrun=1"
@@ -336,8 +368,9 @@ PY
 		expect "fallback-$case" LAZYRESUME-FALLBACK || ok=1
 		expect "fallback-$case" "LAZYRESUME-VERDICT: PASS cold" || ok=1
 	done
-	expect fallback-corrupt "not resuming image corrupt: pageset1 corrupted" || ok=1
+	expect fallback-corrupt "not resuming image corrupt: pageset1 corrupted: segment $bad_segment SHA-256 mismatch" || ok=1
 	expect fallback-bad-block "not resuming image bad-block: pageset1 corrupted: block 0 has a malformed frame header" || ok=1
+	expect fallback-bad-sums "not resuming image bad-sums: bad-sums/pageset1.sums: pageset1.sums SHA-256 mismatch" || ok=1
 	expect fallback-missing "not resuming image missing: cannot fetch missing/manifest" || ok=1
 	expect fallback-dry-run "^resume: dry run: manifest .* loaded in" || ok=1
 	exit "$ok"

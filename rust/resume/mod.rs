@@ -6,9 +6,13 @@
 //!
 //! The boot kernel fetches the manifest, checks it (format, page size,
 //! kernel build), checks its signature (`manifest.sig`) with the kernel's
-//! trusted keys, its name and its generation, streams `pageset1` into the hibernation loader while
-//! hashing it (and decoding it, if it is in LZ4 blocks), checks its length,
-//! SHA-256 and decoded length, writes the hand-off page and
+//! trusted keys, its name and its generation, fetches `pageset1.sums`
+//! (the SHA-256 of each 128 KiB segment of `pageset1`) and checks it
+//! against the manifest, then streams `pageset1` through a segment
+//! checker: each segment goes on to the LZ4 decoder (if it is in LZ4
+//! blocks) and the hibernation loader only once it matched its SHA-256,
+//! so no byte that is not the signed image's reaches those parsers. It
+//! checks its length and decoded length, writes the hand-off page and
 //! jumps. Anything that fails before the jump gives the load up and says
 //! why; the system runs on as before.
 //!
@@ -25,7 +29,10 @@ use kernel::time::Ktime;
 
 use crate::fetch;
 use crate::shared::abi::{self, REASON_LEN};
-use crate::shared::image::{self, Encoding, FormatError, Manifest, KERNEL_ID_LEN};
+use crate::shared::image::{
+    self, Encoding, FormatError, Manifest, SegmentChecker, SegmentError, SegmentSums,
+    KERNEL_ID_LEN, SEGMENT_LEN,
+};
 use crate::shared::image_blocks::{DecodeError, Decoder, BLOCK_LEN};
 use crate::shared::image_loadset;
 use crate::store;
@@ -34,7 +41,7 @@ use crate::sys::errno::{ebadmsg, ekeyrejected, enokey, estale, etimedout};
 use crate::sys::hibernate::{self, Loader};
 use crate::sys::lz4;
 use crate::sys::net::SockAddrV4;
-use crate::sys::sha256::{self, Sha256};
+use crate::sys::sha256;
 use crate::sys::signature::{self, Rejection};
 use crate::tftp::client::{self, Requested, Sink, TransferOptions, MAX_WINDOWSIZE};
 
@@ -185,11 +192,14 @@ impl Blocks {
     }
 }
 
-/// Streams `pageset1` into the hibernation loader, hashing it as stored and
-/// decoding it first if it is in LZ4 blocks.
+/// Streams `pageset1` into the hibernation loader: checks each segment
+/// as stored against its SHA-256 in `pageset1.sums` first, then decodes
+/// it if it is in LZ4 blocks.
 struct LoaderSink<'a> {
     loader: &'a mut Loader,
-    digest: Sha256,
+    /// The segment checker, and its buffer of one segment.
+    checker: SegmentChecker<'a>,
+    segment: KVVec<u8>,
     len: u64,
     /// Bytes the manifest announces: more is refused.
     expected: u64,
@@ -199,6 +209,8 @@ struct LoaderSink<'a> {
     load_error: Option<Error>,
     /// What was wrong with the encoded stream, likewise.
     decode_error: Option<DecodeError<Error>>,
+    /// The segment that did not match its SHA-256, likewise.
+    segment_error: Option<SegmentError<Error>>,
 }
 
 impl Sink for LoaderSink<'_> {
@@ -206,20 +218,41 @@ impl Sink for LoaderSink<'_> {
         if offset != self.len || self.len + data.len() as u64 > self.expected {
             return Err(EFBIG);
         }
-        self.digest.update(data);
         self.len += data.len() as u64;
-        let (loader, load_error) = (&mut *self.loader, &mut self.load_error);
-        let mut load = |image: &[u8]| loader.write(image).inspect_err(|e| *load_error = Some(*e));
-        let Some(b) = self.blocks.as_mut() else {
-            return load(data);
+        let Self {
+            loader,
+            checker,
+            segment,
+            blocks,
+            load_error,
+            decode_error,
+            segment_error,
+            ..
+        } = self;
+        // Only verified segments get here.
+        let mut verified = |seg: &[u8]| -> Result {
+            let mut load =
+                |image: &[u8]| loader.write(image).inspect_err(|e| *load_error = Some(*e));
+            let Some(b) = blocks.as_mut() else {
+                return load(seg);
+            };
+            b.decoder
+                .feed(seg, &mut b.stage, &mut b.out, lz4::decompress, &mut load)
+                .map_err(|e| match e {
+                    DecodeError::Sink(e) => e,
+                    other => {
+                        *decode_error = Some(other);
+                        EINVAL
+                    }
+                })
         };
-        b.decoder
-            .feed(data, &mut b.stage, &mut b.out, lz4::decompress, &mut load)
+        checker
+            .feed(data, segment, sha256::digest, &mut verified)
             .map_err(|e| match e {
-                DecodeError::Sink(e) => e,
+                SegmentError::Sink(e) => e,
                 other => {
-                    self.decode_error = Some(other);
-                    EINVAL
+                    *segment_error = Some(other);
+                    ebadmsg()
                 }
             })
     }
@@ -412,7 +445,38 @@ pub(crate) fn resume(req: &abi::Resume, server: SockAddrV4, r: &mut Reason) -> R
             u32::try_from(u64::from(DEFAULT_DEADLINE_MS).saturating_add(extra)).unwrap_or(u32::MAX);
     }
 
-    // pageset1, straight into the loader.
+    // The SHA-256 of each segment of pageset1, before any of it.
+    let name = file_name(image, image::PAGESET1_SUMS_NAME)
+        .map_err(|e| fail(r, e, format_args!("out of memory")))?;
+    let sums_len = image::pageset1_sums_len(h.pageset1_len)
+        .and_then(|l| usize::try_from(l).ok())
+        .ok_or_else(|| fail(r, EINVAL, format_args!("pageset1 too large")))?;
+    let mut sums = VecSink {
+        data: KVVec::new(),
+        limit: sums_len,
+    };
+    client::fetch(server, &name, &opts, &mut sums).map_err(|e| {
+        if e == EFBIG {
+            fail(
+                r,
+                ebadmsg(),
+                format_args!(
+                    "{}: longer than the {sums_len} bytes pageset1's length makes it",
+                    text(&name)
+                ),
+            )
+        } else {
+            fail(
+                r,
+                e,
+                format_args!("cannot fetch {} from {server}: {}", text(&name), why(e)),
+            )
+        }
+    })?;
+    let sums = SegmentSums::parse(&h, &sums.data, sha256::digest)
+        .map_err(|e: FormatError| fail(r, ebadmsg(), format_args!("{}: {e}", text(&name))))?;
+
+    // pageset1, segment by segment into the loader.
     let name = file_name(image, image::PAGESET1_NAME)
         .map_err(|e| fail(r, e, format_args!("out of memory")))?;
     let mut loader = Loader::start().map_err(|e| {
@@ -428,14 +492,18 @@ pub(crate) fn resume(req: &abi::Resume, server: SockAddrV4, r: &mut Reason) -> R
             Blocks::new(h.snapshot_len).map_err(|e| fail(r, e, format_args!("out of memory")))?,
         ),
     };
+    let segment = KVVec::from_elem(0, SEGMENT_LEN, GFP_KERNEL)
+        .map_err(|e| fail(r, e.into(), format_args!("out of memory")))?;
     let mut sink = LoaderSink {
         loader: &mut loader,
-        digest: Sha256::new(),
+        checker: SegmentChecker::new(sums),
+        segment,
         len: 0,
         expected: h.pageset1_len,
         blocks,
         load_error: None,
         decode_error: None,
+        segment_error: None,
     };
     if let Err(e) = client::fetch(server, &name, &opts, &mut sink) {
         return Err(match sink.load_error {
@@ -455,9 +523,10 @@ pub(crate) fn resume(req: &abi::Resume, server: SockAddrV4, r: &mut Reason) -> R
                     l.to_errno()
                 ),
             ),
-            None => match sink.decode_error {
-                Some(d) => fail(r, ebadmsg(), format_args!("pageset1 corrupted: {d}")),
-                None => fail(
+            None => match (sink.segment_error, sink.decode_error) {
+                (Some(s), _) => fail(r, ebadmsg(), format_args!("pageset1 corrupted: {s}")),
+                (None, Some(d)) => fail(r, ebadmsg(), format_args!("pageset1 corrupted: {d}")),
+                (None, None) => fail(
                     r,
                     e,
                     format_args!("cannot fetch {} from {server}: {}", text(&name), why(e)),
@@ -465,7 +534,7 @@ pub(crate) fn resume(req: &abi::Resume, server: SockAddrV4, r: &mut Reason) -> R
             },
         });
     }
-    let (len, digest) = (sink.len, sink.digest.finish());
+    let len = sink.len;
     if len != h.pageset1_len {
         return Err(fail(
             r,
@@ -476,12 +545,9 @@ pub(crate) fn resume(req: &abi::Resume, server: SockAddrV4, r: &mut Reason) -> R
             ),
         ));
     }
-    if digest != h.pageset1_sha256 {
-        return Err(fail(
-            r,
-            ebadmsg(),
-            format_args!("pageset1 corrupted: SHA-256 mismatch"),
-        ));
+    // Every segment, the last one too, was checked as it came.
+    if let Err(s) = sink.checker.finish::<Error>() {
+        return Err(fail(r, ebadmsg(), format_args!("pageset1 corrupted: {s}")));
     }
     if let Some(Err(d)) = sink.blocks.as_ref().map(|b| b.decoder.finish::<Error>()) {
         return Err(fail(r, ebadmsg(), format_args!("pageset1 corrupted: {d}")));
