@@ -664,6 +664,16 @@ impl Engine {
             Ok(len) => {
                 let kept = if source.lz4() {
                     self.keep_encoded(first, len, pages, io)
+                } else if len < wanted_len(&io.wanted) {
+                    // Short of a page it must hold: a file left truncated
+                    // on the server (a repeated upload request truncates
+                    // it), say. Taken as it is, it would "arrive" again
+                    // and again without the page a fault waits for: it
+                    // counts as a file whose pages failed their check,
+                    // and is given up after a few tries (SIGBUS for its
+                    // pages).
+                    STATS.undecodable.inc();
+                    Ok((0, true))
                 } else {
                     let data = io.buf.get(..len).unwrap_or(&[]);
                     self.keep_pages(first, data, &io.wanted)
@@ -910,6 +920,15 @@ impl LocalFill for Engine {
             _ => Err(EAGAIN),
         }
     }
+}
+
+/// The bytes a raw file must have to hold every page of `wanted` still
+/// to be fetched.
+fn wanted_len(wanted: &[Want]) -> usize {
+    wanted
+        .iter()
+        .rposition(|w| matches!(w, Want::Page(_)))
+        .map_or(0, |j| (j + 1) * PAGE_SIZE)
 }
 
 /// The pages of one file that pass their check, before they are kept.
