@@ -12,6 +12,10 @@ root=$1
 mkdir -p "$root/upload"
 rm -f "$root"/upload/*
 chmod 1777 "$root/upload"
+# A page file left empty, as a repeated upload request leaves one
+# (lazy_tftp_test's a_truncated_page_file_is_sigbus).
+: >"$root/truncated-0000000000000000"
+chmod 0644 "$root/truncated-0000000000000000"
 [ -e "$root/SHA256SUMS" ] && exit 0
 mk() { head -c "$2" /dev/urandom >"$root/$1"; }
 mk empty 0

@@ -240,6 +240,34 @@ TEST_F(tftp, missing_page_file_is_sigbus)
 	munmap(p, page_size);
 }
 
+TEST_F(tftp, a_truncated_page_file_is_sigbus)
+{
+	unsigned char *p = map_filled(1, 4);
+	long long bad;
+	int status;
+
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(0, drop_unused(self->fd));
+	if (stat_value("tftp_backend_pages") != 0)
+		SKIP(return, "pages of another user are on a TFTP server");
+	ASSERT_EQ(0, evict_all(self->fd, p, 1));
+	/*
+	 * truncated-0000000000000000 is an empty file on the server
+	 * (scripts/tftp-test-files.sh), as a repeated upload request leaves
+	 * one: it arrives without the page, every time. It is given up
+	 * after three tries, not fetched forever.
+	 */
+	strcpy(self->req.prefix, "truncated-");
+	self->req.flags = LAZYRESUME_TFTP_BACKEND_NO_UPLOAD;
+	ASSERT_EQ(0, ioctl(self->fd, LAZYRESUME_IOC_TFTP_BACKEND, &self->req));
+	bad = stat_value("fetch_undecodable_files");
+	status = read_in_child(p, 20000);
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGBUS);
+	EXPECT_LE(bad + 3, stat_value("fetch_undecodable_files"));
+	EXPECT_EQ(1, lazy_pages(p, 1));
+	munmap(p, page_size);
+}
+
 /*
  * Moves one evicted page of @p to a server that does not answer (port 9
  * of the hpa server's host), then starts a child that reads it.
