@@ -165,6 +165,8 @@ pub(crate) struct Report {
     /// The window size in use.
     #[cfg_attr(not(lazyresume_test), allow(dead_code))]
     pub(crate) windowsize: u16,
+    /// The server's transfer ID.
+    server_tid: Option<SockAddrV4>,
 }
 
 /// The errno for a failed transfer.
@@ -222,6 +224,9 @@ struct Transport<'a> {
     file: &'a [u8],
     /// The server's transfer ID once it answered.
     tid: Option<SockAddrV4>,
+    /// Server TIDs of earlier transfers on this socket, refused as
+    /// strangers.
+    refused: Option<&'a RecentTids>,
     opts: TransferOptions,
     start: Ktime,
     rto_ms: u32,
@@ -251,6 +256,7 @@ impl<'a> Transport<'a> {
             server,
             file,
             tid: None,
+            refused: None,
             opts: *opts,
             start: Ktime::ktime_get(),
             rto_ms: RTT.rto_ms(opts.rto_ms, MAX_RTO_MS),
@@ -328,10 +334,13 @@ impl<'a> Transport<'a> {
     }
 
     /// Whether a packet from `from` is from the server's transfer ID: until
-    /// the server answered, any port of its address; then only its TID.
+    /// the server answered, any port of its address but those of earlier
+    /// transfers; then only its TID.
     fn is_server_tid(&self, from: SockAddrV4) -> bool {
         match self.tid {
-            None => from.addr == self.server.addr,
+            None => {
+                from.addr == self.server.addr && !self.refused.is_some_and(|r| r.contains(from))
+            }
             Some(t) => from == t,
         }
     }
@@ -453,19 +462,75 @@ impl FetchBuffers {
     }
 }
 
-/// Fetch buffers kept from one fetch to the next, for a worker that
-/// fetches many files: nothing large is allocated per fetch.
+/// How many finished transfers' server TIDs an [`Endpoint`] refuses.
+const RECENT_TIDS: usize = 32;
+/// How long an [`Endpoint`] refuses a finished transfer's server TID:
+/// longer than a server goes on sending a block again without an answer
+/// (tftpd-hpa: 1 s doubling, about 6 s in all).
+const RECENT_TID_MS: i64 = 10_000;
+
+/// The server TIDs of an endpoint's recent transfers, each until
+/// [`RECENT_TID_MS`] after its transfer ended.
+struct RecentTids {
+    slots: [Option<(SockAddrV4, Ktime)>; RECENT_TIDS],
+    next: usize,
+}
+
+impl RecentTids {
+    const fn new() -> Self {
+        Self {
+            slots: [None; RECENT_TIDS],
+            next: 0,
+        }
+    }
+
+    /// Remembers `tid`, whose transfer just ended, in place of the oldest.
+    fn push(&mut self, tid: SockAddrV4) {
+        self.slots[self.next] = Some((tid, Ktime::ktime_get()));
+        self.next = (self.next + 1) % RECENT_TIDS;
+    }
+
+    /// Forgets every TID (the socket they were for is gone).
+    fn clear(&mut self) {
+        *self = Self::new();
+    }
+
+    /// Whether `from` is the TID of a transfer that ended less than
+    /// [`RECENT_TID_MS`] ago.
+    fn contains(&self, from: SockAddrV4) -> bool {
+        let now = Ktime::ktime_get();
+        self.slots.iter().flatten().any(|&(tid, ended)| {
+            tid == from && (now - ended).to_ms() < RECENT_TID_MS
+        })
+    }
+}
+
+/// A socket and fetch buffers kept from one fetch to the next, for a
+/// worker that fetches many files: nothing is allocated and no socket is
+/// opened per fetch while transfers go well.
 ///
-/// Each fetch still gets a socket of its own (a new port), as RFC 1350
-/// gives each transfer its own transfer ID. TFTP tells transfers apart by
-/// port only, and the first reply of a transfer may come from any server
-/// port: on a socket kept from one transfer to the next, a block the
-/// server sent again late (its acknowledgement came after the server's
-/// timer) or a second transfer the server started for a request sent again
-/// is taken for the next file's first block. Under load that happened
-/// file after file, each failing its hash check three times (SIGBUS).
+/// TFTP tells transfers apart by port only, and the first reply of a
+/// transfer may come from any server port. On a kept socket, a block the
+/// server of an earlier transfer sends again late (its acknowledgement
+/// came after the server's timer) would be taken for the next file's
+/// first block: under load that happened file after file, each failing
+/// its hash check three times (SIGBUS). So the endpoint refuses, with
+/// ERROR 5 as RFC 1350 wants, packets from the TIDs of its transfers of
+/// the last [`RECENT_TID_MS`]. A transfer that sent anything twice may
+/// have left the server a second transfer of the same file (a request
+/// sent again starts one) from a TID never seen, and a failed transfer
+/// leaves an unknown state: after either, the next fetch gets a new
+/// socket (a new port).
+///
+/// Opening a socket for every transfer instead costs little in the
+/// kernel, but a NAT on the way pays for each port: QEMU's user network
+/// keeps a host socket per guest port for minutes and its main loop walks
+/// them all, which slowed the background stream five-fold.
 pub(crate) struct Endpoint {
     bufs: FetchBuffers,
+    /// The kept socket, with the block and window size it was sized for.
+    sock: Option<(UdpSocket, u16, u16)>,
+    recent: RecentTids,
 }
 
 impl Endpoint {
@@ -473,12 +538,14 @@ impl Endpoint {
     pub(crate) fn new(blksize: u16) -> Result<Self> {
         Ok(Self {
             bufs: FetchBuffers::new(blksize)?,
+            sock: None,
+            recent: RecentTids::new(),
         })
     }
 
     /// Fetches `file` from `server` into `sink` as [`fetch`] does, with
-    /// this endpoint's buffers and a socket of its own; `EINVAL` if `opts`
-    /// asks for larger blocks than the endpoint was made for.
+    /// this endpoint's buffers and socket; `EINVAL` if `opts` asks for
+    /// larger blocks than the endpoint was made for.
     pub(crate) fn fetch(
         &mut self,
         server: SockAddrV4,
@@ -489,11 +556,33 @@ impl Endpoint {
         if usize::from(opts.blksize) > self.bufs.blksize() {
             return Err(EINVAL);
         }
-        let bufs = &mut self.bufs;
+        let (blksize, windowsize) = (opts.blksize, opts.windowsize);
+        let Self { bufs, sock, recent } = self;
+        let kept = sock
+            .take()
+            .filter(|&(_, b, w)| (b, w) == (blksize, windowsize));
         finish(|| {
-            let sock = open_socket(opts.blksize, opts.windowsize, false)
-                .map_err(|e| setup_failed(server, file, opts, "UDP socket", e))?;
-            run_fetch(&sock, bufs, server, file, opts, sink)
+            let socket = match kept {
+                Some((kept, _, _)) => kept,
+                None => {
+                    recent.clear();
+                    STATS.sockets_opened.inc();
+                    open_socket(blksize, windowsize, false)
+                        .map_err(|e| setup_failed(server, file, opts, "UDP socket", e))?
+                }
+            };
+            let r = run_fetch(&socket, bufs, server, file, opts, Some(recent), sink);
+            // Keep the socket only after a clean transfer (see above).
+            if let Ok(Report {
+                retransmits: 0,
+                server_tid: Some(tid),
+                ..
+            }) = r
+            {
+                recent.push(tid);
+                *sock = Some((socket, blksize, windowsize));
+            }
+            r
         })
     }
 }
@@ -529,7 +618,7 @@ pub(crate) fn fetch(
             .map_err(|e| setup_failed(server, file, opts, "UDP socket", e))?;
         let mut bufs = FetchBuffers::new(opts.blksize)
             .map_err(|e| setup_failed(server, file, opts, "memory for buffers", e))?;
-        run_fetch(&sock, &mut bufs, server, file, opts, sink)
+        run_fetch(&sock, &mut bufs, server, file, opts, None, sink)
     })
 }
 
@@ -539,9 +628,11 @@ fn run_fetch(
     server: SockAddrV4,
     file: &[u8],
     opts: &TransferOptions,
+    refused: Option<&RecentTids>,
     sink: &mut dyn Sink,
 ) -> Result<Report, Failure> {
     let mut t = Transport::new(sock, server, file, opts);
+    t.refused = refused;
     let mut rx = Receiver::new(opts.requested(None));
     let FetchBuffers {
         packet: buf,
@@ -620,6 +711,7 @@ fn run_fetch(
                     elapsed_ns: 0,
                     blksize: params.blksize,
                     windowsize: params.windowsize,
+                    server_tid: t.tid,
                 });
             }
             RecvEvent::Failed { error, send } => {
@@ -719,6 +811,7 @@ fn run_upload(
                             elapsed_ns: 0,
                             blksize: params.blksize,
                             windowsize: params.windowsize,
+                            server_tid: t.tid,
                         });
                     }
                     SendEvent::Failed { error, send } => {

@@ -26,6 +26,9 @@ pub(crate) struct TftpStats {
     pub(crate) retransmit_wait_ms: Counter,
     /// Packets from a wrong transfer ID, answered with ERROR 5.
     pub(crate) strangers: Counter,
+    /// Sockets a fetcher's endpoint opened: its first, and one after each
+    /// transfer that sent something twice or failed.
+    pub(crate) sockets_opened: Counter,
     /// Sends that failed (counted as lost packets).
     pub(crate) send_errors: Counter,
     /// Transfers that ran out of time.
@@ -76,6 +79,7 @@ impl TftpStats {
         )?;
         RTT.render(out)?;
         writeln!(out, "tftp_strangers {}", self.strangers.get())?;
+        writeln!(out, "tftp_sockets_opened {}", self.sockets_opened.get())?;
         writeln!(out, "tftp_send_errors {}", self.send_errors.get())?;
         writeln!(out, "tftp_deadlines {}", self.deadlines.get())?;
         writeln!(out, "tftp_err_enoent {}", self.err_enoent.get())?;
@@ -95,6 +99,7 @@ pub(crate) static STATS: TftpStats = TftpStats {
     retransmits: Counter::new(),
     retransmit_wait_ms: Counter::new(),
     strangers: Counter::new(),
+    sockets_opened: Counter::new(),
     send_errors: Counter::new(),
     deadlines: Counter::new(),
     err_enoent: Counter::new(),
