@@ -11,6 +11,11 @@ when the requested name starts with a directive:
   stranger/FILE      serve FILE, but after block 2 also send a DATA packet
                      to the client from another port (a wrong transfer ID);
                      the client must answer it with ERROR 5 and carry on.
+  late/FILE          serve FILE, and keep the transfer's port: if the same
+                     client port asks again within 5 s, first send it a
+                     last DATA block 1 from that old port (a block sent
+                     again late), then serve the new request; a client
+                     that keeps its socket must refuse it (ERROR 5).
 
 Each transfer runs in its own thread and ends after 10 s without an ACK;
 the server itself exits after --lifetime seconds (default 3600).
@@ -34,12 +39,39 @@ def error(code, msg):
     return struct.pack("!HH", OP_ERROR, code) + msg.encode() + b"\0"
 
 
+# Sockets of finished late/ transfers by client address: (socket, end).
+LATE = {}
+LATE_LOCK = threading.Lock()
+
+
+def send_late_block(client):
+    """Sends a late DATA block 1 from @client's last late/ transfer's port."""
+    with LATE_LOCK:
+        sock, end = LATE.pop(client, (None, 0))
+    if sock is None:
+        return
+    if time.monotonic() - end < 5:
+        sock.settimeout(0.2)
+        sock.sendto(struct.pack("!HH", OP_DATA, 1) + b"late", client)
+        try:
+            reply, _ = sock.recvfrom(1024)
+            op, code = struct.unpack("!HH", reply[:4])
+            log(f"late block: got opcode {op} code {code}")
+        except socket.timeout:
+            log("late block: no answer")
+    sock.close()
+
+
 def transfer(root, client, name, options):
+    send_late_block(client)
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.bind(("127.0.0.1", 0))
     sock.settimeout(1.0)
     die_after = None
     stranger = False
+    late = name.startswith("late/")
+    if late:
+        name = name[len("late/"):]
     if name.startswith("die-after-"):
         head, _, name = name.partition("/")
         die_after = int(head[len("die-after-"):])
@@ -81,6 +113,9 @@ def transfer(root, client, name, options):
             return
         if len(chunk) < blksize:
             log(f"{name}: sent {len(data)} bytes")
+            if late:
+                with LATE_LOCK:
+                    LATE[client] = (sock, time.monotonic())
             return
         block += 1
 

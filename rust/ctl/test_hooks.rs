@@ -17,7 +17,7 @@ use crate::store;
 use crate::sys::lazy_entry::TaskMm;
 use crate::sys::sha256::Sha256;
 use crate::sys::task::{net_admin, sys_admin};
-use crate::tftp::client::{self, Requested, Sink, Source, TransferOptions};
+use crate::tftp::client::{self, Endpoint, Requested, Sink, Source, TransferOptions};
 
 /// Defaults of `struct lazyresume_tftp_xfer` fields left at zero.
 const DEFAULT_RTO_MS: u32 = 500;
@@ -117,7 +117,10 @@ fn tftp_xfer(arg: UserPtr, dir: Direction) -> Result<isize> {
         Some(name) if !name.is_empty() => name,
         _ => return Err(EINVAL),
     };
-    let known_flags = abi::TFTP_NO_DIGEST;
+    let known_flags = match dir {
+        Direction::Get => abi::TFTP_NO_DIGEST | abi::TFTP_TWICE,
+        Direction::Put => abi::TFTP_NO_DIGEST,
+    };
     if req.reserved != 0 || req.flags & !known_flags != 0 {
         return Err(EINVAL);
     }
@@ -138,6 +141,13 @@ fn tftp_xfer(arg: UserPtr, dir: Direction) -> Result<isize> {
     )?;
     let digest = (req.flags & abi::TFTP_NO_DIGEST == 0).then(Sha256::new);
     let (report, digest) = match dir {
+        Direction::Get if req.flags & abi::TFTP_TWICE != 0 => {
+            let mut endpoint = Endpoint::new(opts.blksize)?;
+            endpoint.fetch(server, file, &opts, &mut DigestSink { digest: None })?;
+            let mut sink = DigestSink { digest };
+            let report = endpoint.fetch(server, file, &opts, &mut sink)?;
+            (report, sink.digest)
+        }
         Direction::Get => {
             let mut sink = DigestSink { digest };
             let report = client::fetch(server, file, &opts, &mut sink)?;

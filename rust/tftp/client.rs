@@ -18,16 +18,13 @@ use kernel::time::{msecs_to_jiffies, Ktime};
 
 use super::proto::{
     ErrorCode, OptionSet, Receiver, RecvEvent, RecvTimeout, SendEvent, SendTimeout, Sender,
-    TransferError, DATA_HEADER_LEN, DEFAULT_BLKSIZE, MIN_OUT_LEN,
+    TransferError, DATA_HEADER_LEN, DEFAULT_BLKSIZE, MIN_OUT_LEN, WRITE_REQUEST_RTO_MS,
 };
 use super::rtt::{MAX_RTO_MS, RTT};
 use super::stats::STATS;
 use crate::sys::errno::{eaddrinuse, emsgsize, eproto, etimedout};
 use crate::sys::net::{SockAddrV4, UdpSocket};
 
-/// Retransmission timeout of a write request (WRQ) until the server
-/// answers, as the tool's uploads have (`userspace/cli/src/tftp_upload.rs`).
-const WRITE_REQUEST_RTO_MS: u32 = 2000;
 /// Room for a request: opcode, a 255-byte name, mode and four options.
 const REQUEST_LEN: usize = 512;
 /// Room for any reply to an upload (ACK, OACK, ERROR with its message): a
@@ -499,9 +496,10 @@ impl RecentTids {
     /// [`RECENT_TID_MS`] ago.
     fn contains(&self, from: SockAddrV4) -> bool {
         let now = Ktime::ktime_get();
-        self.slots.iter().flatten().any(|&(tid, ended)| {
-            tid == from && (now - ended).to_ms() < RECENT_TID_MS
-        })
+        self.slots
+            .iter()
+            .flatten()
+            .any(|&(tid, ended)| tid == from && (now - ended).to_ms() < RECENT_TID_MS)
     }
 }
 
@@ -747,12 +745,7 @@ fn run_upload(
     source: &mut dyn Source,
 ) -> Result<Report, Failure> {
     let mut t = Transport::new(sock, server, file, opts);
-    // The round-trip estimate is of data, which a running transfer
-    // answers at once; the first answer to a request waits for the
-    // server to start a transfer (tftpd-hpa forks one). A repeated WRQ
-    // starts a second transfer of the same file, which truncates it,
-    // possibly after the first one completed: seen under load, a page
-    // file left empty on the server. So the request waits long.
+    // A repeated WRQ would truncate the file: the request waits long.
     t.rto_ms = t.rto_ms.max(WRITE_REQUEST_RTO_MS);
     let total = source.len();
     let mut tx = Sender::new(opts.requested(Some(total)));

@@ -46,6 +46,7 @@ struct lazyresume_version {
 
 /* lazyresume_tftp_xfer.flags */
 #define LAZYRESUME_TFTP_NO_DIGEST (1 << 0) /* skip the SHA-256 */
+#define LAZYRESUME_TFTP_TWICE (1 << 1) /* GET: twice, on one kept socket */
 
 /**
  * struct lazyresume_tftp_xfer - argument of LAZYRESUME_IOC_TFTP_GET/PUT
@@ -68,6 +69,10 @@ struct lazyresume_version {
  * @windowsize_used: out: window size the server agreed to
  * @sha256:      out: SHA-256 of the data fetched or sent (zero with
  *               LAZYRESUME_TFTP_NO_DIGEST)
+ *
+ * With LAZYRESUME_TFTP_TWICE, GET fetches the file twice, one transfer
+ * after the other on one socket as the fetch engine's workers keep it,
+ * and reports the second transfer.
  *
  * Errors: ENOENT (file not found), EACCES (access violation), EEXIST and
  * ENOSPC (upload refused), ETIMEDOUT

@@ -36,6 +36,10 @@ pub struct TftpArgs {
     /// Skip the SHA-256 of the data (for throughput measurements).
     #[arg(long)]
     no_digest: bool,
+    /// tftp-get: fetch the file twice on one kept socket, as the fetch
+    /// engine does, and report the second transfer.
+    #[arg(long)]
+    twice: bool,
 }
 
 fn parse_server(s: &str) -> Result<SocketAddrV4> {
@@ -66,6 +70,12 @@ pub fn run(device: &Path, put: bool, args: &TftpArgs) -> Result<()> {
     req.deadline_ms = args.deadline_ms;
     if args.no_digest {
         req.flags |= abi::TFTP_NO_DIGEST;
+    }
+    if args.twice {
+        if put {
+            bail!("--twice is for tftp-get only");
+        }
+        req.flags |= abi::TFTP_TWICE;
     }
     let dev = Device::open(device)?;
     let what = if put { "tftp-put" } else { "tftp-get" };

@@ -7,7 +7,9 @@
 //! the server's per-transfer start dominate).
 
 use anyhow::{anyhow, bail, Context, Result};
-use lazyresume_tftp::{ErrorCode, OptionSet, SendEvent, SendTimeout, Sender, MIN_OUT_LEN};
+use lazyresume_tftp::{
+    ErrorCode, OptionSet, SendEvent, SendTimeout, Sender, MIN_OUT_LEN, WRITE_REQUEST_RTO_MS,
+};
 use std::net::{SocketAddr, SocketAddrV4, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
@@ -16,10 +18,8 @@ use std::time::{Duration, Instant};
 const BLKSIZE: u16 = 65464;
 /// Retransmission timeout of data.
 const RTO: Duration = Duration::from_millis(500);
-/// Retransmission timeout of the request: long, because a repeated WRQ
-/// makes the server start a second transfer of the same file, which
-/// truncates it, possibly after the first one completed.
-const REQUEST_RTO: Duration = Duration::from_secs(2);
+/// Retransmission timeout of the request (see [`WRITE_REQUEST_RTO_MS`]).
+const REQUEST_RTO: Duration = Duration::from_millis(WRITE_REQUEST_RTO_MS as u64);
 /// Retries without progress before giving up.
 const MAX_RETRIES: u32 = 10;
 

@@ -140,6 +140,11 @@ pub const TFTP_FILENAME_LEN: usize = 256;
 /// throughput measurements); `sha256` comes back zeroed.
 pub const TFTP_NO_DIGEST: u16 = 1 << 0;
 
+/// [`TftpXfer::flags`]: ([`IOC_TFTP_GET`] only) fetch the file twice, one
+/// transfer after the other on one socket, as the fetch engine's workers
+/// keep theirs; the report is the second transfer's.
+pub const TFTP_TWICE: u16 = 1 << 1;
+
 /// `struct lazyresume_tftp_xfer`: a transfer by the in-kernel TFTP client,
 /// the argument of [`IOC_TFTP_GET`] and [`IOC_TFTP_PUT`]. The first part is
 /// filled by the caller; the module fills the rest.

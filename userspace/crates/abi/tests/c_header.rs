@@ -24,6 +24,7 @@ int main(void)
 	printf("IOC_GET_VERSION %lu\n", (unsigned long)LAZYRESUME_IOC_GET_VERSION);
 	printf("TFTP_FILENAME_LEN %u\n", LAZYRESUME_TFTP_FILENAME_LEN);
 	printf("TFTP_NO_DIGEST %u\n", LAZYRESUME_TFTP_NO_DIGEST);
+	printf("TFTP_TWICE %u\n", LAZYRESUME_TFTP_TWICE);
 	printf("TFTP_XFER_SIZE %zu\n", sizeof(struct lazyresume_tftp_xfer));
 #define OFF(f) printf("TG_" #f " %zu\n", offsetof(struct lazyresume_tftp_xfer, f))
 	OFF(port); OFF(blksize); OFF(windowsize); OFF(flags); OFF(rto_ms);
@@ -221,6 +222,7 @@ fn c_header_matches_rust_abi() {
         ("IOC_GET_VERSION", u64::from(abi::IOC_GET_VERSION)),
         ("TFTP_FILENAME_LEN", abi::TFTP_FILENAME_LEN as u64),
         ("TFTP_NO_DIGEST", u64::from(abi::TFTP_NO_DIGEST)),
+        ("TFTP_TWICE", u64::from(abi::TFTP_TWICE)),
         ("TFTP_XFER_SIZE", abi::TFTP_XFER_SIZE as u64),
         ("TG_port", tg!(port)),
         ("TG_blksize", tg!(blksize)),

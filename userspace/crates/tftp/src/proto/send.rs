@@ -99,6 +99,15 @@ impl fmt::Display for SendError {
     }
 }
 
+/// Retransmission timeout of a write request (WRQ) until the server
+/// answers, in milliseconds, for every uploader: long, because a repeated
+/// WRQ makes the server start a second transfer of the same file, which
+/// truncates it, possibly after the first one completed (seen under load:
+/// a page file left empty on the server). The round-trip estimate of a
+/// running transfer does not apply: a server answers data at once but
+/// forks or spawns a transfer for a request.
+pub const WRITE_REQUEST_RTO_MS: u32 = 2000;
+
 /// An upload: the client side of a WRQ, without I/O.
 ///
 /// The caller sends the request ([`Sender::write_request`]) and feeds every
