@@ -214,7 +214,7 @@ fn status(arg: UserPtr) -> Result<isize> {
     let engine = fetch::get()?.status();
     let (_, _, kept) = store::get()?.pages();
     let mut answer = abi::Status {
-        pages_outstanding: lazy_entry::entry_count(),
+        pages_outstanding: lazy_entry::entries_left(),
         pages_fetched: f.served.get(),
         bytes_fetched: f.bytes.get(),
         fetch_failures: f.failures(),

@@ -358,7 +358,7 @@ impl RateLimit {
 /// then the lazy entries outstanding.
 pub(crate) fn render_stats(out: &mut SeqBuf<'_>) -> core::fmt::Result {
     STATS.render(out)?;
-    writeln!(out, "pages_outstanding {}", lazy_entry::entry_count())
+    writeln!(out, "pages_outstanding {}", lazy_entry::entries_left())
 }
 
 /// Writes the policy lines of the debugfs `stats`.

@@ -890,7 +890,7 @@ impl Engine {
     /// Notes the time the last lazy entry was filled after a reset, and
     /// drops what is kept: no entry can refer to it any more.
     fn check_complete(&self) {
-        if lazy_entry::entry_count() != 0 {
+        if !lazy_entry::none_left() {
             return;
         }
         if self.store.pages().2 > 0 {

@@ -282,23 +282,7 @@ fn check_signature(
     let (error, problem) = match client::fetch(server, &name, opts, &mut sig) {
         Ok(_) => match signature::verify(manifest, &sig.data) {
             Ok(()) => return Ok(true),
-            Err(Rejection::UntrustedKey) => (
-                enokey(),
-                "manifest.sig: signed by a key this kernel does not trust",
-            ),
-            Err(Rejection::Mismatch) => (
-                ekeyrejected(),
-                "manifest.sig: bad signature (not of this manifest, or key revoked)",
-            ),
-            Err(Rejection::Malformed) => (
-                ebadmsg(),
-                "manifest.sig: not a PKCS#7 signature this kernel reads",
-            ),
-            Err(Rejection::Unsupported) => (
-                ekeyrejected(),
-                "manifest.sig: signature algorithm not in this kernel",
-            ),
-            Err(Rejection::Other(e)) => (e, "manifest.sig: signature check failed"),
+            Err(rejection) => refusal(rejection),
         },
         Err(e) if e == ENOENT && allow_unsigned => {
             pr_warn!(
@@ -318,6 +302,30 @@ fn check_signature(
         }
     };
     Err(fail(r, error, format_args!("{problem}")))
+}
+
+/// The errno and the reason line for a manifest signature that
+/// [`signature::verify`] rejected.
+fn refusal(rejection: Rejection) -> (Error, &'static str) {
+    match rejection {
+        Rejection::UntrustedKey => (
+            enokey(),
+            "manifest.sig: signed by a key this kernel does not trust",
+        ),
+        Rejection::Mismatch => (
+            ekeyrejected(),
+            "manifest.sig: bad signature (not of this manifest, or key revoked)",
+        ),
+        Rejection::Malformed => (
+            ebadmsg(),
+            "manifest.sig: not a PKCS#7 signature this kernel reads",
+        ),
+        Rejection::Unsupported => (
+            ekeyrejected(),
+            "manifest.sig: signature algorithm not in this kernel",
+        ),
+        Rejection::Other(e) => (e, "manifest.sig: signature check failed"),
+    }
 }
 
 /// The transfer options of a request.

@@ -525,7 +525,7 @@ impl PageStore {
     /// Frees every page if no lazy entry exists: then none can refer to a
     /// slot (entries are only made by `evict`, and the caller is the writer).
     fn drop_unreferenced(&self) {
-        if lazy_entry::entry_count() == 0 {
+        if lazy_entry::none_left() {
             let mut store = self.store.lock();
             store.slots = KVVec::new();
             store.remote = None;

@@ -17,23 +17,38 @@ use kernel::sync::Arc;
 
 use super::page::PageBytes;
 
-/// Lazy entries in all page tables.
-///
-/// The per-mm counters summed by `lazy_entry_count()` lag behind a fork or
-/// an unmap in progress, so a zero is confirmed by a walk of every page
-/// table that fills nothing ([`unuse`] with nothing at hand). That walk
-/// also lets mm unpin this module once no entry is left.
-pub(crate) fn entry_count() -> u64 {
+/// Lazy entries in all page tables, as the per-mm counters summed by
+/// `lazy_entry_count()` say: they lag behind a fork or an unmap in
+/// progress.
+fn counted_entries() -> u64 {
     // SAFETY: sums per-mm counters under `mmlist_lock`.
-    let n = unsafe { bindings::lazy_entry_count() as u64 };
-    if n != 0 {
-        return n;
-    }
+    unsafe { bindings::lazy_entry_count() as u64 }
+}
+
+/// Lazy entries found by a walk of every page table that fills nothing
+/// ([`unuse`] with nothing at hand), or 1 if the walk failed (there may be
+/// entries). The walk also lets mm unpin this module once no entry is
+/// left.
+fn walked_entries() -> u64 {
     match unuse(&NothingAtHand) {
         Ok(unused) => unused.left,
-        // Not confirmed: say there may be entries.
         Err(_) => 1,
     }
+}
+
+/// Lazy entries in all page tables: the per-mm counters' sum, and when
+/// that is zero, the count of a page-table walk that confirms it (see
+/// [`walked_entries`]): one walk per call while no entry is left.
+pub(crate) fn entries_left() -> u64 {
+    match counted_entries() {
+        0 => walked_entries(),
+        n => n,
+    }
+}
+
+/// Whether no lazy entry is left anywhere, confirmed by a walk.
+pub(crate) fn none_left() -> bool {
+    entries_left() == 0
 }
 
 /// A [`LocalFill`] with nothing at hand: its walk only counts entries.
