@@ -17,7 +17,7 @@ use kernel::str::BStr;
 use kernel::time::{msecs_to_jiffies, Ktime};
 
 use super::proto::{
-    ErrorCode, OptionSet, Receiver, RecvEvent, RecvTimeout, SendEvent, SendTimeout, Sender,
+    ErrorCode, Opcode, OptionSet, Receiver, RecvEvent, RecvTimeout, SendEvent, SendTimeout, Sender,
     TransferError, DATA_HEADER_LEN, DEFAULT_BLKSIZE, MIN_OUT_LEN, WRITE_REQUEST_RTO_MS,
 };
 use super::rtt::{MAX_RTO_MS, RTT};
@@ -164,6 +164,8 @@ pub(crate) struct Report {
     pub(crate) windowsize: u16,
     /// The server's transfer ID.
     server_tid: Option<SockAddrV4>,
+    /// The server's first reply was an OACK.
+    options_acknowledged: bool,
 }
 
 /// The errno for a failed transfer.
@@ -221,9 +223,12 @@ struct Transport<'a> {
     file: &'a [u8],
     /// The server's transfer ID once it answered.
     tid: Option<SockAddrV4>,
-    /// Server TIDs of earlier transfers on this socket, refused as
-    /// strangers.
-    refused: Option<&'a RecentTids>,
+    /// On a socket kept from earlier transfers, their server TIDs: a
+    /// first reply from one of them, or one that is DATA, is refused as
+    /// a stranger's (see [`Endpoint`]).
+    kept: Option<&'a RecentTids>,
+    /// The server's first reply was an OACK.
+    options_acknowledged: bool,
     opts: TransferOptions,
     start: Ktime,
     rto_ms: u32,
@@ -253,7 +258,8 @@ impl<'a> Transport<'a> {
             server,
             file,
             tid: None,
-            refused: None,
+            kept: None,
+            options_acknowledged: false,
             opts: *opts,
             start: Ktime::ktime_get(),
             rto_ms: RTT.rto_ms(opts.rto_ms, MAX_RTO_MS),
@@ -330,22 +336,27 @@ impl<'a> Transport<'a> {
         self.rto_ms = RTT.rto_ms(self.opts.rto_ms, MAX_RTO_MS);
     }
 
-    /// Whether a packet from `from` is from the server's transfer ID: until
-    /// the server answered, any port of its address but those of earlier
-    /// transfers; then only its TID.
-    fn is_server_tid(&self, from: SockAddrV4) -> bool {
+    /// Whether `pkt` from `from` is from the server's transfer ID: until
+    /// the server answered, any port of its address (on a kept socket:
+    /// but those of earlier transfers, and only with an OACK or ERROR);
+    /// then only its TID.
+    fn is_server_tid(&self, from: SockAddrV4, pkt: &[u8]) -> bool {
         match self.tid {
             None => {
-                from.addr == self.server.addr && !self.refused.is_some_and(|r| r.contains(from))
+                from.addr == self.server.addr
+                    && !self.kept.is_some_and(|recent| {
+                        recent.contains(from) || opcode(pkt) == Some(Opcode::Data)
+                    })
             }
             Some(t) => from == t,
         }
     }
 
-    /// Locks the TID to `from` when the packet ended the wait for a reply.
-    fn lock_tid(&mut self, was_waiting: bool, still_waiting: bool, from: SockAddrV4) {
+    /// Locks the TID to `from` when `pkt` ended the wait for a reply.
+    fn lock_tid(&mut self, was_waiting: bool, still_waiting: bool, from: SockAddrV4, pkt: &[u8]) {
         if self.tid.is_none() && was_waiting && !still_waiting {
             self.tid = Some(from);
+            self.options_acknowledged = opcode(pkt) == Some(Opcode::Oack);
         }
     }
 
@@ -389,6 +400,14 @@ impl<'a> Transport<'a> {
                 Err(e) => fail!(self, e, "receive failed"),
             }
         }
+    }
+}
+
+/// The opcode of `pkt`, if it has a known one.
+fn opcode(pkt: &[u8]) -> Option<Opcode> {
+    match pkt {
+        [hi, lo, ..] => Opcode::from_u16(u16::from_be_bytes([*hi, *lo])),
+        _ => None,
     }
 }
 
@@ -512,13 +531,17 @@ impl RecentTids {
 /// server of an earlier transfer sends again late (its acknowledgement
 /// came after the server's timer) would be taken for the next file's
 /// first block: under load that happened file after file, each failing
-/// its hash check three times (SIGBUS). So the endpoint refuses, with
-/// ERROR 5 as RFC 1350 wants, packets from the TIDs of its transfers of
-/// the last [`RECENT_TID_MS`]. A transfer that sent anything twice may
-/// have left the server a second transfer of the same file (a request
-/// sent again starts one) from a TID never seen, and a failed transfer
-/// leaves an unknown state: after either, the next fetch gets a new
-/// socket (a new port).
+/// its hash check three times (SIGBUS). So a socket is kept only while
+/// the server answers requests with an OACK, and on a kept socket the
+/// first reply must be one: a DATA packet before it is an earlier
+/// transfer's, refused with ERROR 5 as RFC 1350 wants. So are packets
+/// from the server TIDs of the last [`RECENT_TIDS`] transfers (less than
+/// [`RECENT_TID_MS`] ago), which covers an OACK sent again late. A
+/// transfer that sent anything twice may have left the server a second
+/// transfer of the same file (a request sent again starts one) from a TID
+/// never seen, and a failed transfer leaves an unknown state: after
+/// either, and after a server that answered with DATA at once (no
+/// options, RFC 1350), the next fetch gets a new socket (a new port).
 ///
 /// Opening a socket for every transfer instead costs little in the
 /// kernel, but a NAT on the way pays for each port: QEMU's user network
@@ -560,20 +583,23 @@ impl Endpoint {
             .take()
             .filter(|&(_, b, w)| (b, w) == (blksize, windowsize));
         finish(|| {
-            let socket = match kept {
-                Some((kept, _, _)) => kept,
+            let (socket, history) = match kept {
+                Some((kept, _, _)) => (kept, Some(&*recent)),
                 None => {
                     recent.clear();
                     STATS.sockets_opened.inc();
-                    open_socket(blksize, windowsize, false)
-                        .map_err(|e| setup_failed(server, file, opts, "UDP socket", e))?
+                    let socket = open_socket(blksize, windowsize, false)
+                        .map_err(|e| setup_failed(server, file, opts, "UDP socket", e))?;
+                    (socket, None)
                 }
             };
-            let r = run_fetch(&socket, bufs, server, file, opts, Some(recent), sink);
-            // Keep the socket only after a clean transfer (see above).
+            let r = run_fetch(&socket, bufs, server, file, opts, history, sink);
+            // Keep the socket only after a clean transfer that began with
+            // an OACK (see above).
             if let Ok(Report {
                 retransmits: 0,
                 server_tid: Some(tid),
+                options_acknowledged: true,
                 ..
             }) = r
             {
@@ -626,11 +652,11 @@ fn run_fetch(
     server: SockAddrV4,
     file: &[u8],
     opts: &TransferOptions,
-    refused: Option<&RecentTids>,
+    kept: Option<&RecentTids>,
     sink: &mut dyn Sink,
 ) -> Result<Report, Failure> {
     let mut t = Transport::new(sock, server, file, opts);
-    t.refused = refused;
+    t.kept = kept;
     let mut rx = Receiver::new(opts.requested(None));
     let FetchBuffers {
         packet: buf,
@@ -666,8 +692,8 @@ fn run_fetch(
             }
         };
         let waiting = rx.awaiting_reply();
-        let event = rx.on_packet(t.is_server_tid(from), &buf[..n], &mut out);
-        t.lock_tid(waiting, rx.awaiting_reply(), from);
+        let event = rx.on_packet(t.is_server_tid(from, &buf[..n]), &buf[..n], &mut out);
+        t.lock_tid(waiting, rx.awaiting_reply(), from, &buf[..n]);
         match event {
             RecvEvent::Ignored => {}
             RecvEvent::Reject(len) => {
@@ -710,6 +736,7 @@ fn run_fetch(
                     blksize: params.blksize,
                     windowsize: params.windowsize,
                     server_tid: t.tid,
+                    options_acknowledged: t.options_acknowledged,
                 });
             }
             RecvEvent::Failed { error, send } => {
@@ -783,8 +810,8 @@ fn run_upload(
         let transmit = match wait {
             Wait::Packet(n, from) => {
                 let waiting = tx.awaiting_reply();
-                let event = tx.on_packet(t.is_server_tid(from), &buf[..n], &mut out);
-                t.lock_tid(waiting, tx.awaiting_reply(), from);
+                let event = tx.on_packet(t.is_server_tid(from, &buf[..n]), &buf[..n], &mut out);
+                t.lock_tid(waiting, tx.awaiting_reply(), from, &buf[..n]);
                 match event {
                     SendEvent::Ignored => false,
                     SendEvent::Reject(len) => {
@@ -805,6 +832,7 @@ fn run_upload(
                             blksize: params.blksize,
                             windowsize: params.windowsize,
                             server_tid: t.tid,
+                            options_acknowledged: t.options_acknowledged,
                         });
                     }
                     SendEvent::Failed { error, send } => {
