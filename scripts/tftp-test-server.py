@@ -39,18 +39,32 @@ def error(code, msg):
     return struct.pack("!HH", OP_ERROR, code) + msg.encode() + b"\0"
 
 
-# Sockets of finished late/ transfers by client address: (socket, end).
+class Late:
+    """A late/ transfer to a client: its socket once it ended."""
+
+    def __init__(self):
+        self.done = threading.Event()
+        self.sock = None
+        self.end = 0.0
+
+
+# The last late/ transfer of each client address.
 LATE = {}
 LATE_LOCK = threading.Lock()
 
 
 def send_late_block(client):
-    """Sends a late DATA block 1 from @client's last late/ transfer's port."""
+    """Sends a late DATA block 1 from @client's last late/ transfer's port.
+
+    The client may ask again before that transfer saw the final ACK: wait
+    for it to end.
+    """
     with LATE_LOCK:
-        sock, end = LATE.pop(client, (None, 0))
-    if sock is None:
+        late = LATE.pop(client, None)
+    if late is None or not late.done.wait(5) or late.sock is None:
         return
-    if time.monotonic() - end < 5:
+    sock = late.sock
+    if time.monotonic() - late.end < 5:
         sock.settimeout(0.2)
         sock.sendto(struct.pack("!HH", OP_DATA, 1) + b"late", client)
         try:
@@ -64,14 +78,25 @@ def send_late_block(client):
 
 def transfer(root, client, name, options):
     send_late_block(client)
+    late = None
+    if name.startswith("late/"):
+        name = name[len("late/"):]
+        late = Late()
+        with LATE_LOCK:
+            LATE[client] = late
+    try:
+        serve(root, client, name, options, late)
+    finally:
+        if late is not None:
+            late.done.set()
+
+
+def serve(root, client, name, options, late):
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.bind(("127.0.0.1", 0))
     sock.settimeout(1.0)
     die_after = None
     stranger = False
-    late = name.startswith("late/")
-    if late:
-        name = name[len("late/"):]
     if name.startswith("die-after-"):
         head, _, name = name.partition("/")
         die_after = int(head[len("die-after-"):])
@@ -113,9 +138,8 @@ def transfer(root, client, name, options):
             return
         if len(chunk) < blksize:
             log(f"{name}: sent {len(data)} bytes")
-            if late:
-                with LATE_LOCK:
-                    LATE[client] = (sock, time.monotonic())
+            if late is not None:
+                late.sock, late.end = sock, time.monotonic()
             return
         block += 1
 

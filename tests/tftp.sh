@@ -177,11 +177,25 @@ fi
 # On a socket kept from one transfer to the next (the fetch engine's), a
 # block the previous transfer's server port sends late is refused, not
 # taken for the next file's first block: the test server sends one before
-# it answers the second request (late/).
+# it answers the second request (late/). A first transfer that sent
+# anything twice (a loaded host) leaves its socket, and the late block
+# then goes to a closed port: try up to three times.
 strangers=$(stat_value tftp_strangers)
-fetch "kept socket: a late block of the previous transfer is not taken" \
-	"$TEST" late/b1024 --twice --blksize 1428
 : "${strangers:=0}"
+for try in 1 2 3; do
+	if ! lazyresume tftp-get --twice --blksize 1428 "$TEST" late/b1024 >"$OUT" 2>&1 ||
+	   ! grep -qx "sha256=$(awk '$2 == "b1024" { print $1 }' "$SUMS")" "$OUT"; then
+		sed 's/^/# /' "$OUT"
+		break
+	fi
+	[ "$(stat_value tftp_strangers)" -gt "$strangers" ] && break
+	echo "# try $try: the first transfer's socket was not kept"
+done
+if grep -qx "sha256=$(awk '$2 == "b1024" { print $1 }' "$SUMS")" "$OUT"; then
+	ktap_test_pass "kept socket: a late block of the previous transfer is not taken"
+else
+	ktap_test_fail "kept socket: a late block of the previous transfer is not taken"
+fi
 if [ "$(stat_value tftp_strangers)" -gt "$strangers" ]; then
 	ktap_test_pass "kept socket: the late block was answered with ERROR 5"
 else
