@@ -353,23 +353,63 @@ TEST_F(tftp, one_server_at_a_time)
 #define PAGES_PER_FILE 16
 
 /* Puts @len bytes of @data on the server of @req as @name (busybox tftp). */
+/*
+ * Whether the file @path holds exactly the @len bytes of @data.
+ */
+static int same_content(const char *path, const void *data, size_t len)
+{
+	unsigned char buf[4096];
+	size_t off = 0;
+	ssize_t n;
+	int fd = open(path, O_RDONLY), same = 1;
+
+	if (fd < 0)
+		return 0;
+	while (same && (n = read(fd, buf, sizeof(buf))) > 0) {
+		same = off + n <= len && !memcmp(buf, (const char *)data + off, n);
+		off += n;
+	}
+	close(fd);
+	return same && off == len;
+}
+
+/*
+ * Uploads @len bytes of @data as @name with busybox tftp, and fetches it
+ * back to check it: busybox sends a request again after 100 ms, and on a
+ * loaded host tftpd-hpa then runs two transfers of the file at once, the
+ * second truncating what the first wrote. Up to three tries.
+ */
 static int put_file(const struct lazyresume_tftp_backend *req, const char *name,
 		    const void *data, size_t len)
 {
-	char path[] = "/tmp/lazy-chunk-XXXXXX", cmd[512];
-	int fd = mkstemp(path), rc = -1;
+	char path[] = "/tmp/lazy-chunk-XXXXXX", back[] = "/tmp/lazy-back-XXXXXX";
+	char cmd[600];
+	int fd = mkstemp(path), bfd = mkstemp(back), rc = -1, try;
 
-	if (fd < 0)
-		return -1;
-	if (write(fd, data, len) == (ssize_t)len) {
+	if (fd < 0 || bfd < 0)
+		goto out;
+	if (write(fd, data, len) != (ssize_t)len)
+		goto out;
+	for (try = 0; try < 3 && rc; try++) {
 		snprintf(cmd, sizeof(cmd),
-			 "tftp -b 8192 -p -l %s -r %s %u.%u.%u.%u %u", path,
-			 name, req->server[0], req->server[1], req->server[2],
+			 "tftp -b 8192 -p -l %s -r %s %u.%u.%u.%u %u && "
+			 "tftp -b 8192 -g -l %s -r %s %u.%u.%u.%u %u",
+			 path, name, req->server[0], req->server[1],
+			 req->server[2], req->server[3], req->port, back, name,
+			 req->server[0], req->server[1], req->server[2],
 			 req->server[3], req->port);
-		rc = system(cmd);
+		if (system(cmd) == 0 && same_content(back, data, len))
+			rc = 0;
 	}
-	close(fd);
-	unlink(path);
+out:
+	if (fd >= 0) {
+		close(fd);
+		unlink(path);
+	}
+	if (bfd >= 0) {
+		close(bfd);
+		unlink(back);
+	}
 	return rc;
 }
 
