@@ -35,7 +35,7 @@ use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::image::sha256;
-use crate::tftp_download::{self, NotFound, Options};
+use crate::tftp_download::{self, NotFound, Options, Rtt};
 
 /// Arguments of `lazyresume loadgen`.
 #[derive(Args)]
@@ -253,11 +253,12 @@ fn fetch(
     f: &FileSpec,
     must: bool,
     opts: &Options,
+    rtt: &Mutex<Rtt>,
     verify: bool,
 ) -> Result<Got> {
     let mut hasher = Sha256::new();
     let mut len = 0u64;
-    let r = tftp_download::fetch(server, &f.path, opts, &mut |off, b| {
+    let r = tftp_download::fetch_adaptive(server, &f.path, opts, Some(rtt), &mut |off, b| {
         len = off + b.len() as u64;
         if verify {
             hasher.update(b);
@@ -325,6 +326,9 @@ struct Client<'a> {
     deadline: Instant,
     state: Mutex<State>,
     changed: Condvar,
+    /// The client's round-trip estimate, which all its transfers share
+    /// as the module's do.
+    rtt: Mutex<Rtt>,
 }
 
 impl Client<'_> {
@@ -389,7 +393,14 @@ impl Client<'_> {
                     let Some(f) = &self.plan.chunk_files[c as usize] else {
                         unreachable!("the scheduler fetches only chunks with a file")
                     };
-                    let r = fetch(self.server, f, true, &self.chunk_opts(), self.verify);
+                    let r = fetch(
+                        self.server,
+                        f,
+                        true,
+                        &self.chunk_opts(),
+                        &self.rtt,
+                        self.verify,
+                    );
                     let ok = r.is_ok();
                     let mut st = self.state.lock().unwrap();
                     let now = Instant::now();
@@ -419,7 +430,7 @@ impl Client<'_> {
                     };
                     let mut ok = false;
                     for _ in 0..LOADSET_TRIES {
-                        let r = fetch(self.server, f, true, &opts, self.verify);
+                        let r = fetch(self.server, f, true, &opts, &self.rtt, self.verify);
                         ok = r.is_ok();
                         self.record(&r, &mut self.state.lock().unwrap().res);
                         if ok {
@@ -513,6 +524,7 @@ fn run_client(
             res: ClientResult::default(),
         }),
         changed: Condvar::new(),
+        rtt: Mutex::new(Rtt::default()),
     };
     // What the resuming kernel fetches, one file after the other.
     for (f, must) in &plan.boot {
@@ -528,7 +540,7 @@ fn run_client(
             if Instant::now() >= deadline {
                 break;
             }
-            let r = fetch(server, f, *must, &opts, args.verify);
+            let r = fetch(server, f, *must, &opts, &client.rtt, args.verify);
             ok = r.is_ok();
             client.record(&r, &mut res);
             if ok {
@@ -747,7 +759,7 @@ fn report(args: &LoadgenArgs, results: &[ClientResult]) -> Result<()> {
     if args.machine {
         let p = |v: &[f64], q| schedule::percentile(v, q).unwrap_or(f64::NAN);
         println!(
-            "storm clients={} servers={} tti_med={:.3} tti_p90={:.3} tti_max={:.3} done_med={:.3} done_p90={:.3} done_max={:.3} mib={:.1} wall={:.3} mibps={:.1} retransmits={} failed={} fault_wait_med_ms={:.1}",
+            "storm clients={} servers={} tti_med={:.3} tti_p90={:.3} tti_max={:.3} done_med={:.3} done_p90={:.3} done_max={:.3} mib={:.1} wall={:.3} mibps={:.1} retransmits={} failed={} fault_wait_med_ms={:.1} fault_wait_p90_ms={:.1} incomplete={}",
             args.clients,
             args.servers.len(),
             p(&tti, 50.0),
@@ -762,6 +774,8 @@ fn report(args: &LoadgenArgs, results: &[ClientResult]) -> Result<()> {
             sum(|r| r.retransmits),
             sum(|r| r.failed_transfers),
             schedule::percentile(&waits, 50.0).unwrap_or(0.0),
+            schedule::percentile(&waits, 90.0).unwrap_or(0.0),
+            results.iter().filter(|r| r.complete.is_none()).count(),
         );
     }
     let mut bad = 0;
