@@ -91,6 +91,8 @@ pub struct Report {
     pub blksize: u16,
     /// The window size the server granted.
     pub windowsize: u16,
+    /// The server's TID (address and port) of the transfer.
+    pub server_tid: Option<SocketAddr>,
 }
 
 /// The server has no such file (TFTP error 1), as opposed to a failed
@@ -173,6 +175,98 @@ pub fn fetch_adaptive(
     rtt: Option<&std::sync::Mutex<Rtt>>,
     sink: &mut dyn FnMut(u64, &[u8]) -> Result<()>,
 ) -> Result<Report> {
+    let sock = open_socket(opts)?;
+    run_fetch(&sock, server, file, opts, rtt, &[], sink)
+}
+
+/// A UDP socket for transfers of `opts`, its receive buffer sized as the
+/// module sizes its own.
+fn open_socket(opts: &Options) -> Result<UdpSocket> {
+    let sock = UdpSocket::bind("0.0.0.0:0").context("binding a UDP socket")?;
+    let block = usize::from(opts.blksize.max(DEFAULT_BLKSIZE)) + DATA_HEADER_LEN;
+    let want = usize::from(opts.windowsize.max(1))
+        .saturating_mul(block)
+        .saturating_mul(2)
+        .min(MAX_RCVBUF);
+    if want > MIN_RCVBUF {
+        set_rcvbuf(&sock, want);
+    }
+    Ok(sock)
+}
+
+/// How many finished transfers' server TIDs an [`Endpoint`] refuses, and
+/// for how long (the module's `RECENT_TIDS`, `RECENT_TID_MS`).
+const RECENT_TIDS: usize = 32;
+const RECENT_TID: Duration = Duration::from_secs(10);
+
+/// A socket kept from one fetch to the next, as the module's fetchers
+/// keep theirs (`Endpoint` in `rust/tftp/client.rs`): packets from the
+/// server TIDs of its transfers of the last 10 s are refused (a block
+/// that a server of an earlier transfer sends again late would otherwise
+/// be taken for the next file's first block), and after a transfer that
+/// sent anything twice or failed, the next fetch opens a new socket.
+#[derive(Default)]
+pub struct Endpoint {
+    sock: Option<(UdpSocket, u16, u16)>,
+    recent: std::collections::VecDeque<(SocketAddr, Instant)>,
+    /// Sockets opened.
+    pub sockets: u64,
+}
+
+impl Endpoint {
+    /// [`fetch_adaptive`] with this endpoint's socket.
+    pub fn fetch(
+        &mut self,
+        server: SocketAddrV4,
+        file: &str,
+        opts: &Options,
+        rtt: Option<&std::sync::Mutex<Rtt>>,
+        sink: &mut dyn FnMut(u64, &[u8]) -> Result<()>,
+    ) -> Result<Report> {
+        let kept = self
+            .sock
+            .take()
+            .filter(|&(_, b, w)| (b, w) == (opts.blksize, opts.windowsize));
+        let sock = match kept {
+            Some((s, _, _)) => s,
+            None => {
+                self.recent.clear();
+                self.sockets += 1;
+                open_socket(opts)?
+            }
+        };
+        let now = Instant::now();
+        self.recent
+            .retain(|(_, t)| now.duration_since(*t) < RECENT_TID);
+        let recent: Vec<SocketAddr> = self.recent.iter().map(|(a, _)| *a).collect();
+        let r = run_fetch(&sock, server, file, opts, rtt, &recent, sink);
+        if let Ok(Report {
+            retransmits: 0,
+            server_tid: Some(tid),
+            ..
+        }) = r
+        {
+            if self.recent.len() >= RECENT_TIDS {
+                self.recent.pop_front();
+            }
+            self.recent.push_back((tid, Instant::now()));
+            self.sock = Some((sock, opts.blksize, opts.windowsize));
+        }
+        r
+    }
+}
+
+/// A fetch on `sock`; while the server has not answered, packets from
+/// the TIDs `refused` are strangers.
+fn run_fetch(
+    sock: &UdpSocket,
+    server: SocketAddrV4,
+    file: &str,
+    opts: &Options,
+    rtt: Option<&std::sync::Mutex<Rtt>>,
+    refused: &[SocketAddr],
+    sink: &mut dyn FnMut(u64, &[u8]) -> Result<()>,
+) -> Result<Report> {
     let current_rto = || match rtt {
         Some(m) => m.lock().map_or(opts.rto, |r| r.rto(opts.rto)),
         None => opts.rto.clamp(Duration::from_millis(1), MAX_RTO),
@@ -187,15 +281,7 @@ pub fn fetch_adaptive(
             }
         }
     };
-    let sock = UdpSocket::bind("0.0.0.0:0").context("binding a UDP socket")?;
     let block = usize::from(opts.blksize.max(DEFAULT_BLKSIZE)) + DATA_HEADER_LEN;
-    let want = usize::from(opts.windowsize.max(1))
-        .saturating_mul(block)
-        .saturating_mul(2)
-        .min(MAX_RCVBUF);
-    if want > MIN_RCVBUF {
-        set_rcvbuf(&sock, want);
-    }
     let mut rx = Receiver::new(OptionSet {
         blksize: (opts.blksize != DEFAULT_BLKSIZE).then_some(opts.blksize),
         timeout: None,
@@ -274,7 +360,7 @@ pub fn fetch_adaptive(
         let waiting = rx.awaiting_reply();
         let ok = match peer {
             Some(p) => p == from,
-            None => from.ip() == std::net::IpAddr::V4(*server.ip()),
+            None => from.ip() == std::net::IpAddr::V4(*server.ip()) && !refused.contains(&from),
         };
         let event = rx.on_packet(ok, &buf[..n], &mut out);
         if waiting && ok && !rx.awaiting_reply() {
@@ -320,6 +406,7 @@ pub fn fetch_adaptive(
                     retransmits,
                     blksize: params.blksize,
                     windowsize: params.windowsize,
+                    server_tid: peer,
                 });
             }
             RecvEvent::Failed { error, send } => {

@@ -35,7 +35,7 @@ use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::image::sha256;
-use crate::tftp_download::{self, NotFound, Options, Rtt};
+use crate::tftp_download::{self, Endpoint, NotFound, Options, Rtt};
 
 /// Arguments of `lazyresume loadgen`.
 #[derive(Args)]
@@ -254,17 +254,22 @@ fn fetch(
     must: bool,
     opts: &Options,
     rtt: &Mutex<Rtt>,
+    endpoint: Option<&mut Endpoint>,
     verify: bool,
 ) -> Result<Got> {
     let mut hasher = Sha256::new();
     let mut len = 0u64;
-    let r = tftp_download::fetch_adaptive(server, &f.path, opts, Some(rtt), &mut |off, b| {
+    let mut sink = |off: u64, b: &[u8]| {
         len = off + b.len() as u64;
         if verify {
             hasher.update(b);
         }
         Ok(())
-    });
+    };
+    let r = match endpoint {
+        Some(ep) => ep.fetch(server, &f.path, opts, Some(rtt), &mut sink),
+        None => tftp_download::fetch_adaptive(server, &f.path, opts, Some(rtt), &mut sink),
+    };
     let report = match r {
         Ok(r) => r,
         Err(e) if !must && e.downcast_ref::<NotFound>().is_some() => {
@@ -306,6 +311,8 @@ struct ClientResult {
     given_up: u64,
     bad: u64,
     faults: usize,
+    /// UDP sockets opened by the fetchers.
+    sockets: u64,
     /// Per fault: from its issue to its page's file being there.
     fault_waits: Vec<Duration>,
     errors: Vec<String>,
@@ -364,11 +371,17 @@ impl Client<'_> {
     /// One of the engine's fetchers.
     fn fetcher(&self, urgent_only: bool, start: Instant) {
         let mut pause = RETRY_MIN;
+        // The fetcher's socket, kept from one transfer to the next.
+        let mut ep = Endpoint::default();
+        let sockets = |ep: &Endpoint| {
+            self.state.lock().unwrap().res.sockets += ep.sockets;
+        };
         loop {
             let next = {
                 let mut st = self.state.lock().unwrap();
                 loop {
                     if Instant::now() >= self.deadline {
+                        st.res.sockets += ep.sockets;
                         return;
                     }
                     match st.sched.next(urgent_only) {
@@ -385,6 +398,7 @@ impl Client<'_> {
             };
             match next {
                 Next::Done => {
+                    sockets(&ep);
                     self.changed.notify_all();
                     return;
                 }
@@ -399,6 +413,7 @@ impl Client<'_> {
                         true,
                         &self.chunk_opts(),
                         &self.rtt,
+                        Some(&mut ep),
                         self.verify,
                     );
                     let ok = r.is_ok();
@@ -430,7 +445,15 @@ impl Client<'_> {
                     };
                     let mut ok = false;
                     for _ in 0..LOADSET_TRIES {
-                        let r = fetch(self.server, f, true, &opts, &self.rtt, self.verify);
+                        let r = fetch(
+                            self.server,
+                            f,
+                            true,
+                            &opts,
+                            &self.rtt,
+                            Some(&mut ep),
+                            self.verify,
+                        );
                         ok = r.is_ok();
                         self.record(&r, &mut self.state.lock().unwrap().res);
                         if ok {
@@ -540,7 +563,9 @@ fn run_client(
             if Instant::now() >= deadline {
                 break;
             }
-            let r = fetch(server, f, *must, &opts, &client.rtt, args.verify);
+            let r = fetch(server, f, *must, &opts, &client.rtt, None, args.verify);
+            // A socket per transfer, as the resume's.
+            res.sockets += 1;
             ok = r.is_ok();
             client.record(&r, &mut res);
             if ok {
@@ -745,8 +770,9 @@ fn report(args: &LoadgenArgs, results: &[ClientResult]) -> Result<()> {
         );
     }
     println!(
-        "transfers:           {}, {} retransmits, {} failed (retried), {} files given up{}",
+        "transfers:           {} ({} sockets), {} retransmits, {} failed (retried), {} files given up{}",
         sum(|r| r.transfers),
+        sum(|r| r.sockets),
         sum(|r| r.retransmits),
         sum(|r| r.failed_transfers),
         sum(|r| r.given_up),
