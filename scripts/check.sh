@@ -144,6 +144,10 @@ check shellcheck bash -c 'shellcheck -x -S warning scripts/*.sh tests/*.sh \
 	scripts/guest/init scripts/guest/*.sh scripts/guest/timeout \
 	scripts/lab/*.sh scripts/lab/lab-up scripts/lab/lab-down'
 cargo_test
+# The boot storm's load generator: 2 clients replayed against 2 tftpd-hpa
+# on 127.0.0.1, every file's SHA-256 checked against the image (a few
+# seconds; no timing thresholds).
+check loadgen-storm-smoke scripts/bench-storm.sh --smoke
 # Bounded fuzz runs of the shared parsers (cargo-fuzz needs nightly
 # features: RUSTC_BOOTSTRAP on the stable toolchain).
 check fuzz-tftp-parse-packet bash -c 'cd userspace/crates/tftp/fuzz &&

@@ -99,6 +99,34 @@ pub struct CreateArgs {
     /// epoch).
     #[arg(long, value_name = "N")]
     generation: Option<u64>,
+    /// Write a loading set (`loadset`) of these pageset2 pages, in this
+    /// order, as a recording client would: FIRST-LAST ranges and single
+    /// pages, comma-separated (pages of zeros left out), for tests and
+    /// benchmarks of images made without a VM.
+    #[arg(long, value_name = "PAGES")]
+    loadset_pages: Option<String>,
+}
+
+/// Parses `A-B,C,...` into the pages it names, in order, each once.
+pub fn parse_pages(spec: &str) -> Result<Vec<u64>> {
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (a, b) = match part.split_once('-') {
+            Some((a, b)) => (a.trim().parse::<u64>()?, b.trim().parse::<u64>()?),
+            None => {
+                let a = part.parse::<u64>()?;
+                (a, a)
+            }
+        };
+        ensure!(a <= b, "{part}: the range ends before it starts");
+        for i in a..=b {
+            if seen.insert(i) {
+                out.push(i);
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// The name of chunk `chunk`.
@@ -181,6 +209,21 @@ pub fn create(args: &CreateArgs) -> Result<()> {
         f.write_all(bytes)?;
         f.flush()?;
         files += 1;
+    }
+    if let Some(spec) = &args.loadset_pages {
+        let zero = |i: u64| is_zero_page_hash(&page_hashes[i as usize], page);
+        let mut pages = parse_pages(spec).context("--loadset-pages")?;
+        pages.retain(|&i| i < header.pageset2_pages && !zero(i));
+        ensure!(
+            !pages.is_empty(),
+            "--loadset-pages: no page that is not zeros"
+        );
+        let file = crate::workingset::encode(&manifest, &header, &pages, |i| {
+            let at = i as usize * page;
+            &pageset2[at..at + page]
+        })?;
+        fs::write(args.out.join(LOADSET_NAME), &file)?;
+        println!("loading set: {} pages, {} bytes", pages.len(), file.len());
     }
     // The manifest last: an image without one is visibly incomplete.
     fs::write(args.out.join(image::MANIFEST_NAME), manifest)?;

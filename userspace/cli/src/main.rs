@@ -6,6 +6,7 @@ mod background;
 mod capture;
 mod device;
 mod image;
+mod loadgen;
 mod mounts;
 mod netconf;
 mod pageset1;
@@ -97,6 +98,12 @@ enum Command {
         #[command(subcommand)]
         command: workingset::Command,
     },
+    /// Replay N clients' fetch sequences against TFTP servers (the boot
+    /// storm's host-side load generator): pageset1, the loading set,
+    /// faults at their times and the background stream, as the module
+    /// fetches them; prints the times to interactive and to complete and
+    /// the servers' throughput.
+    Loadgen(loadgen::LoadgenArgs),
     /// Wait until every page of a resumed client is local, so that it no
     /// longer needs the page server; fail if the timeout passes first.
     WaitComplete {
@@ -124,6 +131,7 @@ fn main() -> Result<()> {
         Command::Policy { policy } => set_policy(&cli.device, &policy),
         Command::Background { mode, rate } => background::set(&cli.device, mode, rate),
         Command::Workingset { command } => workingset::run(&cli.device, &command),
+        Command::Loadgen(args) => loadgen::run(&args),
         Command::WaitComplete { timeout } => background::wait_complete(&cli.device, timeout),
     }
 }

@@ -27,6 +27,47 @@ const MAX_RCVBUF: usize = 4 << 20;
 const MIN_RCVBUF: usize = 256 << 10;
 /// Retransmission timeout bounds, as the module's.
 const MAX_RTO: Duration = Duration::from_millis(4000);
+/// Floor of the adaptive timeout and the clock granularity of RFC 6298,
+/// as the module's (`rust/tftp/rtt.rs`).
+const MIN_ADAPTIVE_RTO: Duration = Duration::from_millis(50);
+const GRANULARITY_US: u64 = 4000;
+
+/// A round-trip estimate as the module keeps one (`rust/tftp/rtt.rs`,
+/// RFC 6298): SRTT and RTTVAR from exchanges sent once (Karn's rule), a
+/// timeout of `SRTT + max(G, 4 * RTTVAR)`, at least 50 ms; shared by the
+/// transfers of a client ([`fetch_adaptive`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Rtt {
+    srtt_us: u64,
+    rttvar_us: u64,
+}
+
+impl Rtt {
+    /// Takes the round trip `us` of an exchange that was sent once
+    /// (alpha 1/8, beta 1/4).
+    pub fn sample(&mut self, us: u64) {
+        let r = us.max(1);
+        if self.srtt_us == 0 {
+            self.srtt_us = r;
+            self.rttvar_us = r / 2;
+        } else {
+            self.rttvar_us = (3 * self.rttvar_us + self.srtt_us.abs_diff(r)) / 4;
+            self.srtt_us = ((7 * self.srtt_us + r) / 8).max(1);
+        }
+    }
+
+    /// The timeout of the next exchange; `initial` before the first
+    /// sample.
+    pub fn rto(&self, initial: Duration) -> Duration {
+        if self.srtt_us == 0 {
+            return initial.clamp(Duration::from_millis(1), MAX_RTO);
+        }
+        let us = self
+            .srtt_us
+            .saturating_add(GRANULARITY_US.max(self.rttvar_us.saturating_mul(4)));
+        Duration::from_micros(us).clamp(MIN_ADAPTIVE_RTO, MAX_RTO)
+    }
+}
 
 /// How to run a download.
 #[derive(Clone, Copy, Debug)]
@@ -50,6 +91,8 @@ pub struct Report {
     pub blksize: u16,
     /// The window size the server granted.
     pub windowsize: u16,
+    /// The server's TID (address and port) of the transfer.
+    pub server_tid: Option<SocketAddr>,
 }
 
 /// The server has no such file (TFTP error 1), as opposed to a failed
@@ -119,6 +162,26 @@ pub fn fetch(
     opts: &Options,
     sink: &mut dyn FnMut(u64, &[u8]) -> Result<()>,
 ) -> Result<Report> {
+    fetch_adaptive(server, file, opts, None, sink)
+}
+
+/// [`fetch`], with the retransmission timeout taken from `rtt` and fed
+/// back into it (the module's adaptive timer) if given; `opts.rto` before
+/// its first sample.
+pub fn fetch_adaptive(
+    server: SocketAddrV4,
+    file: &str,
+    opts: &Options,
+    rtt: Option<&std::sync::Mutex<Rtt>>,
+    sink: &mut dyn FnMut(u64, &[u8]) -> Result<()>,
+) -> Result<Report> {
+    let sock = open_socket(opts)?;
+    run_fetch(&sock, server, file, opts, rtt, &[], sink)
+}
+
+/// A UDP socket for transfers of `opts`, its receive buffer sized as the
+/// module sizes its own.
+fn open_socket(opts: &Options) -> Result<UdpSocket> {
     let sock = UdpSocket::bind("0.0.0.0:0").context("binding a UDP socket")?;
     let block = usize::from(opts.blksize.max(DEFAULT_BLKSIZE)) + DATA_HEADER_LEN;
     let want = usize::from(opts.windowsize.max(1))
@@ -128,6 +191,97 @@ pub fn fetch(
     if want > MIN_RCVBUF {
         set_rcvbuf(&sock, want);
     }
+    Ok(sock)
+}
+
+/// How many finished transfers' server TIDs an [`Endpoint`] refuses, and
+/// for how long (the module's `RECENT_TIDS`, `RECENT_TID_MS`).
+const RECENT_TIDS: usize = 32;
+const RECENT_TID: Duration = Duration::from_secs(10);
+
+/// A socket kept from one fetch to the next, as the module's fetchers
+/// keep theirs (`Endpoint` in `rust/tftp/client.rs`): packets from the
+/// server TIDs of its transfers of the last 10 s are refused (a block
+/// that a server of an earlier transfer sends again late would otherwise
+/// be taken for the next file's first block), and after a transfer that
+/// sent anything twice or failed, the next fetch opens a new socket.
+#[derive(Default)]
+pub struct Endpoint {
+    sock: Option<(UdpSocket, u16, u16)>,
+    recent: std::collections::VecDeque<(SocketAddr, Instant)>,
+    /// Sockets opened.
+    pub sockets: u64,
+}
+
+impl Endpoint {
+    /// [`fetch_adaptive`] with this endpoint's socket.
+    pub fn fetch(
+        &mut self,
+        server: SocketAddrV4,
+        file: &str,
+        opts: &Options,
+        rtt: Option<&std::sync::Mutex<Rtt>>,
+        sink: &mut dyn FnMut(u64, &[u8]) -> Result<()>,
+    ) -> Result<Report> {
+        let kept = self
+            .sock
+            .take()
+            .filter(|&(_, b, w)| (b, w) == (opts.blksize, opts.windowsize));
+        let sock = match kept {
+            Some((s, _, _)) => s,
+            None => {
+                self.recent.clear();
+                self.sockets += 1;
+                open_socket(opts)?
+            }
+        };
+        let now = Instant::now();
+        self.recent
+            .retain(|(_, t)| now.duration_since(*t) < RECENT_TID);
+        let recent: Vec<SocketAddr> = self.recent.iter().map(|(a, _)| *a).collect();
+        let r = run_fetch(&sock, server, file, opts, rtt, &recent, sink);
+        if let Ok(Report {
+            retransmits: 0,
+            server_tid: Some(tid),
+            ..
+        }) = r
+        {
+            if self.recent.len() >= RECENT_TIDS {
+                self.recent.pop_front();
+            }
+            self.recent.push_back((tid, Instant::now()));
+            self.sock = Some((sock, opts.blksize, opts.windowsize));
+        }
+        r
+    }
+}
+
+/// A fetch on `sock`; while the server has not answered, packets from
+/// the TIDs `refused` are strangers.
+fn run_fetch(
+    sock: &UdpSocket,
+    server: SocketAddrV4,
+    file: &str,
+    opts: &Options,
+    rtt: Option<&std::sync::Mutex<Rtt>>,
+    refused: &[SocketAddr],
+    sink: &mut dyn FnMut(u64, &[u8]) -> Result<()>,
+) -> Result<Report> {
+    let current_rto = || match rtt {
+        Some(m) => m.lock().map_or(opts.rto, |r| r.rto(opts.rto)),
+        None => opts.rto.clamp(Duration::from_millis(1), MAX_RTO),
+    };
+    // Karn's rule: a sample from the last packet sent to the first
+    // progress that answers it, unless it was resent.
+    let mut sent_at: Option<Instant>;
+    let take_sample = |sent_at: &mut Option<Instant>| {
+        if let (Some(t), Some(m)) = (sent_at.take(), rtt) {
+            if let Ok(mut r) = m.lock() {
+                r.sample(t.elapsed().as_micros() as u64);
+            }
+        }
+    };
+    let block = usize::from(opts.blksize.max(DEFAULT_BLKSIZE)) + DATA_HEADER_LEN;
     let mut rx = Receiver::new(OptionSet {
         blksize: (opts.blksize != DEFAULT_BLKSIZE).then_some(opts.blksize),
         timeout: None,
@@ -144,11 +298,12 @@ pub fn fetch(
     let mut buf = vec![0u8; block + 1];
     let mut out = [0u8; MIN_OUT_LEN];
     let start = Instant::now();
-    let mut rto = opts.rto.clamp(Duration::from_millis(1), MAX_RTO);
+    let mut rto = current_rto();
     let mut last_progress = start;
     let mut retransmits = 0u32;
     let mut peer: Option<SocketAddr> = None;
     sock.send_to(request, server)?;
+    sent_at = Some(Instant::now());
     let fail = |rx: &mut Receiver, peer: Option<SocketAddr>, code, msg: &[u8]| {
         let mut out = [0u8; MIN_OUT_LEN];
         if let (Some(l), Some(p)) = (rx.abort(code, msg, &mut out), peer) {
@@ -169,6 +324,7 @@ pub fn fetch(
             retransmits += 1;
             rto = (rto * 2).min(MAX_RTO);
             last_progress = now;
+            sent_at = None;
             match rx.on_timeout(&mut out) {
                 RecvTimeout::ResendRequest => {
                     sock.send_to(request, server)?;
@@ -204,7 +360,7 @@ pub fn fetch(
         let waiting = rx.awaiting_reply();
         let ok = match peer {
             Some(p) => p == from,
-            None => from.ip() == std::net::IpAddr::V4(*server.ip()),
+            None => from.ip() == std::net::IpAddr::V4(*server.ip()) && !refused.contains(&from),
         };
         let event = rx.on_packet(ok, &buf[..n], &mut out);
         if waiting && ok && !rx.awaiting_reply() {
@@ -216,21 +372,29 @@ pub fn fetch(
                 sock.send_to(&out[..len], from)?;
             }
             RecvEvent::Send(len) => {
+                take_sample(&mut sent_at);
                 sock.send_to(&out[..len], from)?;
                 last_progress = Instant::now();
+                if rtt.is_some() {
+                    sent_at = Some(last_progress);
+                    rto = current_rto();
+                }
             }
             RecvEvent::Data { offset, data, ack } => {
+                take_sample(&mut sent_at);
                 if let Err(e) = sink(offset, data) {
                     fail(&mut rx, peer, ErrorCode::DiskFull, b"no room");
                     return Err(e);
                 }
                 if let Some(len) = ack {
                     sock.send_to(&out[..len], from)?;
+                    sent_at = Some(Instant::now());
                 }
                 last_progress = Instant::now();
-                rto = opts.rto.clamp(Duration::from_millis(1), MAX_RTO);
+                rto = current_rto();
             }
             RecvEvent::Done { offset, data, ack } => {
+                take_sample(&mut sent_at);
                 // Store before acknowledging, as the module does.
                 if let Err(e) = sink(offset, data) {
                     fail(&mut rx, peer, ErrorCode::DiskFull, b"no room");
@@ -242,6 +406,7 @@ pub fn fetch(
                     retransmits,
                     blksize: params.blksize,
                     windowsize: params.windowsize,
+                    server_tid: peer,
                 });
             }
             RecvEvent::Failed { error, send } => {
@@ -261,5 +426,27 @@ pub fn fetch(
                 bail!("{file} from {server}: {error}");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rtt_estimate_as_rfc_6298() {
+        let mut r = Rtt::default();
+        let initial = Duration::from_millis(200);
+        assert_eq!(r.rto(initial), initial);
+        r.sample(10_000);
+        // SRTT 10 ms, RTTVAR 5 ms: 10 + 4 * 5 = 30 ms, below the floor.
+        assert_eq!(r.rto(initial), MIN_ADAPTIVE_RTO);
+        for _ in 0..50 {
+            r.sample(100_000);
+        }
+        let rto = r.rto(initial);
+        assert!(rto > Duration::from_millis(100) && rto < Duration::from_millis(200));
+        r.sample(u64::MAX / 16);
+        assert_eq!(r.rto(initial), MAX_RTO);
     }
 }

@@ -194,9 +194,22 @@ pub fn build(server: SocketAddrV4, name: &str, order: &[u64]) -> Result<Vec<u8>>
         .collect();
     ensure!(!pages.is_empty(), "no page to put into a loading set");
     let content = chunk_pages(server, name, &h, &m, &pages)?;
+    encode(&manifest, &h, &pages, |i| &content[&i])
+}
+
+/// The loading set of the image whose manifest is `manifest` and header
+/// `h`: its pages `pages` (distinct, none of zeros, first-touch order),
+/// whose contents `content` gives.
+pub fn encode<'a>(
+    manifest: &[u8],
+    h: &Header,
+    pages: &[u64],
+    content: impl Fn(u64) -> &'a [u8],
+) -> Result<Vec<u8>> {
+    let page = h.page_size as usize;
     let mut payload_pages = Vec::with_capacity(pages.len() * page);
-    for i in &pages {
-        payload_pages.extend_from_slice(&content[i]);
+    for &i in pages {
+        payload_pages.extend_from_slice(content(i));
     }
     let index: Vec<u8> = pages.iter().flat_map(|p| p.to_le_bytes()).collect();
     let mut block = vec![0u8; BLOCK_LEN];
@@ -215,7 +228,7 @@ pub fn build(server: SocketAddrV4, name: &str, order: &[u64]) -> Result<Vec<u8>>
         page_size: h.page_size,
         pages: pages.len() as u64,
         payload_len: n as u64,
-        manifest_sha256: sha256(&manifest),
+        manifest_sha256: sha256(manifest),
         index_sha256: sha256(&index),
     };
     let mut file = header.encode(sha256).to_vec();
