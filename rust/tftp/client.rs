@@ -223,10 +223,8 @@ struct Transport<'a> {
     file: &'a [u8],
     /// The server's transfer ID once it answered.
     tid: Option<SockAddrV4>,
-    /// On a socket kept from earlier transfers, their server TIDs: a
-    /// first reply from one of them, or one that is DATA, is refused as
-    /// a stranger's (see [`Endpoint`]).
-    kept: Option<&'a RecentTids>,
+    /// What is refused as the server's first reply (see [`Endpoint`]).
+    refuse: FirstReply<'a>,
     /// The server's first reply was an OACK.
     options_acknowledged: bool,
     opts: TransferOptions,
@@ -258,7 +256,7 @@ impl<'a> Transport<'a> {
             server,
             file,
             tid: None,
-            kept: None,
+            refuse: FirstReply::ANY,
             options_acknowledged: false,
             opts: *opts,
             start: Ktime::ktime_get(),
@@ -337,17 +335,11 @@ impl<'a> Transport<'a> {
     }
 
     /// Whether `pkt` from `from` is from the server's transfer ID: until
-    /// the server answered, any port of its address (on a kept socket:
-    /// but those of earlier transfers, and only with an OACK or ERROR);
-    /// then only its TID.
+    /// the server answered, any port of its address but what
+    /// [`Self::refuse`] says; then only its TID.
     fn is_server_tid(&self, from: SockAddrV4, pkt: &[u8]) -> bool {
         match self.tid {
-            None => {
-                from.addr == self.server.addr
-                    && !self.kept.is_some_and(|recent| {
-                        recent.contains(from) || opcode(pkt) == Some(Opcode::Data)
-                    })
-            }
+            None => from.addr == self.server.addr && !self.refuse.refuses(from, pkt),
             Some(t) => from == t,
         }
     }
@@ -356,7 +348,7 @@ impl<'a> Transport<'a> {
     fn lock_tid(&mut self, was_waiting: bool, still_waiting: bool, from: SockAddrV4, pkt: &[u8]) {
         if self.tid.is_none() && was_waiting && !still_waiting {
             self.tid = Some(from);
-            self.options_acknowledged = opcode(pkt) == Some(Opcode::Oack);
+            self.options_acknowledged = Opcode::of(pkt) == Some(Opcode::Oack);
         }
     }
 
@@ -400,14 +392,6 @@ impl<'a> Transport<'a> {
                 Err(e) => fail!(self, e, "receive failed"),
             }
         }
-    }
-}
-
-/// The opcode of `pkt`, if it has a known one.
-fn opcode(pkt: &[u8]) -> Option<Opcode> {
-    match pkt {
-        [hi, lo, ..] => Opcode::from_u16(u16::from_be_bytes([*hi, *lo])),
-        _ => None,
     }
 }
 
@@ -522,6 +506,29 @@ impl RecentTids {
     }
 }
 
+/// What a transfer of an [`Endpoint`] refuses as the server's first reply.
+#[derive(Clone, Copy)]
+struct FirstReply<'a> {
+    /// Packets from these server TIDs (of the socket's earlier transfers).
+    recent: Option<&'a RecentTids>,
+    /// DATA packets: the server answers requests with an OACK.
+    data: bool,
+}
+
+impl FirstReply<'_> {
+    /// Refuses nothing: a one-shot transfer on a new socket.
+    const ANY: Self = Self {
+        recent: None,
+        data: false,
+    };
+
+    /// Whether `pkt` from `from` is refused as the first reply.
+    fn refuses(&self, from: SockAddrV4, pkt: &[u8]) -> bool {
+        self.recent.is_some_and(|r| r.contains(from))
+            || (self.data && Opcode::of(pkt) == Some(Opcode::Data))
+    }
+}
+
 /// A socket and fetch buffers kept from one fetch to the next, for a
 /// worker that fetches many files: nothing is allocated and no socket is
 /// opened per fetch while transfers go well.
@@ -531,17 +538,18 @@ impl RecentTids {
 /// server of an earlier transfer sends again late (its acknowledgement
 /// came after the server's timer) would be taken for the next file's
 /// first block: under load that happened file after file, each failing
-/// its hash check three times (SIGBUS). So a socket is kept only while
-/// the server answers requests with an OACK, and on a kept socket the
-/// first reply must be one: a DATA packet before it is an earlier
-/// transfer's, refused with ERROR 5 as RFC 1350 wants. So are packets
-/// from the server TIDs of the last [`RECENT_TIDS`] transfers (less than
-/// [`RECENT_TID_MS`] ago), which covers an OACK sent again late. A
-/// transfer that sent anything twice may have left the server a second
-/// transfer of the same file (a request sent again starts one) from a TID
-/// never seen, and a failed transfer leaves an unknown state: after
-/// either, and after a server that answered with DATA at once (no
-/// options, RFC 1350), the next fetch gets a new socket (a new port).
+/// its hash check three times (SIGBUS). A new socket is no cure either:
+/// its port may be one that a transfer ended a moment ago used, whose
+/// server still sends. So once the server answered a request with an
+/// OACK (every request of the engine carries options), the first reply
+/// must be one: a DATA packet before it is an earlier transfer's, refused
+/// with ERROR 5 as RFC 1350 wants, until a transfer fails (a server that
+/// stopped taking options then gets through again). On a kept socket, so
+/// are packets from the server TIDs of the last [`RECENT_TIDS`] transfers
+/// (less than [`RECENT_TID_MS`] ago), which covers an OACK sent again
+/// late. A socket is kept only after a transfer that began with an OACK
+/// and sent nothing twice: a request sent again may have left the server
+/// a second transfer of the same file, from a TID never seen.
 ///
 /// Opening a socket for every transfer instead costs little in the
 /// kernel, but a NAT on the way pays for each port: QEMU's user network
@@ -552,6 +560,8 @@ pub(crate) struct Endpoint {
     /// The kept socket, with the block and window size it was sized for.
     sock: Option<(UdpSocket, u16, u16)>,
     recent: RecentTids,
+    /// The last transfer's server answered with an OACK.
+    server_takes_options: bool,
 }
 
 impl Endpoint {
@@ -561,6 +571,7 @@ impl Endpoint {
             bufs: FetchBuffers::new(blksize)?,
             sock: None,
             recent: RecentTids::new(),
+            server_takes_options: false,
         })
     }
 
@@ -578,7 +589,12 @@ impl Endpoint {
             return Err(EINVAL);
         }
         let (blksize, windowsize) = (opts.blksize, opts.windowsize);
-        let Self { bufs, sock, recent } = self;
+        let Self {
+            bufs,
+            sock,
+            recent,
+            server_takes_options,
+        } = self;
         let kept = sock
             .take()
             .filter(|&(_, b, w)| (b, w) == (blksize, windowsize));
@@ -593,7 +609,18 @@ impl Endpoint {
                     (socket, None)
                 }
             };
-            let r = run_fetch(&socket, bufs, server, file, opts, history, sink);
+            let refuse = FirstReply {
+                recent: history,
+                data: *server_takes_options,
+            };
+            let r = run_fetch(&socket, bufs, server, file, opts, refuse, sink);
+            *server_takes_options = matches!(
+                r,
+                Ok(Report {
+                    options_acknowledged: true,
+                    ..
+                })
+            );
             // Keep the socket only after a clean transfer that began with
             // an OACK (see above).
             if let Ok(Report {
@@ -642,7 +669,7 @@ pub(crate) fn fetch(
             .map_err(|e| setup_failed(server, file, opts, "UDP socket", e))?;
         let mut bufs = FetchBuffers::new(opts.blksize)
             .map_err(|e| setup_failed(server, file, opts, "memory for buffers", e))?;
-        run_fetch(&sock, &mut bufs, server, file, opts, None, sink)
+        run_fetch(&sock, &mut bufs, server, file, opts, FirstReply::ANY, sink)
     })
 }
 
@@ -652,11 +679,11 @@ fn run_fetch(
     server: SockAddrV4,
     file: &[u8],
     opts: &TransferOptions,
-    kept: Option<&RecentTids>,
+    refuse: FirstReply<'_>,
     sink: &mut dyn Sink,
 ) -> Result<Report, Failure> {
     let mut t = Transport::new(sock, server, file, opts);
-    t.kept = kept;
+    t.refuse = refuse;
     let mut rx = Receiver::new(opts.requested(None));
     let FetchBuffers {
         packet: buf,

@@ -10,7 +10,7 @@
 
 use anyhow::{anyhow, bail, Context, Result};
 use lazyresume_tftp::{
-    ErrorCode, OptionSet, Receiver, RecvEvent, RecvTimeout, TransferError, MIN_OUT_LEN,
+    ErrorCode, Opcode, OptionSet, Receiver, RecvEvent, RecvTimeout, TransferError, MIN_OUT_LEN,
 };
 use std::net::{SocketAddr, SocketAddrV4, UdpSocket};
 use std::os::fd::AsRawFd;
@@ -93,6 +93,8 @@ pub struct Report {
     pub windowsize: u16,
     /// The server's TID (address and port) of the transfer.
     pub server_tid: Option<SocketAddr>,
+    /// The server's first reply was an OACK.
+    pub options_acknowledged: bool,
 }
 
 /// The server has no such file (TFTP error 1), as opposed to a failed
@@ -176,7 +178,7 @@ pub fn fetch_adaptive(
     sink: &mut dyn FnMut(u64, &[u8]) -> Result<()>,
 ) -> Result<Report> {
     let sock = open_socket(opts)?;
-    run_fetch(&sock, server, file, opts, rtt, &[], sink)
+    run_fetch(&sock, server, file, opts, rtt, FirstReply::default(), sink)
 }
 
 /// A UDP socket for transfers of `opts`, its receive buffer sized as the
@@ -200,15 +202,21 @@ const RECENT_TIDS: usize = 32;
 const RECENT_TID: Duration = Duration::from_secs(10);
 
 /// A socket kept from one fetch to the next, as the module's fetchers
-/// keep theirs (`Endpoint` in `rust/tftp/client.rs`): packets from the
-/// server TIDs of its transfers of the last 10 s are refused (a block
-/// that a server of an earlier transfer sends again late would otherwise
-/// be taken for the next file's first block), and after a transfer that
-/// sent anything twice or failed, the next fetch opens a new socket.
+/// keep theirs, with the same rules (`Endpoint` in `rust/tftp/client.rs`):
+/// once the server answered with an OACK, a first reply that is DATA is
+/// refused; on a kept socket, so is one from the server TID of one of the
+/// last 32 transfers (a block that a server of an earlier transfer sends
+/// again late would otherwise be taken for the next file's first block);
+/// the socket is kept only after a transfer that began with an OACK and
+/// sent nothing twice.
 #[derive(Default)]
 pub struct Endpoint {
     sock: Option<(UdpSocket, u16, u16)>,
     recent: std::collections::VecDeque<(SocketAddr, Instant)>,
+    /// The last transfer's server answered with an OACK: a first reply
+    /// that is DATA is refused, on a new socket too (its port may be one
+    /// whose earlier transfer's server still sends).
+    server_takes_options: bool,
     /// Sockets opened.
     pub sockets: u64,
 }
@@ -227,22 +235,34 @@ impl Endpoint {
             .sock
             .take()
             .filter(|&(_, b, w)| (b, w) == (opts.blksize, opts.windowsize));
-        let sock = match kept {
-            Some((s, _, _)) => s,
-            None => {
-                self.recent.clear();
-                self.sockets += 1;
-                open_socket(opts)?
-            }
-        };
         let now = Instant::now();
         self.recent
             .retain(|(_, t)| now.duration_since(*t) < RECENT_TID);
         let recent: Vec<SocketAddr> = self.recent.iter().map(|(a, _)| *a).collect();
-        let r = run_fetch(&sock, server, file, opts, rtt, &recent, sink);
+        let (sock, history) = match kept {
+            Some((s, _, _)) => (s, recent.as_slice()),
+            None => {
+                self.recent.clear();
+                self.sockets += 1;
+                (open_socket(opts)?, &[][..])
+            }
+        };
+        let refuse = FirstReply {
+            recent: history,
+            data: self.server_takes_options,
+        };
+        let r = run_fetch(&sock, server, file, opts, rtt, refuse, sink);
+        self.server_takes_options = matches!(
+            r,
+            Ok(Report {
+                options_acknowledged: true,
+                ..
+            })
+        );
         if let Ok(Report {
             retransmits: 0,
             server_tid: Some(tid),
+            options_acknowledged: true,
             ..
         }) = r
         {
@@ -256,15 +276,25 @@ impl Endpoint {
     }
 }
 
-/// A fetch on `sock`; while the server has not answered, packets from
-/// the TIDs `refused` are strangers.
+/// What a transfer of an [`Endpoint`] refuses as the server's first reply
+/// (the module's `FirstReply`).
+#[derive(Clone, Copy, Default)]
+struct FirstReply<'a> {
+    /// Packets from these server TIDs (of the socket's earlier transfers).
+    recent: &'a [SocketAddr],
+    /// DATA packets: the server answers requests with an OACK.
+    data: bool,
+}
+
+/// A fetch on `sock`; what `refuse` says is a stranger's while the server
+/// has not answered.
 fn run_fetch(
     sock: &UdpSocket,
     server: SocketAddrV4,
     file: &str,
     opts: &Options,
     rtt: Option<&std::sync::Mutex<Rtt>>,
-    refused: &[SocketAddr],
+    refuse: FirstReply<'_>,
     sink: &mut dyn FnMut(u64, &[u8]) -> Result<()>,
 ) -> Result<Report> {
     let current_rto = || match rtt {
@@ -302,6 +332,7 @@ fn run_fetch(
     let mut last_progress = start;
     let mut retransmits = 0u32;
     let mut peer: Option<SocketAddr> = None;
+    let mut options_acknowledged = false;
     sock.send_to(request, server)?;
     sent_at = Some(Instant::now());
     let fail = |rx: &mut Receiver, peer: Option<SocketAddr>, code, msg: &[u8]| {
@@ -360,11 +391,16 @@ fn run_fetch(
         let waiting = rx.awaiting_reply();
         let ok = match peer {
             Some(p) => p == from,
-            None => from.ip() == std::net::IpAddr::V4(*server.ip()) && !refused.contains(&from),
+            None => {
+                from.ip() == std::net::IpAddr::V4(*server.ip())
+                    && !refuse.recent.contains(&from)
+                    && !(refuse.data && Opcode::of(&buf[..n]) == Some(Opcode::Data))
+            }
         };
         let event = rx.on_packet(ok, &buf[..n], &mut out);
         if waiting && ok && !rx.awaiting_reply() {
             peer = Some(from);
+            options_acknowledged = Opcode::of(&buf[..n]) == Some(Opcode::Oack);
         }
         match event {
             RecvEvent::Ignored => {}
@@ -407,6 +443,7 @@ fn run_fetch(
                     blksize: params.blksize,
                     windowsize: params.windowsize,
                     server_tid: peer,
+                    options_acknowledged,
                 });
             }
             RecvEvent::Failed { error, send } => {

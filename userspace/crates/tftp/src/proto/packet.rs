@@ -44,6 +44,14 @@ impl Opcode {
         }
     }
 
+    /// The opcode of the packet `pkt`, if it has a known one.
+    pub const fn of(pkt: &[u8]) -> Option<Self> {
+        match pkt {
+            [hi, lo, ..] => Self::from_u16(u16::from_be_bytes([*hi, *lo])),
+            _ => None,
+        }
+    }
+
     /// The wire value of the opcode.
     pub const fn as_u16(self) -> u16 {
         match self {
