@@ -883,7 +883,8 @@ pub const TL_MANIFEST_VERIFIED: u32 = 3;
 pub const TL_PAGESET1_FETCHED: u32 = 4;
 /// Boot kernel: `pageset1` was checked whole and decoded.
 pub const TL_PAGESET1_DECODED: u32 = 5;
-/// Boot kernel: the jump to the image (hand-off written).
+/// Boot kernel: the hand-off is written and the restore begins (freeze,
+/// quiesce devices, copy the image into place, jump).
 pub const TL_JUMP: u32 = 6;
 /// Restored kernel: devices resumed, the resuming tool runs again (user
 /// space marks it).
