@@ -455,7 +455,7 @@ complete)
 	"$tool" timeline-check "$tl" || ok=1
 	for ev in module_loaded resume_requested manifest_fetched manifest_verified \
 		pageset1_fetched pageset1_decoded jump devices_resumed adopted thawed \
-		first_fault complete; do
+		first_fault first_answer complete; do
 		grep -q "^event,$ev," "$tl" || {
 			echo "FAIL complete: no event $ev in the timeline"
 			ok=1

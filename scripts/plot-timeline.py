@@ -74,12 +74,17 @@ def plot(out, runs):
                 ax.plot(t, [s[key] * PAGE_MIB for s in samples], label=name,
                         color=colour, linestyle="--" if key == "installed_pages" else "-")
         ax.set_ylabel("MiB")
-        top = ax.get_ylim()[1] or 1
+        lo, hi = ax.get_ylim()
+        if hi <= lo:
+            lo, hi = 0, 1
+        # One row per event, top down in time order: labels never overlap.
+        step = 0.9 / max(len(events), 1)
         for i, (name, at) in enumerate(events):
             colour = "black" if name in BOOT else "tab:purple"
             ax.axvline(at, color=colour, linewidth=0.7, alpha=0.6)
-            ax.text(at, top * (0.97 - 0.075 * (i % 8)), f" {name} {at:.2f}",
-                    fontsize=7, color=colour, va="top")
+            ax.text(at, lo + (hi - lo) * (0.98 - step * i), f" {name} {at:.2f}",
+                    fontsize=7, color=colour, va="top",
+                    bbox=dict(facecolor="white", edgecolor="none", alpha=0.7, pad=0.5))
         ax.set_title(label, fontsize=10, loc="left")
         ax.grid(alpha=0.3)
         ax.legend(loc="center right", fontsize=8)

@@ -523,7 +523,8 @@ struct lazyresume_workingset {
 #define LAZYRESUME_TL_FIRST_FAULT 11
 #define LAZYRESUME_TL_LOADSET_DONE 12
 #define LAZYRESUME_TL_COMPLETE 13
-#define LAZYRESUME_TL_EVENTS 14
+#define LAZYRESUME_TL_FIRST_ANSWER 14 /* marked by an application */
+#define LAZYRESUME_TL_EVENTS 15
 #define LAZYRESUME_TL_EVENT_SLOTS 16
 /* lazyresume_timeline.flags */
 #define LAZYRESUME_TIMELINE_RESUMED (1 << 0) /* boot events from the hand-off */
@@ -549,7 +550,8 @@ struct lazyresume_timeline_sample {
  * time-stamp counter when LAZYRESUME_TIMELINE_GAP_MEASURED, else taken
  * as zero)
  * @op:        LAZYRESUME_TIMELINE_*
- * @event:     MARK: LAZYRESUME_TL_DEVICES_RESUMED, _THAWED or _HOOK_DONE
+ * @event:     MARK: LAZYRESUME_TL_DEVICES_RESUMED, _THAWED, _HOOK_DONE
+ *             or _FIRST_ANSWER (only its first mark counts)
  * @mark_ns:   MARK: its CLOCK_MONOTONIC time (0: now)
  * @samples:   READ: user address of @count samples, or 0
  * @count:     READ: in, room at @samples; out, samples copied

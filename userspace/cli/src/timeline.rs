@@ -39,6 +39,7 @@ pub const EVENT_NAMES: [&str; abi::TL_EVENTS] = [
     "first_fault",
     "loadset_done",
     "complete",
+    "first_answer",
 ];
 
 /// The header line of the CSV.
@@ -224,6 +225,7 @@ impl Timeline {
             ("adopted", "complete"),
             ("first_fault", "complete"),
             ("loadset_done", "complete"),
+            ("thawed", "first_answer"),
         ];
         for (a, b) in BEFORE {
             if let (Some(ta), Some(tb)) = (self.event(a), self.event(b)) {

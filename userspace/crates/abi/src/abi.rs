@@ -865,7 +865,7 @@ pub const TIMELINE_READ: u32 = 0;
 /// [`Timeline::op`]: note that event [`Timeline::event`] happened at
 /// [`Timeline::mark_ns`] (`CLOCK_MONOTONIC`, 0: now); only the events
 /// user space sees ([`TL_DEVICES_RESUMED`], [`TL_THAWED`],
-/// [`TL_HOOK_DONE`]); needs `CAP_SYS_ADMIN`.
+/// [`TL_HOOK_DONE`], [`TL_FIRST_ANSWER`]); needs `CAP_SYS_ADMIN`.
 pub const TIMELINE_MARK: u32 = 1;
 
 /// Events of the timeline, indexes of [`Timeline::event_ns`]. Boot
@@ -902,8 +902,12 @@ pub const TL_FIRST_FAULT: u32 = 11;
 pub const TL_LOADSET_DONE: u32 = 12;
 /// Restored kernel: complete, every page is local.
 pub const TL_COMPLETE: u32 = 13;
+/// Restored kernel: an application's first answer (marked by it, the
+/// first mark after the adoption counts; the test workload marks each of
+/// its readiness answers).
+pub const TL_FIRST_ANSWER: u32 = 14;
 /// Number of events.
-pub const TL_EVENTS: usize = 14;
+pub const TL_EVENTS: usize = 15;
 /// Room for events in [`Timeline::event_ns`].
 pub const TL_EVENT_SLOTS: usize = 16;
 

@@ -161,6 +161,7 @@ int main(void)
 	printf("TL_FIRST_FAULT %u\n", LAZYRESUME_TL_FIRST_FAULT);
 	printf("TL_LOADSET_DONE %u\n", LAZYRESUME_TL_LOADSET_DONE);
 	printf("TL_COMPLETE %u\n", LAZYRESUME_TL_COMPLETE);
+	printf("TL_FIRST_ANSWER %u\n", LAZYRESUME_TL_FIRST_ANSWER);
 	printf("TL_EVENTS %u\n", LAZYRESUME_TL_EVENTS);
 	printf("TL_EVENT_SLOTS %u\n", LAZYRESUME_TL_EVENT_SLOTS);
 	printf("TIMELINE_RESUMED %u\n", LAZYRESUME_TIMELINE_RESUMED);
@@ -542,6 +543,7 @@ fn c_header_matches_rust_abi() {
         ("TL_FIRST_FAULT", u64::from(abi::TL_FIRST_FAULT)),
         ("TL_LOADSET_DONE", u64::from(abi::TL_LOADSET_DONE)),
         ("TL_COMPLETE", u64::from(abi::TL_COMPLETE)),
+        ("TL_FIRST_ANSWER", u64::from(abi::TL_FIRST_ANSWER)),
         ("TL_EVENTS", abi::TL_EVENTS as u64),
         ("TL_EVENT_SLOTS", abi::TL_EVENT_SLOTS as u64),
         ("TIMELINE_RESUMED", u64::from(abi::TIMELINE_RESUMED)),
