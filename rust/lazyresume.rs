@@ -90,6 +90,7 @@ fn show_stats(out: &mut debugfs::SeqBuf<'_>) -> core::fmt::Result {
 impl kernel::Module for LazyResume {
     fn init(module: &'static ThisModule) -> Result<Self> {
         let (this, other) = NAMES;
+        fetch::timeline::loaded();
         let backends = store::Backends::install()?;
         let engine = Arc::pin_init(fetch::Engine::new(backends.store())?, GFP_KERNEL)?;
         let filler = Arc::pin_init(fault::LazyFiller::new(engine.clone()), GFP_KERNEL)?;

@@ -47,6 +47,11 @@
 # "lazy-unsigned" (not in the default list) is "lazy" from an unsigned
 # copy of the lazy image, resumed with --allow-unsigned: what checking the
 # signature costs (compare it with "lazy" in the same run).
+# The lazy-bg and lazy-ws clients, once complete, write their resume's
+# timeline (lazyresume status --timeline) to the result channel; the last
+# run of each is kept as build/bench/timeline-MODE-MIB.csv and, with
+# python3-matplotlib, plotted into build/bench/timeline-MIB.svg
+# (scripts/plot-timeline.py).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -115,8 +120,10 @@ quiet='st=/sys/kernel/debug/lazyresume/stats; n=-1 q=0; while [ "$q" -lt 2 ]; do
 # The lazy-bg client waits for complete in its post-resume settings, then
 # shows its memory; the eager one shows it at once (everything is local).
 meminfo="grep -E '^(MemFree|AnonPages):' /proc/meminfo | sed 's/^/meminfo: /'"
+# The timeline of a client, once complete, on its result channel.
+timeline="lazyresume status --timeline /tmp/timeline.csv >/dev/null && sed 's/^/timeline-csv: /' /tmp/timeline.csv"
 mkdir -p "$images/lazy/clients" "$images/eager/clients"
-echo "$quiet; lazyresume wait-complete --timeout 3000 && $meminfo" >"$images/lazy/clients/5254000001a2"
+echo "$quiet; lazyresume wait-complete --timeout 3000 && $meminfo && $timeline" >"$images/lazy/clients/5254000001a2"
 echo "$quiet" >"$images/lazy/clients/5254000001a1"
 echo "$meminfo" >"$images/eager/clients/5254000001a1"
 
@@ -146,7 +153,8 @@ case " $modes " in *" lazy-ws "*)
 	# Its own name, before the loading set (bound to the manifest) exists.
 	sign_image "$images/lazy-ws" --name lazy-ws | sed 's/^/[lazy-ws] /'
 	echo "$quiet; lazyresume workingset stop --save" >"$images/lazy-ws/clients/5254000001a3"
-	echo "$quiet; lazyresume workingset show" >"$images/lazy-ws/clients/5254000001a4"
+	echo "$quiet; lazyresume workingset show; lazyresume wait-complete --timeout 3000 && $timeline" \
+		>"$images/lazy-ws/clients/5254000001a4"
 	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 	touch "$out/record.stamp"
 	qemu record "lrmode=client lrimage=lazy-ws lrserver=$server lrbackground=off lrrecord=1" \
@@ -264,6 +272,9 @@ $(python3 "$client" "$port" verify 3000 quit)"
 	memfree=$(echo "$status" | sed -n 's/^meminfo: MemFree: *\([0-9]*\) kB/\1/p' | tail -1)
 	anon=$(echo "$status" | sed -n 's/^meminfo: AnonPages: *\([0-9]*\) kB/\1/p' | tail -1)
 	demand=$(echo "$status" | sed -n 's/^demand faults: \([0-9]*\).*/\1/p' | tail -1)
+	if echo "$status" | grep -q '^timeline-csv: '; then
+		echo "$status" | sed -n 's/^timeline-csv: //p' >"$out/timeline-$mode-$mib.csv"
+	fi
 	p50=$(echo "$urgent" | sed -n 's/.*p50 \([0-9]*\) us.*/\1/p')
 	p99=$(echo "$urgent" | sed -n 's/.*p99 \([0-9]*\) us.*/\1/p')
 	echo "bench resume mode=$mode mib=$mib startup_s=$startup ready_s=$ready" \
@@ -302,3 +313,13 @@ for mode in dict.fromkeys(r['mode'] for r in rows):
 if len(rows) > 4:
     print("(medians; every run is in " + sys.argv[1] + ")")
 PY
+
+# The timelines of this run, side by side.
+tls=()
+for mode in $modes; do
+	f="$out/timeline-$mode-$mib.csv"
+	[ -s "$f" ] && [ "$f" -nt "$out/client-$mode.stamp" ] && tls+=("$f=$mode, $mib MiB, hot set $hot MiB")
+done
+if [ ${#tls[@]} -gt 0 ] && /usr/bin/python3 -c 'import matplotlib' 2>/dev/null; then
+	"$here/scripts/plot-timeline.py" "$out/timeline-$mib.svg" "${tls[@]}"
+fi

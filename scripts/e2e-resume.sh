@@ -39,7 +39,11 @@
 #                 server is back
 #   complete      with the background lane on (the default), a client
 #                 reaches complete (lazyresume wait-complete), then the
-#                 page server stops and verify of every byte still passes
+#                 page server stops and verify of every byte still passes;
+#                 its timeline (lazyresume status --timeline) has the
+#                 events of both kernels, in the order of a resume, and
+#                 times and page counts that never go back (no timing is
+#                 judged)
 #   workingset    a golden VM with a hot set (lrhot, 8 MiB read by each
 #                 readiness answer) captures image "hot"; a client records
 #                 its first touches and saves them as the image's loading
@@ -427,7 +431,7 @@ server-down)
 complete)
 	# The client waits for complete in its post-resume settings.
 	mkdir -p "$images/$image/clients"
-	echo "lazyresume wait-complete --timeout 900 && lazyresume status" \
+	echo "lazyresume wait-complete --timeout 900 && lazyresume status --timeline /tmp/timeline.csv && sed 's/^/timeline-csv: /' /tmp/timeline.csv" \
 		>"$images/$image/clients/525400000061"
 	image_server_up
 	ok=0
@@ -445,6 +449,25 @@ complete)
 	cat "$(guest_dir complete)/result.log"
 	expect complete "^complete: *yes" || ok=1
 	expect complete "LAZYRESUME-VERDICT: PASS resumed" || ok=1
+	# The timeline: in order, and with the events of both kernels.
+	tl="$e2e/complete-timeline.csv"
+	sed -n 's/\r$//; s/^timeline-csv: //p' "$(guest_dir complete)/result.log" >"$tl"
+	"$tool" timeline-check "$tl" || ok=1
+	for ev in module_loaded resume_requested manifest_fetched manifest_verified \
+		pageset1_fetched pageset1_decoded jump devices_resumed adopted thawed \
+		first_fault first_answer complete; do
+		grep -q "^event,$ev," "$tl" || {
+			echo "FAIL complete: no event $ev in the timeline"
+			ok=1
+		}
+	done
+	grep -q "^sample," "$tl" || {
+		echo "FAIL complete: no sample in the timeline"
+		ok=1
+	}
+	if /usr/bin/python3 -c 'import matplotlib' 2>/dev/null; then
+		"$here/scripts/plot-timeline.py" "$e2e/complete-timeline.svg" "$tl=complete" || ok=1
+	fi
 	exit "$ok"
 	;;
 workingset)

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The /dev/lazyresume control device: version query, unknown ioctls,
- * bad user pointers and the debugfs statistics that count them.
+ * bad user pointers and the debugfs statistics that count them; the
+ * timeline's read and marks.
  *
  * Needs the test module lazyresume_test.ko (loaded with modprobe if it is
  * not; skips when the kernel has none or the production module is loaded).
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/lazyresume.h>
@@ -216,6 +218,59 @@ TEST_F(dev, tftp_silent_server_times_out_with_extreme_timeouts)
 	x.windowsize = 64;
 	x.blksize = 65464;
 	EXPECT_EQ(ETIMEDOUT, xfer_errno(self->fd, LAZYRESUME_IOC_TFTP_GET, &x));
+}
+
+static long long monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static int timeline_errno(int fd, struct lazyresume_timeline *t)
+{
+	errno = 0;
+	return ioctl(fd, LAZYRESUME_IOC_TIMELINE, t) ? errno : 0;
+}
+
+TEST_F(dev, timeline_read_and_marks)
+{
+	struct lazyresume_timeline t;
+	struct lazyresume_timeline_sample s[4];
+	long long now = monotonic_ns();
+
+	memset(&t, 0, sizeof(t));
+	t.op = LAZYRESUME_TIMELINE_READ;
+	t.samples = (unsigned long)s;
+	t.count = 4;
+	ASSERT_EQ(0, timeline_errno(self->fd, &t));
+	/* Not resumed here: the module's load is known, on this clock. */
+	ASSERT_TRUE(t.known & (1ULL << LAZYRESUME_TL_MODULE_LOADED));
+	EXPECT_LT(0, t.event_ns[LAZYRESUME_TL_MODULE_LOADED]);
+	EXPECT_GE(now, t.event_ns[LAZYRESUME_TL_MODULE_LOADED]);
+	EXPECT_FALSE(t.flags & LAZYRESUME_TIMELINE_RESUMED);
+	EXPECT_GE(4u, t.count);
+	EXPECT_LT(0u, t.period_ms);
+
+	/* User space marks only the events it sees, not in the future. */
+	memset(&t, 0, sizeof(t));
+	t.op = LAZYRESUME_TIMELINE_MARK;
+	t.event = LAZYRESUME_TL_JUMP;
+	EXPECT_EQ(EINVAL, timeline_errno(self->fd, &t));
+	t.event = LAZYRESUME_TL_EVENT_SLOTS + 3;
+	EXPECT_EQ(EINVAL, timeline_errno(self->fd, &t));
+	t.event = LAZYRESUME_TL_HOOK_DONE;
+	t.mark_ns = monotonic_ns() + 60 * 1000000000LL;
+	EXPECT_EQ(EINVAL, timeline_errno(self->fd, &t));
+	t.mark_ns = monotonic_ns() - 1000000;
+	ASSERT_EQ(0, timeline_errno(self->fd, &t));
+	EXPECT_TRUE(t.known & (1ULL << LAZYRESUME_TL_HOOK_DONE));
+	/* Not resumed: this kernel's clock is the timeline's. */
+	if (!(t.flags & LAZYRESUME_TIMELINE_RESUMED))
+		EXPECT_EQ((long long)t.mark_ns, t.event_ns[LAZYRESUME_TL_HOOK_DONE]);
+	t.op = 7;
+	EXPECT_EQ(EINVAL, timeline_errno(self->fd, &t));
 }
 
 TEST(open_needs_root_only_mode)

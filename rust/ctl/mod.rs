@@ -65,6 +65,7 @@ impl MiscDevice for Control {
             abi::IOC_SET_POLICY => set_policy(arg),
             abi::IOC_SET_BACKGROUND => set_background(arg),
             abi::IOC_WORKINGSET => workingset(arg),
+            abi::IOC_TIMELINE => timeline(arg),
             _ => {
                 // The requests of the tests, in lazyresume_test.ko only:
                 // lazyresume.ko refuses them like any unknown request.
@@ -395,6 +396,43 @@ fn workingset(arg: UserPtr) -> Result<isize> {
     req.loadset = s.loadset;
     req.loadset_pages = fetch::STATS.workingset_pages.get();
     req.loadset_bytes = fetch::STATS.workingset_bytes.get();
+    writer.write(&req)?;
+    Ok(0)
+}
+
+fn timeline(arg: UserPtr) -> Result<isize> {
+    let (mut reader, mut writer) = UserSlice::new(arg, abi::TIMELINE_SIZE).reader_writer();
+    let mut req: abi::Timeline = reader.read()?;
+    let engine = fetch::get()?;
+    match req.op {
+        abi::TIMELINE_READ => {
+            let room = if req.samples == 0 {
+                0
+            } else {
+                (req.count as usize).min(fetch::timeline::RING)
+            };
+            let mut buf = KVVec::from_elem(abi::TimelineSample::default(), room, GFP_KERNEL)?;
+            let (n, total, period) = engine.samples(&mut buf);
+            if n > 0 {
+                let addr = usize::try_from(req.samples).map_err(|_| EFAULT)?;
+                let mut w = UserSlice::new(addr as UserPtr, n * abi::TIMELINE_SAMPLE_SIZE).writer();
+                for s in buf.iter().take(n) {
+                    w.write(s)?;
+                }
+            }
+            req.count = n as u32;
+            req.total = total as u32;
+            req.period_ms = period;
+        }
+        abi::TIMELINE_MARK => {
+            if !sys_admin() {
+                return Err(EPERM);
+            }
+            fetch::timeline::user_mark(req.event, req.mark_ns)?;
+        }
+        _ => return Err(EINVAL),
+    }
+    fetch::timeline::events(&mut req);
     writer.write(&req)?;
     Ok(0)
 }

@@ -60,6 +60,7 @@ use crate::sys::wait::{Sleep, WaitKey, WaitQueue, Woken};
 use crate::tftp::client::Endpoint;
 
 mod stats;
+pub(crate) mod timeline;
 mod workingset;
 
 pub(crate) use stats::STATS;
@@ -242,6 +243,7 @@ struct State {
 static ARRIVALS_KEY: WaitKey = WaitKey::new();
 static WORKERS_KEY: WaitKey = WaitKey::new();
 static INSTALLER_KEY: WaitKey = WaitKey::new();
+static SAMPLER_KEY: WaitKey = WaitKey::new();
 
 /// What a fault's request for its page found.
 pub(crate) enum Requested {
@@ -289,12 +291,19 @@ pub(crate) struct Engine {
     /// A recording runs: the fault path reports touches, the background
     /// lane and the installer wait.
     recording: AtomicBool,
+    /// The samples of the timeline (`timeline.rs`).
+    #[pin]
+    samples: Mutex<timeline::Ring>,
+    /// The sampler, between samples.
+    #[pin]
+    sampler: WaitQueue,
 }
 
 impl Engine {
     /// An engine for the pages of `store`, with nothing to fetch yet.
     pub(crate) fn new(store: Arc<PageStore>) -> Result<impl PinInit<Self>> {
         let urgent = Queue::new()?;
+        let ring = timeline::Ring::new()?;
         let now = Ktime::ktime_get();
         Ok(pin_init!(Self {
             store,
@@ -327,6 +336,8 @@ impl Engine {
             installer <- WaitQueue::new(c_str!("lazyresume_installer"), &INSTALLER_KEY),
             ws <- new_mutex!(WorkingSet::new()),
             recording: AtomicBool::new(false),
+            samples <- new_mutex!(ring),
+            sampler <- WaitQueue::new(c_str!("lazyresume_sampler"), &SAMPLER_KEY),
         }))
     }
 
@@ -521,6 +532,20 @@ impl Engine {
     pub(crate) fn pause(&self, how: Sleep, ms: u32) -> Result {
         self.arrivals.wait_until(how, Some(ms), || false)?;
         Ok(())
+    }
+
+    /// Starts the timeline's samples anew (after a resume).
+    pub(crate) fn start_samples(&self) {
+        self.samples.lock().clear();
+        self.sampler.wake_all();
+    }
+
+    /// Copies the timeline's samples into `out`: how many, of how many,
+    /// and the sampling period.
+    pub(crate) fn samples(&self, out: &mut [abi::TimelineSample]) -> (usize, usize, u32) {
+        let ring = self.samples.lock();
+        let (n, total) = ring.copy(out);
+        (n, total, ring.period_ms())
     }
 
     /// The fetch engine's part of the status.
@@ -900,6 +925,7 @@ impl Engine {
         if st.reset_at.is_some() && st.complete_at.is_none() {
             st.complete_at = Some(Ktime::ktime_get());
             drop(st);
+            timeline::mark(abi::TL_COMPLETE);
             pr_info!("complete: every page is local, the server is no longer needed\n");
         }
     }
@@ -1073,10 +1099,50 @@ impl Worker for Installer {
     }
 }
 
+/// The thread that samples the lanes for the timeline: every period
+/// from the resume's adoption until the client is complete (one more
+/// sample then), idle otherwise.
+struct Sampler(Arc<Engine>);
+
+impl Worker for Sampler {
+    fn run(&self) {
+        let e = &*self.0;
+        while !should_stop() {
+            let ms = if timeline::sampling() {
+                let mut ring = e.samples.lock();
+                ring.sample();
+                if timeline::known(abi::TL_COMPLETE) {
+                    timeline::stop_sampling();
+                }
+                ring.period_ms()
+            } else {
+                timeline::IDLE_MS
+            };
+            let due = Ktime::ktime_get().to_ms() + i64::from(ms);
+            // Woken early by a new resume (`start_samples`) or a stop;
+            // sleeps on after other wake-ups.
+            loop {
+                let left = due - Ktime::ktime_get().to_ms();
+                if left <= 0 || should_stop() {
+                    break;
+                }
+                let was = timeline::sampling();
+                let _ = e.sampler.wait_until(Sleep::Idle, Some(left as u32), || {
+                    should_stop() || timeline::sampling() != was
+                });
+                if timeline::sampling() != was {
+                    break;
+                }
+            }
+        }
+    }
+}
+
 /// The engine's threads; stopped on drop.
 struct Threads {
     _fetchers: KVec<Kthread<Fetcher>>,
     _installer: Kthread<Installer>,
+    _sampler: Kthread<Sampler>,
 }
 
 impl Threads {
@@ -1095,9 +1161,11 @@ impl Threads {
             )?;
         }
         let installer = Arc::new(Installer(engine.clone()), GFP_KERNEL)?;
+        let sampler = Arc::new(Sampler(engine.clone()), GFP_KERNEL)?;
         Ok(Self {
             _fetchers: fetchers,
             _installer: Kthread::spawn(installer, c_str!("lazyresume-install"))?,
+            _sampler: Kthread::spawn(sampler, c_str!("lazyresume-timeline"))?,
         })
     }
 }

@@ -410,6 +410,9 @@ impl Engine {
         ws.loadset = None;
         ws.loadset_state = state;
         drop(ws);
+        if state == abi::LOADSET_DONE {
+            super::timeline::mark(abi::TL_LOADSET_DONE);
+        }
         self.state.lock().loadset = Stage::Arrived;
         self.kick();
     }

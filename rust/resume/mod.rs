@@ -27,7 +27,7 @@ use kernel::page::PAGE_SIZE;
 use kernel::prelude::*;
 use kernel::time::Ktime;
 
-use crate::fetch;
+use crate::fetch::{self, timeline};
 use crate::shared::abi::{self, REASON_LEN};
 use crate::shared::image::{
     self, Encoding, FormatError, Manifest, SegmentChecker, SegmentError, SegmentSums,
@@ -67,7 +67,10 @@ const HANDOFF_END: usize = HANDOFF_ADOPT + abi::ADOPT_SIZE;
 /// Then the image's manifest, which the restored kernel needs to check a
 /// loading set against.
 const HANDOFF_MANIFEST_END: usize = HANDOFF_END + image::MANIFEST_LEN;
-const _: () = assert!(HANDOFF_MANIFEST_END <= PAGE_SIZE);
+/// Then the boot kernel's events of the timeline, the time-stamp counter
+/// at the jump and its rate (`fetch::timeline`).
+const HANDOFF_TIMELINE_END: usize = HANDOFF_MANIFEST_END + timeline::HANDOFF_LEN;
+const _: () = assert!(HANDOFF_TIMELINE_END <= PAGE_SIZE);
 
 /// `ktime_get()` when this kernel adopted a hand-off, 0 if it never did.
 static RESUMED_AT_NS: AtomicI64 = AtomicI64::new(0);
@@ -357,6 +360,7 @@ fn options(req: &abi::Resume, r: &mut Reason) -> Result<TransferOptions> {
 /// failure or, for a dry run, once everything before the jump succeeded.
 pub(crate) fn resume(req: &abi::Resume, server: SockAddrV4, r: &mut Reason) -> Result<Loaded> {
     let start = Ktime::ktime_get();
+    timeline::mark(abi::TL_RESUME_REQUESTED);
     let image = match abi::c_str_bytes(&req.image) {
         Some(i) if !i.is_empty() => i,
         _ => return Err(fail(r, EINVAL, format_args!("no image name"))),
@@ -388,6 +392,7 @@ pub(crate) fn resume(req: &abi::Resume, server: SockAddrV4, r: &mut Reason) -> R
             format_args!("cannot fetch {} from {server}: {}", text(&name), why(e)),
         )
     })?;
+    timeline::mark(abi::TL_MANIFEST_FETCHED);
     let m = Manifest::parse(&manifest.data, sha256::digest)
         .map_err(|e: FormatError| fail(r, EINVAL, format_args!("{}: {e}", text(&name))))?;
     let h = m.header;
@@ -446,6 +451,7 @@ pub(crate) fn resume(req: &abi::Resume, server: SockAddrV4, r: &mut Reason) -> R
     if h.snapshot_len == 0 {
         return Err(fail(r, EINVAL, format_args!("pageset1 holds no image")));
     }
+    timeline::mark(abi::TL_MANIFEST_VERIFIED);
     let mut opts = opts;
     if req.deadline_ms == 0 {
         let extra = (h.pageset1_len >> 20).saturating_mul(DEFAULT_DEADLINE_MS_PER_MIB);
@@ -542,6 +548,7 @@ pub(crate) fn resume(req: &abi::Resume, server: SockAddrV4, r: &mut Reason) -> R
             },
         });
     }
+    timeline::mark(abi::TL_PAGESET1_FETCHED);
     let len = sink.len;
     if len != h.pageset1_len {
         return Err(fail(
@@ -560,6 +567,7 @@ pub(crate) fn resume(req: &abi::Resume, server: SockAddrV4, r: &mut Reason) -> R
     if let Some(Err(d)) = sink.blocks.as_ref().map(|b| b.decoder.finish::<Error>()) {
         return Err(fail(r, ebadmsg(), format_args!("pageset1 corrupted: {d}")));
     }
+    timeline::mark(abi::TL_PAGESET1_DECODED);
     let loaded = Loaded {
         manifest_bytes: manifest.data.len() as u64,
         pageset1_bytes: len,
@@ -593,6 +601,8 @@ pub(crate) fn resume(req: &abi::Resume, server: SockAddrV4, r: &mut Reason) -> R
         if let Some(m) = manifest.data.get(..image::MANIFEST_LEN) {
             page[HANDOFF_END..HANDOFF_MANIFEST_END].copy_from_slice(m);
         }
+        // The jump is now: nothing but the log line below is left.
+        page[HANDOFF_MANIFEST_END..HANDOFF_TIMELINE_END].copy_from_slice(&timeline::to_handoff());
     })
     .map_err(|e| fail(r, e, format_args!("hand-off page busy")))?;
     pr_info!(
@@ -621,6 +631,7 @@ pub(crate) fn resume(req: &abi::Resume, server: SockAddrV4, r: &mut Reason) -> R
 /// so that pageset2 comes from the client's own server from now on.
 pub(crate) fn adopt() -> Result<abi::Adopt> {
     let mut manifest = [0u8; image::MANIFEST_LEN];
+    let mut events = [0u8; timeline::HANDOFF_LEN];
     let (magic_ok, id, adopt) = hibernate::with_handoff(|page| {
         let magic_ok = page[..HANDOFF_ID] == HANDOFF_MAGIC;
         let mut id = [0u8; KERNEL_ID_LEN];
@@ -628,6 +639,7 @@ pub(crate) fn adopt() -> Result<abi::Adopt> {
         // `None` cannot be: the range is as long as the structure.
         let adopt: Option<abi::Adopt> = read_from_bytes(&page[HANDOFF_ADOPT..HANDOFF_END]);
         manifest.copy_from_slice(&page[HANDOFF_END..HANDOFF_MANIFEST_END]);
+        events.copy_from_slice(&page[HANDOFF_MANIFEST_END..HANDOFF_TIMELINE_END]);
         // Taken once: a second call finds nothing.
         page.fill(0);
         (magic_ok, id, adopt)
@@ -659,12 +671,16 @@ pub(crate) fn adopt() -> Result<abi::Adopt> {
         &prefix,
     )?;
     RESUMED_AT_NS.store(Ktime::ktime_get().to_ns(), Ordering::Relaxed);
+    // The timeline: the boot kernel's events, this kernel's from now on,
+    // and the lanes sampled until complete.
+    timeline::adopt(&events);
     // The rest of pageset2 streams in from now on, unless asked otherwise.
     let engine = fetch::get()?;
     if adopt.flags & abi::ADOPT_BACKGROUND_OFF != 0 {
         engine.set_background(abi::BACKGROUND_OFF, 0)?;
     }
     engine.reset(true)?;
+    engine.start_samples();
     // The working set: recorded by this client, or replayed from the
     // image's loading set, if it has one, before the background lane.
     if adopt.flags & abi::ADOPT_RECORD_WORKINGSET != 0 {

@@ -87,6 +87,10 @@ plain_bytes! {
         op, flags, max_pages, max_ms, first, count, buf, recorded, loadset_pages,
         loadset_bytes, loadset, reserved,
     }
+    TimelineSample { t_ns, urgent_pages, workingset_pages, background_pages, installed_pages }
+    Timeline {
+        op, event, mark_ns, samples, count, total, period_ms, flags, known, event_ns,
+    }
 }
 
 /// The bytes of `v`, as `UserSliceWriter::write` copies them (the

@@ -9,6 +9,7 @@
 //! layers above to copy them to and from user space as they are.
 
 pub(crate) mod abi;
+pub(crate) mod clock;
 pub(crate) mod counter;
 pub(crate) mod debugfs;
 pub(crate) mod errno;

@@ -18,7 +18,7 @@
 #include <linux/types.h>
 
 #define LAZYRESUME_ABI_MAJOR 3
-#define LAZYRESUME_ABI_MINOR 0
+#define LAZYRESUME_ABI_MINOR 1
 
 /* ioctl type byte, see Documentation/userspace-api/ioctl/ioctl-number.rst */
 #define LAZYRESUME_IOC_MAGIC 0xB9
@@ -509,5 +509,80 @@ struct lazyresume_workingset {
 
 #define LAZYRESUME_IOC_WORKINGSET \
 	_IOWR(LAZYRESUME_IOC_MAGIC, 0x0F, struct lazyresume_workingset)
+
+/* lazyresume_timeline.op (ABI 3.1) */
+#define LAZYRESUME_TIMELINE_READ 0 /* events, and samples to @samples */
+#define LAZYRESUME_TIMELINE_MARK 1 /* @event happened at @mark_ns */
+/* lazyresume_timeline.event_ns[] indexes: boot kernel, then restored */
+#define LAZYRESUME_TL_MODULE_LOADED 0
+#define LAZYRESUME_TL_RESUME_REQUESTED 1
+#define LAZYRESUME_TL_MANIFEST_FETCHED 2
+#define LAZYRESUME_TL_MANIFEST_VERIFIED 3
+#define LAZYRESUME_TL_PAGESET1_FETCHED 4
+#define LAZYRESUME_TL_PAGESET1_DECODED 5
+#define LAZYRESUME_TL_JUMP 6
+#define LAZYRESUME_TL_DEVICES_RESUMED 7 /* marked by user space */
+#define LAZYRESUME_TL_ADOPTED 8
+#define LAZYRESUME_TL_THAWED 9 /* marked by user space */
+#define LAZYRESUME_TL_HOOK_DONE 10 /* marked by user space */
+#define LAZYRESUME_TL_FIRST_FAULT 11
+#define LAZYRESUME_TL_LOADSET_DONE 12
+#define LAZYRESUME_TL_COMPLETE 13
+#define LAZYRESUME_TL_FIRST_ANSWER 14 /* marked by an application */
+#define LAZYRESUME_TL_EVENTS 15
+#define LAZYRESUME_TL_EVENT_SLOTS 16
+/* lazyresume_timeline.flags */
+#define LAZYRESUME_TIMELINE_RESUMED (1 << 0) /* boot events from the hand-off */
+#define LAZYRESUME_TIMELINE_GAP_MEASURED (1 << 1) /* jump..adopt measured */
+#define LAZYRESUME_TIMELINE_SAMPLING (1 << 2) /* samples still taken */
+
+/**
+ * struct lazyresume_timeline_sample - the pages of each lane at @t_ns
+ */
+struct lazyresume_timeline_sample {
+	__s64 t_ns;
+	__u64 urgent_pages;
+	__u64 workingset_pages;
+	__u64 background_pages;
+	__u64 installed_pages;
+};
+
+/**
+ * struct lazyresume_timeline - argument of LAZYRESUME_IOC_TIMELINE: the
+ * resume as a timeline on one clock, the boot kernel's CLOCK_MONOTONIC
+ * in nanoseconds; the restored kernel's times are placed after the jump
+ * by the time from the jump to the adoption (measured with the CPU's
+ * time-stamp counter when LAZYRESUME_TIMELINE_GAP_MEASURED, else taken
+ * as zero)
+ * @op:        LAZYRESUME_TIMELINE_*
+ * @event:     MARK: LAZYRESUME_TL_DEVICES_RESUMED, _THAWED, _HOOK_DONE
+ *             or _FIRST_ANSWER (only its first mark counts)
+ * @mark_ns:   MARK: its CLOCK_MONOTONIC time (0: now)
+ * @samples:   READ: user address of @count samples, or 0
+ * @count:     READ: in, room at @samples; out, samples copied
+ * @total:     out: samples held (a ring: when full every other one is
+ *             dropped and @period_ms doubles)
+ * @period_ms: out: sampling period
+ * @flags:     out: LAZYRESUME_TIMELINE_*
+ * @known:     out: bit LAZYRESUME_TL_* set if that event happened
+ * @event_ns:  out: time of each event
+ *
+ * READ needs no privilege; MARK needs CAP_SYS_ADMIN.
+ */
+struct lazyresume_timeline {
+	__u32 op;
+	__u32 event;
+	__u64 mark_ns;
+	__u64 samples;
+	__u32 count;
+	__u32 total;
+	__u32 period_ms;
+	__u32 flags;
+	__u64 known;
+	__s64 event_ns[LAZYRESUME_TL_EVENT_SLOTS];
+};
+
+#define LAZYRESUME_IOC_TIMELINE \
+	_IOWR(LAZYRESUME_IOC_MAGIC, 0x10, struct lazyresume_timeline)
 
 #endif /* _UAPI_LINUX_LAZYRESUME_H */

@@ -20,6 +20,7 @@ use crate::pageset1::{self, Encoder};
 use crate::snapshot::{Created, Snapshot};
 use crate::store::{self, Store};
 use crate::tftp_upload::Reader;
+use crate::timeline;
 
 /// Top of the user address space on x86-64 (4-level paging).
 const TASK_SIZE: u64 = 0x7fff_ffff_f000;
@@ -440,8 +441,13 @@ fn put_pageset2(
 /// In a client that resumed the image: take over its identity, thaw user
 /// space, run the hook.
 fn resumed(dev: &Device, mut snap: Snapshot, hook: Option<&Path>) -> Result<()> {
+    // Devices are resumed and this process runs again: the first thing
+    // the restored system does, for the timeline.
+    let devices_resumed = timeline::monotonic_ns();
     let adopted = match dev.adopt() {
         Ok(a) => {
+            // Adopting started the timeline of this resume anew.
+            timeline::mark(dev, abi::TL_DEVICES_RESUMED, devices_resumed);
             netconf::apply_identity(&a.id).context("taking over the client's identity")?;
             Some(a)
         }
@@ -450,6 +456,9 @@ fn resumed(dev: &Device, mut snap: Snapshot, hook: Option<&Path>) -> Result<()> 
     };
     snap.unfreeze()?;
     drop(snap);
+    if adopted.is_some() {
+        timeline::mark(dev, abi::TL_THAWED, 0);
+    }
     match &adopted {
         Some(a) => println!(
             "resume: image {} resumed as {} ({}), pages from {}:{}",
@@ -478,6 +487,9 @@ fn resumed(dev: &Device, mut snap: Snapshot, hook: Option<&Path>) -> Result<()> 
             .with_context(|| format!("running the post-resume hook {}", h.display()))?;
         if !st.success() {
             bail!("post-resume hook {} failed: {st}", h.display());
+        }
+        if adopted.is_some() {
+            timeline::mark(dev, abi::TL_HOOK_DONE, 0);
         }
     }
     Ok(())

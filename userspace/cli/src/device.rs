@@ -64,7 +64,11 @@ impl Device {
     /// writes through: `call` is private so that only this file builds
     /// them, each with a buffer that lives across the call and is as
     /// large as the request's count says.
-    fn call<T: FromBytes + IntoBytes>(&self, cmd: u32, arg: &mut T) -> std::io::Result<()> {
+    pub(crate) fn call<T: FromBytes + IntoBytes>(
+        &self,
+        cmd: u32,
+        arg: &mut T,
+    ) -> std::io::Result<()> {
         let buf = arg.as_mut_bytes();
         assert_eq!(
             abi::ioc_size(cmd),

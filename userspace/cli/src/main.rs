@@ -18,6 +18,7 @@ mod store;
 mod tftp;
 mod tftp_download;
 mod tftp_upload;
+mod timeline;
 mod workingset;
 
 use anyhow::Result;
@@ -74,7 +75,20 @@ enum Command {
     /// Resume an image over TFTP; returns only if it cannot, saying why.
     Resume(resume::ResumeArgs),
     /// Show the state of lazily fetched pages on a resumed client.
-    Status,
+    Status {
+        /// Also write the resume as a timeline to this CSV file: the
+        /// events of the boot and the restored kernel on one clock, and
+        /// the pages of each lane over time (scripts/plot-timeline.py
+        /// plots it).
+        #[arg(long, value_name = "FILE.csv")]
+        timeline: Option<PathBuf>,
+    },
+    /// Check a timeline CSV (status --timeline): its events in the order
+    /// of a resume, its times and counters never going back.
+    TimelineCheck {
+        /// The CSV file.
+        file: PathBuf,
+    },
     /// Set what a fault does when the page server does not answer:
     /// `block` (wait for it) or `sigbus[:MS]` (SIGBUS after MS ms).
     Policy {
@@ -127,7 +141,14 @@ fn main() -> Result<()> {
         Command::Sign(args) => sign::run(&args).map_err(|e| anyhow::anyhow!("{e:#}")),
         Command::Capture(args) => capture::run(&cli.device, &args),
         Command::Resume(args) => resume::run(&cli.device, &args),
-        Command::Status => resume::status(&cli.device),
+        Command::Status { timeline } => {
+            resume::status(&cli.device)?;
+            match timeline {
+                Some(f) => timeline::write(&cli.device, &f),
+                None => Ok(()),
+            }
+        }
+        Command::TimelineCheck { file } => timeline::check(&file),
         Command::Policy { policy } => set_policy(&cli.device, &policy),
         Command::Background { mode, rate } => background::set(&cli.device, mode, rate),
         Command::Workingset { command } => workingset::run(&cli.device, &command),

@@ -6,7 +6,9 @@
 //! ```text
 //! ping          -> pong
 //! ready         -> ok | bad OFFSET_IN_SPACE (the readiness answer: the
-//!                  first page, then every page of the hot set, --hot-mib)
+//!                  first page, then every page of the hot set, --hot-mib;
+//!                  an `ok` is marked as the resume timeline's first
+//!                  answer, of which the module keeps the first)
 //! read OFF LEN  -> ok | bad OFFSET_IN_SPACE
 //! verify        -> ok BYTES | bad REGION OFFSET_IN_REGION
 //! whoami        -> mac=MAC addr=A.B.C.D (none for what is missing)
@@ -84,12 +86,48 @@ fn check_ready(mem: &Memory, hot: &HotSet) -> anyhow::Result<Option<u64>> {
     Ok(None)
 }
 
+/// Tells the lazyresume module, if there is one, that an answer is ready:
+/// its timeline keeps the first one after a resume
+/// (`LAZYRESUME_IOC_TIMELINE`). Best effort: no module, another ABI or no
+/// privilege, and nothing is marked.
+fn mark_first_answer() {
+    use lazyresume_abi as abi;
+    let Ok(dev) = std::fs::File::open("/dev/lazyresume") else {
+        return;
+    };
+    let mut req = abi::Timeline {
+        op: abi::TIMELINE_MARK,
+        event: abi::TL_FIRST_ANSWER,
+        mark_ns: 0,
+        samples: 0,
+        count: 0,
+        total: 0,
+        period_ms: 0,
+        flags: 0,
+        known: 0,
+        event_ns: [0; abi::TL_EVENT_SLOTS],
+    };
+    // SAFETY: `req` is a `struct lazyresume_timeline` of the size the
+    // request number encodes, valid for the module to read and write;
+    // a MARK carries no user pointer. An older module answers ENOTTY.
+    unsafe {
+        libc::ioctl(
+            std::os::fd::AsRawFd::as_raw_fd(&dev),
+            abi::IOC_TIMELINE as _,
+            &mut req as *mut abi::Timeline,
+        )
+    };
+}
+
 /// The answer to `request`.
 fn answer(mem: &Memory, hot: &HotSet, iface: &str, request: Request) -> String {
     match request {
         Request::Ping => "pong".to_string(),
         Request::Ready => match check_ready(mem, hot) {
-            Ok(None) => "ok".to_string(),
+            Ok(None) => {
+                mark_first_answer();
+                "ok".to_string()
+            }
             Ok(Some(bad)) => format!("bad {bad}"),
             Err(e) => format!("error {e:#}"),
         },

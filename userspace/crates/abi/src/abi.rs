@@ -27,7 +27,7 @@ use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 /// Major ABI version: changes on any incompatible change.
 pub const ABI_MAJOR: u32 = 3;
 /// Minor ABI version: grows when ioctls or fields are added.
-pub const ABI_MINOR: u32 = 0;
+pub const ABI_MINOR: u32 = 1;
 
 /// The ioctl type byte of lazyresume.
 pub const IOC_MAGIC: u32 = 0xB9;
@@ -864,3 +864,130 @@ pub const WORKINGSET_SIZE: usize = core::mem::size_of::<Workingset>();
 /// and report the loading set (needs `CAP_SYS_ADMIN` but for
 /// [`WORKINGSET_QUERY`]).
 pub const IOC_WORKINGSET: u32 = iowr(0x0F, WORKINGSET_SIZE);
+
+/// [`Timeline::op`]: report the events and copy samples (anyone).
+pub const TIMELINE_READ: u32 = 0;
+/// [`Timeline::op`]: note that event [`Timeline::event`] happened at
+/// [`Timeline::mark_ns`] (`CLOCK_MONOTONIC`, 0: now); only the events
+/// user space sees ([`TL_DEVICES_RESUMED`], [`TL_THAWED`],
+/// [`TL_HOOK_DONE`], [`TL_FIRST_ANSWER`]); needs `CAP_SYS_ADMIN`.
+pub const TIMELINE_MARK: u32 = 1;
+
+/// Events of the timeline, indexes of [`Timeline::event_ns`]. Boot
+/// kernel: the module was loaded.
+pub const TL_MODULE_LOADED: u32 = 0;
+/// Boot kernel: `LAZYRESUME_IOC_RESUME` began.
+pub const TL_RESUME_REQUESTED: u32 = 1;
+/// Boot kernel: the manifest arrived.
+pub const TL_MANIFEST_FETCHED: u32 = 2;
+/// Boot kernel: the manifest's signature, name, generation and kernel
+/// were checked.
+pub const TL_MANIFEST_VERIFIED: u32 = 3;
+/// Boot kernel: the last byte of `pageset1` arrived (it is checked,
+/// decoded and loaded as it streams in).
+pub const TL_PAGESET1_FETCHED: u32 = 4;
+/// Boot kernel: `pageset1` was checked whole and decoded.
+pub const TL_PAGESET1_DECODED: u32 = 5;
+/// Boot kernel: the hand-off is written and the restore begins (freeze,
+/// quiesce devices, copy the image into place, jump).
+pub const TL_JUMP: u32 = 6;
+/// Restored kernel: devices resumed, the resuming tool runs again (user
+/// space marks it).
+pub const TL_DEVICES_RESUMED: u32 = 7;
+/// Restored kernel: the hand-off was adopted (`LAZYRESUME_IOC_ADOPT`).
+pub const TL_ADOPTED: u32 = 8;
+/// Restored kernel: user space thawed (user space marks it).
+pub const TL_THAWED: u32 = 9;
+/// Restored kernel: the post-resume hook returned (user space marks it).
+pub const TL_HOOK_DONE: u32 = 10;
+/// Restored kernel: the first fault on a lazy entry.
+pub const TL_FIRST_FAULT: u32 = 11;
+/// Restored kernel: the working-set lane ended (fetched, refused or
+/// missing: `LAZYRESUME_IOC_WORKINGSET` says which).
+pub const TL_LOADSET_DONE: u32 = 12;
+/// Restored kernel: complete, every page is local.
+pub const TL_COMPLETE: u32 = 13;
+/// Restored kernel: an application's first answer (marked by it, the
+/// first mark after the adoption counts; the test workload marks each of
+/// its readiness answers).
+pub const TL_FIRST_ANSWER: u32 = 14;
+/// Number of events.
+pub const TL_EVENTS: usize = 15;
+/// Room for events in [`Timeline::event_ns`].
+pub const TL_EVENT_SLOTS: usize = 16;
+
+/// [`Timeline::flags`]: the boot kernel's events came with the hand-off
+/// and the restored kernel's are anchored at the jump.
+pub const TIMELINE_RESUMED: u32 = 1 << 0;
+/// [`Timeline::flags`]: the time from the jump to the adoption was
+/// measured (with the CPU's time-stamp counter); without it the adoption
+/// is placed at the jump.
+pub const TIMELINE_GAP_MEASURED: u32 = 1 << 1;
+/// [`Timeline::flags`]: samples are still being taken.
+pub const TIMELINE_SAMPLING: u32 = 1 << 2;
+
+/// `struct lazyresume_timeline_sample`: the pages of each lane at one
+/// time.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "zerocopy",
+    derive(FromBytes, IntoBytes, Immutable, KnownLayout)
+)]
+pub struct TimelineSample {
+    /// Time on the timeline's clock, nanoseconds.
+    pub t_ns: i64,
+    /// Pages fetched because a fault waited for them.
+    pub urgent_pages: u64,
+    /// Pages the loading set brought.
+    pub workingset_pages: u64,
+    /// Pages the background lane brought.
+    pub background_pages: u64,
+    /// Pages installed into page tables.
+    pub installed_pages: u64,
+}
+
+/// Size of [`TimelineSample`] in bytes.
+pub const TIMELINE_SAMPLE_SIZE: usize = core::mem::size_of::<TimelineSample>();
+
+/// `struct lazyresume_timeline`: the argument of [`IOC_TIMELINE`] (ABI
+/// 3.1). The clock: nanoseconds of the boot kernel's `CLOCK_MONOTONIC`
+/// (from its start); the restored kernel's events are placed after the
+/// jump by the time from the jump to the adoption.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "zerocopy",
+    derive(FromBytes, IntoBytes, Immutable, KnownLayout)
+)]
+pub struct Timeline {
+    /// `TIMELINE_*` operation.
+    pub op: u32,
+    /// [`TIMELINE_MARK`]: the `TL_*` event.
+    pub event: u32,
+    /// [`TIMELINE_MARK`]: its `CLOCK_MONOTONIC` time in nanoseconds; 0:
+    /// now.
+    pub mark_ns: u64,
+    /// [`TIMELINE_READ`]: user address of `count` samples, or 0.
+    pub samples: u64,
+    /// [`TIMELINE_READ`]: in, samples `samples` holds; out, copied.
+    pub count: u32,
+    /// Out: samples held.
+    pub total: u32,
+    /// Out: the sampling period in milliseconds (it doubles each time the
+    /// samples fill their ring, which then keeps every other one).
+    pub period_ms: u32,
+    /// Out: `TIMELINE_*` flags.
+    pub flags: u32,
+    /// Out: bit `TL_*` set if that event happened.
+    pub known: u64,
+    /// Out: the time of each event, nanoseconds on the timeline's clock.
+    pub event_ns: [i64; TL_EVENT_SLOTS],
+}
+
+/// Size of [`Timeline`] in bytes.
+pub const TIMELINE_SIZE: usize = core::mem::size_of::<Timeline>();
+
+/// `LAZYRESUME_IOC_TIMELINE`: the resume as a timeline (events and the
+/// pages per lane over time).
+pub const IOC_TIMELINE: u32 = iowr(0x10, TIMELINE_SIZE);

@@ -146,6 +146,40 @@ int main(void)
 	OF(lazyresume_workingset, loadset_bytes);
 	OF(lazyresume_workingset, loadset); OF(lazyresume_workingset, reserved);
 	printf("IOC_WORKINGSET %lu\n", (unsigned long)LAZYRESUME_IOC_WORKINGSET);
+	printf("TIMELINE_READ %u\n", LAZYRESUME_TIMELINE_READ);
+	printf("TIMELINE_MARK %u\n", LAZYRESUME_TIMELINE_MARK);
+	printf("TL_MODULE_LOADED %u\n", LAZYRESUME_TL_MODULE_LOADED);
+	printf("TL_RESUME_REQUESTED %u\n", LAZYRESUME_TL_RESUME_REQUESTED);
+	printf("TL_MANIFEST_FETCHED %u\n", LAZYRESUME_TL_MANIFEST_FETCHED);
+	printf("TL_MANIFEST_VERIFIED %u\n", LAZYRESUME_TL_MANIFEST_VERIFIED);
+	printf("TL_PAGESET1_FETCHED %u\n", LAZYRESUME_TL_PAGESET1_FETCHED);
+	printf("TL_PAGESET1_DECODED %u\n", LAZYRESUME_TL_PAGESET1_DECODED);
+	printf("TL_JUMP %u\n", LAZYRESUME_TL_JUMP);
+	printf("TL_DEVICES_RESUMED %u\n", LAZYRESUME_TL_DEVICES_RESUMED);
+	printf("TL_ADOPTED %u\n", LAZYRESUME_TL_ADOPTED);
+	printf("TL_THAWED %u\n", LAZYRESUME_TL_THAWED);
+	printf("TL_HOOK_DONE %u\n", LAZYRESUME_TL_HOOK_DONE);
+	printf("TL_FIRST_FAULT %u\n", LAZYRESUME_TL_FIRST_FAULT);
+	printf("TL_LOADSET_DONE %u\n", LAZYRESUME_TL_LOADSET_DONE);
+	printf("TL_COMPLETE %u\n", LAZYRESUME_TL_COMPLETE);
+	printf("TL_FIRST_ANSWER %u\n", LAZYRESUME_TL_FIRST_ANSWER);
+	printf("TL_EVENTS %u\n", LAZYRESUME_TL_EVENTS);
+	printf("TL_EVENT_SLOTS %u\n", LAZYRESUME_TL_EVENT_SLOTS);
+	printf("TIMELINE_RESUMED %u\n", LAZYRESUME_TIMELINE_RESUMED);
+	printf("TIMELINE_GAP_MEASURED %u\n", LAZYRESUME_TIMELINE_GAP_MEASURED);
+	printf("TIMELINE_SAMPLING %u\n", LAZYRESUME_TIMELINE_SAMPLING);
+	SZ("TIMELINE_SAMPLE_SIZE", lazyresume_timeline_sample);
+	OF(lazyresume_timeline_sample, urgent_pages);
+	OF(lazyresume_timeline_sample, workingset_pages);
+	OF(lazyresume_timeline_sample, background_pages);
+	OF(lazyresume_timeline_sample, installed_pages);
+	SZ("TIMELINE_SIZE", lazyresume_timeline);
+	OF(lazyresume_timeline, event); OF(lazyresume_timeline, mark_ns);
+	OF(lazyresume_timeline, samples); OF(lazyresume_timeline, count);
+	OF(lazyresume_timeline, total); OF(lazyresume_timeline, period_ms);
+	OF(lazyresume_timeline, flags); OF(lazyresume_timeline, known);
+	OF(lazyresume_timeline, event_ns);
+	printf("IOC_TIMELINE %lu\n", (unsigned long)LAZYRESUME_IOC_TIMELINE);
 	return 0;
 }
 "#;
@@ -495,6 +529,59 @@ fn c_header_matches_rust_abi() {
         ("lazyresume_workingset.loadset", of!(Workingset, loadset)),
         ("lazyresume_workingset.reserved", of!(Workingset, reserved)),
         ("IOC_WORKINGSET", u64::from(abi::IOC_WORKINGSET)),
+        ("TIMELINE_READ", u64::from(abi::TIMELINE_READ)),
+        ("TIMELINE_MARK", u64::from(abi::TIMELINE_MARK)),
+        ("TL_MODULE_LOADED", u64::from(abi::TL_MODULE_LOADED)),
+        ("TL_RESUME_REQUESTED", u64::from(abi::TL_RESUME_REQUESTED)),
+        ("TL_MANIFEST_FETCHED", u64::from(abi::TL_MANIFEST_FETCHED)),
+        ("TL_MANIFEST_VERIFIED", u64::from(abi::TL_MANIFEST_VERIFIED)),
+        ("TL_PAGESET1_FETCHED", u64::from(abi::TL_PAGESET1_FETCHED)),
+        ("TL_PAGESET1_DECODED", u64::from(abi::TL_PAGESET1_DECODED)),
+        ("TL_JUMP", u64::from(abi::TL_JUMP)),
+        ("TL_DEVICES_RESUMED", u64::from(abi::TL_DEVICES_RESUMED)),
+        ("TL_ADOPTED", u64::from(abi::TL_ADOPTED)),
+        ("TL_THAWED", u64::from(abi::TL_THAWED)),
+        ("TL_HOOK_DONE", u64::from(abi::TL_HOOK_DONE)),
+        ("TL_FIRST_FAULT", u64::from(abi::TL_FIRST_FAULT)),
+        ("TL_LOADSET_DONE", u64::from(abi::TL_LOADSET_DONE)),
+        ("TL_COMPLETE", u64::from(abi::TL_COMPLETE)),
+        ("TL_FIRST_ANSWER", u64::from(abi::TL_FIRST_ANSWER)),
+        ("TL_EVENTS", abi::TL_EVENTS as u64),
+        ("TL_EVENT_SLOTS", abi::TL_EVENT_SLOTS as u64),
+        ("TIMELINE_RESUMED", u64::from(abi::TIMELINE_RESUMED)),
+        (
+            "TIMELINE_GAP_MEASURED",
+            u64::from(abi::TIMELINE_GAP_MEASURED),
+        ),
+        ("TIMELINE_SAMPLING", u64::from(abi::TIMELINE_SAMPLING)),
+        ("TIMELINE_SAMPLE_SIZE", abi::TIMELINE_SAMPLE_SIZE as u64),
+        (
+            "lazyresume_timeline_sample.urgent_pages",
+            of!(TimelineSample, urgent_pages),
+        ),
+        (
+            "lazyresume_timeline_sample.workingset_pages",
+            of!(TimelineSample, workingset_pages),
+        ),
+        (
+            "lazyresume_timeline_sample.background_pages",
+            of!(TimelineSample, background_pages),
+        ),
+        (
+            "lazyresume_timeline_sample.installed_pages",
+            of!(TimelineSample, installed_pages),
+        ),
+        ("TIMELINE_SIZE", abi::TIMELINE_SIZE as u64),
+        ("lazyresume_timeline.event", of!(Timeline, event)),
+        ("lazyresume_timeline.mark_ns", of!(Timeline, mark_ns)),
+        ("lazyresume_timeline.samples", of!(Timeline, samples)),
+        ("lazyresume_timeline.count", of!(Timeline, count)),
+        ("lazyresume_timeline.total", of!(Timeline, total)),
+        ("lazyresume_timeline.period_ms", of!(Timeline, period_ms)),
+        ("lazyresume_timeline.flags", of!(Timeline, flags)),
+        ("lazyresume_timeline.known", of!(Timeline, known)),
+        ("lazyresume_timeline.event_ns", of!(Timeline, event_ns)),
+        ("IOC_TIMELINE", u64::from(abi::IOC_TIMELINE)),
     ];
     let got = c_values();
     assert_eq!(got.len(), expected.len(), "probe printed {got:?}");
