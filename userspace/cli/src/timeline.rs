@@ -262,15 +262,9 @@ impl Device {
         let mut buf = vec![abi::TimelineSample::default(); 2048];
         let mut req = abi::Timeline {
             op: abi::TIMELINE_READ,
-            event: 0,
-            mark_ns: 0,
             samples: buf.as_mut_ptr() as u64,
             count: buf.len() as u32,
-            total: 0,
-            period_ms: 0,
-            flags: 0,
-            known: 0,
-            event_ns: [0; abi::TL_EVENT_SLOTS],
+            ..Default::default()
         };
         self.call(abi::IOC_TIMELINE, &mut req)
             .context("LAZYRESUME_IOC_TIMELINE")?;
@@ -285,13 +279,7 @@ impl Device {
             op: abi::TIMELINE_MARK,
             event,
             mark_ns: ns,
-            samples: 0,
-            count: 0,
-            total: 0,
-            period_ms: 0,
-            flags: 0,
-            known: 0,
-            event_ns: [0; abi::TL_EVENT_SLOTS],
+            ..Default::default()
         };
         self.call(abi::IOC_TIMELINE, &mut req)
     }

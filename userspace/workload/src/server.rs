@@ -98,14 +98,7 @@ fn mark_first_answer() {
     let mut req = abi::Timeline {
         op: abi::TIMELINE_MARK,
         event: abi::TL_FIRST_ANSWER,
-        mark_ns: 0,
-        samples: 0,
-        count: 0,
-        total: 0,
-        period_ms: 0,
-        flags: 0,
-        known: 0,
-        event_ns: [0; abi::TL_EVENT_SLOTS],
+        ..Default::default()
     };
     // SAFETY: `req` is a `struct lazyresume_timeline` of the size the
     // request number encodes, valid for the module to read and write;

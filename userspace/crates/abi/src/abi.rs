@@ -955,7 +955,7 @@ pub const TIMELINE_SAMPLE_SIZE: usize = core::mem::size_of::<TimelineSample>();
 /// (from its start); the restored kernel's events are placed after the
 /// jump by the time from the jump to the adoption.
 #[repr(C)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(
     feature = "zerocopy",
     derive(FromBytes, IntoBytes, Immutable, KnownLayout)
