@@ -20,8 +20,8 @@
 # module's hash check makes it do, and counted).  Every run
 # is bounded (STORM_TIMEOUT, 300 s each; a run that misses it is reported
 # with its incomplete clients and the others go on).  Raw lines in
-# build/bench/storm.raw, the table in build/bench/storm.tsv and, with
-# gnuplot, a plot in build/bench/storm.svg.
+# build/bench/storm.raw, the table in build/bench/storm.tsv and its plot
+# in build/bench/storm.svg (scripts/plot-storm.py).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -156,30 +156,4 @@ done
 echo "Boot storm, $mib MiB image, $(nproc) cores, $(date -u +%F):"
 column -t -s "$(printf '\t')" "$tsv"
 
-if command -v gnuplot >/dev/null; then
-	for term in svg dumb; do
-		if [ $term = svg ]; then
-			t='set terminal svg size 720,420 font "sans,11"'
-			o="$here/build/bench/storm.svg"
-		else
-			t='set terminal dumb size 78,28'
-			o="$here/build/bench/storm.txt"
-		fi
-		gnuplot <<EOF
-$t
-set output "$o"
-set title "Boot storm replayed from the host ($mib MiB image, tftpd-hpa on 127.0.0.1, 2 cores)"
-set xlabel "clients"
-set ylabel "seconds (log scale)"
-set logscale x 2
-set logscale y 10
-set key top left
-set grid
-plot "< awk '\$1==1' $tsv" using 2:3 with linespoints title "interactive, median, 1 server", \
-     "< awk '\$1==2' $tsv" using 2:3 with linespoints title "interactive, median, 2 servers", \
-     "< awk '\$1==1' $tsv" using 2:6 with linespoints title "complete, median, 1 server", \
-     "< awk '\$1==2' $tsv" using 2:6 with linespoints title "complete, median, 2 servers"
-EOF
-	done
-	echo "plot: build/bench/storm.svg, build/bench/storm.txt"
-fi
+"$here/scripts/plot-storm.py" "$tsv" "$here/build/bench/storm.svg"

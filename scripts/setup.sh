@@ -24,10 +24,10 @@ as_root() {
 # it, its host forwards take free ports.)  dnsmasq-base (the binary, no
 # service) and nftables (nft; Debian leaves its service disabled) are the
 # diskless lab's DHCP/PXE server and packet loss (scripts/lab/).
-# gnuplot-nox draws the boot storm's plot (scripts/bench-storm.sh);
-# python3-matplotlib plots resume timelines (scripts/plot-timeline.py).
+# python3-matplotlib plots resume timelines and boot storms
+# (scripts/plot-timeline.py, scripts/plot-storm.py).
 debs=(
-	bc bison busybox-static clang cpio dnsmasq-base dwarves file flex gcc git gnuplot-nox
+	bc bison busybox-static clang cpio dnsmasq-base dwarves file flex gcc git
 	ipxe-qemu iproute2 kmod libc6-dev libclang-dev libelf-dev libssl-dev libwrap0 openssl
 	lld llvm make nftables python3 python3-matplotlib qemu-system-x86 redis-server
 	redis-tools rsync shellcheck xz-utils
