@@ -464,9 +464,9 @@ impl FetchBuffers {
 
 /// How many finished transfers' server TIDs an [`Endpoint`] refuses.
 const RECENT_TIDS: usize = 32;
-/// How long an [`Endpoint`] refuses a finished transfer's server TID:
-/// longer than a server goes on sending a block again without an answer
-/// (tftpd-hpa: 1 s doubling, about 6 s in all).
+/// How long an [`Endpoint`] refuses a finished transfer's server TID: ten
+/// of tftpd-hpa's first retransmission timeouts (1 s). A server that
+/// sends again later than that meets the DATA rule of [`FirstReply`].
 const RECENT_TID_MS: i64 = 10_000;
 
 /// The server TIDs of an endpoint's recent transfers, each until
