@@ -17,8 +17,9 @@ use kernel::str::BStr;
 use kernel::time::{msecs_to_jiffies, Ktime};
 
 use super::proto::{
-    ErrorCode, Opcode, OptionSet, Receiver, RecvEvent, RecvTimeout, SendEvent, SendTimeout, Sender,
-    TransferError, DATA_HEADER_LEN, DEFAULT_BLKSIZE, MIN_OUT_LEN, WRITE_REQUEST_RTO_MS,
+    keeps_socket, refuses_first_reply, ErrorCode, Opcode, OptionSet, Receiver, RecvEvent,
+    RecvTimeout, SendEvent, SendTimeout, Sender, TransferError, DATA_HEADER_LEN, DEFAULT_BLKSIZE,
+    MIN_OUT_LEN, WRITE_REQUEST_RTO_MS,
 };
 use super::rtt::{MAX_RTO_MS, RTT};
 use super::stats::STATS;
@@ -524,8 +525,11 @@ impl FirstReply<'_> {
 
     /// Whether `pkt` from `from` is refused as the first reply.
     fn refuses(&self, from: SockAddrV4, pkt: &[u8]) -> bool {
-        self.recent.is_some_and(|r| r.contains(from))
-            || (self.data && Opcode::of(pkt) == Some(Opcode::Data))
+        refuses_first_reply(
+            pkt,
+            self.recent.is_some_and(|r| r.contains(from)),
+            self.data,
+        )
     }
 }
 
@@ -624,14 +628,16 @@ impl Endpoint {
             // Keep the socket only after a clean transfer that began with
             // an OACK (see above).
             if let Ok(Report {
-                retransmits: 0,
+                retransmits,
                 server_tid: Some(tid),
-                options_acknowledged: true,
+                options_acknowledged,
                 ..
             }) = r
             {
-                recent.push(tid);
-                *sock = Some((socket, blksize, windowsize));
+                if keeps_socket(retransmits, options_acknowledged) {
+                    recent.push(tid);
+                    *sock = Some((socket, blksize, windowsize));
+                }
             }
             r
         })

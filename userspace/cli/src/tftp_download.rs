@@ -10,7 +10,8 @@
 
 use anyhow::{anyhow, bail, Context, Result};
 use lazyresume_tftp::{
-    ErrorCode, Opcode, OptionSet, Receiver, RecvEvent, RecvTimeout, TransferError, MIN_OUT_LEN,
+    keeps_socket, refuses_first_reply, ErrorCode, Opcode, OptionSet, Receiver, RecvEvent,
+    RecvTimeout, TransferError, MIN_OUT_LEN,
 };
 use std::net::{SocketAddr, SocketAddrV4, UdpSocket};
 use std::os::fd::AsRawFd;
@@ -260,12 +261,15 @@ impl Endpoint {
             })
         );
         if let Ok(Report {
-            retransmits: 0,
+            retransmits,
             server_tid: Some(tid),
-            options_acknowledged: true,
+            options_acknowledged,
             ..
         }) = r
         {
+            if !keeps_socket(retransmits, options_acknowledged) {
+                return r;
+            }
             if self.recent.len() >= RECENT_TIDS {
                 self.recent.pop_front();
             }
@@ -393,8 +397,7 @@ fn run_fetch(
             Some(p) => p == from,
             None => {
                 from.ip() == std::net::IpAddr::V4(*server.ip())
-                    && !refuse.recent.contains(&from)
-                    && !(refuse.data && Opcode::of(&buf[..n]) == Some(Opcode::Data))
+                    && !refuses_first_reply(&buf[..n], refuse.recent.contains(&from), refuse.data)
             }
         };
         let event = rx.on_packet(ok, &buf[..n], &mut out);

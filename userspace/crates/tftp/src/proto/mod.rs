@@ -24,6 +24,7 @@
 mod options;
 mod packet;
 mod receive;
+mod reuse;
 mod send;
 mod transfer;
 mod wire;
@@ -36,6 +37,8 @@ pub use options::*;
 pub use packet::*;
 #[allow(unused_imports)]
 pub use receive::*;
+#[allow(unused_imports)]
+pub use reuse::*;
 #[allow(unused_imports)]
 pub use send::*;
 #[allow(unused_imports)]
