@@ -30,7 +30,10 @@
 # need are captured.  The lazy image has
 # LAZYRESUME_BENCH_CHUNK (default 16) pages per pageset2 file and is
 # captured with the pages shared copy-on-write in pageset2, once
-# (LAZYRESUME_BENCH_SHARED=0: in pageset1, --keep-shared).
+# (LAZYRESUME_BENCH_SHARED=0: in pageset1, --keep-shared).  The host
+# writes its stream (lazyresume make-stream) right after the capture, so
+# that the background lane fetches the pages in one transfer, unless
+# LAZYRESUME_BENCH_STREAM=0 (then in one transfer per page file).
 # LAZYRESUME_BENCH_RUNS=N boots each client N times from the same images
 # and prints the medians (emulation makes single boots noisy).
 # LAZYRESUME_BENCH_HOT=N gives the workload a hot set of N MiB that its
@@ -107,7 +110,11 @@ for kind in $kinds; do
 		exit 1
 	}
 	grep -a '^capture: ' "$run/result.log" | sed "s/^/[$kind] /"
-	# Signed on the host, as an admin host would, never in the golden VM.
+	# The stream and the signature made on the host, as an admin host
+	# would, never in the golden VM.
+	if [ "$kind" = lazy ] && [ "${LAZYRESUME_BENCH_STREAM:-1}" != 0 ]; then
+		"$tool" make-stream "$images/$kind" | sed "s/^/[$kind] /"
+	fi
 	sign_image "$images/$kind" | sed "s/^/[$kind] /"
 	echo "bench resume capture kind=$kind mib=$mib vm_s=$(echo "$t1 - $t0" | bc)" >>"$raw"
 done
@@ -165,6 +172,10 @@ case " $modes " in *" lazy-ws "*)
 	python3 "$client" "$port" quit >/dev/null
 	wait "$vm" || true
 	grep -a "^demand faults: \|^workingset: " "$(tail -1 "$out/record.run")/result.log" | sed 's/^/[record] /'
+	# The stream again, without the pages the loading set brings.
+	if [ -e "$images/lazy-ws/stream" ]; then
+		"$tool" make-stream "$images/lazy-ws" | sed 's/^/[lazy-ws] /'
+	fi
 	;;
 esac
 

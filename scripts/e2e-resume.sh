@@ -37,9 +37,13 @@
 #                 by the per-client post-resume settings) only the faulting
 #                 workload dies; with block it waits and goes on once the
 #                 server is back
-#   complete      with the background lane on (the default), a client
-#                 reaches complete (lazyresume wait-complete), then the
-#                 page server stops and verify of every byte still passes;
+#   complete      with the background lane on (the default), a client of
+#                 a copy of the image with a stream (lazyresume
+#                 make-stream) reaches complete (lazyresume wait-complete)
+#                 with its pages from the stream, then the page server
+#                 stops and verify of every byte still passes; the same
+#                 for a copy whose stream is damaged (refused: the page
+#                 files bring the rest);
 #                 its timeline (lazyresume status --timeline) has the
 #                 events of both kernels, in the order of a resume, and
 #                 times and page counts that never go back (no timing is
@@ -429,26 +433,60 @@ server-down)
 	exit "$ok"
 	;;
 complete)
-	# The client waits for complete in its post-resume settings.
-	mkdir -p "$images/$image/clients"
-	echo "lazyresume wait-complete --timeout 900 && lazyresume status --timeline /tmp/timeline.csv && sed 's/^/timeline-csv: /' /tmp/timeline.csv" \
-		>"$images/$image/clients/525400000061"
-	image_server_up
+	# Two copies of the image with a stream (lazyresume make-stream, on
+	# the host as an admin would run it before signing): one as made, and
+	# one whose stream has a flipped byte in its index list.  The client of
+	# the first gets every page through the stream; the second refuses its
+	# stream (the index list fails its SHA-256), and the page files bring
+	# every page.  Each client waits for
+	# complete in its post-resume settings.
+	streamed=$image-stream
+	damaged=$image-stream-damaged
+	image_copy "$images/$image" "$images/$streamed"
+	"$tool" make-stream "$images/$streamed"
+	image_copy "$images/$streamed" "$images/$damaged"
+	python3 - "$images/$damaged/stream" <<'PY'
+import os, sys
+with open(sys.argv[1], "r+b") as f:
+    f.seek(140)
+    b = f.read(1)
+    f.seek(-1, 1)
+    f.write(bytes([b[0] ^ 0x01]))
+PY
+	sign_image "$images/$streamed" --name "$streamed"
+	sign_image "$images/$damaged" --name "$damaged"
+	# complete_client NAME IMAGE MAC: a client of IMAGE reaches complete,
+	# then the server stops and verify of every byte passes; it says what
+	# became of the stream.
+	complete_client() {
+		local name=$1 img=$2 mac=$3 p g rc=0
+		mkdir -p "$images/$img/clients"
+		echo "lazyresume wait-complete --timeout 900 && lazyresume workingset show && { dmesg | grep -a ' stream ' || true; } && lazyresume status --timeline /tmp/timeline.csv && sed 's/^/timeline-csv: /' /tmp/timeline.csv" \
+			>"$images/$img/clients/$(echo "$mac" | tr -d :)"
+		image_server_up
+		p=$(free_tcp_port)
+		guest "$name" "lrmode=client lrimage=$img lrserver=10.0.2.2:$HPA_PORT" \
+			--mac "$mac" --hostfwd "tcp:127.0.0.1:$p-:7000"
+		g=$guest_pid
+		python3 "$client" "$p" wait-ready 900 || rc=1
+		wait_log "$name" "^complete [0-9.]* s after the resume" 900 || rc=1
+		# Nothing needs the server any more.
+		image_server_down
+		python3 "$client" "$p" verify 1200 quit >"$e2e/$name.talk" 2>&1 || rc=1
+		cat "$e2e/$name.talk"
+		wait_guest "$g" 600 || rc=1
+		cat "$(guest_dir "$name")/result.log"
+		expect "$name" "^complete: *yes" || rc=1
+		expect "$name" "LAZYRESUME-VERDICT: PASS resumed" || rc=1
+		return "$rc"
+	}
 	ok=0
-	p=$(free_tcp_port)
-	guest complete "lrmode=client lrimage=$image lrserver=10.0.2.2:$HPA_PORT" \
-		--mac 52:54:00:00:00:61 --hostfwd "tcp:127.0.0.1:$p-:7000"
-	g=$guest_pid
-	python3 "$client" "$p" wait-ready 900 || ok=1
-	wait_log complete "^complete [0-9.]* s after the resume" 900 || ok=1
-	# Nothing needs the server any more.
-	image_server_down
-	python3 "$client" "$p" verify 1200 quit >"$e2e/complete.talk" 2>&1 || ok=1
-	cat "$e2e/complete.talk"
-	wait_guest "$g" 600 || ok=1
-	cat "$(guest_dir complete)/result.log"
-	expect complete "^complete: *yes" || ok=1
-	expect complete "LAZYRESUME-VERDICT: PASS resumed" || ok=1
+	complete_client complete "$streamed" 52:54:00:00:00:61 || ok=1
+	expect complete "^stream: *done" || ok=1
+	expect complete "stream $streamed/stream: [0-9]* pages" || ok=1
+	complete_client complete-damaged "$damaged" 52:54:00:00:00:62 || ok=1
+	expect complete-damaged "stream $damaged/stream refused: loading set index SHA-256 mismatch" || ok=1
+	expect complete-damaged "^stream: *refused" || ok=1
 	# The timeline: in order, and with the events of both kernels.
 	tl="$e2e/complete-timeline.csv"
 	sed -n 's/\r$//; s/^timeline-csv: //p' "$(guest_dir complete)/result.log" >"$tl"

@@ -45,15 +45,15 @@ sign_image() {
 
 # image_copy SRC DST: a copy of image directory SRC as DST (replaced if
 # there), cheap and safe to change: the pagesets hard-linked (nothing
-# writes them in place), the manifest, its signature, the loading set and
-# the per-client settings copied (signing, a recording client's upload
-# and the scripts write those).  Its manifest still names SRC's image:
+# writes them in place), the manifest, its signature, the loading set, the
+# stream and the per-client settings copied (signing, a recording client's
+# upload, make-stream and the scripts write those).  Its manifest still names SRC's image:
 # sign_image DST --name NAME makes it resumable as NAME.
 image_copy() {
 	local src=$1 dst=$2 f
 	rm -rf "$dst"
 	cp -al "$src" "$dst"
-	for f in manifest manifest.sig loadset; do
+	for f in manifest manifest.sig loadset stream; do
 		if [ -e "$src/$f" ]; then
 			cp --remove-destination "$src/$f" "$dst/$f"
 		fi

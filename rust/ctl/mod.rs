@@ -360,7 +360,7 @@ fn workingset(arg: UserPtr) -> Result<isize> {
     if req.op != abi::WORKINGSET_QUERY && !sys_admin() {
         return Err(EPERM);
     }
-    if req.flags != 0 || req.reserved != 0 {
+    if req.flags != 0 || req.stream != 0 {
         return Err(EINVAL);
     }
     let engine = fetch::get()?;
@@ -394,6 +394,7 @@ fn workingset(arg: UserPtr) -> Result<isize> {
     };
     req.recorded = s.recorded;
     req.loadset = s.loadset;
+    req.stream = s.stream;
     req.loadset_pages = fetch::STATS.workingset_pages.get();
     req.loadset_bytes = fetch::STATS.workingset_bytes.get();
     writer.write(&req)?;

@@ -22,6 +22,15 @@
 //! marked arrived, and never fetched. A loading set that does not belong
 //! to the image or is damaged is refused with one line in the kernel log;
 //! the pages it gave before, checked, stay.
+//!
+//! **The stream.** An image may also have a `stream`, in the same format:
+//! its other pages, in index order (`lazyresume make-stream`). The
+//! background lane fetches it the same way, in one transfer, before it
+//! turns to page files, while it runs at full speed: a transfer per page
+//! file costs a request, a server process and an option acknowledgement,
+//! and those, not the bytes, set the pace of the files. A stream stops
+//! when the lane is set to `idle`, `off` or a rate limit, or a recording
+//! starts; the page files bring the rest.
 
 use kernel::alloc::KVVec;
 use kernel::page::PAGE_SIZE;
@@ -33,12 +42,14 @@ use crate::shared::abi;
 use crate::shared::image::{Header, HASH_LEN};
 use crate::shared::image_loadset::{LoadsetError, LoadsetHeader, LoadsetSink, Stream};
 use crate::store::Want;
+use crate::sys::errno;
 use crate::sys::lz4;
 use crate::sys::net::SockAddrV4;
 use crate::sys::sha256;
 use crate::tftp::client::{Sink, TransferOptions};
 
-/// Deadline of the loading set's transfer: it may be large.
+/// Deadline of the loading set's or the stream's transfer: they may be
+/// large (the stream of a 4 GiB image at 8 MiB/s).
 const LOADSET_DEADLINE_MS: u32 = 600_000;
 /// Initial retransmission timeout of the loading set's transfer.
 const LOADSET_RTO_MS: u32 = 200;
@@ -54,18 +65,91 @@ const LOOKAHEAD: u64 = 256;
 /// milliseconds; otherwise the page's file is fetched.
 pub(super) const STALL_MS: u32 = 200;
 
-/// The loading set a resumed client is to fetch.
+/// A file of pages in the loading set's format that a resumed client is
+/// to fetch: the loading set, or the stream.
 pub(crate) struct Loadset {
     /// The image's server.
     pub(crate) server: SockAddrV4,
-    /// `<image>/loadset`.
+    /// `<image>/loadset` or `<image>/stream`.
     pub(crate) name: KVec<u8>,
     /// SHA-256 of the image's manifest, and its header.
     pub(crate) manifest_sha256: [u8; HASH_LEN],
     pub(crate) header: Header,
 }
 
-/// The recording and the loading set, under the engine's `ws` lock.
+/// Which file of pages a lane fetches in one transfer.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Sequential {
+    /// The loading set, in the working-set lane.
+    Loadset,
+    /// The stream, in the background lane.
+    Stream,
+}
+
+impl Sequential {
+    /// Its slot in [`WorkingSet::files`].
+    fn slot(self) -> usize {
+        match self {
+            Self::Loadset => 0,
+            Self::Stream => 1,
+        }
+    }
+
+    /// What the kernel log calls it.
+    fn what(self) -> &'static str {
+        match self {
+            Self::Loadset => "loading set",
+            Self::Stream => "stream",
+        }
+    }
+
+    /// Its lane's stage in the engine's state.
+    fn stage(self, st: &mut super::State) -> &mut Stage {
+        match self {
+            Self::Loadset => &mut st.loadset,
+            Self::Stream => &mut st.stream,
+        }
+    }
+
+    /// Counts `n` pages kept from it.
+    fn count_pages(self, n: u64) {
+        match self {
+            Self::Loadset => STATS.workingset_pages.add(n),
+            Self::Stream => STATS.background_pages.add(n),
+        }
+    }
+
+    /// Counts `n` bytes of it received.
+    fn count_bytes(self, n: u64) {
+        match self {
+            Self::Loadset => STATS.workingset_bytes.add(n),
+            Self::Stream => STATS.background_bytes.add(n),
+        }
+    }
+}
+
+/// A file of pages fetched in one transfer, and how that went.
+struct SeqFile {
+    /// To fetch, until it is fetched.
+    file: Option<Loadset>,
+    /// `LOADSET_*`.
+    state: u32,
+    /// Transfers of it that found no answer.
+    tries: u32,
+}
+
+impl SeqFile {
+    const fn none() -> Self {
+        Self {
+            file: None,
+            state: abi::LOADSET_NONE,
+            tries: 0,
+        }
+    }
+}
+
+/// The recording, the loading set and the stream, under the engine's
+/// `ws` lock.
 pub(crate) struct WorkingSet {
     /// First-touch order of pageset2 pages.
     order: KVVec<u64>,
@@ -75,18 +159,14 @@ pub(crate) struct WorkingSet {
     max_pages: u64,
     /// ... or at this time.
     until: Option<Ktime>,
-    /// The loading set to fetch, until it is fetched.
-    loadset: Option<Loadset>,
-    /// `LOADSET_*`.
-    loadset_state: u32,
-    /// Transfers of the loading set that found no answer.
-    tries: u32,
-    /// While the loading set comes in: for each pageset2 page, its place
-    /// in the loading set plus one (0: not in it).
+    /// The loading set and the stream ([`Sequential::slot`]).
+    files: [SeqFile; 2],
+    /// While the loading set or the stream comes in (never both): for
+    /// each pageset2 page, its place in the file plus one (0: not in it).
     coming: KVVec<u32>,
-    /// Entries of the loading set arrived (and kept, if needed).
+    /// Entries of that file arrived (and kept, if needed).
     at: u64,
-    /// When the loading set last made progress.
+    /// When that file last made progress.
     progress_at: Ktime,
 }
 
@@ -98,9 +178,7 @@ impl WorkingSet {
             seen: KVVec::new(),
             max_pages: 0,
             until: None,
-            loadset: None,
-            loadset_state: abi::LOADSET_NONE,
-            tries: 0,
+            files: [SeqFile::none(), SeqFile::none()],
             coming: KVVec::new(),
             at: 0,
             progress_at: Ktime::from_raw(0),
@@ -113,6 +191,7 @@ pub(crate) struct WsStatus {
     pub(crate) recording: bool,
     pub(crate) recorded: u64,
     pub(crate) loadset: u32,
+    pub(crate) stream: u32,
 }
 
 impl Engine {
@@ -234,35 +313,58 @@ impl Engine {
         WsStatus {
             recording,
             recorded: ws.order.len() as u64,
-            loadset: ws.loadset_state,
+            loadset: ws.files[Sequential::Loadset.slot()].state,
+            stream: ws.files[Sequential::Stream.slot()].state,
         }
     }
 
     /// After a resume: the loading set `ls` is to be fetched first.
     pub(crate) fn set_loadset(&self, ls: Loadset) {
+        self.set_sequential(Sequential::Loadset, ls);
+    }
+
+    /// After a resume: the stream `ls` is what the background lane fetches
+    /// first.
+    pub(crate) fn set_stream(&self, ls: Loadset) {
+        self.set_sequential(Sequential::Stream, ls);
+    }
+
+    fn set_sequential(&self, which: Sequential, ls: Loadset) {
         let mut ws = self.ws.lock();
-        ws.loadset = Some(ls);
-        ws.loadset_state = abi::LOADSET_PENDING;
-        ws.tries = 0;
+        ws.files[which.slot()] = SeqFile {
+            file: Some(ls),
+            state: abi::LOADSET_PENDING,
+            tries: 0,
+        };
         drop(ws);
-        self.state.lock().loadset = Stage::Urgent;
+        *which.stage(&mut self.state.lock()) = Stage::Urgent;
         self.kick();
     }
 
-    /// Fetches the loading set with `io` (the working-set lane) and notes
-    /// how it went.
-    pub(super) fn transfer_loadset(&self, io: &mut Io) {
+    /// Whether the stream may go on: the background lane runs at full
+    /// speed and no recording runs.
+    fn stream_allowed(&self) -> bool {
+        let st = self.state.lock();
+        st.mode == abi::BACKGROUND_FULL
+            && st.rate_mib == 0
+            && !self.recording.load(core::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Fetches the loading set (the working-set lane) or the stream (the
+    /// background lane) with `io`, and notes how it went.
+    pub(super) fn transfer_sequential(&self, which: Sequential, io: &mut Io) {
+        let what = which.what();
         let (server, name, manifest_sha256, header) = {
             let ws = self.ws.lock();
-            let Some(ls) = ws.loadset.as_ref() else {
+            let Some(ls) = ws.files[which.slot()].file.as_ref() else {
                 drop(ws);
-                self.state.lock().loadset = Stage::Arrived;
+                *which.stage(&mut self.state.lock()) = Stage::Arrived;
                 return;
             };
             let mut name = KVec::new();
             if name.extend_from_slice(&ls.name, GFP_KERNEL).is_err() {
                 drop(ws);
-                self.loadset_retry();
+                self.sequential_retry(which);
                 return;
             }
             (ls.server, name, ls.manifest_sha256, ls.header)
@@ -270,10 +372,10 @@ impl Engine {
         let text = core::str::from_utf8(&name).unwrap_or("?");
         let (blksize, max_len) = match self.store.remote_files() {
             Some((s, _)) => (s.blksize(), s.max_file_len().unwrap_or(PAGE_SIZE)),
-            None => return self.loadset_end(abi::LOADSET_NONE),
+            None => return self.sequential_end(which, abi::LOADSET_NONE),
         };
         if io.prepare(blksize, max_len, true).is_err() {
-            return self.loadset_retry();
+            return self.sequential_retry(which);
         }
         let Io {
             endpoint: Some(endpoint),
@@ -282,18 +384,19 @@ impl Engine {
             ..
         } = io
         else {
-            return self.loadset_retry();
+            return self.sequential_retry(which);
         };
         let Ok(page) = KVVec::from_elem(0u8, PAGE_SIZE, GFP_KERNEL) else {
-            return self.loadset_retry();
+            return self.sequential_retry(which);
         };
         let mut feed = Feed {
             stream: Stream::new(sha256::digest, manifest_sha256, header),
             stage,
             out,
             page,
-            pages: Pages::new(self),
+            pages: Pages::new(self, which),
             error: None,
+            stopped: false,
         };
         let opts = TransferOptions {
             blksize,
@@ -308,38 +411,45 @@ impl Engine {
         feed.pages.flush();
         let kept = feed.pages.kept;
         let bytes = feed.pages.bytes;
+        let ms = (Ktime::ktime_get() - start).to_ms();
+        if which == Sequential::Stream {
+            STATS.background_busy_ns.add(ms.max(0) as u64 * 1_000_000);
+        }
         match (r, feed.error) {
             (_, Some(e)) => {
-                pr_err!("loading set {text} refused: {e}; resuming without it ({kept} of its pages kept)\n");
-                self.loadset_end(abi::LOADSET_REFUSED);
+                pr_err!(
+                    "{what} {text} refused: {e}; going on without it ({kept} of its pages kept)\n"
+                );
+                self.sequential_end(which, abi::LOADSET_REFUSED);
             }
-            (Ok(_), None) => {
-                match feed.stream.finish::<()>() {
-                    Ok(()) => {
-                        let ms = (Ktime::ktime_get() - start).to_ms();
-                        let n = feed.stream.pages_done();
-                        pr_info!("loading set {text}: {n} pages ({bytes} bytes) in {ms} ms, {kept} kept\n");
-                        self.loadset_end(abi::LOADSET_DONE);
-                    }
-                    Err(e) => {
-                        pr_err!("loading set {text} refused: {e}; resuming without it ({kept} of its pages kept)\n");
-                        self.loadset_end(abi::LOADSET_REFUSED);
-                    }
+            (Err(_), None) if feed.stopped => {
+                pr_info!("{what} {text} stopped after {kept} pages: the background lane is no longer at full speed; page files bring the rest\n");
+                self.sequential_end(which, abi::LOADSET_STOPPED);
+            }
+            (Ok(_), None) => match feed.stream.finish::<()>() {
+                Ok(()) => {
+                    let n = feed.stream.pages_done();
+                    pr_info!("{what} {text}: {n} pages ({bytes} bytes) in {ms} ms, {kept} kept\n");
+                    self.sequential_end(which, abi::LOADSET_DONE);
                 }
-            }
+                Err(e) => {
+                    pr_err!("{what} {text} refused: {e}; going on without it ({kept} of its pages kept)\n");
+                    self.sequential_end(which, abi::LOADSET_REFUSED);
+                }
+            },
             (Err(e), None) if e == ENOENT || e == EACCES => {
-                pr_info!("no loading set {text} on the server\n");
-                self.loadset_end(abi::LOADSET_MISSING);
+                pr_info!("no {what} {text} on the server\n");
+                self.sequential_end(which, abi::LOADSET_MISSING);
             }
             (Err(e), None) => {
-                pr_warn!("loading set {text}: transfer failed ({e:?})\n");
-                self.loadset_retry();
+                pr_warn!("{what} {text}: transfer failed ({e:?})\n");
+                self.sequential_retry(which);
             }
         }
     }
 
-    /// Whether the loading set is about to bring page `index`: a fault
-    /// waits for it rather than fetch its file.
+    /// Whether the loading set or the stream is about to bring page
+    /// `index`: a fault waits for it rather than fetch its file.
     pub(super) fn coming(&self, index: u64) -> bool {
         let ws = self.ws.lock();
         let Some(&pos) = usize::try_from(index)
@@ -354,8 +464,8 @@ impl Engine {
             && (Ktime::ktime_get() - ws.progress_at).to_ms() < i64::from(STALL_MS)
     }
 
-    /// The loading set's index list `list` checked out: its pages are
-    /// coming, in this order.
+    /// The index list `list` of the loading set or the stream checked out:
+    /// its pages are coming, in this order.
     fn loadset_coming(&self, list: &[u8]) -> Result {
         let (_, remote, _) = self.store.pages();
         let mut coming = KVVec::from_elem(0u32, remote, GFP_KERNEL)?;
@@ -379,46 +489,51 @@ impl Engine {
         Ok(())
     }
 
-    /// Entries `..at` of the loading set arrived.
+    /// Entries `..at` of the loading set or the stream arrived.
     fn loadset_at(&self, at: u64) {
         let mut ws = self.ws.lock();
         ws.at = at;
         ws.progress_at = Ktime::ktime_get();
     }
 
-    /// The loading set's transfer found no answer: again later, a few
-    /// times.
-    fn loadset_retry(&self) {
+    /// The transfer of the loading set or the stream found no answer:
+    /// again later, a few times (from its start: TFTP cannot resume a
+    /// transfer; the pages kept stay and are not kept twice).
+    fn sequential_retry(&self, which: Sequential) {
         let mut ws = self.ws.lock();
         ws.coming = KVVec::new();
-        ws.tries = ws.tries.saturating_add(1);
-        let give_up = ws.tries >= LOADSET_TRIES;
+        let f = &mut ws.files[which.slot()];
+        f.tries = f.tries.saturating_add(1);
+        let give_up = f.tries >= LOADSET_TRIES;
         drop(ws);
         if give_up {
-            pr_err!("loading set: no answer {LOADSET_TRIES} times, resuming without it\n");
-            self.loadset_end(abi::LOADSET_REFUSED);
+            let what = which.what();
+            pr_err!("{what}: no answer {LOADSET_TRIES} times, going on without it\n");
+            self.sequential_end(which, abi::LOADSET_REFUSED);
         } else {
-            self.state.lock().loadset = Stage::Urgent;
+            *which.stage(&mut self.state.lock()) = Stage::Urgent;
             self.kick();
         }
     }
 
-    /// The working-set lane is done, as `state` says.
-    fn loadset_end(&self, state: u32) {
+    /// The loading set or the stream is done, as `state` says.
+    fn sequential_end(&self, which: Sequential, state: u32) {
         let mut ws = self.ws.lock();
         ws.coming = KVVec::new();
-        ws.loadset = None;
-        ws.loadset_state = state;
+        let f = &mut ws.files[which.slot()];
+        f.file = None;
+        f.state = state;
         drop(ws);
-        if state == abi::LOADSET_DONE {
+        if state == abi::LOADSET_DONE && which == Sequential::Loadset {
             super::timeline::mark(abi::TL_LOADSET_DONE);
         }
-        self.state.lock().loadset = Stage::Arrived;
+        *which.stage(&mut self.state.lock()) = Stage::Arrived;
         self.kick();
     }
 
     /// Marks arrived every absent page file in `files` (first pages) that
-    /// has no page left to fetch: the loading set brought them all.
+    /// has no page left to fetch: the loading set or the stream brought
+    /// them all.
     fn loadset_files_done(&self, files: &[u64], wanted: &mut [Want]) {
         let per = wanted.len() as u64;
         for &file in files {
@@ -436,9 +551,10 @@ impl Engine {
     }
 }
 
-/// The pages of the loading set as they arrive.
+/// The pages of the loading set or the stream as they arrive.
 struct Pages<'a> {
     engine: &'a Engine,
+    which: Sequential,
     /// The index list.
     index: KVVec<u8>,
     /// Pages checked and not kept yet.
@@ -456,9 +572,10 @@ struct Pages<'a> {
 }
 
 impl<'a> Pages<'a> {
-    fn new(engine: &'a Engine) -> Self {
+    fn new(engine: &'a Engine, which: Sequential) -> Self {
         Self {
             engine,
+            which,
             index: KVVec::new(),
             batch: None,
             files: KVec::new(),
@@ -475,7 +592,7 @@ impl<'a> Pages<'a> {
         if let Some(batch) = self.batch.take() {
             let (n, _) = batch.keep(&self.engine.store);
             self.kept = self.kept.saturating_add(n);
-            STATS.workingset_pages.add(n);
+            self.which.count_pages(n);
             self.engine
                 .loadset_files_done(&self.files, &mut self.wanted);
             self.files = KVec::new();
@@ -556,21 +673,29 @@ impl LoadsetSink for Pages<'_> {
     }
 }
 
-/// The loading set's transfer: feeds what arrives to the reader.
+/// The transfer of the loading set or the stream: feeds what arrives to
+/// the reader.
 struct Feed<'a, 'b> {
     stream: Stream,
     stage: &'b mut KVVec<u8>,
     out: &'b mut KVVec<u8>,
     page: KVVec<u8>,
     pages: Pages<'a>,
-    /// Why the reader refused the loading set.
+    /// Why the reader refused the file.
     error: Option<LoadsetError<Error>>,
+    /// The stream was stopped: the background lane is no longer at full
+    /// speed.
+    stopped: bool,
 }
 
 impl Sink for Feed<'_, '_> {
     fn write(&mut self, _offset: u64, data: &[u8]) -> Result {
+        if self.pages.which == Sequential::Stream && !self.pages.engine.stream_allowed() {
+            self.stopped = true;
+            return Err(errno::ecanceled());
+        }
         self.pages.bytes = self.pages.bytes.saturating_add(data.len() as u64);
-        STATS.workingset_bytes.add(data.len() as u64);
+        self.pages.which.count_bytes(data.len() as u64);
         let r = self.stream.feed(
             data,
             self.stage,

@@ -696,6 +696,16 @@ pub(crate) fn adopt() -> Result<abi::Adopt> {
             manifest_sha256: sha256::digest(&manifest),
             header: m.header,
         });
+        // The rest in one transfer, if the image has a stream.
+        engine.set_stream(fetch::Loadset {
+            server: SockAddrV4 {
+                addr: adopt.id.server,
+                port,
+            },
+            name: file_name(image, image_loadset::STREAM_NAME)?,
+            manifest_sha256: sha256::digest(&manifest),
+            header: m.header,
+        });
     }
     pr_info!(
         "resumed image {}: identity {}.{}.{}.{}, pages from {}.{}.{}.{}:{port}\n",

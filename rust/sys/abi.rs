@@ -85,7 +85,7 @@ plain_bytes! {
     Background { mode, rate_mib }
     Workingset {
         op, flags, max_pages, max_ms, first, count, buf, recorded, loadset_pages,
-        loadset_bytes, loadset, reserved,
+        loadset_bytes, loadset, stream,
     }
     TimelineSample { t_ns, urgent_pages, workingset_pages, background_pages, installed_pages }
     Timeline {

@@ -71,3 +71,8 @@ pub(crate) fn is_transient_net(e: Error) -> bool {
     .iter()
     .any(|&n| e.to_errno() == -(n as i32))
 }
+
+/// Operation canceled (here: a transfer its receiver no longer wants).
+pub(crate) fn ecanceled() -> Error {
+    code(bindings::ECANCELED)
+}

@@ -18,7 +18,7 @@
 #include <linux/types.h>
 
 #define LAZYRESUME_ABI_MAJOR 3
-#define LAZYRESUME_ABI_MINOR 1
+#define LAZYRESUME_ABI_MINOR 2
 
 /* ioctl type byte, see Documentation/userspace-api/ioctl/ioctl-number.rst */
 #define LAZYRESUME_IOC_MAGIC 0xB9
@@ -474,6 +474,7 @@ struct lazyresume_background {
 #define LAZYRESUME_LOADSET_DONE 2    /* fetched, pages kept */
 #define LAZYRESUME_LOADSET_REFUSED 3 /* refused; the kernel log says why */
 #define LAZYRESUME_LOADSET_MISSING 4 /* the image has none */
+#define LAZYRESUME_LOADSET_STOPPED 5 /* stream: stopped (ABI 3.2) */
 
 /**
  * struct lazyresume_workingset - argument of LAZYRESUME_IOC_WORKINGSET:
@@ -490,7 +491,10 @@ struct lazyresume_background {
  * @loadset_pages: out: pages the loading set brought that were needed
  * @loadset_bytes: out: bytes of the loading set fetched
  * @loadset:       out: LAZYRESUME_LOADSET_*
- * @reserved:      zero
+ * @stream:        in: zero; out: LAZYRESUME_LOADSET_* of the image's
+ *                 stream, which the background lane fetches first when it
+ *                 runs at full speed; STOPPED when it left full speed or
+ *                 a recording started (ABI 3.2)
  */
 struct lazyresume_workingset {
 	__u32 op;
@@ -504,7 +508,7 @@ struct lazyresume_workingset {
 	__u64 loadset_pages;
 	__u64 loadset_bytes;
 	__u32 loadset;
-	__u32 reserved;
+	__u32 stream;
 };
 
 #define LAZYRESUME_IOC_WORKINGSET \

@@ -7,7 +7,7 @@
 use anyhow::{bail, ensure, Context, Result};
 use clap::Args;
 use lazyresume_image::blocks::BLOCK_LEN;
-use lazyresume_image::loadset::{LoadsetHeader, LoadsetSink, Stream, LOADSET_NAME};
+use lazyresume_image::loadset::{LoadsetHeader, LoadsetSink, Stream, LOADSET_NAME, STREAM_NAME};
 use lazyresume_image::{
     self as image, is_zero_page_hash, Encoding, Header, Manifest, PageHashes, SegmentSums,
     HASH_LEN, SIGNATURE_NAME,
@@ -324,16 +324,22 @@ pub fn inspect(dir: &Path) -> Result<()> {
         image::hashes_len(h.pageset2_pages).unwrap_or(0),
         hex(&h.hashes_sha256)
     );
-    if let Ok(file) = fs::read(dir.join(LOADSET_NAME)) {
+    for (name, label) in [
+        (LOADSET_NAME, "loading set:    "),
+        (STREAM_NAME, "stream:         "),
+    ] {
+        let Ok(file) = fs::read(dir.join(name)) else {
+            continue;
+        };
         let manifest = fs::read(dir.join(image::MANIFEST_NAME))?;
         match LoadsetHeader::parse::<()>(&file, sha256, &sha256(&manifest), &h) {
             Ok(l) => println!(
-                "loading set:     {} pages ({} bytes), {} bytes, of this image",
+                "{label} {} pages ({} bytes), {} bytes, of this image",
                 l.pages,
                 l.pages * u64::from(h.page_size),
                 file.len()
             ),
-            Err(e) => println!("loading set:     {} bytes, refused: {e}", file.len()),
+            Err(e) => println!("{label} {} bytes, refused: {e}", file.len()),
         }
     }
     match fs::metadata(dir.join(SIGNATURE_NAME)) {
@@ -346,7 +352,7 @@ pub fn inspect(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Checks the loading set `file` of the image whose manifest is
+/// Checks the loading set (or the stream) `file` of the image whose manifest is
 /// `manifest` and page hashes `m`: it reads whole and every page matches
 /// its hash. Returns its page count.
 fn check_loadset(file: &[u8], manifest: &[u8], h: &Header, m: &PageHashes<'_>) -> Result<u64> {
@@ -531,12 +537,15 @@ pub fn verify(dir: &Path, cert: Option<&Path>) -> Result<()> {
             }
         }
     }
-    let loadset = dir.join(LOADSET_NAME);
-    if let Ok(file) = fs::read(&loadset) {
+    for name in [LOADSET_NAME, STREAM_NAME] {
+        let path = dir.join(name);
+        let Ok(file) = fs::read(&path) else {
+            continue;
+        };
         let manifest = fs::read(dir.join(image::MANIFEST_NAME))?;
         match check_loadset(&file, &manifest, &h, &m) {
-            Ok(n) => println!("{}: OK ({n} pages)", loadset.display()),
-            Err(e) => problems.push(format!("{}: {e}", loadset.display())),
+            Ok(n) => println!("{}: OK ({n} pages)", path.display()),
+            Err(e) => problems.push(format!("{}: {e}", path.display())),
         }
     }
     check_signature(dir, cert, &mut problems)?;

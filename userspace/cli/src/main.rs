@@ -7,6 +7,7 @@ mod capture;
 mod device;
 mod image;
 mod loadgen;
+mod location;
 mod mounts;
 mod netconf;
 mod pageset1;
@@ -15,6 +16,7 @@ mod sign;
 mod snapshot;
 mod snapshot_load;
 mod store;
+mod stream;
 mod tftp;
 mod tftp_download;
 mod tftp_upload;
@@ -68,6 +70,11 @@ enum Command {
     /// Sign an image's manifest (manifest.sig, PKCS#7 as the client's
     /// kernel checks it) with the openssl command, on an admin host.
     Sign(sign::SignArgs),
+    /// Write an image's stream (on an admin host, after the capture and
+    /// any recording of its loading set): its pages in index order in one
+    /// file, which a resumed client's background lane fetches in one
+    /// transfer instead of one per chunk file.
+    MakeStream(stream::MakeStreamArgs),
     /// Take an image of this machine: freeze, evict every user page to
     /// pageset2, upload both pagesets and the manifest, power off. In a
     /// client that resumed the image, take over the client's identity.
@@ -139,6 +146,7 @@ fn main() -> Result<()> {
         Command::Verify { image, cert } => image::verify(&image, cert.as_deref()),
         // One line: what failed and why.
         Command::Sign(args) => sign::run(&args).map_err(|e| anyhow::anyhow!("{e:#}")),
+        Command::MakeStream(args) => stream::run(&args),
         Command::Capture(args) => capture::run(&cli.device, &args),
         Command::Resume(args) => resume::run(&cli.device, &args),
         Command::Status { timeline } => {

@@ -8,20 +8,19 @@
 
 use anyhow::{anyhow, bail, ensure, Context, Result};
 use clap::Args;
-use lazyresume_image::loadset::{LoadsetHeader, LOADSET_HEADER_LEN, LOADSET_NAME};
+use lazyresume_image::loadset::{LoadsetHeader, LOADSET_HEADER_LEN, LOADSET_NAME, STREAM_NAME};
 use lazyresume_image::{
     self as image, Manifest, PageHashes, SegmentSums, MANIFEST_NAME, MAX_SIGNATURE_LEN,
     SIGNATURE_NAME,
 };
 use std::ffi::OsStr;
 use std::fs::{self, File};
-use std::io::{ErrorKind, Write};
-use std::net::SocketAddrV4;
+use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use crate::image::sha256;
-use crate::{store, tftp_download, tftp_upload};
+use crate::location::Location;
 
 /// Arguments of `lazyresume sign`.
 #[derive(Args)]
@@ -43,88 +42,6 @@ pub struct SignArgs {
     /// Set the image's generation first (the manifest is rewritten).
     #[arg(long, value_name = "N")]
     generation: Option<u64>,
-}
-
-/// Where an image is.
-enum Location {
-    /// A directory.
-    Dir(PathBuf),
-    /// `tftp://SERVER[:PORT]/PATH`.
-    Tftp {
-        /// The server.
-        server: SocketAddrV4,
-        /// The image's directory on it.
-        name: String,
-    },
-}
-
-impl Location {
-    /// A directory, or a `tftp://` URL.
-    fn parse(s: &str) -> Result<Self> {
-        if s.starts_with("tftp://") {
-            let (server, name) = store::parse_tftp_url(s)?;
-            Ok(Self::Tftp { server, name })
-        } else {
-            Ok(Self::Dir(PathBuf::from(s)))
-        }
-    }
-
-    /// File `file` of the image, `None` if it has none.
-    fn get(&self, file: &str) -> Result<Option<Vec<u8>>> {
-        match self {
-            Self::Dir(dir) => {
-                let path = dir.join(file);
-                match fs::read(&path) {
-                    Ok(b) => Ok(Some(b)),
-                    Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
-                    Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
-                }
-            }
-            Self::Tftp { server, name } => {
-                match tftp_download::get(*server, &format!("{name}/{file}")) {
-                    Ok(b) => Ok(Some(b)),
-                    Err(e) if e.downcast_ref::<tftp_download::NotFound>().is_some() => Ok(None),
-                    Err(e) => Err(e),
-                }
-            }
-        }
-    }
-
-    /// Writes file `file` of the image; in a directory through a new file
-    /// renamed over the old one, so that a reader sees one or the other.
-    fn put(&self, file: &str, bytes: &[u8]) -> Result<()> {
-        match self {
-            Self::Dir(dir) => {
-                let path = dir.join(file);
-                let new = dir.join(format!(".{file}.new"));
-                File::create(&new)
-                    .and_then(|mut f| {
-                        f.write_all(bytes)?;
-                        f.sync_all()
-                    })
-                    .and_then(|()| fs::rename(&new, &path))
-                    .with_context(|| format!("writing {}", path.display()))
-            }
-            Self::Tftp { server, name } => {
-                let mut data = bytes;
-                tftp_upload::upload(
-                    *server,
-                    &format!("{name}/{file}"),
-                    Some(bytes.len() as u64),
-                    &mut data,
-                    &mut |_| {},
-                )
-            }
-        }
-    }
-
-    /// Where the image is, for messages.
-    fn describe(&self) -> String {
-        match self {
-            Self::Dir(dir) => dir.display().to_string(),
-            Self::Tftp { server, name } => format!("tftp://{server}/{name}"),
-        }
-    }
 }
 
 /// A private directory for openssl's input and output files, removed
@@ -418,18 +335,21 @@ pub fn run(args: &SignArgs) -> Result<()> {
     );
     if new != manifest {
         at.put(MANIFEST_NAME, &new)?;
-        // A loading set names the manifest it belongs to by its SHA-256:
-        // bind it to the new one (its pages are checked against the page
-        // hashes, which did not change).
-        if let Some(mut file) = at.get(LOADSET_NAME)? {
+        // A loading set (and a stream) names the manifest it belongs to
+        // by its SHA-256: bind it to the new one (its pages are checked
+        // against the page hashes, which did not change).
+        for name in [LOADSET_NAME, STREAM_NAME] {
+            let Some(mut file) = at.get(name)? else {
+                continue;
+            };
             match LoadsetHeader::parse::<()>(&file, sha256, &sha256(&manifest), &old) {
                 Ok(mut l) => {
                     l.manifest_sha256 = sha256(&new);
                     file[..LOADSET_HEADER_LEN].copy_from_slice(&l.encode(sha256));
-                    at.put(LOADSET_NAME, &file)?;
-                    println!("sign: {LOADSET_NAME} now belongs to the rewritten manifest");
+                    at.put(name, &file)?;
+                    println!("sign: {name} now belongs to the rewritten manifest");
                 }
-                Err(e) => println!("sign: {LOADSET_NAME} left as it is: {e}"),
+                Err(e) => println!("sign: {name} left as it is: {e}"),
             }
         }
     }

@@ -116,14 +116,17 @@ pub fn run(device: &Path, cmd: &Command) -> Result<()> {
 
 /// The lines `workingset show` prints for `req`.
 fn show_lines(req: &abi::Workingset) -> Vec<String> {
-    let loadset = match req.loadset {
+    let state = |s| match s {
         abi::LOADSET_NONE => "none",
         abi::LOADSET_PENDING => "pending",
         abi::LOADSET_DONE => "done",
         abi::LOADSET_REFUSED => "refused (see the kernel log)",
         abi::LOADSET_MISSING => "missing (the image has none)",
+        abi::LOADSET_STOPPED => "stopped (page files bring the rest)",
         _ => "?",
     };
+    let loadset = state(req.loadset);
+    let stream = state(req.stream);
     vec![
         format!(
             "recording:          {}",
@@ -139,6 +142,7 @@ fn show_lines(req: &abi::Workingset) -> Vec<String> {
             "loading set pages:  {} kept, {} bytes fetched",
             req.loadset_pages, req.loadset_bytes
         ),
+        format!("stream:             {stream}"),
     ]
 }
 
@@ -193,7 +197,8 @@ pub fn build(server: SocketAddrV4, name: &str, order: &[u64]) -> Result<Vec<u8>>
         .filter(|&i| i < h.pageset2_pages && !zero(i) && seen.insert(i))
         .collect();
     ensure!(!pages.is_empty(), "no page to put into a loading set");
-    let content = chunk_pages(server, name, &h, &m, &pages)?;
+    let get = |file: &str| tftp_download::get(server, &format!("{name}/{file}"));
+    let content = chunk_pages(&get, &h, &m, &pages)?;
     encode(&manifest, &h, &pages, |i| &content[&i])
 }
 
@@ -237,10 +242,10 @@ pub fn encode<'a>(
     Ok(file)
 }
 
-/// The contents of `pages` of the image, from its chunk files, checked.
-fn chunk_pages(
-    server: SocketAddrV4,
-    name: &str,
+/// The contents of `pages` of the image, from its chunk files (`get`
+/// reads a file of the image), checked against their hashes.
+pub fn chunk_pages(
+    get: &dyn Fn(&str) -> Result<Vec<u8>>,
     h: &Header,
     m: &PageHashes<'_>,
     pages: &[u64],
@@ -255,8 +260,8 @@ fn chunk_pages(
     for chunk in chunks {
         let mut n = [0u8; CHUNK_NAME_LEN];
         chunk_name(chunk, &mut n);
-        let path = format!("{name}/{}", String::from_utf8_lossy(&n));
-        let file = tftp_download::get(server, &path)?;
+        let path = String::from_utf8_lossy(&n).into_owned();
+        let file = get(&path)?;
         let count = h.chunk_page_count(chunk).unwrap_or(0);
         let first = chunk * per;
         let hashes: Vec<[u8; HASH_LEN]> = (first..first + count)
@@ -301,6 +306,7 @@ mod tests {
             loadset: abi::LOADSET_REFUSED,
             loadset_pages: 3,
             loadset_bytes: 4096,
+            stream: abi::LOADSET_STOPPED,
             ..Default::default()
         };
         let l = show_lines(&req);
@@ -308,5 +314,9 @@ mod tests {
         assert_eq!(l[1], "recorded pages:     12");
         assert_eq!(l[2], "loading set:        refused (see the kernel log)");
         assert_eq!(l[3], "loading set pages:  3 kept, 4096 bytes fetched");
+        assert_eq!(
+            l[4],
+            "stream:             stopped (page files bring the rest)"
+        );
     }
 }

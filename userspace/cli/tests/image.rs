@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! `lazyresume image-create`, `inspect`, `verify` and `sign` on real
-//! directories.
+//! `lazyresume image-create`, `inspect`, `verify`, `sign` and
+//! `make-stream` on real directories.
 
 use sha2::Digest;
 use std::fs;
@@ -338,6 +338,67 @@ fn inspect_and_verify_check_the_loading_set() {
         t.contains("refused: loading set header checksum mismatch"),
         "{t}"
     );
+}
+
+/// The page indexes of the loading-set-format file `f` (its index list).
+fn index_list(f: &[u8]) -> Vec<u64> {
+    let n = u64::from_le_bytes(f[24..32].try_into().unwrap()) as usize;
+    f[136..136 + 8 * n]
+        .chunks_exact(8)
+        .map(|e| u64::from_le_bytes(e.try_into().unwrap()))
+        .collect()
+}
+
+#[test]
+fn make_stream_writes_the_pages_the_loading_set_does_not_bring() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, cert) = make_key(dir.path(), "image signer");
+    let img = make_image_with(dir.path(), true);
+    let path = img.to_str().unwrap();
+    // Every page (none is all zeros), in index order.
+    let o = tool(&["make-stream", path]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("stream: 10 pages"), "{}", text(&o));
+    let all = fs::read(img.join("stream")).unwrap();
+    assert_eq!(index_list(&all), (0..10).collect::<Vec<u64>>());
+    // With a loading set, the pages it brings are left out.
+    fs::write(img.join("loadset"), loadset(&img, &[5, 2, 9], None)).unwrap();
+    let o = tool(&["make-stream", path]);
+    assert!(text(&o).contains("stream: 7 pages"), "{}", text(&o));
+    let rest = fs::read(img.join("stream")).unwrap();
+    assert_eq!(index_list(&rest), vec![0, 1, 3, 4, 6, 7, 8]);
+    let t = text(&tool(&["inspect", path]));
+    assert!(t.contains("stream:          7 pages (28672 bytes)"), "{t}");
+    let o = tool(&["verify", path]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("stream: OK (7 pages)"), "{}", text(&o));
+    // A rename binds it to the rewritten manifest, as the loading set.
+    let o = tool(&[
+        "sign",
+        path,
+        "--key",
+        &key,
+        "--cert",
+        &cert,
+        "--name",
+        "images/web",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("stream now belongs to the rewritten manifest"),
+        "{}",
+        text(&o)
+    );
+    let (ok, t) = verify_with(&img, &cert);
+    assert!(ok && t.contains("stream: OK (7 pages)"), "{t}");
+    // A damaged page is named.
+    let mut f = fs::read(img.join("stream")).unwrap();
+    let last = f.len() - 100;
+    f[last] ^= 0xff;
+    fs::write(img.join("stream"), &f).unwrap();
+    let o = tool(&["verify", path]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("stream: "), "{}", text(&o));
 }
 
 #[test]

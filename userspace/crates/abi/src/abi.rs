@@ -27,7 +27,7 @@ use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 /// Major ABI version: changes on any incompatible change.
 pub const ABI_MAJOR: u32 = 3;
 /// Minor ABI version: grows when ioctls or fields are added.
-pub const ABI_MINOR: u32 = 1;
+pub const ABI_MINOR: u32 = 2;
 
 /// The ioctl type byte of lazyresume.
 pub const IOC_MAGIC: u32 = 0xB9;
@@ -820,6 +820,9 @@ pub const LOADSET_DONE: u32 = 2;
 pub const LOADSET_REFUSED: u32 = 3;
 /// [`Workingset::loadset`]: the image has none on the server.
 pub const LOADSET_MISSING: u32 = 4;
+/// [`Workingset::stream`]: stopped when the background lane left full
+/// speed (or a recording started); page files bring the rest (ABI 3.2).
+pub const LOADSET_STOPPED: u32 = 5;
 
 /// `struct lazyresume_workingset`: the argument of [`IOC_WORKINGSET`]
 /// (ABI 2.2).
@@ -853,8 +856,9 @@ pub struct Workingset {
     pub loadset_bytes: u64,
     /// Out: `LOADSET_*`.
     pub loadset: u32,
-    /// Zero.
-    pub reserved: u32,
+    /// In: zero. Out: `LOADSET_*` of the image's stream, which the
+    /// background lane fetches first (ABI 3.2; zero before).
+    pub stream: u32,
 }
 
 /// Size of [`Workingset`] in bytes.

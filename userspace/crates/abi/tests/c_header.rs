@@ -137,6 +137,7 @@ int main(void)
 	printf("LOADSET_DONE %u\n", LAZYRESUME_LOADSET_DONE);
 	printf("LOADSET_REFUSED %u\n", LAZYRESUME_LOADSET_REFUSED);
 	printf("LOADSET_MISSING %u\n", LAZYRESUME_LOADSET_MISSING);
+	printf("LOADSET_STOPPED %u\n", LAZYRESUME_LOADSET_STOPPED);
 	SZ("WORKINGSET_SIZE", lazyresume_workingset);
 	OF(lazyresume_workingset, flags); OF(lazyresume_workingset, max_pages);
 	OF(lazyresume_workingset, max_ms); OF(lazyresume_workingset, first);
@@ -144,7 +145,7 @@ int main(void)
 	OF(lazyresume_workingset, recorded);
 	OF(lazyresume_workingset, loadset_pages);
 	OF(lazyresume_workingset, loadset_bytes);
-	OF(lazyresume_workingset, loadset); OF(lazyresume_workingset, reserved);
+	OF(lazyresume_workingset, loadset); OF(lazyresume_workingset, stream);
 	printf("IOC_WORKINGSET %lu\n", (unsigned long)LAZYRESUME_IOC_WORKINGSET);
 	printf("TIMELINE_READ %u\n", LAZYRESUME_TIMELINE_READ);
 	printf("TIMELINE_MARK %u\n", LAZYRESUME_TIMELINE_MARK);
@@ -507,6 +508,7 @@ fn c_header_matches_rust_abi() {
         ("LOADSET_DONE", u64::from(abi::LOADSET_DONE)),
         ("LOADSET_REFUSED", u64::from(abi::LOADSET_REFUSED)),
         ("LOADSET_MISSING", u64::from(abi::LOADSET_MISSING)),
+        ("LOADSET_STOPPED", u64::from(abi::LOADSET_STOPPED)),
         ("WORKINGSET_SIZE", abi::WORKINGSET_SIZE as u64),
         ("lazyresume_workingset.flags", of!(Workingset, flags)),
         (
@@ -527,7 +529,7 @@ fn c_header_matches_rust_abi() {
             of!(Workingset, loadset_bytes),
         ),
         ("lazyresume_workingset.loadset", of!(Workingset, loadset)),
-        ("lazyresume_workingset.reserved", of!(Workingset, reserved)),
+        ("lazyresume_workingset.stream", of!(Workingset, stream)),
         ("IOC_WORKINGSET", u64::from(abi::IOC_WORKINGSET)),
         ("TIMELINE_READ", u64::from(abi::TIMELINE_READ)),
         ("TIMELINE_MARK", u64::from(abi::TIMELINE_MARK)),

@@ -23,6 +23,9 @@ use super::{Header, Sha256Fn, HASH_LEN};
 
 /// Name of the loading set file in an image.
 pub const LOADSET_NAME: &str = "loadset";
+/// Name of the stream file in an image: its other pages in index order,
+/// in the loading set's format, which the background lane fetches first.
+pub const STREAM_NAME: &str = "stream";
 /// First bytes of a loading set.
 pub const LOADSET_MAGIC: [u8; 8] = *b"LZRLOADS";
 /// The loading set format this code reads and writes.
