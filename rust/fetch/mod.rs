@@ -22,8 +22,9 @@
 //!   never in `off` mode; optionally under a rate limit. In `full` mode
 //!   with no rate limit, the lane first fetches the image's stream, if it
 //!   has one: every page in one sequential transfer (`workingset.rs`),
-//!   which saves a transfer per file; what it did not bring comes in
-//!   files after it.
+//!   which saves a transfer per file, while the lane's other fetcher
+//!   takes files from the end down until the two meet; what neither
+//!   brought comes in files after.
 //!
 //! A file in LZ4 blocks (an image's chunk file) is decoded into buffers
 //! each fetcher keeps. Pages of zeros are never fetched: a file of zeros
@@ -246,6 +247,26 @@ struct State {
     stream: Stage,
 }
 
+impl State {
+    /// A background transfer (a file or the stream) starts at `now`.
+    fn background_begin(&mut self, now: Ktime) {
+        if self.background_in_flight == 0 {
+            self.background_since = now;
+        }
+        self.background_in_flight += 1;
+    }
+
+    /// A background transfer ends at `now`: the time the lane streamed
+    /// counts while one or more were in flight, for its rate.
+    fn background_end(&mut self, now: Ktime) {
+        self.background_in_flight = self.background_in_flight.saturating_sub(1);
+        if self.background_in_flight == 0 {
+            let ns = (now - self.background_since).to_ns().max(0) as u64;
+            STATS.background_busy_ns.add(ns);
+        }
+    }
+}
+
 /// Lockdep classes of the engine's wait queues.
 static ARRIVALS_KEY: WaitKey = WaitKey::new();
 static WORKERS_KEY: WaitKey = WaitKey::new();
@@ -282,6 +303,11 @@ pub(crate) struct Engine {
     work: AtomicU64,
     /// `State::mode`, for the fault path to read without the lock.
     mode: AtomicU32,
+    /// While the stream comes: the lowest file the background lane's other
+    /// fetcher took from the end (`u64::MAX`: none), and the file of the
+    /// stream's last page. Read without the lock by the stream.
+    back_cursor: AtomicU64,
+    stream_at: AtomicU64,
     /// Faults waiting for files.
     #[pin]
     arrivals: WaitQueue,
@@ -339,6 +365,8 @@ impl Engine {
             progress: AtomicU64::new(0),
             work: AtomicU64::new(0),
             mode: AtomicU32::new(abi::BACKGROUND_FULL),
+            back_cursor: AtomicU64::new(u64::MAX),
+            stream_at: AtomicU64::new(0),
             arrivals <- WaitQueue::new(c_str!("lazyresume_arrivals"), &ARRIVALS_KEY),
             workers <- WaitQueue::new(c_str!("lazyresume_workers"), &WORKERS_KEY),
             installer <- WaitQueue::new(c_str!("lazyresume_installer"), &INSTALLER_KEY),
@@ -392,6 +420,8 @@ impl Engine {
         st.zeros_pending = zeros && stream;
         st.urgent.clear();
         st.cursor = 0;
+        self.back_cursor.store(u64::MAX, Ordering::Relaxed);
+        self.stream_at.store(0, Ordering::Relaxed);
         st.retry_at = None;
         st.retry_ms = RETRY_MIN_MS;
         st.reset_at = Some(now);
@@ -641,29 +671,44 @@ impl Engine {
                 return Next::Wait((ms as u32).clamp(1, IDLE_POLL_MS));
             }
         }
+        let n = st.files.len() as u64;
         // The stream, at full speed only: it cannot be paced nor paused
-        // without its server resending. The files wait for it.
+        // without its server resending. Meanwhile the other fetcher takes
+        // files from the end down; the stream stops where they meet
+        // (`Engine::stream_met`).
         if st.mode == abi::BACKGROUND_FULL && st.rate_mib == 0 {
             match st.stream {
                 Stage::Urgent => {
                     st.stream = Stage::InFlight;
+                    st.background_begin(now);
                     return Next::Sequential(Sequential::Stream);
                 }
-                Stage::InFlight => return Next::Wait(IDLE_POLL_MS),
+                Stage::InFlight => {
+                    let low = self.stream_at.load(Ordering::Relaxed).saturating_add(1);
+                    let top = self.back_cursor.load(Ordering::Relaxed).min(n);
+                    for file in (low..top).rev() {
+                        let f = &mut st.files[file as usize];
+                        // Arrived through the stream or the loading set,
+                        // or a fault's: passed, the stream need not go on.
+                        self.back_cursor.store(file, Ordering::Relaxed);
+                        if f.stage == Stage::Absent {
+                            f.stage = Stage::InFlight;
+                            st.background_begin(now);
+                            return Next::Fetch(file, Lane::Background, st.generation);
+                        }
+                    }
+                    return Next::Wait(IDLE_POLL_MS);
+                }
                 _ => {}
             }
         }
-        let n = st.files.len() as u64;
         let cursor = st.cursor.min(n);
         for file in Iterator::chain(cursor..n, 0..cursor) {
             let f = &mut st.files[file as usize];
             if f.stage == Stage::Absent {
                 f.stage = Stage::InFlight;
                 st.cursor = file + 1;
-                if st.background_in_flight == 0 {
-                    st.background_since = now;
-                }
-                st.background_in_flight += 1;
+                st.background_begin(now);
                 return Next::Fetch(file, Lane::Background, st.generation);
             }
         }
@@ -806,7 +851,7 @@ impl Engine {
             // The map was reset meanwhile: what arrived is kept all the same.
             _ => {
                 if lane == Lane::Background {
-                    st.background_in_flight = st.background_in_flight.saturating_sub(1);
+                    st.background_end(now);
                 }
                 drop(guard);
                 self.progress.fetch_add(1, Ordering::AcqRel);
@@ -861,11 +906,7 @@ impl Engine {
         st.rate_bytes += len as u64;
         st.last_arrival = now;
         if lane == Lane::Background {
-            st.background_in_flight -= 1;
-            if st.background_in_flight == 0 {
-                let ns = (now - st.background_since).to_ns().max(0) as u64;
-                STATS.background_busy_ns.add(ns);
-            }
+            st.background_end(now);
         }
         drop(guard);
         match lane {
@@ -1085,7 +1126,12 @@ impl Worker for Fetcher {
             let seen = e.work.load(Ordering::Acquire);
             match e.next(self.urgent_only) {
                 Next::Fetch(file, lane, generation) => e.transfer(file, lane, generation, &mut io),
-                Next::Sequential(which) => e.transfer_sequential(which, &mut io),
+                Next::Sequential(which) => {
+                    e.transfer_sequential(which, &mut io);
+                    if which == Sequential::Stream {
+                        e.state.lock().background_end(Ktime::ktime_get());
+                    }
+                }
                 Next::Wait(ms) => {
                     // No signals reach a kernel thread: nothing to fail.
                     let _ = e.workers.wait_until(Sleep::Idle, Some(ms), || {

@@ -412,15 +412,17 @@ impl Engine {
         let kept = feed.pages.kept;
         let bytes = feed.pages.bytes;
         let ms = (Ktime::ktime_get() - start).to_ms();
-        if which == Sequential::Stream {
-            STATS.background_busy_ns.add(ms.max(0) as u64 * 1_000_000);
-        }
         match (r, feed.error) {
             (_, Some(e)) => {
                 pr_err!(
                     "{what} {text} refused: {e}; going on without it ({kept} of its pages kept)\n"
                 );
                 self.sequential_end(which, abi::LOADSET_REFUSED);
+            }
+            (Err(_), None) if feed.pages.met => {
+                let n = feed.pages.entries;
+                pr_info!("{what} {text}: {n} pages ({bytes} bytes) in {ms} ms, {kept} kept, the rest from page files\n");
+                self.sequential_end(which, abi::LOADSET_DONE);
             }
             (Err(_), None) if feed.stopped => {
                 pr_info!("{what} {text} stopped after {kept} pages: the background lane is no longer at full speed; page files bring the rest\n");
@@ -569,6 +571,8 @@ struct Pages<'a> {
     bytes: u64,
     /// Entries handed out.
     entries: u64,
+    /// The stream reached the files the background lane took from the end.
+    met: bool,
 }
 
 impl<'a> Pages<'a> {
@@ -584,6 +588,7 @@ impl<'a> Pages<'a> {
             kept: 0,
             bytes: 0,
             entries: 0,
+            met: false,
         }
     }
 
@@ -638,6 +643,18 @@ impl LoadsetSink for Pages<'_> {
             self.engine.loadset_coming(&self.index)?;
         }
         self.entries = entry.saturating_add(1);
+        let per = self.wanted.len().max(1) as u64;
+        let file = page.checked_div(per).unwrap_or(page);
+        if self.which == Sequential::Stream {
+            // The rest is the other fetcher's, from the end down.
+            let e = self.engine;
+            e.stream_at
+                .store(file, core::sync::atomic::Ordering::Relaxed);
+            if file >= e.back_cursor.load(core::sync::atomic::Ordering::Relaxed) {
+                self.met = true;
+                return Err(errno::ecanceled());
+            }
+        }
         // Kept, local already, a page of zeros: nothing to do.
         self.engine.store.wanted(page, &mut self.want);
         let want = self.want[0];
@@ -657,8 +674,6 @@ impl LoadsetSink for Pages<'_> {
             // A page that fails its hash is left for its page file.
             b.offer(page, bytes, &want)?;
         }
-        let per = self.wanted.len().max(1) as u64;
-        let file = page.checked_div(per).unwrap_or(page);
         if !self.files.contains(&file) {
             self.files.push(file, GFP_KERNEL)?;
         }
