@@ -40,7 +40,7 @@
 #   complete      with the background lane on (the default), a client of
 #                 a copy of the image with a stream (lazyresume
 #                 make-stream) reaches complete (lazyresume wait-complete)
-#                 with its pages from the stream, then the page server
+#                 with pages from the stream, then the page server
 #                 stops and verify of every byte still passes; the same
 #                 for a copy whose stream is damaged (refused: the page
 #                 files bring the rest);
@@ -436,9 +436,9 @@ complete)
 	# Two copies of the image with a stream (lazyresume make-stream, on
 	# the host as an admin would run it before signing): one as made, and
 	# one whose stream has a flipped byte in its index list.  The client of
-	# the first gets every page through the stream; the second refuses its
-	# stream (the index list fails its SHA-256), and the page files bring
-	# every page.  Each client waits for
+	# the first gets its pages through the stream and the page files taken
+	# from the end until they meet; the second refuses its stream (the
+	# index list fails its SHA-256), and the page files bring every page.  Each client waits for
 	# complete in its post-resume settings.
 	streamed=$image-stream
 	damaged=$image-stream-damaged

@@ -675,7 +675,7 @@ impl Engine {
         // The stream, at full speed only: it cannot be paced nor paused
         // without its server resending. Meanwhile the other fetcher takes
         // files from the end down; the stream stops where they meet
-        // (`Engine::stream_met`).
+        // (`Pages::page` in `workingset.rs`).
         if st.mode == abi::BACKGROUND_FULL && st.rate_mib == 0 {
             match st.stream {
                 Stage::Urgent => {
@@ -688,8 +688,8 @@ impl Engine {
                     let top = self.back_cursor.load(Ordering::Relaxed).min(n);
                     for file in (low..top).rev() {
                         let f = &mut st.files[file as usize];
-                        // Arrived through the stream or the loading set,
-                        // or a fault's: passed, the stream need not go on.
+                        // Every file from here up is taken, arrived or
+                        // failed: the stream stops when it gets here.
                         self.back_cursor.store(file, Ordering::Relaxed);
                         if f.stage == Stage::Absent {
                             f.stage = Stage::InFlight;

@@ -28,9 +28,11 @@
 //! background lane fetches it the same way, in one transfer, before it
 //! turns to page files, while it runs at full speed: a transfer per page
 //! file costs a request, a server process and an option acknowledgement,
-//! and those, not the bytes, set the pace of the files. A stream stops
-//! when the lane is set to `idle`, `off` or a rate limit, or a recording
-//! starts; the page files bring the rest.
+//! and those, not the bytes, set the pace of the files. Meanwhile the
+//! lane's other fetcher takes page files from the end down, and the
+//! stream stops where the two meet. It also stops when the lane is set to
+//! `idle`, `off` or a rate limit, or a recording starts; the page files
+//! bring the rest.
 
 use kernel::alloc::KVVec;
 use kernel::page::PAGE_SIZE;
@@ -139,6 +141,7 @@ struct SeqFile {
 }
 
 impl SeqFile {
+    /// Nothing to fetch.
     const fn none() -> Self {
         Self {
             file: None,
@@ -329,6 +332,7 @@ impl Engine {
         self.set_sequential(Sequential::Stream, ls);
     }
 
+    /// `ls` is the file `which` to fetch, from now on.
     fn set_sequential(&self, which: Sequential, ls: Loadset) {
         let mut ws = self.ws.lock();
         ws.files[which.slot()] = SeqFile {
