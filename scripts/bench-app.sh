@@ -28,7 +28,8 @@
 # correct.  LAZYRESUME_BENCH_MODES picks the clients (default "lazy-bg lazy
 # eager cold"); LAZYRESUME_BENCH_RUNS=N boots each N times and prints
 # medians.  Each image is signed on the host right after its capture
-# (scripts/sign-image.sh).
+# (scripts/sign-image.sh), and the lazy one gets its stream first
+# (lazyresume make-stream) unless LAZYRESUME_BENCH_STREAM=0.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -57,6 +58,7 @@ out="$here/build/bench"
 images="$out/app-images-$mib"
 raw="$out/app-$mib.raw"
 client="$here/scripts/redis-client.py"
+tool="$here/build/userspace/x86_64-unknown-linux-gnu/release/lazyresume"
 mkdir -p "$out" "$here/build/runs"
 rm -rf "$images"
 mkdir -p "$images/lazy" "$images/eager"
@@ -95,7 +97,11 @@ for kind in $kinds; do
 	fi
 	digest=$d
 	echo "$status" | grep '^capture: ' | sed "s/^/[golden $kind] /"
-	# Signed on the host, as an admin host would, never in the golden VM.
+	# The stream and the signature made on the host, as an admin host
+	# would, never in the golden VM.
+	if [ "$kind" = lazy ] && [ "${LAZYRESUME_BENCH_STREAM:-1}" != 0 ]; then
+		"$tool" make-stream "$images/$kind" | sed "s/^/[golden $kind] /"
+	fi
 	sign_image "$images/$kind" | sed "s/^/[golden $kind] /"
 	echo "[golden $kind] digest $digest"
 	echo "bench app capture image=$kind mib=$mib keys=$keys digest=$digest vm_s=$(echo "$t1 - $t0" | bc)" >>"$raw"

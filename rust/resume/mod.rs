@@ -687,25 +687,20 @@ pub(crate) fn adopt() -> Result<abi::Adopt> {
         engine.start_recording(0, 0)?;
     }
     if let Ok(m) = Manifest::parse(&manifest, sha256::digest) {
-        engine.set_loadset(fetch::Loadset {
-            server: SockAddrV4 {
-                addr: adopt.id.server,
-                port,
-            },
-            name: file_name(image, image_loadset::LOADSET_NAME)?,
-            manifest_sha256: sha256::digest(&manifest),
-            header: m.header,
-        });
+        let file = |name| -> Result<fetch::Loadset> {
+            Ok(fetch::Loadset {
+                server: SockAddrV4 {
+                    addr: adopt.id.server,
+                    port,
+                },
+                name: file_name(image, name)?,
+                manifest_sha256: sha256::digest(&manifest),
+                header: m.header,
+            })
+        };
+        engine.set_loadset(file(image_loadset::LOADSET_NAME)?);
         // The rest in one transfer, if the image has a stream.
-        engine.set_stream(fetch::Loadset {
-            server: SockAddrV4 {
-                addr: adopt.id.server,
-                port,
-            },
-            name: file_name(image, image_loadset::STREAM_NAME)?,
-            manifest_sha256: sha256::digest(&manifest),
-            header: m.header,
-        });
+        engine.set_stream(file(image_loadset::STREAM_NAME)?);
     }
     pr_info!(
         "resumed image {}: identity {}.{}.{}.{}, pages from {}.{}.{}.{}:{port}\n",
