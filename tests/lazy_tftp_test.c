@@ -928,4 +928,80 @@ TEST_F(tftp, an_urgent_fault_is_served_while_the_background_streams)
 	munmap(p, pages * page_size);
 }
 
+/* LAZYRESUME_IOC_WORKINGSET with @op and the limits; fills @ws. */
+static int workingset(int fd, __u32 op, __u64 max_pages, __u64 max_ms,
+		      struct lazyresume_workingset *ws)
+{
+	memset(ws, 0, sizeof(*ws));
+	ws->op = op;
+	ws->max_pages = max_pages;
+	ws->max_ms = max_ms;
+	return ioctl(fd, LAZYRESUME_IOC_WORKINGSET, ws);
+}
+
+TEST_F(tftp, a_recording_stops_at_its_page_limit)
+{
+	const unsigned long pages = 8;
+	unsigned char *p = map_filled(pages, 61);
+	struct lazyresume_workingset ws;
+	__u64 order[8];
+	int i, j;
+
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(0, evict_all(self->fd, p, pages));
+	ASSERT_EQ(0, ioctl(self->fd, LAZYRESUME_IOC_TFTP_BACKEND, &self->req));
+	ASSERT_EQ(0, workingset(self->fd, LAZYRESUME_WORKINGSET_START, 3, 0, &ws));
+	EXPECT_TRUE(ws.flags & LAZYRESUME_WORKINGSET_RECORDING);
+	EXPECT_EQ(0, ws.recorded);
+	/* Eight first touches: the recording keeps three, then stops. */
+	EXPECT_EQ(-1, check(p, pages, 61));
+	ASSERT_EQ(0, workingset(self->fd, LAZYRESUME_WORKINGSET_QUERY, 0, 0, &ws));
+	EXPECT_FALSE(ws.flags & LAZYRESUME_WORKINGSET_RECORDING);
+	EXPECT_EQ(3, ws.recorded);
+	/* Touched again: no page twice, nothing more. */
+	EXPECT_EQ(-1, check(p, pages, 61));
+	memset(&ws, 0, sizeof(ws));
+	ws.op = LAZYRESUME_WORKINGSET_READ;
+	ws.count = 8;
+	ws.buf = (unsigned long)order;
+	ASSERT_EQ(0, ioctl(self->fd, LAZYRESUME_IOC_WORKINGSET, &ws));
+	ASSERT_EQ(3, ws.count);
+	EXPECT_EQ(3, ws.recorded);
+	for (i = 0; i < 3; i++)
+		for (j = 0; j < i; j++)
+			EXPECT_NE(order[i], order[j]);
+	munmap(p, pages * page_size);
+}
+
+TEST_F(tftp, a_recording_stops_at_its_time_limit)
+{
+	struct lazyresume_workingset ws;
+
+	ASSERT_EQ(0, workingset(self->fd, LAZYRESUME_WORKINGSET_START, 0, 100, &ws));
+	EXPECT_TRUE(ws.flags & LAZYRESUME_WORKINGSET_RECORDING);
+	usleep(300 * 1000);
+	ASSERT_EQ(0, workingset(self->fd, LAZYRESUME_WORKINGSET_QUERY, 0, 0, &ws));
+	EXPECT_FALSE(ws.flags & LAZYRESUME_WORKINGSET_RECORDING);
+	/* A stop after the time ran out changes nothing. */
+	ASSERT_EQ(0, workingset(self->fd, LAZYRESUME_WORKINGSET_STOP, 0, 0, &ws));
+	EXPECT_FALSE(ws.flags & LAZYRESUME_WORKINGSET_RECORDING);
+}
+
+TEST_F(tftp, a_recording_refuses_bad_requests)
+{
+	struct lazyresume_workingset ws;
+
+	ASSERT_EQ(0, workingset(self->fd, LAZYRESUME_WORKINGSET_QUERY, 0, 0, &ws));
+	ws.stream = 1;
+	EXPECT_EQ(-1, ioctl(self->fd, LAZYRESUME_IOC_WORKINGSET, &ws));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, workingset(self->fd, 99, 0, 0, &ws));
+	EXPECT_EQ(EINVAL, errno);
+	memset(&ws, 0, sizeof(ws));
+	ws.op = LAZYRESUME_WORKINGSET_READ;
+	ws.count = 65537;
+	EXPECT_EQ(-1, ioctl(self->fd, LAZYRESUME_IOC_WORKINGSET, &ws));
+	EXPECT_EQ(EINVAL, errno);
+}
+
 TEST_HARNESS_MAIN
