@@ -447,6 +447,12 @@ impl Engine {
                 pr_info!("no {what} {text} on the server\n");
                 self.sequential_end(which, abi::LOADSET_MISSING);
             }
+            // A stream that brought pages is not fetched again from its
+            // start: the page files know what is still missing.
+            (Err(e), None) if which == Sequential::Stream && kept > 0 => {
+                pr_warn!("{what} {text}: transfer failed ({e:?}) after {kept} pages; page files bring the rest\n");
+                self.sequential_end(which, abi::LOADSET_STOPPED);
+            }
             (Err(e), None) => {
                 pr_warn!("{what} {text}: transfer failed ({e:?})\n");
                 self.sequential_retry(which);

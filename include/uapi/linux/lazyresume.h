@@ -493,8 +493,9 @@ struct lazyresume_background {
  * @loadset:       out: LAZYRESUME_LOADSET_*
  * @stream:        in: zero; out: LAZYRESUME_LOADSET_* of the image's
  *                 stream, which the background lane fetches first when it
- *                 runs at full speed; STOPPED when it left full speed or
- *                 a recording started (ABI 3.2)
+ *                 runs at full speed; STOPPED when it stopped before its
+ *                 end: the lane left full speed, a recording started, or
+ *                 its transfer failed after it brought pages (ABI 3.2)
  */
 struct lazyresume_workingset {
 	__u32 op;

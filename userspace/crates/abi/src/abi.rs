@@ -820,8 +820,9 @@ pub const LOADSET_DONE: u32 = 2;
 pub const LOADSET_REFUSED: u32 = 3;
 /// [`Workingset::loadset`]: the image has none on the server.
 pub const LOADSET_MISSING: u32 = 4;
-/// [`Workingset::stream`]: stopped when the background lane left full
-/// speed (or a recording started); page files bring the rest (ABI 3.2).
+/// [`Workingset::stream`]: stopped before its end (the background lane
+/// left full speed, a recording started, or its transfer failed after it
+/// brought pages); page files bring the rest (ABI 3.2).
 pub const LOADSET_STOPPED: u32 = 5;
 
 /// `struct lazyresume_workingset`: the argument of [`IOC_WORKINGSET`]
