@@ -12,8 +12,8 @@
 # 16 pages in 8 all zeros, which has no file, and of the others' pages one
 # in 8 zeros, one random, the rest compressible about 2:1; chunk files of
 # 16 pages in LZ4 blocks as a capture writes them; a loading set of the
-# first tenth of the pages), kept in build/bench/storm/ for the
-# next run.  The servers are tftpd-hpa on 127.0.0.1 only (tftp-servers.sh
+# first tenth of the pages; its stream, `lazyresume make-stream`), kept
+# in build/bench/storm/ for the next run.  The servers are tftpd-hpa on 127.0.0.1 only (tftp-servers.sh
 # start-hpa), stopped on exit.  `lazyresume loadgen` replays the clients
 # (derived fault sequences: 32 faults 20 ms apart per client), checking
 # every file's SHA-256 (a file that arrives wrong is fetched again, as the
@@ -78,6 +78,13 @@ EOF
 	# tftpd-hpa runs as nobody.
 	find "$root" -type d -exec chmod 0755 {} +
 	find "$root" -type f -exec chmod 0644 {} +
+fi
+
+# Its stream, as an admin host makes it after a capture (also for an
+# image kept from before streams).
+if [ ! -e "$root/$name/stream" ]; then
+	"$tool" make-stream "$root/$name" >/dev/null
+	chmod 0644 "$root/$name/stream"
 fi
 
 # The servers: two tftpd-hpa on 127.0.0.1, each on a free port.

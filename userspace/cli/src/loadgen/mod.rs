@@ -8,8 +8,10 @@
 //! pageset1.sums, pageset1), then, as the module's fetch engine does after
 //! the resume, the loading set if the image has one, its faults' chunk
 //! files at their recorded times (urgent lane) and the rest of pageset2
-//! (background lane), with the engine's three fetchers and lanes
-//! (`schedule.rs`). Client `i` uses server `i % S`.
+//! (background lane: the image's stream if it has one, with chunk files
+//! from the end until they meet, then chunk files), with the engine's
+//! three fetchers and lanes (`schedule.rs`). Client `i` uses server
+//! `i % S`.
 //!
 //! Per client it measures the time to interactive (pageset1 and the
 //! loading set done) and to complete (every chunk file there), from its
@@ -21,7 +23,10 @@ mod schedule;
 
 use anyhow::{bail, ensure, Context, Result};
 use clap::Args;
-use lazyresume_image::loadset::{LoadsetHeader, INDEX_LEN, LOADSET_HEADER_LEN, LOADSET_NAME};
+use lazyresume_image::blocks::BLOCK_LEN;
+use lazyresume_image::loadset::{
+    LoadsetHeader, LoadsetSink, Stream, INDEX_LEN, LOADSET_HEADER_LEN, LOADSET_NAME, STREAM_NAME,
+};
 use lazyresume_image::{
     self as image, chunk_name, is_zero_page_hash, Manifest, PageHashes, CHUNK_NAME_LEN, HASH_LEN,
 };
@@ -120,11 +125,24 @@ struct FileSpec {
     sha256: [u8; HASH_LEN],
 }
 
+/// The image's stream, and where in it each chunk's pages are.
+struct StreamPlan {
+    file: FileSpec,
+    /// Stream entries (pages) whole once `k * STREAM_STEP` bytes arrived.
+    entries_at: Vec<u64>,
+    /// Per chunk, one past the last entry of its pages (0: none).
+    chunk_end: Vec<u64>,
+}
+
+/// The granularity of [`StreamPlan::entries_at`].
+const STREAM_STEP: usize = 65536;
+
 /// What each client fetches.
 struct Plan {
     /// Before the resume, in order; `manifest.sig` may be missing.
     boot: Vec<(FileSpec, bool)>,
     loadset: Option<FileSpec>,
+    stream: Option<StreamPlan>,
     chunks: u64,
     /// The chunk files, by chunk (`None`: chunk of zeros, no file).
     chunk_files: Vec<Option<FileSpec>>,
@@ -214,6 +232,10 @@ fn plan(dir: &Path, name: Option<&str>) -> Result<Plan> {
             }
         }
     }
+    let stream = match spec(dir, &name, STREAM_NAME)? {
+        Some(file) => Some(stream_plan(dir, file, &manifest, &h)?),
+        None => None,
+    };
     let cov: HashSet<u64> = covered.iter().copied().collect();
     let candidates = (0..chunks)
         .filter(|c| chunk_files[*c as usize].is_some() && !cov.contains(c))
@@ -221,6 +243,7 @@ fn plan(dir: &Path, name: Option<&str>) -> Result<Plan> {
     Ok(Plan {
         boot,
         loadset,
+        stream,
         chunks,
         chunk_files,
         covered,
@@ -229,6 +252,69 @@ fn plan(dir: &Path, name: Option<&str>) -> Result<Plan> {
         blksize: (u64::from(h.chunk_pages) * u64::from(h.page_size) + 8).min(65464) as u16,
         pageset1_len: h.pageset1_len,
         pageset2_file_bytes: bytes,
+    })
+}
+
+/// Reads the stream `file` of the image in `dir`: after how many bytes
+/// each entry is whole, and each chunk's last entry.
+fn stream_plan(
+    dir: &Path,
+    file: FileSpec,
+    manifest: &[u8],
+    h: &image::Header,
+) -> Result<StreamPlan> {
+    /// Keeps the index list, ignores the pages.
+    struct Index(Vec<u8>);
+    impl LoadsetSink for Index {
+        type Error = ();
+        fn header(&mut self, _: &LoadsetHeader) -> Result<(), ()> {
+            Ok(())
+        }
+        fn index(&mut self, _: u64, bytes: &[u8]) -> Result<(), ()> {
+            self.0.extend_from_slice(bytes);
+            Ok(())
+        }
+        fn index_bytes(&self) -> &[u8] {
+            &self.0
+        }
+        fn page(&mut self, _: u64, _: u64, _: &[u8]) -> Result<(), ()> {
+            Ok(())
+        }
+    }
+    let bytes = std::fs::read(dir.join(STREAM_NAME)).context("reading the stream")?;
+    let mut reader = Stream::new(sha256, sha256(manifest), *h);
+    let mut sink = Index(Vec::new());
+    let (mut stage, mut out) = (vec![0u8; BLOCK_LEN], vec![0u8; BLOCK_LEN]);
+    let mut page = vec![0u8; h.page_size as usize];
+    let mut entries_at = vec![0];
+    for piece in bytes.chunks(STREAM_STEP) {
+        reader
+            .feed(
+                piece,
+                &mut stage,
+                &mut out,
+                &mut page,
+                crate::pageset1::decompress,
+                &mut sink,
+            )
+            .map_err(|e| anyhow::anyhow!("stream: {e}"))?;
+        entries_at.push(reader.pages_done());
+    }
+    reader
+        .finish::<()>()
+        .map_err(|e| anyhow::anyhow!("stream: {e}"))?;
+    let per = u64::from(h.chunk_pages).max(1);
+    let mut chunk_end = vec![0u64; h.chunks() as usize];
+    for (k, e) in sink.0.chunks_exact(INDEX_LEN).enumerate() {
+        let p = u64::from_le_bytes(e.try_into().unwrap_or([0; 8]));
+        if let Some(end) = chunk_end.get_mut((p / per) as usize) {
+            *end = (*end).max(k as u64 + 1);
+        }
+    }
+    Ok(StreamPlan {
+        file,
+        entries_at,
+        chunk_end,
     })
 }
 
@@ -442,6 +528,19 @@ impl Client<'_> {
                         pause = (pause * 2).min(RETRY_MAX);
                     }
                 }
+                Next::Stream => {
+                    let r = self.stream(self.keep_sockets.then_some(&mut ep));
+                    let mut st = self.state.lock().unwrap();
+                    let now = Instant::now();
+                    self.record(&r, &mut st.res);
+                    st.sched.finish_stream();
+                    st.res.end = now - self.t0;
+                    if st.sched.complete() && st.res.complete.is_none() {
+                        st.res.complete = Some(now - start);
+                    }
+                    drop(st);
+                    self.changed.notify_all();
+                }
                 Next::Loadset => {
                     let f = self.plan.loadset.as_ref().expect("a loading set");
                     let opts = Options {
@@ -479,6 +578,79 @@ impl Client<'_> {
                 }
             }
         }
+    }
+
+    /// Fetches the stream, as the background lane does: the chunks whose
+    /// pages came are arrived as it goes, and it stops where it meets the
+    /// files the other fetcher takes from the end (then it is a success
+    /// with the bytes it brought). A stream that fails is not tried again:
+    /// the files bring the rest.
+    fn stream(&self, endpoint: Option<&mut Endpoint>) -> Result<Got> {
+        let sp = self.plan.stream.as_ref().expect("a stream");
+        let opts = Options {
+            deadline: LOADSET_DEADLINE,
+            ..self.chunk_opts()
+        };
+        let mut hasher = Sha256::new();
+        let mut len = 0u64;
+        let mut met = false;
+        let mut sink = |off: u64, b: &[u8]| -> Result<()> {
+            len = off + b.len() as u64;
+            if self.verify {
+                hasher.update(b);
+            }
+            let whole = sp
+                .entries_at
+                .get(len as usize / STREAM_STEP)
+                .copied()
+                .unwrap_or(u64::MAX);
+            met = self.state.lock().unwrap().sched.stream_progress(whole);
+            self.changed.notify_all();
+            if met {
+                bail!("the stream met the files from the end");
+            }
+            Ok(())
+        };
+        let r = match endpoint {
+            Some(ep) => ep.fetch(
+                self.server,
+                &sp.file.path,
+                &opts,
+                Some(&self.rtt),
+                &mut sink,
+            ),
+            None => tftp_download::fetch_adaptive(
+                self.server,
+                &sp.file.path,
+                &opts,
+                Some(&self.rtt),
+                &mut sink,
+            ),
+        };
+        let retransmits = match r {
+            Ok(report) => report.retransmits,
+            Err(_) if met => 0,
+            Err(e) => return Err(e),
+        };
+        if !met {
+            let f = &sp.file;
+            if len != f.len {
+                bail!(Corrupt(format!(
+                    "{}: {len} bytes, the image has {}",
+                    f.path, f.len
+                )));
+            }
+            if self.verify && <[u8; HASH_LEN]>::from(hasher.finalize()) != f.sha256 {
+                bail!(Corrupt(format!(
+                    "{}: SHA-256 differs from the image's",
+                    f.path
+                )));
+            }
+        }
+        Ok(Got {
+            bytes: len,
+            retransmits,
+        })
     }
 
     /// The faults of `faults`, replayed from `resumed` on.
@@ -550,7 +722,8 @@ fn run_client(
                     .collect::<Vec<_>>(),
                 plan.loadset.is_some(),
                 &plan.covered,
-            ),
+            )
+            .with_stream_if(plan.stream.as_ref().map(|s| s.chunk_end.clone())),
             res: ClientResult::default(),
         }),
         changed: Condvar::new(),

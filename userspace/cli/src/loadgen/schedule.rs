@@ -11,8 +11,10 @@
 //! fetched twice; the fetchers take work in lanes of strict priority,
 //! urgent (faults, oldest first) before the loading set before the
 //! background stream; the first fetcher serves the urgent lane only; the
-//! background lane waits for the loading set and goes on from just after
-//! the last file a fault asked for (postcopy), wrapping around.
+//! background lane waits for the loading set, then fetches the image's
+//! stream if it has one while its other fetcher takes files from the end
+//! down until the two meet, then goes on from just after the last file a
+//! fault asked for (postcopy), wrapping around.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -49,6 +51,8 @@ pub enum Next {
     Fetch(u64, Lane),
     /// Fetch the loading set.
     Loadset,
+    /// Fetch the stream (background lane).
+    Stream,
     /// Nothing to do now: wait for a change.
     Wait,
     /// Every chunk arrived (or failed) and the loading set is done: the
@@ -67,10 +71,10 @@ pub enum Requested {
     Invalid,
 }
 
-/// The loading set's progress.
+/// The progress of the loading set or the stream.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Loadset {
-    /// The image has none, or it arrived (or was given up).
+    /// The image has none, or it arrived (or was given up or stopped).
     Done,
     /// To fetch.
     Todo,
@@ -95,6 +99,14 @@ pub struct Scheduler {
     /// it, the background lane leaves them to it.
     covered: Vec<bool>,
     left: usize,
+    /// The stream, and for each chunk one past the last stream entry of
+    /// its pages (0: none of its pages is in the stream).
+    stream: Loadset,
+    stream_end: Vec<u64>,
+    /// The first chunk the stream has not brought whole yet, and the
+    /// lowest chunk the other fetcher took (or passed) from the end.
+    stream_chunk: u64,
+    back: u64,
 }
 
 impl Scheduler {
@@ -130,6 +142,27 @@ impl Scheduler {
             },
             covered: cov,
             left,
+            stream: Loadset::Done,
+            stream_end: Vec::new(),
+            stream_chunk: 0,
+            back: n as u64,
+        }
+    }
+
+    /// The image has a stream; `end[c]` is one past the last stream entry
+    /// of chunk `c`'s pages (0: none in the stream), nondecreasing where
+    /// not 0 (the stream is in index order).
+    pub fn with_stream(mut self, end: Vec<u64>) -> Self {
+        self.stream = Loadset::Todo;
+        self.stream_end = end;
+        self
+    }
+
+    /// [`Scheduler::with_stream`] if the image has a stream.
+    pub fn with_stream_if(self, end: Option<Vec<u64>>) -> Self {
+        match end {
+            Some(end) => self.with_stream(end),
+            None => self,
         }
     }
 
@@ -151,7 +184,7 @@ impl Scheduler {
 
     /// Whether nothing is left to fetch.
     pub fn complete(&self) -> bool {
-        self.left == 0 && self.loadset_done()
+        self.left == 0 && self.loadset_done() && self.stream != Loadset::InFlight
     }
 
     /// A fault needs chunk `c` (`Engine::request`).
@@ -202,6 +235,27 @@ impl Scheduler {
             Loadset::Done => {}
         }
         let n = self.files.len() as u64;
+        match self.stream {
+            Loadset::Todo if self.left > 0 => {
+                self.stream = Loadset::InFlight;
+                return Next::Stream;
+            }
+            Loadset::Todo => self.stream = Loadset::Done,
+            // The other fetcher: files from the end down, to meet it.
+            Loadset::InFlight => {
+                let low = self.stream_chunk + 1;
+                for c in (low..self.back.min(n)).rev() {
+                    self.back = c;
+                    let f = &mut self.files[c as usize];
+                    if *f == Stage::Absent {
+                        *f = Stage::InFlight;
+                        return Next::Fetch(c, Lane::Background);
+                    }
+                }
+                return Next::Wait;
+            }
+            Loadset::Done => {}
+        }
         let cursor = self.cursor.min(n);
         for c in (cursor..n).chain(0..cursor) {
             let f = &mut self.files[c as usize];
@@ -262,6 +316,36 @@ impl Scheduler {
                 *f = Stage::Arrived;
                 self.left -= 1;
             }
+        }
+    }
+}
+
+impl Scheduler {
+    /// The stream brought its entries `..entries`: the chunks it brought
+    /// whole are arrived. Returns whether it should stop, having reached
+    /// the files the other fetcher took from the end.
+    pub fn stream_progress(&mut self, entries: u64) -> bool {
+        let n = self.files.len() as u64;
+        while self.stream_chunk < n {
+            let c = self.stream_chunk as usize;
+            let end = self.stream_end.get(c).copied().unwrap_or(0);
+            if end > entries {
+                break;
+            }
+            if end != 0 && self.files[c] == Stage::Absent {
+                self.files[c] = Stage::Arrived;
+                self.left -= 1;
+            }
+            self.stream_chunk += 1;
+        }
+        self.stream_chunk >= self.back
+    }
+
+    /// The stream's transfer ended (done, stopped or failed): the files
+    /// bring what it did not.
+    pub fn finish_stream(&mut self) {
+        if self.stream == Loadset::InFlight {
+            self.stream = Loadset::Done;
         }
     }
 }
@@ -406,6 +490,51 @@ mod tests {
             order.push(c);
         }
         order
+    }
+
+    #[test]
+    fn the_stream_and_the_files_from_the_end_meet() {
+        // Ten chunks of four pages, all in the stream.
+        let end: Vec<u64> = (1..=10).map(|c| c * 4).collect();
+        let mut s = Scheduler::new(10, &(0..10).collect::<Vec<_>>(), false, &[]).with_stream(end);
+        assert_eq!(s.next(true), Next::Wait);
+        assert_eq!(s.next(false), Next::Stream);
+        // The other fetcher, from the end.
+        assert_eq!(s.next(false), Next::Fetch(9, Lane::Background));
+        assert!(!s.finish(9, Lane::Background, true));
+        assert_eq!(s.next(false), Next::Fetch(8, Lane::Background));
+        // Two chunks' pages came whole, the third's in part.
+        assert!(!s.stream_progress(10));
+        assert_eq!(s.stage(1), Some(Stage::Arrived));
+        assert_eq!(s.stage(2), Some(Stage::Absent));
+        assert_eq!(s.next(false), Next::Fetch(7, Lane::Background));
+        // A fault's chunk ahead of the stream is fetched for it.
+        assert_eq!(s.request(5), Requested::Pending);
+        assert_eq!(s.next(true), Next::Fetch(5, Lane::Urgent));
+        // The stream reaches chunk 7, taken from the end: it stops.
+        assert!(s.stream_progress(28));
+        assert_eq!(s.stage(6), Some(Stage::Arrived));
+        assert_eq!(s.stage(5), Some(Stage::InFlight));
+        s.finish_stream();
+        assert!(!s.complete());
+        for c in [8, 7] {
+            assert!(!s.finish(c, Lane::Background, true));
+        }
+        assert!(!s.finish(5, Lane::Urgent, true));
+        assert!(s.complete());
+        assert_eq!(s.next(false), Next::Done);
+    }
+
+    #[test]
+    fn a_stopped_stream_leaves_the_rest_to_the_files() {
+        let end: Vec<u64> = (1..=6).map(|c| c * 2).collect();
+        let mut s = Scheduler::new(6, &(0..6).collect::<Vec<_>>(), false, &[]).with_stream(end);
+        assert_eq!(s.next(false), Next::Stream);
+        assert!(!s.stream_progress(4));
+        // It failed: the files after it, in order, none twice.
+        s.finish_stream();
+        assert_eq!(drain_background(&mut s), vec![2, 3, 4, 5]);
+        assert!(s.complete());
     }
 
     #[test]
