@@ -20,7 +20,11 @@
 #                 name without signing it again, and the image itself below
 #                 a --min-generation (rollback); one client VM dry-runs
 #                 each (lrmode=sigcheck), then the image itself (signature
-#                 verified) and the unsigned copy with --allow-unsigned
+#                 verified) and the unsigned copy with --allow-unsigned;
+#                 a client of a copy with one chunk file altered after
+#                 signing resumes, and its workload dies of SIGBUS on
+#                 the altered pages (given up after three hash checks,
+#                 never mapped)
 #   two-clients   two clients with different MACs, on two networks, resume
 #                 the image at the same time; each keeps its own MAC and
 #                 address, answers reads, passes verify of every byte and
@@ -273,7 +277,46 @@ PY
 		expect sigcheck "^sigcheck: PASS $c: " || ok=1
 	done
 	expect sigcheck "LAZYRESUME-VERDICT: PASS sigcheck" || ok=1
-	echo "signatures: $((SECONDS - t0)) s ($((t1 - t0)) s on the host, $((SECONDS - t1)) s for the client)"
+	# A pageset2 page altered on the server after signing: the image
+	# resumes (its manifest and pageset1 are intact), and the chunk file
+	# with the flipped byte (the one in the middle: the workload's pages)
+	# fails its page hashes, three times, and is given up: the workload's
+	# verify dies of SIGBUS there, and the altered page is never mapped
+	# (a mapped one would be a mismatch, not a death).
+	image_copy "$images/$image" "$images/$image-altered"
+	chunks=("$images/$image-altered"/p2-*)
+	altered=${chunks[${#chunks[@]} / 2]}
+	cp --remove-destination "$altered" "$altered.new"
+	mv "$altered.new" "$altered"
+	python3 - "$altered" <<'PY'
+import os, sys
+with open(sys.argv[1], "r+b") as f:
+    f.seek(os.path.getsize(sys.argv[1]) // 2)
+    b = f.read(1)
+    f.seek(-1, 1)
+    f.write(bytes([b[0] ^ 0x01]))
+PY
+	sign_image "$images/$image-altered" --name "$image-altered" >/dev/null
+	p=$(free_tcp_port)
+	guest altered "lrmode=client lrimage=$image-altered lrserver=10.0.2.2:$HPA_PORT" \
+		--mac 52:54:00:00:00:e2 --hostfwd "tcp:127.0.0.1:$p-:7000"
+	g=$guest_pid
+	python3 "$client" "$p" wait-ready 900 || ok=1
+	python3 "$client" "$p" verify-dies 600 expect-dead 10 || ok=1
+	rc=0
+	wait_guest "$g" 300 || rc=$?
+	[ "$rc" -ge 124 ] && ok=1
+	cat "$(guest_dir altered)/result.log"
+	expect altered "LAZYRESUME-VERDICT: FAIL resumed: workload exited with 135" || ok=1
+	n=$((16#${altered##*/p2-}))
+	if grep -aq "page file $n: pages do not match their hashes 3 times, giving up (SIGBUS)" \
+		"$(guest_dir altered)/console.log"; then
+		echo "ok   altered: page file $n given up after its hash checks"
+	else
+		echo "FAIL altered: no 'page file $n: ... giving up' in the kernel log"
+		ok=1
+	fi
+	echo "signatures: $((SECONDS - t0)) s ($((t1 - t0)) s on the host, $((SECONDS - t1)) s for the clients)"
 	exit "$ok"
 	;;
 two-clients)
