@@ -46,8 +46,9 @@
 #                 make-stream) reaches complete (lazyresume wait-complete)
 #                 with pages from the stream, then the page server
 #                 stops and verify of every byte still passes; the same
-#                 for a copy whose stream is damaged (refused: the page
-#                 files bring the rest);
+#                 for a copy whose stream is damaged and whose loading set
+#                 is another image's (both refused: the page files bring
+#                 every page);
 #                 its timeline (lazyresume status --timeline) has the
 #                 events of both kernels, in the order of a resume, and
 #                 times and page counts that never go back (no timing is
@@ -498,6 +499,9 @@ with open(sys.argv[1], "r+b") as f:
 PY
 	sign_image "$images/$streamed" --name "$streamed"
 	sign_image "$images/$damaged" --name "$damaged"
+	# The second also gets a loading set of another image: the first's
+	# stream, bound to the first's manifest.
+	cp "$images/$streamed/stream" "$images/$damaged/loadset"
 	# complete_client NAME IMAGE MAC: a client of IMAGE reaches complete,
 	# then the server stops and verify of every byte passes; it says what
 	# became of the stream.
@@ -505,7 +509,7 @@ PY
 		local name=$1 img=$2 mac=$3 p g rc=0
 		mkdir -p "$images/$img/clients"
 		# In the background, so that the hook ends (hook_done) first.
-		echo "(lazyresume wait-complete --timeout 900 && lazyresume workingset show && { dmesg | grep -a ' stream ' || true; } && lazyresume status --timeline /tmp/timeline.csv && sed 's/^/timeline-csv: /' /tmp/timeline.csv) &" \
+		echo "(lazyresume wait-complete --timeout 900 && lazyresume workingset show && { dmesg | grep -a ' stream \\|loading set ' || true; } && lazyresume status --timeline /tmp/timeline.csv && sed 's/^/timeline-csv: /' /tmp/timeline.csv) &" \
 			>"$images/$img/clients/$(echo "$mac" | tr -d :)"
 		image_server_up
 		p=$(free_tcp_port)
@@ -531,6 +535,8 @@ PY
 	complete_client complete-damaged "$damaged" 52:54:00:00:00:62 || ok=1
 	expect complete-damaged "stream $damaged/stream refused: loading set index SHA-256 mismatch" || ok=1
 	expect complete-damaged "^stream: *refused" || ok=1
+	expect complete-damaged "loading set $damaged/loadset refused: loading set of another image" || ok=1
+	expect complete-damaged "^loading set: *refused" || ok=1
 	# The timeline: in order, and with the events of both kernels.
 	tl="$e2e/complete-timeline.csv"
 	sed -n 's/\r$//; s/^timeline-csv: //p' "$(guest_dir complete)/result.log" >"$tl"
