@@ -304,9 +304,11 @@ pub(crate) struct Engine {
     /// `State::mode`, for the fault path to read without the lock.
     mode: AtomicU32,
     /// While the stream comes: the lowest file the background lane's other
-    /// fetcher took from the end (`u64::MAX`: none), and the file of the
-    /// stream's last page. Read without the lock by the stream.
+    /// fetcher took or passed from the end (`u64::MAX`: none). Read
+    /// without the lock by the stream, which stops there.
     back_cursor: AtomicU64,
+    /// While the stream comes: the file of its last page, where the other
+    /// fetcher stops.
     stream_at: AtomicU64,
     /// Faults waiting for files.
     #[pin]
@@ -688,8 +690,9 @@ impl Engine {
                     let top = self.back_cursor.load(Ordering::Relaxed).min(n);
                     for file in (low..top).rev() {
                         let f = &mut st.files[file as usize];
-                        // Every file from here up is taken, arrived or
-                        // failed: the stream stops when it gets here.
+                        // Every file from here up was taken (or arrived,
+                        // failed, or is a fault's): the stream stops when
+                        // it gets here.
                         self.back_cursor.store(file, Ordering::Relaxed);
                         if f.stage == Stage::Absent {
                             f.stage = Stage::InFlight;
@@ -697,7 +700,9 @@ impl Engine {
                             return Next::Fetch(file, Lane::Background, st.generation);
                         }
                     }
-                    return Next::Wait(IDLE_POLL_MS);
+                    // Met: what a failed transfer sent back, or what the
+                    // stream passed without bringing it, comes from the
+                    // cursor, not after the stream.
                 }
                 _ => {}
             }

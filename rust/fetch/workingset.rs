@@ -45,6 +45,7 @@ use crate::shared::image::{Header, HASH_LEN};
 use crate::shared::image_loadset::{LoadsetError, LoadsetHeader, LoadsetSink, Stream};
 use crate::store::Want;
 use crate::sys::errno;
+use crate::sys::kthread::should_stop;
 use crate::sys::lz4;
 use crate::sys::net::SockAddrV4;
 use crate::sys::sha256;
@@ -652,7 +653,6 @@ impl LoadsetSink for Pages<'_> {
         if entry == 0 {
             self.engine.loadset_coming(&self.index)?;
         }
-        self.entries = entry.saturating_add(1);
         let per = self.wanted.len().max(1) as u64;
         let file = page.checked_div(per).unwrap_or(page);
         if self.which == Sequential::Stream {
@@ -665,6 +665,7 @@ impl LoadsetSink for Pages<'_> {
                 return Err(errno::ecanceled());
             }
         }
+        self.entries = entry.saturating_add(1);
         // Kept, local already, a page of zeros: nothing to do.
         self.engine.store.wanted(page, &mut self.want);
         let want = self.want[0];
@@ -715,6 +716,10 @@ struct Feed<'a, 'b> {
 
 impl Sink for Feed<'_, '_> {
     fn write(&mut self, _offset: u64, data: &[u8]) -> Result {
+        // The module goes away: no transfer outlasts it.
+        if should_stop() {
+            return Err(errno::ecanceled());
+        }
         if self.pages.which == Sequential::Stream && !self.pages.engine.stream_allowed() {
             self.stopped = true;
             return Err(errno::ecanceled());

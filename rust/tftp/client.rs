@@ -23,7 +23,7 @@ use super::proto::{
 };
 use super::rtt::{MAX_RTO_MS, RTT};
 use super::stats::STATS;
-use crate::sys::errno::{eaddrinuse, emsgsize, eproto, etimedout};
+use crate::sys::errno::{eaddrinuse, ecanceled, emsgsize, eproto, etimedout};
 use crate::sys::net::{SockAddrV4, UdpSocket};
 
 /// Room for a request: opcode, a 255-byte name, mode and four options.
@@ -215,6 +215,17 @@ macro_rules! fail {
         }
         return Err(Failure { errno: $err });
     }};
+}
+
+/// What the server is told when the sink refuses data with `e`: a
+/// receiver that no longer wants the file (`ECANCELED`) says so; anything
+/// else is a lack of room.
+fn refusal(e: Error) -> (ErrorCode, &'static [u8]) {
+    if e == ecanceled() {
+        (ErrorCode::NotDefined, b"cancelled")
+    } else {
+        (ErrorCode::DiskFull, b"no room")
+    }
 }
 
 /// The I/O half of a transfer: socket, peer, clocks and retransmission.
@@ -739,10 +750,8 @@ fn run_fetch(
             }
             RecvEvent::Data { offset, data, ack } => {
                 if let Err(e) = sink.write(offset, data) {
-                    t.send_error(
-                        rx.abort(ErrorCode::DiskFull, b"no room", &mut out)
-                            .map(|l| &out[..l]),
-                    );
+                    let (code, why) = refusal(e);
+                    t.send_error(rx.abort(code, why, &mut out).map(|l| &out[..l]));
                     fail!(t, e, "cannot store {} bytes at {}", data.len(), offset);
                 }
                 t.progress();
@@ -754,10 +763,8 @@ fn run_fetch(
                 // Store before acknowledging: a sink error still reaches the
                 // server as an ERROR instead of a final ACK.
                 if let Err(e) = sink.write(offset, data) {
-                    t.send_error(
-                        rx.abort(ErrorCode::DiskFull, b"no room", &mut out)
-                            .map(|l| &out[..l]),
-                    );
+                    let (code, why) = refusal(e);
+                    t.send_error(rx.abort(code, why, &mut out).map(|l| &out[..l]));
                     fail!(t, e, "cannot store {} bytes at {}", data.len(), offset);
                 }
                 t.send(t.peer(), &out[..ack]);

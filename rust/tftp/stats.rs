@@ -9,7 +9,7 @@ use kernel::prelude::*;
 use super::rtt::RTT;
 use crate::sys::counter::{Counter, Latency};
 use crate::sys::debugfs::SeqBuf;
-use crate::sys::errno::{eproto, etimedout};
+use crate::sys::errno::{ecanceled, eproto, etimedout};
 
 /// Counters of the TFTP client.
 pub(crate) struct TftpStats {
@@ -41,7 +41,8 @@ pub(crate) struct TftpStats {
     pub(crate) err_eproto: Counter,
     /// Failed transfers: interrupted.
     pub(crate) err_eintr: Counter,
-    /// Failed transfers: anything else (timeouts are `deadlines`).
+    /// Failed transfers: anything else (timeouts are `deadlines`;
+    /// transfers the receiver cancelled are not counted).
     pub(crate) err_other: Counter,
     /// Duration of completed transfers.
     pub(crate) latency: Latency,
@@ -58,7 +59,10 @@ impl TftpStats {
             &self.err_eproto
         } else if e == EINTR {
             &self.err_eintr
-        } else if e == etimedout() {
+        } else if e == etimedout() || e == ecanceled() {
+            // Timeouts count as `deadlines`; a receiver that ended a
+            // transfer on purpose (a stream that met the files) is no
+            // failure.
             return;
         } else {
             &self.err_other

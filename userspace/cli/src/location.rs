@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use std::fs::{self, File};
 use std::io::{ErrorKind, Write};
 use std::net::SocketAddrV4;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::{store, tftp_download, tftp_upload};
 
@@ -81,6 +81,47 @@ impl Location {
                     &mut data,
                     &mut |_| {},
                 )
+            }
+        }
+    }
+
+    /// A scratch file to write file `file` of the image into before
+    /// [`Location::put_from`]: beside it in a directory (so that a rename
+    /// puts it in place), in the temporary directory otherwise.
+    pub fn scratch(&self, file: &str) -> PathBuf {
+        match self {
+            Self::Dir(dir) => dir.join(format!(".{file}.new")),
+            Self::Tftp { .. } => {
+                std::env::temp_dir().join(format!("lazyresume-{file}.{}", std::process::id()))
+            }
+        }
+    }
+
+    /// Writes file `file` of the image from the scratch file `from` (see
+    /// [`Location::scratch`]), which it consumes: in a directory by a
+    /// rename, so that a reader sees the old file or the new one.
+    pub fn put_from(&self, file: &str, from: &Path) -> Result<()> {
+        match self {
+            Self::Dir(dir) => {
+                let path = dir.join(file);
+                File::open(from)
+                    .and_then(|f| f.sync_all())
+                    .and_then(|()| fs::rename(from, &path))
+                    .with_context(|| format!("writing {}", path.display()))
+            }
+            Self::Tftp { server, name } => {
+                let f = File::open(from).with_context(|| format!("reading {}", from.display()))?;
+                let len = f.metadata()?.len();
+                let mut data = std::io::BufReader::new(f);
+                let r = tftp_upload::upload(
+                    *server,
+                    &format!("{name}/{file}"),
+                    Some(len),
+                    &mut data,
+                    &mut |_| {},
+                );
+                let _ = fs::remove_file(from);
+                r
             }
         }
     }

@@ -359,3 +359,17 @@ impl<R: Reader + ?Sized> Reader for &mut R {
         (**self).read_full(buf)
     }
 }
+
+impl Reader for std::io::BufReader<std::fs::File> {
+    fn read_full(&mut self, buf: &mut [u8]) -> Result<usize> {
+        use std::io::Read;
+        let mut n = 0;
+        while n < buf.len() {
+            match self.read(&mut buf[n..])? {
+                0 => break,
+                k => n += k,
+            }
+        }
+        Ok(n)
+    }
+}

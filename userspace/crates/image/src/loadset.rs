@@ -117,43 +117,39 @@ pub enum LoadsetError<E> {
 }
 
 impl<E> core::fmt::Display for LoadsetError<E> {
+    /// Says what is wrong, without naming the file: the caller does (a
+    /// loading set or a stream, which share the format).
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             Self::Truncated { len } => write!(
                 f,
-                "loading set truncated: {len} bytes, the header alone is {LOADSET_HEADER_LEN}"
+                "truncated: {len} bytes, the header alone is {LOADSET_HEADER_LEN}"
             ),
-            Self::BadMagic => write!(f, "not a loading set (bad magic)"),
+            Self::BadMagic => write!(f, "bad magic (not in the loading set format)"),
             Self::UnsupportedVersion(v) => write!(
                 f,
-                "loading set version {v}, this build reads version {LOADSET_VERSION}"
+                "format version {v}, this build reads version {LOADSET_VERSION}"
             ),
-            Self::BadHeaderLen(l) => write!(
-                f,
-                "loading set header length {l}, expected {LOADSET_HEADER_LEN}"
-            ),
-            Self::NonZeroReserved => write!(f, "reserved loading set bytes are not zero"),
-            Self::BadChecksum => write!(f, "loading set header checksum mismatch (corrupted)"),
-            Self::OtherImage => write!(f, "loading set of another image (manifest differs)"),
-            Self::BadPageSize(s) => write!(f, "loading set of {s}-byte pages, not the image's"),
-            Self::BadPageCount { pages, image_pages } => write!(
-                f,
-                "loading set of {pages} pages, the image has 1 to {image_pages}"
-            ),
-            Self::BadPayloadLen(l) => write!(f, "loading set payload of {l} bytes is impossible"),
-            Self::BadIndex => write!(f, "loading set index SHA-256 mismatch (corrupted)"),
-            Self::IndexOutOfRange { entry, page } => {
-                write!(
-                    f,
-                    "loading set entry {entry} names page {page}, past the image"
-                )
+            Self::BadHeaderLen(l) => {
+                write!(f, "header length {l}, expected {LOADSET_HEADER_LEN}")
             }
-            Self::Payload(e) => write!(f, "loading set pages corrupted: {e}"),
-            Self::BadLength { expected, actual } => write!(
-                f,
-                "loading set is {actual} bytes, its header says {expected}"
-            ),
-            Self::Sink(_) => write!(f, "loading set refused by its reader"),
+            Self::NonZeroReserved => write!(f, "reserved header bytes are not zero"),
+            Self::BadChecksum => write!(f, "header checksum mismatch (corrupted)"),
+            Self::OtherImage => write!(f, "of another image (manifest differs)"),
+            Self::BadPageSize(s) => write!(f, "of {s}-byte pages, not the image's"),
+            Self::BadPageCount { pages, image_pages } => {
+                write!(f, "of {pages} pages, the image has 1 to {image_pages}")
+            }
+            Self::BadPayloadLen(l) => write!(f, "payload of {l} bytes is impossible"),
+            Self::BadIndex => write!(f, "index SHA-256 mismatch (corrupted)"),
+            Self::IndexOutOfRange { entry, page } => {
+                write!(f, "entry {entry} names page {page}, past the image")
+            }
+            Self::Payload(e) => write!(f, "pages corrupted: {e}"),
+            Self::BadLength { expected, actual } => {
+                write!(f, "{actual} bytes, its header says {expected}")
+            }
+            Self::Sink(_) => write!(f, "refused by its reader"),
         }
     }
 }

@@ -201,7 +201,7 @@ fn another_image_is_refused() {
     assert!(c.pages.is_empty());
     assert_eq!(
         r.unwrap_err().to_string(),
-        "loading set of another image (manifest differs)"
+        "of another image (manifest differs)"
     );
 }
 
