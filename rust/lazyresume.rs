@@ -90,9 +90,9 @@ fn show_stats(out: &mut debugfs::SeqBuf<'_>) -> core::fmt::Result {
 impl kernel::Module for LazyResume {
     fn init(module: &'static ThisModule) -> Result<Self> {
         let (this, other) = NAMES;
-        fetch::timeline::loaded();
+        let events = fetch::timeline::Events::loaded();
         let backends = store::Backends::install()?;
-        let engine = Arc::pin_init(fetch::Engine::new(backends.store())?, GFP_KERNEL)?;
+        let engine = Arc::pin_init(fetch::Engine::new(backends.store(), events)?, GFP_KERNEL)?;
         let filler = Arc::pin_init(fault::LazyFiller::new(engine.clone()), GFP_KERNEL)?;
         // Before the engine's threads and the names, so that a second
         // lazyresume module fails before it starts threads or tries to

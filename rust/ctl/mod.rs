@@ -175,7 +175,7 @@ fn resume(arg: UserPtr) -> Result<isize> {
     let mut req: abi::Resume = reader.read()?;
     let server = unicast_server(req.id.server, req.id.port)?;
     let mut reason = resume::Reason::new();
-    match resume::resume(&req, server, &mut reason) {
+    match resume::resume(fetch::get()?, &req, server, &mut reason) {
         Ok(loaded) => {
             req.manifest_bytes = loaded.manifest_bytes;
             req.pageset1_bytes = loaded.pageset1_bytes;
@@ -201,7 +201,7 @@ fn resume(arg: UserPtr) -> Result<isize> {
 }
 
 fn adopt(arg: UserPtr) -> Result<isize> {
-    let answer = resume::adopt()?;
+    let answer = resume::adopt(fetch::get()?)?;
     UserSlice::new(arg, abi::ADOPT_SIZE)
         .writer()
         .write(&answer)?;
@@ -212,7 +212,9 @@ fn status(arg: UserPtr) -> Result<isize> {
     let f = &fault::STATS;
     let fs = &fetch::STATS;
     let latency = f.latency.summary();
-    let engine = fetch::get()?.status();
+    let engine = fetch::get()?;
+    let since_resume = resume::since_resume_ns(engine);
+    let engine = engine.status();
     let (_, _, kept) = store::get()?.pages();
     let mut answer = abi::Status {
         pages_outstanding: lazy_entry::entries_left(),
@@ -240,7 +242,7 @@ fn status(arg: UserPtr) -> Result<isize> {
         flags: 0,
         prefix: [0; abi::TFTP_PREFIX_LEN],
     };
-    if let Some(ns) = resume::since_resume_ns() {
+    if let Some(ns) = since_resume {
         answer.since_resume_ns = ns;
         answer.flags |= abi::STATUS_RESUMED;
     }
@@ -429,11 +431,11 @@ fn timeline(arg: UserPtr) -> Result<isize> {
             if !sys_admin() {
                 return Err(EPERM);
             }
-            fetch::timeline::user_mark(req.event, req.mark_ns)?;
+            engine.timeline().user_mark(req.event, req.mark_ns)?;
         }
         _ => return Err(EINVAL),
     }
-    fetch::timeline::events(&mut req);
+    engine.timeline().fill(&mut req);
     writer.write(&req)?;
     Ok(0)
 }

@@ -21,7 +21,7 @@ use kernel::prelude::*;
 use kernel::sync::{Arc, Mutex};
 use kernel::time::Ktime;
 
-use crate::fetch::{timeline, Engine, Requested};
+use crate::fetch::{Engine, Requested};
 use crate::shared::abi;
 use crate::store::{FetchError, Found};
 use crate::sys::debugfs::SeqBuf;
@@ -290,7 +290,7 @@ impl LazyFiller {
 impl Filler for LazyFiller {
     fn fill(&self, index: u64, folio: &mut Folio<'_>) -> Result {
         STATS.fills.inc();
-        timeline::mark_once(abi::TL_FIRST_FAULT);
+        self.engine.timeline().mark_once(abi::TL_FIRST_FAULT);
         self.fill_page(index, folio)
     }
 

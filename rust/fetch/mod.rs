@@ -324,7 +324,9 @@ pub(crate) struct Engine {
     /// A recording runs: the fault path reports touches, the background
     /// lane and the installer wait.
     recording: AtomicBool,
-    /// The samples of the timeline (`timeline.rs`).
+    /// The events of the timeline (`timeline.rs`).
+    events: timeline::Events,
+    /// The samples of the timeline.
     #[pin]
     samples: Mutex<timeline::Ring>,
     /// The sampler, between samples.
@@ -333,8 +335,12 @@ pub(crate) struct Engine {
 }
 
 impl Engine {
-    /// An engine for the pages of `store`, with nothing to fetch yet.
-    pub(crate) fn new(store: Arc<PageStore>) -> Result<impl PinInit<Self>> {
+    /// An engine for the pages of `store`, with nothing to fetch yet, that
+    /// notes the resume's events in `events`.
+    pub(crate) fn new(
+        store: Arc<PageStore>,
+        events: timeline::Events,
+    ) -> Result<impl PinInit<Self>> {
         let urgent = Queue::new()?;
         let ring = timeline::Ring::new()?;
         let now = Ktime::ktime_get();
@@ -372,6 +378,7 @@ impl Engine {
             installer <- WaitQueue::new(c_str!("lazyresume_installer"), &INSTALLER_KEY),
             ws <- new_mutex!(WorkingSet::new()),
             recording: AtomicBool::new(false),
+            events,
             samples <- new_mutex!(ring),
             sampler <- WaitQueue::new(c_str!("lazyresume_sampler"), &SAMPLER_KEY),
         }))
@@ -380,6 +387,11 @@ impl Engine {
     /// The page store.
     pub(crate) fn store(&self) -> &PageStore {
         &self.store
+    }
+
+    /// The events of the resume's timeline.
+    pub(crate) fn timeline(&self) -> &timeline::Events {
+        &self.events
     }
 
     /// Starts over with the remote pages the store has now (after they
@@ -582,7 +594,7 @@ impl Engine {
     /// and the sampling period.
     pub(crate) fn samples(&self, out: &mut [abi::TimelineSample]) -> (usize, usize, u32) {
         let ring = self.samples.lock();
-        let (n, total) = ring.copy(out);
+        let (n, total) = ring.copy(out, self.events.offset());
         (n, total, ring.period_ms())
     }
 
@@ -986,7 +998,7 @@ impl Engine {
         if st.reset_at.is_some() && st.complete_at.is_none() {
             st.complete_at = Some(Ktime::ktime_get());
             drop(st);
-            timeline::mark(abi::TL_COMPLETE);
+            self.events.mark(abi::TL_COMPLETE);
             pr_info!("complete: every page is local, the server is no longer needed\n");
         }
     }
@@ -1174,11 +1186,11 @@ impl Worker for Sampler {
     fn run(&self) {
         let e = &*self.0;
         while !should_stop() {
-            let ms = if timeline::sampling() {
+            let ms = if e.events.sampling() {
                 let mut ring = e.samples.lock();
                 ring.sample();
-                if timeline::known(abi::TL_COMPLETE) {
-                    timeline::stop_sampling();
+                if e.events.known(abi::TL_COMPLETE) {
+                    e.events.stop_sampling();
                 }
                 ring.period_ms()
             } else {
@@ -1192,11 +1204,11 @@ impl Worker for Sampler {
                 if left <= 0 || should_stop() {
                     break;
                 }
-                let was = timeline::sampling();
+                let was = e.events.sampling();
                 let _ = e.sampler.wait_until(Sleep::Idle, Some(left as u32), || {
-                    should_stop() || timeline::sampling() != was
+                    should_stop() || e.events.sampling() != was
                 });
-                if timeline::sampling() != was {
+                if e.events.sampling() != was {
                     break;
                 }
             }
