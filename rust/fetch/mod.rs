@@ -41,8 +41,7 @@
 //! `fetch` is the layer above `store`; it uses `store`, `tftp` and `sys`.
 
 use core::fmt::Write;
-use core::ptr;
-use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 use kernel::alloc::KVVec;
 use kernel::c_str;
@@ -1248,50 +1247,23 @@ impl Threads {
     }
 }
 
-/// The fetch engine, while the module is loaded.
-static ENGINE: AtomicPtr<Engine> = AtomicPtr::new(ptr::null_mut());
-
-/// The fetch engine; `ENODEV` before module init or after exit.
-pub(crate) fn get() -> Result<&'static Engine> {
-    let p = ENGINE.load(Ordering::Acquire);
-    // SAFETY: a non-null pointer was set by `Running::install` from an
-    // `Arc` that it holds until it clears the pointer, once the control
-    // device and the debugfs files are gone: no ioctl and no debugfs read
-    // (the users of the reference) can still run then.
-    unsafe { p.as_ref() }.ok_or(ENODEV)
-}
-
-/// The running engine: its threads, and the engine reachable through
-/// [`get`]. Dropping it stops the threads.
+/// The running engine: its threads, stopped on drop.
 pub(crate) struct Running {
     _threads: Threads,
-    _engine: Arc<Engine>,
 }
 
 impl Running {
-    /// Starts the threads of `engine` and publishes it.
-    pub(crate) fn install(engine: Arc<Engine>) -> Result<Self> {
-        let threads = Threads::start(&engine)?;
-        ENGINE.store(ptr::from_ref(&*engine).cast_mut(), Ordering::Release);
+    /// Starts the threads of `engine`.
+    pub(crate) fn start(engine: &Arc<Engine>) -> Result<Self> {
         Ok(Self {
-            _threads: threads,
-            _engine: engine,
+            _threads: Threads::start(engine)?,
         })
     }
 }
 
-impl Drop for Running {
-    fn drop(&mut self) {
-        ENGINE.store(ptr::null_mut(), Ordering::Release);
-    }
-}
-
-/// Writes the fetch engine's lines of the debugfs `stats`.
-pub(crate) fn render_stats(out: &mut SeqBuf<'_>) -> core::fmt::Result {
+/// Writes the lines of `engine` in the debugfs `stats`.
+pub(crate) fn render_stats(engine: &Engine, out: &mut SeqBuf<'_>) -> core::fmt::Result {
     STATS.render(out)?;
-    let Ok(engine) = get() else {
-        return Ok(());
-    };
     let s = engine.status();
     let mode = match s.mode {
         abi::BACKGROUND_IDLE => "idle",
