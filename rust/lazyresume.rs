@@ -87,7 +87,7 @@ impl debugfs::Show for ctl::Context {
         fault::render_stats(out)?;
         fetch::render_stats(self.engine(), out)?;
         store::render_stats(self.store(), out)?;
-        fault::render_policy(out)
+        fault::render_policy(self.filler(), out)
     }
 }
 
@@ -101,7 +101,7 @@ impl kernel::Module for LazyResume {
         // Before the engine's threads and the names, so that a second
         // lazyresume module fails before it starts threads or tries to
         // create the device and debugfs names the first one holds.
-        let filler = lazy_entry::Registration::register(&fault::OPS, filler).inspect_err(|e| {
+        let registration = lazy_entry::Registration::register(filler.clone()).inspect_err(|e| {
             if *e == EBUSY {
                 pr_err!(
                     "another module fills lazy entries: unload {other} before loading {this}\n"
@@ -109,7 +109,7 @@ impl kernel::Module for LazyResume {
             }
         })?;
         let running = fetch::Running::start(&engine)?;
-        let context = Arc::new(ctl::Context::new(engine), GFP_KERNEL)?;
+        let context = Arc::new(ctl::Context::new(engine, filler), GFP_KERNEL)?;
         let mut debugfs = debugfs::Dir::new(c_str!("lazyresume"));
         debugfs.add_show_file(c_str!("stats"), context.clone());
         let control = miscdev::Registration::register(c_str!("lazyresume"), context, module)?;
@@ -122,7 +122,7 @@ impl kernel::Module for LazyResume {
         Ok(Self {
             _control: control,
             _debugfs: debugfs,
-            _filler: filler,
+            _filler: registration,
             _engine: running,
         })
     }

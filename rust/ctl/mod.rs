@@ -10,7 +10,7 @@ use kernel::prelude::*;
 use kernel::sync::Arc;
 use kernel::uaccess::{UserPtr, UserSlice};
 
-use crate::fault::{self, Policy};
+use crate::fault::{self, LazyFiller, Policy};
 use crate::fetch::{self, Engine};
 use crate::resume;
 use crate::shared::abi;
@@ -39,12 +39,19 @@ const DEFAULT_PORT: u16 = 69;
 pub(crate) struct Context {
     /// The fetch engine, and through it the page store.
     engine: Arc<Engine>,
+    /// The filler of lazy entries, which holds the policy.
+    filler: Arc<LazyFiller>,
 }
 
 impl Context {
-    /// The context of the pages of `engine`.
-    pub(crate) fn new(engine: Arc<Engine>) -> Self {
-        Self { engine }
+    /// The context of the pages of `engine`, filled by `filler`.
+    pub(crate) fn new(engine: Arc<Engine>, filler: Arc<LazyFiller>) -> Self {
+        Self { engine, filler }
+    }
+
+    /// The filler of lazy entries.
+    pub(crate) fn filler(&self) -> &LazyFiller {
+        &self.filler
     }
 
     /// The fetch engine.
@@ -64,7 +71,7 @@ impl MiscDevice for Context {
         match cmd {
             abi::IOC_GET_VERSION => get_version(arg),
             abi::IOC_STATUS => status(self, arg),
-            abi::IOC_GET_POLICY => get_policy(arg),
+            abi::IOC_GET_POLICY => get_policy(self, arg),
             abi::IOC_SET_POLICY
             | abi::IOC_SET_BACKGROUND
             | abi::IOC_EVICT_TASK
@@ -85,7 +92,7 @@ impl MiscDevice for Context {
             abi::IOC_READ_PAGES => read_pages(self, arg),
             abi::IOC_RESUME => resume(self, arg),
             abi::IOC_ADOPT => adopt(self, arg),
-            abi::IOC_SET_POLICY => set_policy(arg),
+            abi::IOC_SET_POLICY => set_policy(self, arg),
             abi::IOC_SET_BACKGROUND => set_background(self, arg),
             abi::IOC_WORKINGSET => workingset(self, arg),
             abi::IOC_TIMELINE => timeline(self, arg),
@@ -338,8 +345,8 @@ fn unicast_server(addr: [u8; 4], port: u16) -> Result<SockAddrV4> {
     })
 }
 
-fn get_policy(arg: UserPtr) -> Result<isize> {
-    let answer = match fault::policy() {
+fn get_policy(ctx: &Context, arg: UserPtr) -> Result<isize> {
+    let answer = match ctx.filler().policy() {
         Policy::Block => abi::Policy {
             policy: abi::POLICY_BLOCK,
             deadline_ms: 0,
@@ -355,7 +362,7 @@ fn get_policy(arg: UserPtr) -> Result<isize> {
     Ok(0)
 }
 
-fn set_policy(arg: UserPtr) -> Result<isize> {
+fn set_policy(ctx: &Context, arg: UserPtr) -> Result<isize> {
     let req: abi::Policy = UserSlice::new(arg, abi::POLICY_SIZE).reader().read()?;
     let policy = match (req.policy, req.deadline_ms) {
         (abi::POLICY_BLOCK, 0) => Policy::Block,
@@ -365,7 +372,7 @@ fn set_policy(arg: UserPtr) -> Result<isize> {
         (abi::POLICY_SIGBUS, deadline_ms) => Policy::Sigbus { deadline_ms },
         _ => return Err(EINVAL),
     };
-    fault::set_policy(policy);
+    ctx.filler().set_policy(policy);
     Ok(0)
 }
 
