@@ -65,49 +65,54 @@ const NAMES: (&str, &str) = ("lazyresume", "lazyresume_test");
 #[cfg(lazyresume_test)]
 const NAMES: (&str, &str) = ("lazyresume_test", "lazyresume");
 
-/// The loaded module. Fields drop in order: the device goes first so that
-/// no ioctl runs once the rest is gone; the filler is unregistered, and
-/// the engine's threads stopped, before the page store they use goes.
+/// The loaded module. Its state (the page store, the fetch engine, the
+/// filler) is reached through the context each registration holds, never
+/// through a global. Fields drop in order: the device and the debugfs
+/// file go first, so that no ioctl and no read runs once the rest is
+/// gone; then the filler is unregistered and the engine's threads are
+/// stopped. The state itself goes with the last reference on it.
 struct LazyResume {
-    _control: miscdev::Registration<ctl::Control>,
+    _control: miscdev::Registration<ctl::Context>,
     _debugfs: debugfs::Dir,
     _filler: lazy_entry::Registration<fault::LazyFiller>,
     _engine: fetch::Running,
-    _backends: store::Backends,
 }
 
-/// Writes `/sys/kernel/debug/lazyresume/stats`: each layer's statistics,
-/// as `name value` lines.
-fn show_stats(out: &mut debugfs::SeqBuf<'_>) -> core::fmt::Result {
-    ctl::STATS.render(out)?;
-    tftp::stats::STATS.render(out)?;
-    fault::render_stats(out)?;
-    fetch::render_stats(out)?;
-    store::render_stats(out)?;
-    fault::render_policy(out)
+/// The debugfs file `/sys/kernel/debug/lazyresume/stats` shows the
+/// context: each layer's statistics, as `name value` lines.
+impl debugfs::Show for ctl::Context {
+    fn show(&self, out: &mut debugfs::SeqBuf<'_>) -> core::fmt::Result {
+        ctl::STATS.render(out)?;
+        tftp::stats::STATS.render(out)?;
+        fault::render_stats(out)?;
+        fetch::render_stats(self.engine(), out)?;
+        store::render_stats(self.store(), out)?;
+        fault::render_policy(self.filler(), out)
+    }
 }
 
 impl kernel::Module for LazyResume {
     fn init(module: &'static ThisModule) -> Result<Self> {
         let (this, other) = NAMES;
-        fetch::timeline::loaded();
-        let backends = store::Backends::install()?;
-        let engine = Arc::pin_init(fetch::Engine::new(backends.store())?, GFP_KERNEL)?;
+        let events = fetch::timeline::Events::loaded();
+        let store = Arc::pin_init(store::PageStore::new(), GFP_KERNEL)?;
+        let engine = Arc::pin_init(fetch::Engine::new(store, events)?, GFP_KERNEL)?;
         let filler = Arc::pin_init(fault::LazyFiller::new(engine.clone()), GFP_KERNEL)?;
         // Before the engine's threads and the names, so that a second
         // lazyresume module fails before it starts threads or tries to
         // create the device and debugfs names the first one holds.
-        let filler = lazy_entry::Registration::register(&fault::OPS, filler).inspect_err(|e| {
+        let registration = lazy_entry::Registration::register(filler.clone()).inspect_err(|e| {
             if *e == EBUSY {
                 pr_err!(
                     "another module fills lazy entries: unload {other} before loading {this}\n"
                 );
             }
         })?;
-        let running = fetch::Running::install(engine)?;
-        let debugfs = debugfs::Dir::new(c_str!("lazyresume"));
-        debugfs.add_show_file(c_str!("stats"), show_stats);
-        let control = miscdev::Registration::register(c_str!("lazyresume"), ctl::Control, module)?;
+        let running = fetch::Running::start(&engine)?;
+        let context = Arc::new(ctl::Context::new(engine, filler), GFP_KERNEL)?;
+        let mut debugfs = debugfs::Dir::new(c_str!("lazyresume"));
+        debugfs.add_show_file(c_str!("stats"), context.clone());
+        let control = miscdev::Registration::register(c_str!("lazyresume"), context, module)?;
         pr_info!(
             "{this} {} loaded (ABI {}.{})\n",
             ctl::VERSION,
@@ -117,9 +122,8 @@ impl kernel::Module for LazyResume {
         Ok(Self {
             _control: control,
             _debugfs: debugfs,
-            _filler: filler,
+            _filler: registration,
             _engine: running,
-            _backends: backends,
         })
     }
 }

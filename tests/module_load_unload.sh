@@ -21,7 +21,7 @@ if ! grep -q '/lazyresume.ko:' "/lib/modules/$(uname -r)/modules.dep" 2>/dev/nul
 	ktap_skip_all "no lazyresume module for this kernel"
 	exit "$KSFT_SKIP"
 fi
-ktap_set_plan $((CYCLES * 4 + 3))
+ktap_set_plan $((CYCLES * 4 + 4))
 
 # The tests before this one ran with lazyresume_test.
 is_loaded lazyresume_test && modprobe -r lazyresume_test
@@ -57,6 +57,23 @@ while [ "$i" -le "$CYCLES" ]; do
 	fi
 	i=$((i + 1))
 done
+
+# The stats file shows the module's context, which the module releases at
+# unload: an open stats file pins the module, and reads on.
+name="unload refused while $DBG/stats is open, which reads on"
+modprobe lazyresume
+if [ -r "$DBG/stats" ]; then
+	exec 4<"$DBG/stats"
+	if ! rmmod lazyresume 2>/dev/null && grep -q '^ioctls [0-9]' <&4; then
+		ktap_test_pass "$name"
+	else
+		ktap_test_fail "$name"
+	fi
+	exec 4<&-
+else
+	ktap_test_fail "$name"
+fi
+modprobe -r lazyresume
 
 # refused LOADED OTHER: with LOADED loaded, OTHER does not load, says why,
 # and LOADED still answers.

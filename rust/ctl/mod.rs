@@ -7,13 +7,14 @@
 
 use kernel::alloc::KVVec;
 use kernel::prelude::*;
+use kernel::sync::Arc;
 use kernel::uaccess::{UserPtr, UserSlice};
 
-use crate::fault::{self, Policy};
-use crate::fetch;
+use crate::fault::{self, LazyFiller, Policy};
+use crate::fetch::{self, Engine};
 use crate::resume;
 use crate::shared::abi;
-use crate::store::{self, tftp::TftpSource};
+use crate::store::{self, tftp::TftpSource, PageStore};
 use crate::sys::lazy_entry::{self, TaskMm};
 use crate::sys::miscdev::MiscDevice;
 use crate::sys::net::SockAddrV4;
@@ -32,16 +33,45 @@ const FEATURES: u64 = 0;
 /// The TFTP port of a request that gives none.
 const DEFAULT_PORT: u16 = 69;
 
-/// The control device.
-pub(crate) struct Control;
+/// The module's state, as the requests of the control device and the
+/// debugfs file reach it: registered with the device, and shown by the
+/// file, rather than found in globals.
+pub(crate) struct Context {
+    /// The fetch engine, and through it the page store.
+    engine: Arc<Engine>,
+    /// The filler of lazy entries, which holds the policy.
+    filler: Arc<LazyFiller>,
+}
 
-impl MiscDevice for Control {
+impl Context {
+    /// The context of the pages of `engine`, filled by `filler`.
+    pub(crate) fn new(engine: Arc<Engine>, filler: Arc<LazyFiller>) -> Self {
+        Self { engine, filler }
+    }
+
+    /// The filler of lazy entries.
+    pub(crate) fn filler(&self) -> &LazyFiller {
+        &self.filler
+    }
+
+    /// The fetch engine.
+    pub(crate) fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The page store.
+    pub(crate) fn store(&self) -> &PageStore {
+        self.engine.store()
+    }
+}
+
+impl MiscDevice for Context {
     fn ioctl(&self, cmd: u32, arg: UserPtr) -> Result<isize> {
         STATS.ioctls.inc();
         match cmd {
             abi::IOC_GET_VERSION => get_version(arg),
-            abi::IOC_STATUS => status(arg),
-            abi::IOC_GET_POLICY => get_policy(arg),
+            abi::IOC_STATUS => status(self, arg),
+            abi::IOC_GET_POLICY => get_policy(self, arg),
             abi::IOC_SET_POLICY
             | abi::IOC_SET_BACKGROUND
             | abi::IOC_EVICT_TASK
@@ -56,21 +86,21 @@ impl MiscDevice for Control {
             {
                 Err(EPERM)
             }
-            abi::IOC_TFTP_BACKEND => tftp_backend(arg),
-            abi::IOC_EVICT_TASK => evict_task(arg),
-            abi::IOC_PAGE_HASHES => page_hashes(arg),
-            abi::IOC_READ_PAGES => read_pages(arg),
-            abi::IOC_RESUME => resume(arg),
-            abi::IOC_ADOPT => adopt(arg),
-            abi::IOC_SET_POLICY => set_policy(arg),
-            abi::IOC_SET_BACKGROUND => set_background(arg),
-            abi::IOC_WORKINGSET => workingset(arg),
-            abi::IOC_TIMELINE => timeline(arg),
+            abi::IOC_TFTP_BACKEND => tftp_backend(self, arg),
+            abi::IOC_EVICT_TASK => evict_task(self, arg),
+            abi::IOC_PAGE_HASHES => page_hashes(self, arg),
+            abi::IOC_READ_PAGES => read_pages(self, arg),
+            abi::IOC_RESUME => resume(self, arg),
+            abi::IOC_ADOPT => adopt(self, arg),
+            abi::IOC_SET_POLICY => set_policy(self, arg),
+            abi::IOC_SET_BACKGROUND => set_background(self, arg),
+            abi::IOC_WORKINGSET => workingset(self, arg),
+            abi::IOC_TIMELINE => timeline(self, arg),
             _ => {
                 // The requests of the tests, in lazyresume_test.ko only:
                 // lazyresume.ko refuses them like any unknown request.
                 #[cfg(lazyresume_test)]
-                if let Some(r) = test_hooks::ioctl(cmd, arg) {
+                if let Some(r) = test_hooks::ioctl(self, cmd, arg) {
                     return r;
                 }
                 STATS.unknown_ioctls.inc();
@@ -92,7 +122,7 @@ fn get_version(arg: UserPtr) -> Result<isize> {
     Ok(0)
 }
 
-fn evict_task(arg: UserPtr) -> Result<isize> {
+fn evict_task(ctx: &Context, arg: UserPtr) -> Result<isize> {
     let (mut reader, mut writer) = UserSlice::new(arg, abi::EVICT_TASK_SIZE).reader_writer();
     let mut req: abi::EvictTask = reader.read()?;
     if req.flags & !abi::EVICT_SHARED != 0 {
@@ -102,14 +132,14 @@ fn evict_task(arg: UserPtr) -> Result<isize> {
         0 => TaskMm::current()?,
         pid => TaskMm::of_pid(i32::try_from(pid).map_err(|_| EINVAL)?)?,
     };
-    evict_range(&mm, &mut req.range, req.flags & abi::EVICT_SHARED != 0)?;
+    evict_range(ctx, &mm, &mut req.range, req.flags & abi::EVICT_SHARED != 0)?;
     writer.write(&req)?;
     Ok(0)
 }
 
 /// Evicts the range of `req` of `mm` (with `shared`, pages shared
-/// copy-on-write too) and fills in the counts.
-fn evict_range(mm: &TaskMm, req: &mut abi::Evict, shared: bool) -> Result {
+/// copy-on-write too) into the page store and fills in the counts.
+fn evict_range(ctx: &Context, mm: &TaskMm, req: &mut abi::Evict, shared: bool) -> Result {
     let page = kernel::page::PAGE_SIZE as u64;
     let end = req.start.checked_add(req.length).ok_or(EINVAL)?;
     if req.length == 0 || req.start % page != 0 || req.length % page != 0 {
@@ -117,7 +147,7 @@ fn evict_range(mm: &TaskMm, req: &mut abi::Evict, shared: bool) -> Result {
     }
     let start = usize::try_from(req.start).map_err(|_| EINVAL)?;
     let end = usize::try_from(end).map_err(|_| EINVAL)?;
-    let s = store::get()?.evict(mm, start, end, shared)?;
+    let s = ctx.store().evict(mm, start, end, shared)?;
     req.seen = s.seen as u64;
     req.evicted = s.evicted as u64;
     req.skipped_shared = s.skipped_shared as u64;
@@ -133,7 +163,7 @@ fn evict_range(mm: &TaskMm, req: &mut abi::Evict, shared: bool) -> Result {
 /// Largest number of hashes one `LAZYRESUME_IOC_PAGE_HASHES` copies.
 const MAX_HASHES: u64 = 4096;
 
-fn page_hashes(arg: UserPtr) -> Result<isize> {
+fn page_hashes(ctx: &Context, arg: UserPtr) -> Result<isize> {
     let (mut reader, mut writer) = UserSlice::new(arg, abi::PAGE_HASHES_SIZE).reader_writer();
     let mut req: abi::PageHashes = reader.read()?;
     if req.count > MAX_HASHES {
@@ -141,7 +171,7 @@ fn page_hashes(arg: UserPtr) -> Result<isize> {
     }
     let len = req.count as usize * DIGEST_LEN;
     let mut buf = KVec::from_elem(0u8, len, GFP_KERNEL)?;
-    let (total, remote) = store::get()?.hashes(req.first, &mut buf);
+    let (total, remote) = ctx.store().hashes(req.first, &mut buf);
     let addr = usize::try_from(req.hashes).map_err(|_| EFAULT)?;
     UserSlice::new(addr as UserPtr, len)
         .writer()
@@ -155,14 +185,14 @@ fn page_hashes(arg: UserPtr) -> Result<isize> {
 /// Largest number of pages one `LAZYRESUME_IOC_READ_PAGES` copies.
 const MAX_READ_PAGES: u64 = 256;
 
-fn read_pages(arg: UserPtr) -> Result<isize> {
+fn read_pages(ctx: &Context, arg: UserPtr) -> Result<isize> {
     let req: abi::ReadPages = UserSlice::new(arg, abi::READ_PAGES_SIZE).reader().read()?;
     if req.count == 0 || req.count > MAX_READ_PAGES {
         return Err(EINVAL);
     }
     let len = req.count as usize * kernel::page::PAGE_SIZE;
     let mut buf = KVVec::from_elem(0u8, len, GFP_KERNEL)?;
-    store::get()?.read_pages(req.first, &mut buf)?;
+    ctx.store().read_pages(req.first, &mut buf)?;
     let addr = usize::try_from(req.buf).map_err(|_| EFAULT)?;
     UserSlice::new(addr as UserPtr, len)
         .writer()
@@ -170,12 +200,12 @@ fn read_pages(arg: UserPtr) -> Result<isize> {
     Ok(0)
 }
 
-fn resume(arg: UserPtr) -> Result<isize> {
+fn resume(ctx: &Context, arg: UserPtr) -> Result<isize> {
     let (mut reader, mut writer) = UserSlice::new(arg, abi::RESUME_SIZE).reader_writer();
     let mut req: abi::Resume = reader.read()?;
     let server = unicast_server(req.id.server, req.id.port)?;
     let mut reason = resume::Reason::new();
-    match resume::resume(&req, server, &mut reason) {
+    match resume::resume(ctx.engine(), &req, server, &mut reason) {
         Ok(loaded) => {
             req.manifest_bytes = loaded.manifest_bytes;
             req.pageset1_bytes = loaded.pageset1_bytes;
@@ -200,20 +230,21 @@ fn resume(arg: UserPtr) -> Result<isize> {
     }
 }
 
-fn adopt(arg: UserPtr) -> Result<isize> {
-    let answer = resume::adopt()?;
+fn adopt(ctx: &Context, arg: UserPtr) -> Result<isize> {
+    let answer = resume::adopt(ctx.engine())?;
     UserSlice::new(arg, abi::ADOPT_SIZE)
         .writer()
         .write(&answer)?;
     Ok(0)
 }
 
-fn status(arg: UserPtr) -> Result<isize> {
+fn status(ctx: &Context, arg: UserPtr) -> Result<isize> {
     let f = &fault::STATS;
     let fs = &fetch::STATS;
     let latency = f.latency.summary();
-    let engine = fetch::get()?.status();
-    let (_, _, kept) = store::get()?.pages();
+    let since_resume = resume::since_resume_ns(ctx.engine());
+    let engine = ctx.engine().status();
+    let (_, _, kept) = ctx.store().pages();
     let mut answer = abi::Status {
         pages_outstanding: lazy_entry::entries_left(),
         pages_fetched: f.served.get(),
@@ -240,7 +271,7 @@ fn status(arg: UserPtr) -> Result<isize> {
         flags: 0,
         prefix: [0; abi::TFTP_PREFIX_LEN],
     };
-    if let Some(ns) = resume::since_resume_ns() {
+    if let Some(ns) = since_resume {
         answer.since_resume_ns = ns;
         answer.flags |= abi::STATUS_RESUMED;
     }
@@ -248,7 +279,7 @@ fn status(arg: UserPtr) -> Result<isize> {
         answer.complete_after_ns = ns;
         answer.flags |= abi::STATUS_COMPLETE;
     }
-    if let Some(r) = store::get()?.remote() {
+    if let Some(r) = ctx.store().remote() {
         answer.server = r.server().addr;
         answer.port = r.server().port;
         let p = r.prefix();
@@ -260,7 +291,7 @@ fn status(arg: UserPtr) -> Result<isize> {
     Ok(0)
 }
 
-fn tftp_backend(arg: UserPtr) -> Result<isize> {
+fn tftp_backend(ctx: &Context, arg: UserPtr) -> Result<isize> {
     let (mut reader, mut writer) = UserSlice::new(arg, abi::TFTP_BACKEND_SIZE).reader_writer();
     let mut req: abi::TftpBackend = reader.read()?;
     let chunk_bits = abi::TFTP_BACKEND_CHUNK_MASK << abi::TFTP_BACKEND_CHUNK_SHIFT;
@@ -291,10 +322,10 @@ fn tftp_backend(arg: UserPtr) -> Result<isize> {
         r => r,
     };
     let source = TftpSource::new(server, prefix, blksize, rto_ms, chunk_pages, lz4)?;
-    let (pages, ns) = store::get()?.move_to_tftp(source, upload)?;
+    let (pages, ns) = ctx.store().move_to_tftp(source, upload)?;
     // Faults fetch through the engine; the background lane waits for a
     // resume or for the user (the capture moves its pages there too).
-    fetch::get()?.reset(false)?;
+    ctx.engine().reset(false)?;
     req.pages = pages;
     req.elapsed_ns = ns;
     writer.write(&req)?;
@@ -314,8 +345,8 @@ fn unicast_server(addr: [u8; 4], port: u16) -> Result<SockAddrV4> {
     })
 }
 
-fn get_policy(arg: UserPtr) -> Result<isize> {
-    let answer = match fault::policy() {
+fn get_policy(ctx: &Context, arg: UserPtr) -> Result<isize> {
+    let answer = match ctx.filler().policy() {
         Policy::Block => abi::Policy {
             policy: abi::POLICY_BLOCK,
             deadline_ms: 0,
@@ -331,7 +362,7 @@ fn get_policy(arg: UserPtr) -> Result<isize> {
     Ok(0)
 }
 
-fn set_policy(arg: UserPtr) -> Result<isize> {
+fn set_policy(ctx: &Context, arg: UserPtr) -> Result<isize> {
     let req: abi::Policy = UserSlice::new(arg, abi::POLICY_SIZE).reader().read()?;
     let policy = match (req.policy, req.deadline_ms) {
         (abi::POLICY_BLOCK, 0) => Policy::Block,
@@ -341,20 +372,20 @@ fn set_policy(arg: UserPtr) -> Result<isize> {
         (abi::POLICY_SIGBUS, deadline_ms) => Policy::Sigbus { deadline_ms },
         _ => return Err(EINVAL),
     };
-    fault::set_policy(policy);
+    ctx.filler().set_policy(policy);
     Ok(0)
 }
 
-fn set_background(arg: UserPtr) -> Result<isize> {
+fn set_background(ctx: &Context, arg: UserPtr) -> Result<isize> {
     let req: abi::Background = UserSlice::new(arg, abi::BACKGROUND_SIZE).reader().read()?;
-    fetch::get()?.set_background(req.mode, req.rate_mib)?;
+    ctx.engine().set_background(req.mode, req.rate_mib)?;
     Ok(0)
 }
 
 /// Largest number of entries one `LAZYRESUME_WORKINGSET_READ` copies.
 const MAX_WORKINGSET_READ: u64 = 65536;
 
-fn workingset(arg: UserPtr) -> Result<isize> {
+fn workingset(ctx: &Context, arg: UserPtr) -> Result<isize> {
     let (mut reader, mut writer) = UserSlice::new(arg, abi::WORKINGSET_SIZE).reader_writer();
     let mut req: abi::Workingset = reader.read()?;
     if req.op != abi::WORKINGSET_QUERY && !sys_admin() {
@@ -363,7 +394,7 @@ fn workingset(arg: UserPtr) -> Result<isize> {
     if req.flags != 0 || req.stream != 0 {
         return Err(EINVAL);
     }
-    let engine = fetch::get()?;
+    let engine = ctx.engine();
     match req.op {
         abi::WORKINGSET_QUERY => {}
         abi::WORKINGSET_START => engine.start_recording(req.max_pages, req.max_ms)?,
@@ -401,10 +432,10 @@ fn workingset(arg: UserPtr) -> Result<isize> {
     Ok(0)
 }
 
-fn timeline(arg: UserPtr) -> Result<isize> {
+fn timeline(ctx: &Context, arg: UserPtr) -> Result<isize> {
     let (mut reader, mut writer) = UserSlice::new(arg, abi::TIMELINE_SIZE).reader_writer();
     let mut req: abi::Timeline = reader.read()?;
-    let engine = fetch::get()?;
+    let engine = ctx.engine();
     match req.op {
         abi::TIMELINE_READ => {
             let room = if req.samples == 0 {
@@ -429,11 +460,11 @@ fn timeline(arg: UserPtr) -> Result<isize> {
             if !sys_admin() {
                 return Err(EPERM);
             }
-            fetch::timeline::user_mark(req.event, req.mark_ns)?;
+            engine.timeline().user_mark(req.event, req.mark_ns)?;
         }
         _ => return Err(EINVAL),
     }
-    fetch::timeline::events(&mut req);
+    engine.timeline().fill(&mut req);
     writer.write(&req)?;
     Ok(0)
 }

@@ -11,9 +11,8 @@
 use kernel::prelude::*;
 use kernel::uaccess::{UserPtr, UserSlice};
 
-use super::{evict_range, unicast_server};
+use super::{evict_range, unicast_server, Context};
 use crate::shared::abi;
-use crate::store;
 use crate::sys::lazy_entry::TaskMm;
 use crate::sys::sha256::Sha256;
 use crate::sys::task::{net_admin, sys_admin};
@@ -24,34 +23,34 @@ const DEFAULT_RTO_MS: u32 = 500;
 const DEFAULT_DEADLINE_MS: u32 = 30_000;
 
 /// Serves `cmd` if it is one of the test requests: `None` if it is not.
-pub(super) fn ioctl(cmd: u32, arg: UserPtr) -> Option<Result<isize>> {
+pub(super) fn ioctl(ctx: &Context, cmd: u32, arg: UserPtr) -> Option<Result<isize>> {
     Some(match cmd {
         abi::IOC_TFTP_GET | abi::IOC_TFTP_PUT if !net_admin() => Err(EPERM),
         abi::IOC_TFTP_GET => tftp_xfer(arg, Direction::Get),
         abi::IOC_TFTP_PUT => tftp_xfer(arg, Direction::Put),
         abi::IOC_EVICT | abi::IOC_MEM_INJECT if !sys_admin() => Err(EPERM),
-        abi::IOC_EVICT => evict(arg),
-        abi::IOC_MEM_INJECT => mem_inject(arg),
+        abi::IOC_EVICT => evict(ctx, arg),
+        abi::IOC_MEM_INJECT => mem_inject(ctx, arg),
         _ => return None,
     })
 }
 
 /// `LAZYRESUME_IOC_EVICT`: evicts a range of the caller's own pages.
-fn evict(arg: UserPtr) -> Result<isize> {
+fn evict(ctx: &Context, arg: UserPtr) -> Result<isize> {
     let (mut reader, mut writer) = UserSlice::new(arg, abi::EVICT_SIZE).reader_writer();
     let mut req: abi::Evict = reader.read()?;
-    evict_range(&TaskMm::current()?, &mut req, false)?;
+    evict_range(ctx, &TaskMm::current()?, &mut req, false)?;
     writer.write(&req)?;
     Ok(0)
 }
 
 /// `LAZYRESUME_IOC_MEM_INJECT`: sets the page store's fault injection.
-fn mem_inject(arg: UserPtr) -> Result<isize> {
+fn mem_inject(ctx: &Context, arg: UserPtr) -> Result<isize> {
     let req: abi::MemInject = UserSlice::new(arg, abi::MEM_INJECT_SIZE).reader().read()?;
     if req.flags & !abi::MEM_NO_VERIFY != 0 || req.reserved != 0 {
         return Err(EINVAL);
     }
-    store::get()?.set_injection(
+    ctx.store().set_injection(
         req.offline != 0,
         req.corrupt_fetches,
         req.flags & abi::MEM_NO_VERIFY == 0,

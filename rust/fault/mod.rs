@@ -21,11 +21,11 @@ use kernel::prelude::*;
 use kernel::sync::{Arc, Mutex};
 use kernel::time::Ktime;
 
-use crate::fetch::{timeline, Engine, Requested};
+use crate::fetch::{Engine, Requested};
 use crate::shared::abi;
 use crate::store::{FetchError, Found};
 use crate::sys::debugfs::SeqBuf;
-use crate::sys::lazy_entry::{self, Filler, Folio, Ops};
+use crate::sys::lazy_entry::{self, Filler, Folio};
 use crate::sys::sha256;
 use crate::sys::wait::Sleep;
 
@@ -48,28 +48,43 @@ pub(crate) enum Policy {
     Sigbus { deadline_ms: u32 },
 }
 
-static POLICY: AtomicU32 = AtomicU32::new(abi::POLICY_BLOCK);
-static DEADLINE_MS: AtomicU32 = AtomicU32::new(DEFAULT_DEADLINE_MS);
-
-/// Sets the policy for an unreachable backend.
-pub(crate) fn set_policy(p: Policy) {
-    match p {
-        Policy::Block => POLICY.store(abi::POLICY_BLOCK, Ordering::Relaxed),
-        Policy::Sigbus { deadline_ms } => {
-            DEADLINE_MS.store(deadline_ms, Ordering::Relaxed);
-            POLICY.store(abi::POLICY_SIGBUS, Ordering::Relaxed);
-        }
-    }
+/// The policy, as the fault path reads it without a lock.
+struct PolicyCell {
+    /// `POLICY_BLOCK` or `POLICY_SIGBUS`.
+    policy: AtomicU32,
+    /// The deadline of `POLICY_SIGBUS`.
+    deadline_ms: AtomicU32,
 }
 
-/// The policy for an unreachable backend.
-pub(crate) fn policy() -> Policy {
-    if POLICY.load(Ordering::Relaxed) == abi::POLICY_SIGBUS {
-        Policy::Sigbus {
-            deadline_ms: DEADLINE_MS.load(Ordering::Relaxed),
+impl PolicyCell {
+    /// `block`, the default.
+    const fn new() -> Self {
+        Self {
+            policy: AtomicU32::new(abi::POLICY_BLOCK),
+            deadline_ms: AtomicU32::new(DEFAULT_DEADLINE_MS),
         }
-    } else {
-        Policy::Block
+    }
+
+    /// Sets `p`.
+    fn set(&self, p: Policy) {
+        match p {
+            Policy::Block => self.policy.store(abi::POLICY_BLOCK, Ordering::Relaxed),
+            Policy::Sigbus { deadline_ms } => {
+                self.deadline_ms.store(deadline_ms, Ordering::Relaxed);
+                self.policy.store(abi::POLICY_SIGBUS, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// The policy now.
+    fn get(&self) -> Policy {
+        if self.policy.load(Ordering::Relaxed) == abi::POLICY_SIGBUS {
+            Policy::Sigbus {
+                deadline_ms: self.deadline_ms.load(Ordering::Relaxed),
+            }
+        } else {
+            Policy::Block
+        }
     }
 }
 
@@ -131,8 +146,10 @@ impl WaitTable {
     }
 }
 
-/// The module's filler: the fetch engine (and its page store), and the
-/// pages faults wait for.
+/// The module's filler: the fetch engine (and its page store), the pages
+/// faults wait for and the policy. It is the data of the registration
+/// with mm, which hands it to every fill and wait: the fault path needs
+/// no global.
 #[pin_data]
 pub(crate) struct LazyFiller {
     engine: Arc<Engine>,
@@ -141,19 +158,43 @@ pub(crate) struct LazyFiller {
     /// Whether `waiting` may hold an entry: a fault served at once (most
     /// of them) then skips its lock.
     anyone_waiting: AtomicBool,
+    /// What to do while the backend does not answer.
+    policy: PolicyCell,
+    /// The log lines of failed faults.
+    log_limit: RateLimit,
 }
 
-/// The ops table registered with mm.
-pub(crate) static OPS: Ops = Ops::new::<LazyFiller>();
-
 impl LazyFiller {
-    /// The filler of the pages of `engine`.
+    /// The filler of the pages of `engine`, under the `block` policy.
     pub(crate) fn new(engine: Arc<Engine>) -> impl PinInit<Self> {
         pin_init!(Self {
             engine,
             waiting <- new_mutex!(WaitTable([None; WAITING_MAX])),
             anyone_waiting: AtomicBool::new(false),
+            policy: PolicyCell::new(),
+            log_limit: RateLimit::new(),
         })
+    }
+
+    /// Sets the policy for an unreachable backend.
+    pub(crate) fn set_policy(&self, p: Policy) {
+        self.policy.set(p);
+    }
+
+    /// The policy for an unreachable backend.
+    pub(crate) fn policy(&self) -> Policy {
+        self.policy.get()
+    }
+
+    /// Time left before the `sigbus` policy gives up on a page faults wait
+    /// for since `since`, in milliseconds, or `None` under `block`.
+    fn time_left_ms(&self, since: Ktime) -> Option<i64> {
+        match self.policy() {
+            Policy::Block => None,
+            Policy::Sigbus { deadline_ms } => {
+                Some(i64::from(deadline_ms) - (Ktime::ktime_get() - since).to_ms())
+            }
+        }
     }
 
     /// Page `index` is not at hand: a fault waits for it, unless the
@@ -171,10 +212,10 @@ impl LazyFiller {
         if !again {
             f.waited.inc();
         }
-        if time_left_ms(since).is_some_and(|left| left <= 0) {
+        if self.time_left_ms(since).is_some_and(|left| left <= 0) {
             self.forget(index);
             f.failed_deadline.inc();
-            if LOG_LIMIT.allow() {
+            if self.log_limit.allow() {
                 let waited = (now - since).to_ms();
                 pr_err!("page {index}: backend unreachable for {waited} ms, giving up (policy sigbus)\n");
             }
@@ -240,7 +281,7 @@ impl LazyFiller {
                     bad_hashes += 1;
                     if bad_hashes >= INTEGRITY_ATTEMPTS {
                         f.failed_integrity.inc();
-                        if LOG_LIMIT.allow() {
+                        if self.log_limit.allow() {
                             pr_err!("page {index}: content does not match its hash {bad_hashes} times, giving up (SIGBUS)\n");
                         }
                         return Err(self.give_up(index));
@@ -260,7 +301,7 @@ impl LazyFiller {
                         } else {
                             f.failed_integrity.inc();
                         }
-                        if LOG_LIMIT.allow() {
+                        if self.log_limit.allow() {
                             pr_err!("page {index}: its file cannot be had (SIGBUS)\n");
                         }
                         return Err(self.give_up(index));
@@ -269,14 +310,14 @@ impl LazyFiller {
                 Err(FetchError::Unreachable) => return self.not_yet(index),
                 Err(FetchError::NoSuchPage) => {
                     f.failed_missing.inc();
-                    if LOG_LIMIT.allow() {
+                    if self.log_limit.allow() {
                         pr_err!("page {index}: not in the backend (SIGBUS)\n");
                     }
                     return Err(self.give_up(index));
                 }
                 Err(FetchError::Failed(e)) => {
                     f.failed_backend.inc();
-                    if LOG_LIMIT.allow() {
+                    if self.log_limit.allow() {
                         pr_err!("page {index}: the backend failed ({e:?}) (SIGBUS)\n");
                     }
                     return Err(self.give_up(index));
@@ -290,7 +331,7 @@ impl LazyFiller {
 impl Filler for LazyFiller {
     fn fill(&self, index: u64, folio: &mut Folio<'_>) -> Result {
         STATS.fills.inc();
-        timeline::mark_once(abi::TL_FIRST_FAULT);
+        self.engine.timeline().mark_once(abi::TL_FIRST_FAULT);
         self.fill_page(index, folio)
     }
 
@@ -303,7 +344,7 @@ impl Filler for LazyFiller {
         // Never past the `sigbus` deadline: the next fill gives up.
         let since = self.waiting.lock().get(index);
         let timeout = since
-            .and_then(time_left_ms)
+            .and_then(|s| self.time_left_ms(s))
             .map(|left| left.clamp(0, i64::from(u32::MAX)) as u32);
         let r = match self.engine.store().file_of(index) {
             Some(file) => self.engine.wait(index, file, how, timeout),
@@ -320,30 +361,24 @@ impl Filler for LazyFiller {
     }
 }
 
-/// Time left before the `sigbus` policy gives up on a page faults wait
-/// for since `since`, in milliseconds, or `None` under `block`.
-fn time_left_ms(since: Ktime) -> Option<i64> {
-    match policy() {
-        Policy::Block => None,
-        Policy::Sigbus { deadline_ms } => {
-            Some(i64::from(deadline_ms) - (Ktime::ktime_get() - since).to_ms())
-        }
-    }
-}
-
 /// At most one log line per interval: a failing backend faults many pages.
 struct RateLimit {
+    /// When the last line was logged (`i64::MIN`: never).
     last_ms: AtomicI64,
 }
 
 /// Interval of [`RateLimit`].
 const LOG_INTERVAL_MS: i64 = 5000;
 
-static LOG_LIMIT: RateLimit = RateLimit {
-    last_ms: AtomicI64::new(i64::MIN),
-};
-
 impl RateLimit {
+    /// A limit that allows the first line.
+    const fn new() -> Self {
+        Self {
+            last_ms: AtomicI64::new(i64::MIN),
+        }
+    }
+
+    /// Whether a line may be logged now: if so, the interval starts again.
     fn allow(&self) -> bool {
         let now = Ktime::ktime_get().to_ms();
         let last = self.last_ms.load(Ordering::Relaxed);
@@ -362,9 +397,9 @@ pub(crate) fn render_stats(out: &mut SeqBuf<'_>) -> core::fmt::Result {
     writeln!(out, "pages_outstanding {}", lazy_entry::entries_left())
 }
 
-/// Writes the policy lines of the debugfs `stats`.
-pub(crate) fn render_policy(out: &mut SeqBuf<'_>) -> core::fmt::Result {
-    let (policy, deadline) = match policy() {
+/// Writes the policy lines of `filler` in the debugfs `stats`.
+pub(crate) fn render_policy(filler: &LazyFiller, out: &mut SeqBuf<'_>) -> core::fmt::Result {
+    let (policy, deadline) = match filler.policy() {
         Policy::Block => ("block", 0),
         Policy::Sigbus { deadline_ms } => ("sigbus", deadline_ms),
     };

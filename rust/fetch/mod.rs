@@ -41,8 +41,7 @@
 //! `fetch` is the layer above `store`; it uses `store`, `tftp` and `sys`.
 
 use core::fmt::Write;
-use core::ptr;
-use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 use kernel::alloc::KVVec;
 use kernel::c_str;
@@ -326,7 +325,9 @@ pub(crate) struct Engine {
     /// A recording runs: the fault path reports touches, the background
     /// lane and the installer wait.
     recording: AtomicBool,
-    /// The samples of the timeline (`timeline.rs`).
+    /// The events of the timeline (`timeline.rs`).
+    events: timeline::Events,
+    /// The samples of the timeline.
     #[pin]
     samples: Mutex<timeline::Ring>,
     /// The sampler, between samples.
@@ -335,8 +336,12 @@ pub(crate) struct Engine {
 }
 
 impl Engine {
-    /// An engine for the pages of `store`, with nothing to fetch yet.
-    pub(crate) fn new(store: Arc<PageStore>) -> Result<impl PinInit<Self>> {
+    /// An engine for the pages of `store`, with nothing to fetch yet, that
+    /// notes the resume's events in `events`.
+    pub(crate) fn new(
+        store: Arc<PageStore>,
+        events: timeline::Events,
+    ) -> Result<impl PinInit<Self>> {
         let urgent = Queue::new()?;
         let ring = timeline::Ring::new()?;
         let now = Ktime::ktime_get();
@@ -374,6 +379,7 @@ impl Engine {
             installer <- WaitQueue::new(c_str!("lazyresume_installer"), &INSTALLER_KEY),
             ws <- new_mutex!(WorkingSet::new()),
             recording: AtomicBool::new(false),
+            events,
             samples <- new_mutex!(ring),
             sampler <- WaitQueue::new(c_str!("lazyresume_sampler"), &SAMPLER_KEY),
         }))
@@ -382,6 +388,11 @@ impl Engine {
     /// The page store.
     pub(crate) fn store(&self) -> &PageStore {
         &self.store
+    }
+
+    /// The events of the resume's timeline.
+    pub(crate) fn timeline(&self) -> &timeline::Events {
+        &self.events
     }
 
     /// Starts over with the remote pages the store has now (after they
@@ -584,7 +595,7 @@ impl Engine {
     /// and the sampling period.
     pub(crate) fn samples(&self, out: &mut [abi::TimelineSample]) -> (usize, usize, u32) {
         let ring = self.samples.lock();
-        let (n, total) = ring.copy(out);
+        let (n, total) = ring.copy(out, self.events.offset());
         (n, total, ring.period_ms())
     }
 
@@ -991,7 +1002,7 @@ impl Engine {
         if st.reset_at.is_some() && st.complete_at.is_none() {
             st.complete_at = Some(Ktime::ktime_get());
             drop(st);
-            timeline::mark(abi::TL_COMPLETE);
+            self.events.mark(abi::TL_COMPLETE);
             pr_info!("complete: every page is local, the server is no longer needed\n");
         }
     }
@@ -1179,11 +1190,11 @@ impl Worker for Sampler {
     fn run(&self) {
         let e = &*self.0;
         while !should_stop() {
-            let ms = if timeline::sampling() {
+            let ms = if e.events.sampling() {
                 let mut ring = e.samples.lock();
                 ring.sample();
-                if timeline::known(abi::TL_COMPLETE) {
-                    timeline::stop_sampling();
+                if e.events.known(abi::TL_COMPLETE) {
+                    e.events.stop_sampling();
                 }
                 ring.period_ms()
             } else {
@@ -1197,11 +1208,11 @@ impl Worker for Sampler {
                 if left <= 0 || should_stop() {
                     break;
                 }
-                let was = timeline::sampling();
+                let was = e.events.sampling();
                 let _ = e.sampler.wait_until(Sleep::Idle, Some(left as u32), || {
-                    should_stop() || timeline::sampling() != was
+                    should_stop() || e.events.sampling() != was
                 });
-                if timeline::sampling() != was {
+                if e.events.sampling() != was {
                     break;
                 }
             }
@@ -1241,50 +1252,23 @@ impl Threads {
     }
 }
 
-/// The fetch engine, while the module is loaded.
-static ENGINE: AtomicPtr<Engine> = AtomicPtr::new(ptr::null_mut());
-
-/// The fetch engine; `ENODEV` before module init or after exit.
-pub(crate) fn get() -> Result<&'static Engine> {
-    let p = ENGINE.load(Ordering::Acquire);
-    // SAFETY: a non-null pointer was set by `Running::install` from an
-    // `Arc` that it holds until it clears the pointer, once the control
-    // device and the debugfs files are gone: no ioctl and no debugfs read
-    // (the users of the reference) can still run then.
-    unsafe { p.as_ref() }.ok_or(ENODEV)
-}
-
-/// The running engine: its threads, and the engine reachable through
-/// [`get`]. Dropping it stops the threads.
+/// The running engine: its threads, stopped on drop.
 pub(crate) struct Running {
     _threads: Threads,
-    _engine: Arc<Engine>,
 }
 
 impl Running {
-    /// Starts the threads of `engine` and publishes it.
-    pub(crate) fn install(engine: Arc<Engine>) -> Result<Self> {
-        let threads = Threads::start(&engine)?;
-        ENGINE.store(ptr::from_ref(&*engine).cast_mut(), Ordering::Release);
+    /// Starts the threads of `engine`.
+    pub(crate) fn start(engine: &Arc<Engine>) -> Result<Self> {
         Ok(Self {
-            _threads: threads,
-            _engine: engine,
+            _threads: Threads::start(engine)?,
         })
     }
 }
 
-impl Drop for Running {
-    fn drop(&mut self) {
-        ENGINE.store(ptr::null_mut(), Ordering::Release);
-    }
-}
-
-/// Writes the fetch engine's lines of the debugfs `stats`.
-pub(crate) fn render_stats(out: &mut SeqBuf<'_>) -> core::fmt::Result {
+/// Writes the lines of `engine` in the debugfs `stats`.
+pub(crate) fn render_stats(engine: &Engine, out: &mut SeqBuf<'_>) -> core::fmt::Result {
     STATS.render(out)?;
-    let Ok(engine) = get() else {
-        return Ok(());
-    };
     let s = engine.status();
     let mode = match s.mode {
         abi::BACKGROUND_IDLE => "idle",

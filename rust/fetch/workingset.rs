@@ -538,7 +538,7 @@ impl Engine {
         f.state = state;
         drop(ws);
         if state == abi::LOADSET_DONE && which == Sequential::Loadset {
-            super::timeline::mark(abi::TL_LOADSET_DONE);
+            self.events.mark(abi::TL_LOADSET_DONE);
         }
         *which.stage(&mut self.state.lock()) = Stage::Arrived;
         self.kick();

@@ -20,14 +20,13 @@
 //! `sys`.
 
 use core::fmt::{self, Write};
-use core::sync::atomic::{AtomicI64, Ordering};
 
 use kernel::alloc::KVVec;
 use kernel::page::PAGE_SIZE;
 use kernel::prelude::*;
 use kernel::time::Ktime;
 
-use crate::fetch::{self, timeline};
+use crate::fetch::{self, timeline, Engine};
 use crate::shared::abi::{self, REASON_LEN};
 use crate::shared::image::{
     self, Encoding, FormatError, Manifest, SegmentChecker, SegmentError, SegmentSums,
@@ -35,7 +34,6 @@ use crate::shared::image::{
 };
 use crate::shared::image_blocks::{DecodeError, Decoder, BLOCK_LEN};
 use crate::shared::image_loadset;
-use crate::store;
 use crate::sys::abi::{as_bytes, read_from_bytes};
 use crate::sys::errno::{ebadmsg, ekeyrejected, enokey, estale, etimedout};
 use crate::sys::hibernate::{self, Loader};
@@ -71,9 +69,6 @@ const HANDOFF_MANIFEST_END: usize = HANDOFF_END + image::MANIFEST_LEN;
 /// at the jump and its rate (`fetch::timeline`).
 const HANDOFF_TIMELINE_END: usize = HANDOFF_MANIFEST_END + timeline::HANDOFF_LEN;
 const _: () = assert!(HANDOFF_TIMELINE_END <= PAGE_SIZE);
-
-/// `ktime_get()` when this kernel adopted a hand-off, 0 if it never did.
-static RESUMED_AT_NS: AtomicI64 = AtomicI64::new(0);
 
 /// Why a resume failed, for the log and the caller; truncated to what
 /// `struct lazyresume_resume` holds.
@@ -358,9 +353,16 @@ fn options(req: &abi::Resume, r: &mut Reason) -> Result<TransferOptions> {
 
 /// Fetches and checks the image of `req` and restores it: returns only on
 /// failure or, for a dry run, once everything before the jump succeeded.
-pub(crate) fn resume(req: &abi::Resume, server: SockAddrV4, r: &mut Reason) -> Result<Loaded> {
+/// Notes its steps in the timeline of `engine`.
+pub(crate) fn resume(
+    engine: &Engine,
+    req: &abi::Resume,
+    server: SockAddrV4,
+    r: &mut Reason,
+) -> Result<Loaded> {
     let start = Ktime::ktime_get();
-    timeline::mark(abi::TL_RESUME_REQUESTED);
+    let timeline = engine.timeline();
+    timeline.mark(abi::TL_RESUME_REQUESTED);
     let image = match abi::c_str_bytes(&req.image) {
         Some(i) if !i.is_empty() => i,
         _ => return Err(fail(r, EINVAL, format_args!("no image name"))),
@@ -392,7 +394,7 @@ pub(crate) fn resume(req: &abi::Resume, server: SockAddrV4, r: &mut Reason) -> R
             format_args!("cannot fetch {} from {server}: {}", text(&name), why(e)),
         )
     })?;
-    timeline::mark(abi::TL_MANIFEST_FETCHED);
+    timeline.mark(abi::TL_MANIFEST_FETCHED);
     let m = Manifest::parse(&manifest.data, sha256::digest)
         .map_err(|e: FormatError| fail(r, EINVAL, format_args!("{}: {e}", text(&name))))?;
     let h = m.header;
@@ -451,7 +453,7 @@ pub(crate) fn resume(req: &abi::Resume, server: SockAddrV4, r: &mut Reason) -> R
     if h.snapshot_len == 0 {
         return Err(fail(r, EINVAL, format_args!("pageset1 holds no image")));
     }
-    timeline::mark(abi::TL_MANIFEST_VERIFIED);
+    timeline.mark(abi::TL_MANIFEST_VERIFIED);
     let mut opts = opts;
     if req.deadline_ms == 0 {
         let extra = (h.pageset1_len >> 20).saturating_mul(DEFAULT_DEADLINE_MS_PER_MIB);
@@ -548,7 +550,7 @@ pub(crate) fn resume(req: &abi::Resume, server: SockAddrV4, r: &mut Reason) -> R
             },
         });
     }
-    timeline::mark(abi::TL_PAGESET1_FETCHED);
+    timeline.mark(abi::TL_PAGESET1_FETCHED);
     let len = sink.len;
     if len != h.pageset1_len {
         return Err(fail(
@@ -567,7 +569,7 @@ pub(crate) fn resume(req: &abi::Resume, server: SockAddrV4, r: &mut Reason) -> R
     if let Some(Err(d)) = sink.blocks.as_ref().map(|b| b.decoder.finish::<Error>()) {
         return Err(fail(r, ebadmsg(), format_args!("pageset1 corrupted: {d}")));
     }
-    timeline::mark(abi::TL_PAGESET1_DECODED);
+    timeline.mark(abi::TL_PAGESET1_DECODED);
     let loaded = Loaded {
         manifest_bytes: manifest.data.len() as u64,
         pageset1_bytes: len,
@@ -602,7 +604,7 @@ pub(crate) fn resume(req: &abi::Resume, server: SockAddrV4, r: &mut Reason) -> R
             page[HANDOFF_END..HANDOFF_MANIFEST_END].copy_from_slice(m);
         }
         // The jump is now: nothing but the log line below is left.
-        page[HANDOFF_MANIFEST_END..HANDOFF_TIMELINE_END].copy_from_slice(&timeline::to_handoff());
+        page[HANDOFF_MANIFEST_END..HANDOFF_TIMELINE_END].copy_from_slice(&timeline.to_handoff());
     })
     .map_err(|e| fail(r, e, format_args!("hand-off page busy")))?;
     pr_info!(
@@ -628,8 +630,9 @@ pub(crate) fn resume(req: &abi::Resume, server: SockAddrV4, r: &mut Reason) -> R
 }
 
 /// In the restored kernel: takes over the identity the boot kernel left,
-/// so that pageset2 comes from the client's own server from now on.
-pub(crate) fn adopt() -> Result<abi::Adopt> {
+/// so that pageset2 comes from the client's own server, through `engine`,
+/// from now on.
+pub(crate) fn adopt(engine: &Engine) -> Result<abi::Adopt> {
     let mut manifest = [0u8; image::MANIFEST_LEN];
     let mut events = [0u8; timeline::HANDOFF_LEN];
     let (magic_ok, id, adopt) = hibernate::with_handoff(|page| {
@@ -663,19 +666,18 @@ pub(crate) fn adopt() -> Result<abi::Adopt> {
     let image = abi::c_str_bytes(&adopt.image).ok_or(EINVAL)?;
     // "<image>/p2-": the image may have been renamed since the capture.
     let prefix = file_name(image, image::CHUNK_PREFIX)?;
-    store::get()?.retarget(
+    engine.store().retarget(
         SockAddrV4 {
             addr: adopt.id.server,
             port,
         },
         &prefix,
     )?;
-    RESUMED_AT_NS.store(Ktime::ktime_get().to_ns(), Ordering::Relaxed);
-    // The timeline: the boot kernel's events, this kernel's from now on,
-    // and the lanes sampled until complete.
-    timeline::adopt(&events);
+    // The timeline: the boot kernel's events, this kernel's from now on
+    // (the adoption's time is the resume's, `since_resume_ns`), and the
+    // lanes sampled until complete.
+    engine.timeline().adopt(&events);
     // The rest of pageset2 streams in from now on, unless asked otherwise.
-    let engine = fetch::get()?;
     if adopt.flags & abi::ADOPT_BACKGROUND_OFF != 0 {
         engine.set_background(abi::BACKGROUND_OFF, 0)?;
     }
@@ -718,9 +720,6 @@ pub(crate) fn adopt() -> Result<abi::Adopt> {
 }
 
 /// Nanoseconds since this kernel adopted a hand-off, if it did.
-pub(crate) fn since_resume_ns() -> Option<u64> {
-    match RESUMED_AT_NS.load(Ordering::Relaxed) {
-        0 => None,
-        t => Some((Ktime::ktime_get().to_ns() - t).max(0) as u64),
-    }
+pub(crate) fn since_resume_ns(engine: &Engine) -> Option<u64> {
+    engine.timeline().since_ns(abi::TL_ADOPTED)
 }

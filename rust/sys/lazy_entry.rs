@@ -229,42 +229,48 @@ unsafe extern "C" fn wait_trampoline<F: Filler>(
     })
 }
 
-/// An ops table that mm only reads.
-pub(crate) struct Ops(bindings::lazy_entry_ops);
+/// The ops table of filler `F`.
+struct Ops<F>(PhantomData<F>);
 
-// SAFETY: the table is immutable after construction; mm reads it from any
-// CPU.
-unsafe impl Sync for Ops {}
-
-impl Ops {
-    /// The ops table of filler `F`, owned by this module.
-    pub(crate) const fn new<F: Filler>() -> Self {
-        Self(bindings::lazy_entry_ops {
-            owner: crate::THIS_MODULE.as_ptr(),
-            fill: Some(fill_trampoline::<F>),
-            wait: Some(wait_trampoline::<F>),
-        })
-    }
+impl<F: Filler> Ops<F> {
+    /// The table, owned by this module. A constant: every use of
+    /// `&Ops::<F>::TABLE` is the same read-only static, which mm may keep.
+    const TABLE: bindings::lazy_entry_ops = bindings::lazy_entry_ops {
+        owner: crate::THIS_MODULE.as_ptr(),
+        fill: Some(fill_trampoline::<F>),
+        wait: Some(wait_trampoline::<F>),
+    };
 }
 
 /// The registration of a filler; unregistered on drop.
+///
+/// mm hands the filler to every call (the `data` of
+/// `lazy_entry_register_ops()`): the filler is the fault path's context,
+/// and no global of the module is needed to reach it.
 pub(crate) struct Registration<F: Filler> {
-    ops: &'static Ops,
+    /// The table registered: unregistering names it.
+    ops: &'static bindings::lazy_entry_ops,
     /// What `data` points to, dropped after unregistering.
     _filler: Arc<F>,
 }
 
+// SAFETY: `ops` is a read-only table (function pointers and the module),
+// which mm reads from any CPU; `F` is `Send + Sync`.
+unsafe impl<F: Filler> Send for Registration<F> {}
+// SAFETY: as above; `&Registration` allows nothing.
+unsafe impl<F: Filler> Sync for Registration<F> {}
+
 impl<F: Filler> Registration<F> {
-    /// Makes `filler`, through `ops` (which must be `Ops::new::<F>()`), the
-    /// system's filler; `EBUSY` if there is another one.
-    pub(crate) fn register(ops: &'static Ops, filler: Arc<F>) -> Result<Self> {
+    /// Makes `filler` the system's filler; `EBUSY` if there is another one.
+    pub(crate) fn register(filler: Arc<F>) -> Result<Self> {
+        let ops = &Ops::<F>::TABLE;
         let data = core::ptr::from_ref::<F>(&filler)
             .cast_mut()
             .cast::<c_void>();
         // SAFETY: `ops` is static, its `owner` is this module and its
-        // trampolines are those of `F` (see above); `data` is an `F` that
-        // the registration keeps alive until mm is done with it (`drop`).
-        to_result(unsafe { bindings::lazy_entry_register_ops(&ops.0, data) })?;
+        // trampolines are those of `F`; `data` is an `F` that the
+        // registration keeps alive until mm is done with it (`drop`).
+        to_result(unsafe { bindings::lazy_entry_register_ops(ops, data) })?;
         Ok(Self {
             ops,
             _filler: filler,
@@ -278,7 +284,7 @@ impl<F: Filler> Drop for Registration<F> {
         // get here then. Unregistering waits for the faults still in the
         // filler, after which mm no longer uses `self.filler`.
         // SAFETY: `self.ops` was registered by `register`.
-        unsafe { bindings::lazy_entry_unregister_ops(&self.ops.0) };
+        unsafe { bindings::lazy_entry_unregister_ops(self.ops) };
     }
 }
 
