@@ -66,6 +66,7 @@ impl MiscDevice for Control {
             abi::IOC_SET_BACKGROUND => set_background(arg),
             abi::IOC_WORKINGSET => workingset(arg),
             abi::IOC_TIMELINE => timeline(arg),
+            abi::IOC_MIRRORS => mirrors(arg),
             _ => {
                 // The requests of the tests, in lazyresume_test.ko only:
                 // lazyresume.ko refuses them like any unknown request.
@@ -434,6 +435,58 @@ fn timeline(arg: UserPtr) -> Result<isize> {
         _ => return Err(EINVAL),
     }
     fetch::timeline::events(&mut req);
+    writer.write(&req)?;
+    Ok(0)
+}
+
+/// `LAZYRESUME_IOC_MIRRORS`: sets the mirrors of the next resume, or
+/// reports the servers pages come from and their counters.
+fn mirrors(arg: UserPtr) -> Result<isize> {
+    let (mut reader, mut writer) = UserSlice::new(arg, abi::MIRRORS_SIZE).reader_writer();
+    let mut req: abi::Mirrors = reader.read()?;
+    match req.op {
+        abi::MIRRORS_SET => {
+            if !sys_admin() || !net_admin() {
+                return Err(EPERM);
+            }
+            let n = req.count as usize;
+            let given = req.server.get(..n).ok_or(EINVAL)?;
+            if n > abi::MIRRORS_MAX || given.iter().any(|s| s.reserved != 0) {
+                return Err(EINVAL);
+            }
+            let mut list = [SockAddrV4 {
+                addr: [0; 4],
+                port: 0,
+            }; abi::MIRRORS_MAX];
+            for (dst, s) in list.iter_mut().zip(given) {
+                *dst = unicast_server(s.addr, s.port)?;
+            }
+            resume::set_mirrors(&list[..n])?;
+        }
+        abi::MIRRORS_GET => {
+            let fs = &fetch::STATS;
+            let remote = store::get()?.remote();
+            let servers = remote.as_ref().map_or(&[][..], |r| r.servers());
+            req.count = servers.len() as u32;
+            req.server = [abi::Server::default(); abi::SERVERS_MAX];
+            for (dst, s) in req.server.iter_mut().zip(servers) {
+                dst.addr = s.addr;
+                dst.port = s.port;
+            }
+            for (k, (t, f)) in fs
+                .server_transfers
+                .iter()
+                .zip(&fs.server_failovers)
+                .enumerate()
+            {
+                if let (Some(dt), Some(df)) = (req.transfers.get_mut(k), req.failovers.get_mut(k)) {
+                    *dt = t.get();
+                    *df = f.get();
+                }
+            }
+        }
+        _ => return Err(EINVAL),
+    }
     writer.write(&req)?;
     Ok(0)
 }

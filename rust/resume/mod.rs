@@ -16,11 +16,19 @@
 //! jumps. Anything that fails before the jump gives the load up and says
 //! why; the system runs on as before.
 //!
+//! The image may be on mirrors of the primary server too
+//! (`LAZYRESUME_IOC_MIRRORS`). A transfer that finds no answer goes on
+//! from the next server: from the file's start, since TFTP cannot resume
+//! a transfer, and for `pageset1` skipping the segments already checked
+//! and loaded. Whatever the server, everything is checked as above, so a
+//! mirror cannot change what is restored. The hand-off carries the list
+//! to the restored kernel, whose fetchers spread over it.
+//!
 //! `resume` uses `store` (to point it at the client's server), `tftp` and
 //! `sys`.
 
 use core::fmt::{self, Write};
-use core::sync::atomic::{AtomicI64, Ordering};
+use core::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 
 use kernel::alloc::KVVec;
 use kernel::page::PAGE_SIZE;
@@ -28,7 +36,7 @@ use kernel::prelude::*;
 use kernel::time::Ktime;
 
 use crate::fetch::{self, timeline};
-use crate::shared::abi::{self, REASON_LEN};
+use crate::shared::abi::{self, MIRRORS_MAX, REASON_LEN, SERVERS_MAX, SERVER_SIZE};
 use crate::shared::image::{
     self, Encoding, FormatError, Manifest, SegmentChecker, SegmentError, SegmentSums,
     KERNEL_ID_LEN, SEGMENT_LEN,
@@ -37,7 +45,7 @@ use crate::shared::image_blocks::{DecodeError, Decoder, BLOCK_LEN};
 use crate::shared::image_loadset;
 use crate::store;
 use crate::sys::abi::{as_bytes, read_from_bytes};
-use crate::sys::errno::{ebadmsg, ekeyrejected, enokey, estale, etimedout};
+use crate::sys::errno::{ebadmsg, ekeyrejected, enokey, estale, etimedout, is_transient_net};
 use crate::sys::hibernate::{self, Loader};
 use crate::sys::lz4;
 use crate::sys::net::SockAddrV4;
@@ -56,6 +64,9 @@ const DEFAULT_RTO_MS: u32 = 500;
 /// more seconds per MiB of pageset1 (slow debug kernels under emulation).
 const DEFAULT_DEADLINE_MS: u32 = 60_000;
 const DEFAULT_DEADLINE_MS_PER_MIB: u64 = 2000;
+/// With mirrors, a transfer the server leaves without progress this long
+/// goes on from the next server rather than wait for its deadline.
+const FAILOVER_SILENCE_MS: u32 = 5000;
 
 /// First bytes of a hand-off written by this module.
 const HANDOFF_MAGIC: [u8; 8] = *b"LZRHANDO";
@@ -70,7 +81,158 @@ const HANDOFF_MANIFEST_END: usize = HANDOFF_END + image::MANIFEST_LEN;
 /// Then the boot kernel's events of the timeline, the time-stamp counter
 /// at the jump and its rate (`fetch::timeline`).
 const HANDOFF_TIMELINE_END: usize = HANDOFF_MANIFEST_END + timeline::HANDOFF_LEN;
-const _: () = assert!(HANDOFF_TIMELINE_END <= PAGE_SIZE);
+/// Then the mirrors: their number (a `u32`) and [`MIRRORS_MAX`]
+/// `struct lazyresume_server`s. A hand-off without (zeros) has none.
+const HANDOFF_MIRRORS: usize = HANDOFF_TIMELINE_END + 4;
+const HANDOFF_MIRRORS_END: usize = HANDOFF_MIRRORS + MIRRORS_MAX * SERVER_SIZE;
+const _: () = assert!(HANDOFF_MIRRORS_END <= PAGE_SIZE);
+
+/// The mirrors of the next resume (`LAZYRESUME_IOC_MIRRORS`), each as
+/// [`pack`] makes it, and how many. Set before the resume, read by it.
+static MIRRORS: [AtomicU64; MIRRORS_MAX] = [const { AtomicU64::new(0) }; MIRRORS_MAX];
+static MIRROR_COUNT: AtomicUsize = AtomicUsize::new(0);
+
+/// A server as one word: its address, then its port.
+fn pack(s: SockAddrV4) -> u64 {
+    (u64::from(u32::from_be_bytes(s.addr)) << 16) | u64::from(s.port)
+}
+
+/// The server [`pack`] made `v` of.
+fn unpack(v: u64) -> SockAddrV4 {
+    SockAddrV4 {
+        addr: ((v >> 16) as u32).to_be_bytes(),
+        port: v as u16,
+    }
+}
+
+/// Names the mirrors of the primary server of the next resume (at most
+/// [`MIRRORS_MAX`], checked unicast by the caller); none clears them.
+pub(crate) fn set_mirrors(list: &[SockAddrV4]) -> Result {
+    if list.len() > MIRRORS_MAX {
+        return Err(EINVAL);
+    }
+    // A resume that reads meanwhile sees no mirrors or these.
+    MIRROR_COUNT.store(0, Ordering::Release);
+    for (slot, m) in MIRRORS.iter().zip(list) {
+        slot.store(pack(*m), Ordering::Relaxed);
+    }
+    MIRROR_COUNT.store(list.len(), Ordering::Release);
+    Ok(())
+}
+
+/// The servers of a resume, the primary first, and the one its
+/// transfers go to now.
+struct Servers {
+    list: [SockAddrV4; SERVERS_MAX],
+    count: usize,
+    at: usize,
+}
+
+impl Servers {
+    /// `primary` and the mirrors set for this resume.
+    fn new(primary: SockAddrV4) -> Self {
+        let mut list = [primary; SERVERS_MAX];
+        let n = MIRROR_COUNT.load(Ordering::Acquire).min(MIRRORS_MAX);
+        for (dst, src) in list[1..].iter_mut().zip(&MIRRORS[..n]) {
+            *dst = unpack(src.load(Ordering::Relaxed));
+        }
+        Self {
+            list,
+            count: n + 1,
+            at: 0,
+        }
+    }
+
+    /// `primary` and the mirrors of the hand-off's bytes `b` (from its
+    /// mirror count on).
+    fn from_handoff(primary: SockAddrV4, b: &[u8]) -> Self {
+        let mut list = [primary; SERVERS_MAX];
+        let n = b
+            .first_chunk::<4>()
+            .map_or(0, |c| u32::from_ne_bytes(*c) as usize)
+            .min(MIRRORS_MAX);
+        let slots = b.get(4..).unwrap_or(&[]).chunks_exact(SERVER_SIZE);
+        for (dst, src) in list[1..=n].iter_mut().zip(slots) {
+            if let Some(m) = read_from_bytes::<abi::Server>(src) {
+                *dst = SockAddrV4 {
+                    addr: m.addr,
+                    port: m.port,
+                };
+            }
+        }
+        Self {
+            list,
+            count: n + 1,
+            at: 0,
+        }
+    }
+
+    /// All the servers, the primary first.
+    fn all(&self) -> &[SockAddrV4] {
+        &self.list[..self.count]
+    }
+
+    /// The server transfers go to now.
+    fn current(&self) -> SockAddrV4 {
+        self.list[self.at]
+    }
+
+    /// The mirrors, for the hand-off.
+    fn mirrors(&self) -> &[SockAddrV4] {
+        &self.list[1..self.count]
+    }
+
+    /// `opts` with a silence limit if there is a server to go on with.
+    fn options(&self, opts: &TransferOptions) -> TransferOptions {
+        TransferOptions {
+            silence_ms: if self.count > 1 {
+                FAILOVER_SILENCE_MS
+            } else {
+                0
+            },
+            ..*opts
+        }
+    }
+
+    /// Fetches `name` into `sink` from the current server. A transfer
+    /// that finds no answer (not one the server or the sink refused) goes
+    /// on from the next server, once `restart` made the sink ready for
+    /// the file from its start (it says `false` if it cannot), until
+    /// every server had its turn.
+    fn fetch<S: Sink>(
+        &mut self,
+        name: &[u8],
+        opts: &TransferOptions,
+        sink: &mut S,
+        mut restart: impl FnMut(&mut S) -> bool,
+    ) -> Result<client::Report> {
+        let opts = self.options(opts);
+        let mut tries = 1;
+        loop {
+            let server = self.current();
+            let e = match client::fetch(server, name, &opts, sink) {
+                Ok(report) => return Ok(report),
+                Err(e) => e,
+            };
+            if !no_answer(e) || tries >= self.count || !restart(sink) {
+                return Err(e);
+            }
+            tries += 1;
+            self.at = (self.at + 1) % self.count;
+            pr_warn!(
+                "{}: no answer from {server}; going on from {}\n",
+                text(name),
+                self.current()
+            );
+        }
+    }
+}
+
+/// Whether a transfer failed for lack of an answer: another server may
+/// give one.
+fn no_answer(e: Error) -> bool {
+    is_transient_net(e) && e != EINTR
+}
 
 /// `ktime_get()` when this kernel adopted a hand-off, 0 if it never did.
 static RESUMED_AT_NS: AtomicI64 = AtomicI64::new(0);
@@ -166,6 +328,14 @@ struct VecSink {
     limit: usize,
 }
 
+impl VecSink {
+    /// Drops what came, for the file from its start.
+    fn restart(&mut self) -> bool {
+        self.data = KVVec::new();
+        true
+    }
+}
+
 impl Sink for VecSink {
     fn write(&mut self, offset: u64, data: &[u8]) -> Result {
         if offset != self.data.len() as u64 || self.data.len() + data.len() > self.limit {
@@ -204,6 +374,9 @@ struct LoaderSink<'a> {
     checker: SegmentChecker<'a>,
     segment: KVVec<u8>,
     len: u64,
+    /// Bytes of a restarted transfer already checked and loaded from an
+    /// earlier one: skipped.
+    skip: u64,
     /// Bytes the manifest announces: more is refused.
     expected: u64,
     /// The decoder of an LZ4-encoded `pageset1`, `None` for a raw one.
@@ -216,12 +389,34 @@ struct LoaderSink<'a> {
     segment_error: Option<SegmentError<Error>>,
 }
 
+impl LoaderSink<'_> {
+    /// Makes ready for the file from its start, from another server: the
+    /// segments checked and loaded stay, and are skipped when they come
+    /// again; the bytes of the one not complete are dropped. `false` if
+    /// the transfer ended for something else than a silent server.
+    fn restart(&mut self) -> bool {
+        if self.load_error.is_some() || self.decode_error.is_some() || self.segment_error.is_some()
+        {
+            return false;
+        }
+        self.skip = self.checker.restart();
+        self.len = 0;
+        true
+    }
+}
+
 impl Sink for LoaderSink<'_> {
     fn write(&mut self, offset: u64, data: &[u8]) -> Result {
         if offset != self.len || self.len + data.len() as u64 > self.expected {
             return Err(EFBIG);
         }
         self.len += data.len() as u64;
+        // Loaded already, from the server before.
+        let seen = usize::try_from(self.skip.saturating_sub(offset)).unwrap_or(usize::MAX);
+        let data = data.get(seen.min(data.len())..).unwrap_or(&[]);
+        if data.is_empty() {
+            return Ok(());
+        }
         let Self {
             loader,
             checker,
@@ -269,7 +464,7 @@ impl Sink for LoaderSink<'_> {
 /// the key), as is a network error: an image that cannot be fetched is
 /// not resumed.
 fn check_signature(
-    server: SockAddrV4,
+    servers: &mut Servers,
     image: &[u8],
     opts: &TransferOptions,
     manifest: &[u8],
@@ -282,7 +477,7 @@ fn check_signature(
         data: KVVec::new(),
         limit: image::MAX_SIGNATURE_LEN,
     };
-    let (error, problem) = match client::fetch(server, &name, opts, &mut sig) {
+    let (error, problem) = match servers.fetch(&name, opts, &mut sig, VecSink::restart) {
         Ok(_) => match signature::verify(manifest, &sig.data) {
             Ok(()) => return Ok(true),
             Err(rejection) => refusal(rejection),
@@ -300,7 +495,12 @@ fn check_signature(
             return Err(fail(
                 r,
                 e,
-                format_args!("cannot fetch {} from {server}: {}", text(&name), why(e)),
+                format_args!(
+                    "cannot fetch {} from {}: {}",
+                    text(&name),
+                    servers.current(),
+                    why(e)
+                ),
             ))
         }
     };
@@ -377,6 +577,7 @@ pub(crate) fn resume(req: &abi::Resume, server: SockAddrV4, r: &mut Reason) -> R
         ));
     }
     let opts = options(req, r)?;
+    let mut servers = Servers::new(server);
 
     // The manifest.
     let name = file_name(image, image::MANIFEST_NAME)
@@ -385,13 +586,20 @@ pub(crate) fn resume(req: &abi::Resume, server: SockAddrV4, r: &mut Reason) -> R
         data: KVVec::new(),
         limit: MAX_MANIFEST,
     };
-    client::fetch(server, &name, &opts, &mut manifest).map_err(|e| {
-        fail(
-            r,
-            e,
-            format_args!("cannot fetch {} from {server}: {}", text(&name), why(e)),
-        )
-    })?;
+    servers
+        .fetch(&name, &opts, &mut manifest, VecSink::restart)
+        .map_err(|e| {
+            fail(
+                r,
+                e,
+                format_args!(
+                    "cannot fetch {} from {}: {}",
+                    text(&name),
+                    servers.current(),
+                    why(e)
+                ),
+            )
+        })?;
     timeline::mark(abi::TL_MANIFEST_FETCHED);
     let m = Manifest::parse(&manifest.data, sha256::digest)
         .map_err(|e: FormatError| fail(r, EINVAL, format_args!("{}: {e}", text(&name))))?;
@@ -399,7 +607,7 @@ pub(crate) fn resume(req: &abi::Resume, server: SockAddrV4, r: &mut Reason) -> R
     // The signature first: nothing else of the manifest is acted on
     // before it is known to come from a trusted key.
     let verified = check_signature(
-        server,
+        &mut servers,
         image,
         &opts,
         &manifest.data,
@@ -469,7 +677,8 @@ pub(crate) fn resume(req: &abi::Resume, server: SockAddrV4, r: &mut Reason) -> R
         data: KVVec::new(),
         limit: sums_len,
     };
-    client::fetch(server, &name, &opts, &mut sums).map_err(|e| {
+    let fetched = servers.fetch(&name, &opts, &mut sums, VecSink::restart);
+    fetched.map_err(|e| {
         if e == EFBIG {
             fail(
                 r,
@@ -483,7 +692,12 @@ pub(crate) fn resume(req: &abi::Resume, server: SockAddrV4, r: &mut Reason) -> R
             fail(
                 r,
                 e,
-                format_args!("cannot fetch {} from {server}: {}", text(&name), why(e)),
+                format_args!(
+                    "cannot fetch {} from {}: {}",
+                    text(&name),
+                    servers.current(),
+                    why(e)
+                ),
             )
         }
     })?;
@@ -513,13 +727,14 @@ pub(crate) fn resume(req: &abi::Resume, server: SockAddrV4, r: &mut Reason) -> R
         checker: SegmentChecker::new(sums),
         segment,
         len: 0,
+        skip: 0,
         expected: h.pageset1_len,
         blocks,
         load_error: None,
         decode_error: None,
         segment_error: None,
     };
-    if let Err(e) = client::fetch(server, &name, &opts, &mut sink) {
+    if let Err(e) = servers.fetch(&name, &opts, &mut sink, LoaderSink::restart) {
         return Err(match sink.load_error {
             Some(l) if l == ENOMEM => fail(
                 r,
@@ -543,7 +758,12 @@ pub(crate) fn resume(req: &abi::Resume, server: SockAddrV4, r: &mut Reason) -> R
                 (None, None) => fail(
                     r,
                     e,
-                    format_args!("cannot fetch {} from {server}: {}", text(&name), why(e)),
+                    format_args!(
+                        "cannot fetch {} from {}: {}",
+                        text(&name),
+                        servers.current(),
+                        why(e)
+                    ),
                 ),
             },
         });
@@ -603,10 +823,24 @@ pub(crate) fn resume(req: &abi::Resume, server: SockAddrV4, r: &mut Reason) -> R
         }
         // The jump is now: nothing but the log line below is left.
         page[HANDOFF_MANIFEST_END..HANDOFF_TIMELINE_END].copy_from_slice(&timeline::to_handoff());
+        let mirrors = servers.mirrors();
+        page[HANDOFF_TIMELINE_END..HANDOFF_MIRRORS]
+            .copy_from_slice(&(mirrors.len() as u32).to_ne_bytes());
+        for (slot, m) in page[HANDOFF_MIRRORS..HANDOFF_MIRRORS_END]
+            .chunks_exact_mut(SERVER_SIZE)
+            .zip(mirrors)
+        {
+            let m = abi::Server {
+                addr: m.addr,
+                port: m.port,
+                reserved: 0,
+            };
+            slot.copy_from_slice(as_bytes(&m));
+        }
     })
     .map_err(|e| fail(r, e, format_args!("hand-off page busy")))?;
     pr_info!(
-        "resuming image {} generation {} ({}) from {server} ({} MiB of pageset1, {} MiB fetched)\n",
+        "resuming image {} generation {} ({}) from {} ({} MiB of pageset1, {} MiB fetched)\n",
         text(image),
         h.generation,
         if verified {
@@ -614,6 +848,7 @@ pub(crate) fn resume(req: &abi::Resume, server: SockAddrV4, r: &mut Reason) -> R
         } else {
             "NOT signed"
         },
+        servers.current(),
         h.snapshot_len >> 20,
         len >> 20
     );
@@ -632,6 +867,7 @@ pub(crate) fn resume(req: &abi::Resume, server: SockAddrV4, r: &mut Reason) -> R
 pub(crate) fn adopt() -> Result<abi::Adopt> {
     let mut manifest = [0u8; image::MANIFEST_LEN];
     let mut events = [0u8; timeline::HANDOFF_LEN];
+    let mut mirrors = [0u8; HANDOFF_MIRRORS_END - HANDOFF_TIMELINE_END];
     let (magic_ok, id, adopt) = hibernate::with_handoff(|page| {
         let magic_ok = page[..HANDOFF_ID] == HANDOFF_MAGIC;
         let mut id = [0u8; KERNEL_ID_LEN];
@@ -640,6 +876,7 @@ pub(crate) fn adopt() -> Result<abi::Adopt> {
         let adopt: Option<abi::Adopt> = read_from_bytes(&page[HANDOFF_ADOPT..HANDOFF_END]);
         manifest.copy_from_slice(&page[HANDOFF_END..HANDOFF_MANIFEST_END]);
         events.copy_from_slice(&page[HANDOFF_MANIFEST_END..HANDOFF_TIMELINE_END]);
+        mirrors.copy_from_slice(&page[HANDOFF_TIMELINE_END..HANDOFF_MIRRORS_END]);
         // Taken once: a second call finds nothing.
         page.fill(0);
         (magic_ok, id, adopt)
@@ -663,13 +900,14 @@ pub(crate) fn adopt() -> Result<abi::Adopt> {
     let image = abi::c_str_bytes(&adopt.image).ok_or(EINVAL)?;
     // "<image>/p2-": the image may have been renamed since the capture.
     let prefix = file_name(image, image::CHUNK_PREFIX)?;
-    store::get()?.retarget(
+    let servers = Servers::from_handoff(
         SockAddrV4 {
             addr: adopt.id.server,
             port,
         },
-        &prefix,
-    )?;
+        &mirrors,
+    );
+    store::get()?.retarget(servers.all(), &prefix)?;
     RESUMED_AT_NS.store(Ktime::ktime_get().to_ns(), Ordering::Relaxed);
     // The timeline: the boot kernel's events, this kernel's from now on,
     // and the lanes sampled until complete.
@@ -688,27 +926,19 @@ pub(crate) fn adopt() -> Result<abi::Adopt> {
     }
     if let Ok(m) = Manifest::parse(&manifest, sha256::digest) {
         engine.set_loadset(fetch::Loadset {
-            server: SockAddrV4 {
-                addr: adopt.id.server,
-                port,
-            },
             name: file_name(image, image_loadset::LOADSET_NAME)?,
             manifest_sha256: sha256::digest(&manifest),
             header: m.header,
         });
         // The rest in one transfer, if the image has a stream.
         engine.set_stream(fetch::Loadset {
-            server: SockAddrV4 {
-                addr: adopt.id.server,
-                port,
-            },
             name: file_name(image, image_loadset::STREAM_NAME)?,
             manifest_sha256: sha256::digest(&manifest),
             header: m.header,
         });
     }
     pr_info!(
-        "resumed image {}: identity {}.{}.{}.{}, pages from {}.{}.{}.{}:{port}\n",
+        "resumed image {}: identity {}.{}.{}.{}, pages from {}.{}.{}.{}:{port} and {} mirrors\n",
         text(abi::c_str_bytes(&adopt.image).unwrap_or(b"")),
         adopt.id.addr[0],
         adopt.id.addr[1],
@@ -718,6 +948,7 @@ pub(crate) fn adopt() -> Result<abi::Adopt> {
         adopt.id.server[1],
         adopt.id.server[2],
         adopt.id.server[3],
+        servers.count - 1,
     );
     Ok(adopt)
 }
