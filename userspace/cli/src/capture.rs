@@ -438,6 +438,25 @@ fn put_pageset2(
     Ok(())
 }
 
+/// The mirrors of the server pages come from, for the hook: ADDRESS:PORT,
+/// comma-separated (empty without mirrors, or before ABI 3.3).
+fn mirrors_env(dev: &Device) -> String {
+    let mut m = abi::Mirrors {
+        op: abi::MIRRORS_GET,
+        ..Default::default()
+    };
+    if dev.mirrors(&mut m).is_err() {
+        return String::new();
+    }
+    let n = (m.count as usize).min(abi::SERVERS_MAX);
+    m.server[..n]
+        .iter()
+        .skip(1)
+        .map(|s| format!("{}:{}", Ipv4Addr::from(s.addr), s.port))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// In a client that resumed the image: take over its identity, thaw user
 /// space, run the hook.
 fn resumed(dev: &Device, mut snap: Snapshot, hook: Option<&Path>) -> Result<()> {
@@ -480,7 +499,8 @@ fn resumed(dev: &Device, mut snap: Snapshot, hook: Option<&Path>) -> Result<()> 
             .env("LAZYRESUME_MAC", netconf::mac_text(&a.id.mac))
             .env("LAZYRESUME_ADDR", Ipv4Addr::from(a.id.addr).to_string())
             .env("LAZYRESUME_SERVER", Ipv4Addr::from(a.id.server).to_string())
-            .env("LAZYRESUME_PORT", a.id.port.to_string());
+            .env("LAZYRESUME_PORT", a.id.port.to_string())
+            .env("LAZYRESUME_MIRRORS", mirrors_env(dev));
         }
         let st = cmd
             .status()
