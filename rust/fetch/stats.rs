@@ -45,7 +45,7 @@ pub(crate) struct FetchStats {
     pub(crate) install_passes: Counter,
     /// Pages the install passes put into page tables.
     pub(crate) installed: Counter,
-    /// Per server (the primary, then its mirrors): transfers it answered
+    /// Per server (in the page store's order): transfers it answered
     /// (files, the loading set, the stream).
     pub(crate) server_transfers: [Counter; SERVERS_MAX],
     /// Per server: transfers that found no answer, after which the

@@ -81,9 +81,10 @@ const HANDOFF_MANIFEST_END: usize = HANDOFF_END + image::MANIFEST_LEN;
 /// Then the boot kernel's events of the timeline, the time-stamp counter
 /// at the jump and its rate (`fetch::timeline`).
 const HANDOFF_TIMELINE_END: usize = HANDOFF_MANIFEST_END + timeline::HANDOFF_LEN;
-/// Then the mirrors: their number (a `u32`) and [`MIRRORS_MAX`]
-/// `struct lazyresume_server`s. A hand-off without (zeros) has none.
-const HANDOFF_MIRRORS: usize = HANDOFF_TIMELINE_END + 4;
+/// Then the mirrors: their number and the index of the server the boot
+/// kernel fetched from last (two `u32`s), and [`MIRRORS_MAX`] `struct
+/// lazyresume_server`s. A hand-off without (zeros) has none.
+const HANDOFF_MIRRORS: usize = HANDOFF_TIMELINE_END + 8;
 const HANDOFF_MIRRORS_END: usize = HANDOFF_MIRRORS + MIRRORS_MAX * SERVER_SIZE;
 const _: () = assert!(HANDOFF_MIRRORS_END <= PAGE_SIZE);
 
@@ -144,14 +145,17 @@ impl Servers {
     }
 
     /// `primary` and the mirrors of the hand-off's bytes `b` (from its
-    /// mirror count on).
+    /// mirror count on), the current one the boot kernel's last.
     fn from_handoff(primary: SockAddrV4, b: &[u8]) -> Self {
         let mut list = [primary; SERVERS_MAX];
-        let n = b
-            .first_chunk::<4>()
-            .map_or(0, |c| u32::from_ne_bytes(*c) as usize)
-            .min(MIRRORS_MAX);
-        let slots = b.get(4..).unwrap_or(&[]).chunks_exact(SERVER_SIZE);
+        let word = |at: usize| {
+            b.get(at..)
+                .and_then(|w| w.first_chunk::<4>())
+                .map_or(0, |c| u32::from_ne_bytes(*c) as usize)
+        };
+        let n = word(0).min(MIRRORS_MAX);
+        let at = word(4).min(n);
+        let slots = b.get(8..).unwrap_or(&[]).chunks_exact(SERVER_SIZE);
         for (dst, src) in list[1..=n].iter_mut().zip(slots) {
             if let Some(m) = read_from_bytes::<abi::Server>(src) {
                 *dst = SockAddrV4 {
@@ -163,13 +167,20 @@ impl Servers {
         Self {
             list,
             count: n + 1,
-            at: 0,
+            at,
         }
     }
 
-    /// All the servers, the primary first.
-    fn all(&self) -> &[SockAddrV4] {
-        &self.list[..self.count]
+    /// The servers from the current one on, then those before it, and
+    /// how many: the restored kernel's fetchers start on the first ones,
+    /// so after a failover of the boot kernel they start on the server
+    /// that answered rather than wait for the silent one again.
+    fn current_first(&self) -> ([SockAddrV4; SERVERS_MAX], usize) {
+        let mut out = self.list;
+        for (k, dst) in out[..self.count].iter_mut().enumerate() {
+            *dst = self.list[(self.at + k) % self.count];
+        }
+        (out, self.count)
     }
 
     /// The server transfers go to now.
@@ -824,8 +835,10 @@ pub(crate) fn resume(req: &abi::Resume, server: SockAddrV4, r: &mut Reason) -> R
         // The jump is now: nothing but the log line below is left.
         page[HANDOFF_MANIFEST_END..HANDOFF_TIMELINE_END].copy_from_slice(&timeline::to_handoff());
         let mirrors = servers.mirrors();
-        page[HANDOFF_TIMELINE_END..HANDOFF_MIRRORS]
+        page[HANDOFF_TIMELINE_END..HANDOFF_TIMELINE_END + 4]
             .copy_from_slice(&(mirrors.len() as u32).to_ne_bytes());
+        page[HANDOFF_TIMELINE_END + 4..HANDOFF_MIRRORS]
+            .copy_from_slice(&(servers.at as u32).to_ne_bytes());
         for (slot, m) in page[HANDOFF_MIRRORS..HANDOFF_MIRRORS_END]
             .chunks_exact_mut(SERVER_SIZE)
             .zip(mirrors)
@@ -907,7 +920,8 @@ pub(crate) fn adopt() -> Result<abi::Adopt> {
         },
         &mirrors,
     );
-    store::get()?.retarget(servers.all(), &prefix)?;
+    let (order, n) = servers.current_first();
+    store::get()?.retarget(&order[..n], &prefix)?;
     RESUMED_AT_NS.store(Ktime::ktime_get().to_ns(), Ordering::Relaxed);
     // The timeline: the boot kernel's events, this kernel's from now on,
     // and the lanes sampled until complete.
@@ -938,16 +952,13 @@ pub(crate) fn adopt() -> Result<abi::Adopt> {
         });
     }
     pr_info!(
-        "resumed image {}: identity {}.{}.{}.{}, pages from {}.{}.{}.{}:{port} and {} mirrors\n",
+        "resumed image {}: identity {}.{}.{}.{}, pages from {} and {} more servers\n",
         text(abi::c_str_bytes(&adopt.image).unwrap_or(b"")),
         adopt.id.addr[0],
         adopt.id.addr[1],
         adopt.id.addr[2],
         adopt.id.addr[3],
-        adopt.id.server[0],
-        adopt.id.server[1],
-        adopt.id.server[2],
-        adopt.id.server[3],
+        servers.current(),
         servers.count - 1,
     );
     Ok(adopt)

@@ -13,7 +13,7 @@
 //! The files may be on several servers that hold the same image: a
 //! primary and its mirrors. Each transfer names the server it asks
 //! (the fetch engine's fetchers each keep one, and move to the next when
-//! it stops answering); uploads go to the primary.
+//! it stops answering); uploads go to the first (a capture has one).
 
 use core::fmt::Write;
 use core::num::NonZeroU64;
@@ -56,8 +56,8 @@ const NO_SERVER: SockAddrV4 = SockAddrV4 {
 /// Where the pages are, and how to fetch them.
 #[derive(Clone, PartialEq, Eq)]
 pub(crate) struct TftpSource {
-    /// The primary server first, then its mirrors; `count` of them, at
-    /// least one.
+    /// The servers, the first where the fetchers start; `count` of
+    /// them, at least one.
     servers: [SockAddrV4; SERVERS_MAX],
     count: usize,
     prefix: [u8; TFTP_PREFIX_LEN],
@@ -100,8 +100,9 @@ impl TftpSource {
         })
     }
 
-    /// Fetches from `servers` (the primary first, at most
-    /// [`SERVERS_MAX`]), under `prefix`, from now on.
+    /// Fetches from `servers` (at most [`SERVERS_MAX`]; the first is
+    /// where the fetchers start, uploads go to it), under `prefix`, from
+    /// now on.
     pub(crate) fn retarget(&mut self, servers: &[SockAddrV4], prefix: &[u8]) -> Result {
         let mut p = [0u8; TFTP_PREFIX_LEN];
         p.get_mut(..prefix.len())
@@ -121,12 +122,12 @@ impl TftpSource {
         Ok(())
     }
 
-    /// The primary server.
+    /// The first server (the primary, or where a resume found an answer).
     pub(crate) fn server(&self) -> SockAddrV4 {
         self.servers[0]
     }
 
-    /// The servers, the primary first.
+    /// The servers, the first where the fetchers start.
     pub(crate) fn servers(&self) -> &[SockAddrV4] {
         &self.servers[..self.count]
     }

@@ -612,8 +612,10 @@ struct lazyresume_server {
  * the servers that hold the same image as the primary one
  * @op:        LAZYRESUME_MIRRORS_*
  * @count:     SET: in, mirrors in @server (at most LAZYRESUME_MIRRORS_MAX);
- *             GET: out, servers in use (the primary first, then its
- *             mirrors; 0 if pages come from no server)
+ *             GET: out, servers in use (first the one the boot
+ *             kernel fetched pageset1 from: the primary, unless it
+ *             failed over; then the others in their order; 0 if pages
+ *             come from no server)
  * @server:    SET: in, the mirrors; GET: out, the servers
  * @transfers: GET: out, page transfers each server answered
  * @failovers: GET: out, transfers of each server that found no answer,

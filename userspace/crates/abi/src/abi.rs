@@ -1036,8 +1036,10 @@ pub struct Mirrors {
     /// `MIRRORS_*` operation.
     pub op: u32,
     /// [`MIRRORS_SET`]: in, mirrors in `server` (at most
-    /// [`MIRRORS_MAX`]); [`MIRRORS_GET`]: out, servers in use, the
-    /// primary first (0: pages come from no server).
+    /// [`MIRRORS_MAX`]); [`MIRRORS_GET`]: out, servers in use, first
+    /// the one the boot kernel fetched pageset1 from (the primary unless
+    /// it failed over), then the others in their order (0: pages come
+    /// from no server).
     pub count: u32,
     /// [`MIRRORS_SET`]: the mirrors; [`MIRRORS_GET`]: the servers.
     pub server: [Server; SERVERS_MAX],
