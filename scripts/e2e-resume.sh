@@ -62,7 +62,10 @@
 #                 the client goes on from the mirror, resumes, completes
 #                 and verifies every byte; the primary stops after the
 #                 resume, before the background lane starts: the client
-#                 completes from the mirror and verifies every byte; both
+#                 completes from the mirror and verifies every byte; the
+#                 primary dies after 40 blocks of the background lane (a
+#                 copy with a stream): the client completes from the
+#                 mirror and verifies every byte; both
 #                 dead in the middle of pageset1: a normal boot; both
 #                 stopped after a resume, with the sigbus policy: only
 #                 the faulting workload dies (no timing is judged)
@@ -625,12 +628,13 @@ mirrors)
 	p1_blocks=$(($(stat -c %s "$images/$image/pageset1") / 65464))
 	ok=0
 	dying=
-	# dying_up: the test server as the primary, dying in pageset1.
+	# dying_up NAME [PATTERN:N]: the test server as the primary, dying
+	# in pageset1 (or after N blocks of the files PATTERN matches).
 	dying_up() {
 		dying_port=$(free_udp_port)
 		dying_log="$e2e/dying-server.$1.log"
 		python3 "$here/scripts/tftp-test-server.py" --port "$dying_port" --lifetime 1800 \
-			--die-after "$image/pageset1:$((p1_blocks / 2))" "$images" >"$dying_log" 2>&1 &
+			--die-after "${2:-$image/pageset1:$((p1_blocks / 2))}" "$images" >"$dying_log" 2>&1 &
 		dying=$!
 		local i
 		for ((i = 0; i < 50; i++)); do
@@ -719,6 +723,40 @@ SETTINGS
 	expect mirror-after "^settings: the primary no longer answers" || ok=1
 	expect mirror-after "^servers: *10.0.2.2:$primary_port ([0-9]* transfers, [1-9][0-9]* failovers), 10.0.2.2:$mirror ([1-9][0-9]* transfers" || ok=1
 	expect mirror-after "LAZYRESUME-VERDICT: PASS resumed" || ok=1
+
+	# (e) The primary dies in the middle of the background lane: a
+	# client of a copy with a stream, whose primary stops after 40
+	# blocks of page files or stream (whichever its fetchers asked it
+	# for) once the client resumed.
+	streamed=$image-mirror-stream
+	image_copy "$images/$image" "$images/$streamed"
+	"$tool" make-stream "$images/$streamed"
+	sign_image "$images/$streamed" --name "$streamed"
+	mkdir -p "$images/$streamed/clients"
+	echo "lazyresume wait-complete --timeout 900 && lazyresume workingset show && lazyresume status" \
+		>"$images/$streamed/clients/525400000085"
+	dying_up e "$streamed/[ps][2t][-r]*:40" || exit 1
+	p=$(free_tcp_port)
+	guest mirror-background "lrmode=client lrimage=$streamed lrserver=10.0.2.2:$dying_port lrmirror=10.0.2.2:$mirror" \
+		--mac 52:54:00:00:00:85 --hostfwd "tcp:127.0.0.1:$p-:7000"
+	g=$guest_pid
+	python3 "$client" "$p" wait-ready 900 || ok=1
+	wait_log mirror-background "^complete: *yes" 900 || ok=1
+	python3 "$client" "$p" verify 1200 quit >"$e2e/mirror-background.talk" 2>&1 || ok=1
+	cat "$e2e/mirror-background.talk"
+	wait_guest "$g" 600 || ok=1
+	dying_down
+	cat "$(guest_dir mirror-background)/result.log"
+	if grep -q "the server dies now" "$dying_log"; then
+		echo "ok   mirror-background: the primary died after 40 blocks of pageset2"
+	else
+		echo "FAIL mirror-background: the primary did not die"
+		cat "$dying_log"
+		ok=1
+	fi
+	expect_console mirror-background "page server 10.0.2.2:$dying_port does not answer: a fetcher goes on with 10.0.2.2:$mirror" || ok=1
+	expect mirror-background "^servers: *10.0.2.2:$dying_port ([0-9]* transfers, [1-9][0-9]* failovers), 10.0.2.2:$mirror ([1-9][0-9]* transfers" || ok=1
+	expect mirror-background "LAZYRESUME-VERDICT: PASS resumed" || ok=1
 
 	# (c) Both dead before the jump: the primary dies in the middle of
 	# pageset1, the mirror's port has no server: a normal boot.

@@ -17,16 +17,19 @@ when the requested name starts with a directive:
                      again late), then serve the new request; a client
                      that keeps its socket must refuse it (ERROR 5).
 
-With --die-after FILE:N the server dies for good once it sent N blocks
-of FILE (a path under ROOT, asked for without a directive): it sends
-nothing more, for that transfer or any other, as a server that crashed
-or lost its network in the middle of a transfer (the failover tests).
+With --die-after PATTERN:N the server dies for good once it sent N
+blocks of the files whose path under ROOT (asked for without a
+directive) matches PATTERN (fnmatch: a file name, or a glob for the
+blocks of several files and transfers together): it sends nothing more,
+for that transfer or any other, as a server that crashed or lost its
+network in the middle of a transfer (the failover tests).
 
 Each transfer runs in its own thread and ends after 10 s without an ACK;
 the server itself exits after --lifetime seconds (default 3600).
 """
 
 import argparse
+import fnmatch
 import os
 import socket
 import struct
@@ -55,8 +58,11 @@ class Late:
 
 # Set once the server "died" (--die-after): nothing is sent any more.
 DEAD = threading.Event()
-# --die-after FILE:N as (FILE, N), or None.
+# --die-after PATTERN:N as (PATTERN, N), or None, and the blocks sent of
+# the files it matches.
 DIE_AFTER = None
+DIE_SENT = [0]
+DIE_LOCK = threading.Lock()
 
 # The last late/ transfer of each client address.
 LATE = {}
@@ -131,9 +137,13 @@ def serve(root, client, name, options, late):
         if die_after is not None and block > die_after:
             log(f"{name}: dying after {die_after} blocks")
             return
-        if DIE_AFTER is not None and DIE_AFTER[0] == name and block > DIE_AFTER[1]:
-            log(f"{name}: sent {DIE_AFTER[1]} blocks, the server dies now")
-            DEAD.set()
+        if DIE_AFTER is not None and fnmatch.fnmatchcase(name, DIE_AFTER[0]):
+            with DIE_LOCK:
+                if DIE_SENT[0] >= DIE_AFTER[1] and not DEAD.is_set():
+                    log(f"{name}: sent {DIE_AFTER[1]} blocks of {DIE_AFTER[0]}, "
+                        "the server dies now")
+                    DEAD.set()
+                DIE_SENT[0] += 1
         if DEAD.is_set():
             return
         pkt = struct.pack("!HH", OP_DATA, block & 0xFFFF) + chunk
@@ -183,8 +193,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--lifetime", type=float, default=3600)
-    ap.add_argument("--die-after", metavar="FILE:N",
-                    help="die for good after N blocks of FILE")
+    ap.add_argument("--die-after", metavar="PATTERN:N",
+                    help="die for good after N blocks of the files PATTERN matches")
     ap.add_argument("root")
     args = ap.parse_args()
     if args.die_after:
