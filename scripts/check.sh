@@ -192,6 +192,12 @@ job_e2e_release() {
 	# The working set: record, replay (fewer demand faults before the
 	# first answer), a damaged loading set refused (about 2 min).
 	check e2e-workingset-release scripts/e2e-resume.sh workingset release
+	# Two servers: the primary dies in the middle of pageset1 or of the
+	# background lane, or stops after the resume; the client goes on from
+	# the mirror and verifies
+	# every byte; with both dead, the fallback and the sigbus policy as
+	# with one (five clients, about 2 min).
+	check e2e-mirrors-release scripts/e2e-resume.sh mirrors release
 	# The diskless lab: a PXE client (dnsmasq, iPXE) at 100 Mbit with 5 %
 	# loss resumes lazily and verifies every byte (about 100 s).
 	check lab-pxe-loss-release scripts/lab/lab-test.sh release

@@ -61,6 +61,19 @@
 #                 every page comes from a fault or the loading set) and
 #                 verifies every byte; one given a damaged loading set
 #                 refuses it and still resumes
+#   mirrors       the image on two servers (lrserver and lrmirror): the
+#                 primary dies in the middle of pageset1 (a test server
+#                 that falls silent for good after half of its blocks):
+#                 the client goes on from the mirror, resumes, completes
+#                 and verifies every byte; the primary stops after the
+#                 resume, before the background lane starts: the client
+#                 completes from the mirror and verifies every byte; the
+#                 primary dies after 40 blocks of the background lane (a
+#                 copy with a stream): the client completes from the
+#                 mirror and verifies every byte; both
+#                 dead in the middle of pageset1: a normal boot; both
+#                 stopped after a resume, with the sigbus policy: only
+#                 the faulting workload dies (no timing is judged)
 #
 # Every image the scenarios resume is signed on the host right after its
 # capture, and a copy under another name is signed again under that name
@@ -68,7 +81,7 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
-scenario=${1:?usage: e2e-resume.sh capture|signatures|two-clients|fallback|server-down|complete|workingset [FLAVOUR]}
+scenario=${1:?usage: e2e-resume.sh capture|signatures|two-clients|fallback|server-down|complete|workingset|mirrors [FLAVOUR]}
 flavour=${2:-debug}
 kernel="$here/build/kernel/$flavour/arch/x86/boot/bzImage"
 initrd="$here/build/initramfs/$flavour.cpio.gz"
@@ -84,6 +97,10 @@ mkdir -p "$here/build/runs" "$e2e"
 
 free_tcp_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+free_udp_port() {
+	python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
 # image_server_up [PORT]: tftpd-hpa on $images for the rest of this script.
@@ -154,6 +171,15 @@ wait_log() {
 # hook_done NAME SECS: wait (at most SECS seconds) until the post-resume
 # hook of running guest NAME has applied its per-client settings.
 hook_done() { wait_log "$1" "^post-resume: applying" "$2"; }
+
+# expect_console NAME PATTERN: the guest's kernel log has a line matching it.
+expect_console() {
+	if ! grep -aq -- "$2" "$(guest_dir "$1")/console.log"; then
+		echo "FAIL $1: no '$2' in $(guest_dir "$1")/console.log"
+		return 1
+	fi
+	echo "ok   $1: $2 (kernel log)"
+}
 
 # guest_dir NAME: the run directory of guest NAME (once it ended).
 guest_dir() { tail -1 "$e2e/$1.out"; }
@@ -639,6 +665,184 @@ workingset)
 		echo "FAIL workingset: the loading set did not halve the demand faults"
 		ok=1
 	fi
+	exit "$ok"
+	;;
+mirrors)
+	# The image on two servers that serve the same directory.  The
+	# mirror is tftpd-hpa; the primary is either the test server, which
+	# falls silent for good after half of pageset1's blocks, or a second
+	# tftpd-hpa that the host stops.
+	mkdir -p "$images/$image/clients"
+	image_server_up
+	mirror=$HPA_PORT
+	p1_blocks=$(($(stat -c %s "$images/$image/pageset1") / 65464))
+	ok=0
+	dying=
+	# dying_up NAME [PATTERN:N]: the test server as the primary, dying
+	# in pageset1 (or after N blocks of the files PATTERN matches).
+	dying_up() {
+		dying_port=$(free_udp_port)
+		dying_log="$e2e/dying-server.$1.log"
+		python3 "$here/scripts/tftp-test-server.py" --port "$dying_port" --lifetime 1800 \
+			--die-after "${2:-$image/pageset1:$((p1_blocks / 2))}" "$images" >"$dying_log" 2>&1 &
+		dying=$!
+		local i
+		for ((i = 0; i < 50; i++)); do
+			ss -Hlun "sport = :$dying_port" | grep -q . && return
+			sleep 0.1
+		done
+		echo "FAIL mirrors: the test server does not listen"
+		return 1
+	}
+	dying_down() {
+		[ -n "$dying" ] && kill "$dying" 2>/dev/null
+		wait "$dying" 2>/dev/null || true
+		dying=
+	}
+	# primary_up: a second tftpd-hpa as the primary.
+	primary=
+	primary_up() {
+		primary=$(mktemp -d "$here/build/runs/primary-server.XXXX")
+		"$here/scripts/tftp-servers.sh" start-hpa "$images" "$primary"
+		primary_port=$(sed -n 's/^HPA_PORT=//p' "$primary/servers.env")
+	}
+	primary_down() {
+		[ -n "$primary" ] && "$here/scripts/tftp-servers.sh" stop "$primary"
+		primary=
+	}
+	trap 'dying_down; primary_down; [ -n "$srv" ] && image_server_down' EXIT
+
+	# (a) The primary dies in the middle of pageset1: the boot kernel
+	# goes on from the mirror (pageset1 from its start, the segments
+	# loaded already skipped); after the resume the fetchers start on
+	# the mirror, and the one that starts on the primary moves to it.
+	dying_up a || exit 1
+	echo "lazyresume wait-complete --timeout 900 && lazyresume status" \
+		>"$images/$image/clients/525400000081"
+	p=$(free_tcp_port)
+	guest mirror-boot "lrmode=client lrimage=$image lrserver=10.0.2.2:$dying_port lrmirror=10.0.2.2:$mirror" \
+		--mac 52:54:00:00:00:81 --hostfwd "tcp:127.0.0.1:$p-:7000"
+	g=$guest_pid
+	python3 "$client" "$p" wait-ready 900 || ok=1
+	wait_log mirror-boot "^complete: *yes" 900 || ok=1
+	python3 "$client" "$p" verify 1200 quit >"$e2e/mirror-boot.talk" 2>&1 || ok=1
+	cat "$e2e/mirror-boot.talk"
+	wait_guest "$g" 600 || ok=1
+	dying_down
+	cat "$(guest_dir mirror-boot)/result.log"
+	if grep -q "the server dies now" "$dying_log"; then
+		echo "ok   mirror-boot: the primary died after $((p1_blocks / 2)) blocks of pageset1"
+	else
+		echo "FAIL mirror-boot: the primary did not die in pageset1"
+		cat "$dying_log"
+		ok=1
+	fi
+	expect mirror-boot "^resume: mirrors 10.0.2.2:$mirror" || ok=1
+	# The hook asks the mirror once the primary gave no answer.
+	expect mirror-boot "^post-resume: applying $image/clients/525400000081" || ok=1
+	expect_console mirror-boot "$image/pageset1: no answer from 10.0.2.2:$dying_port; going on from 10.0.2.2:$mirror" || ok=1
+	expect_console mirror-boot "page server 10.0.2.2:$dying_port does not answer: a fetcher goes on with 10.0.2.2:$mirror" || ok=1
+	# The server that answered the boot kernel comes first after it.
+	expect mirror-boot "^servers: *10.0.2.2:$mirror ([1-9][0-9]* transfers, [0-9]* failovers), 10.0.2.2:$dying_port ([0-9]* transfers, [1-9][0-9]* failovers)" || ok=1
+	expect mirror-boot "LAZYRESUME-VERDICT: PASS resumed" || ok=1
+
+	# (b) The primary stops after the resume: the client's settings
+	# start the background lane once the primary no longer answers, and
+	# every page comes from the mirror.
+	primary_up
+	cat >"$images/$image/clients/525400000082" <<'SETTINGS'
+for i in $(seq 120); do
+	tftp -g -r "$LAZYRESUME_IMAGE/manifest" -l /tmp/probe "$LAZYRESUME_SERVER" "$LAZYRESUME_PORT" 2>/dev/null || break
+	sleep 1
+done
+echo "settings: the primary no longer answers"
+lazyresume background full && lazyresume wait-complete --timeout 900 && lazyresume status
+SETTINGS
+	p=$(free_tcp_port)
+	guest mirror-after "lrmode=client lrimage=$image lrserver=10.0.2.2:$primary_port lrmirror=10.0.2.2:$mirror lrbackground=off" \
+		--mac 52:54:00:00:00:82 --hostfwd "tcp:127.0.0.1:$p-:7000"
+	g=$guest_pid
+	python3 "$client" "$p" wait-ready 900 || ok=1
+	hook_done mirror-after 180 || ok=1
+	primary_down
+	wait_log mirror-after "^complete: *yes" 900 || ok=1
+	python3 "$client" "$p" verify 1200 quit >"$e2e/mirror-after.talk" 2>&1 || ok=1
+	cat "$e2e/mirror-after.talk"
+	wait_guest "$g" 600 || ok=1
+	cat "$(guest_dir mirror-after)/result.log"
+	expect mirror-after "^settings: the primary no longer answers" || ok=1
+	expect mirror-after "^servers: *10.0.2.2:$primary_port ([0-9]* transfers, [1-9][0-9]* failovers), 10.0.2.2:$mirror ([1-9][0-9]* transfers" || ok=1
+	expect mirror-after "LAZYRESUME-VERDICT: PASS resumed" || ok=1
+
+	# (e) The primary dies in the middle of the background lane: a
+	# client of a copy with a stream, whose primary stops after 40
+	# blocks of page files or stream (whichever its fetchers asked it
+	# for) once the client resumed.
+	streamed=$image-mirror-stream
+	image_copy "$images/$image" "$images/$streamed"
+	"$tool" make-stream "$images/$streamed"
+	sign_image "$images/$streamed" --name "$streamed"
+	mkdir -p "$images/$streamed/clients"
+	echo "lazyresume wait-complete --timeout 900 && lazyresume workingset show && lazyresume status" \
+		>"$images/$streamed/clients/525400000085"
+	dying_up e "$streamed/[ps][2t][-r]*:40" || exit 1
+	p=$(free_tcp_port)
+	guest mirror-background "lrmode=client lrimage=$streamed lrserver=10.0.2.2:$dying_port lrmirror=10.0.2.2:$mirror" \
+		--mac 52:54:00:00:00:85 --hostfwd "tcp:127.0.0.1:$p-:7000"
+	g=$guest_pid
+	python3 "$client" "$p" wait-ready 900 || ok=1
+	wait_log mirror-background "^complete: *yes" 900 || ok=1
+	python3 "$client" "$p" verify 1200 quit >"$e2e/mirror-background.talk" 2>&1 || ok=1
+	cat "$e2e/mirror-background.talk"
+	wait_guest "$g" 600 || ok=1
+	dying_down
+	cat "$(guest_dir mirror-background)/result.log"
+	if grep -q "the server dies now" "$dying_log"; then
+		echo "ok   mirror-background: the primary died after 40 blocks of pageset2"
+	else
+		echo "FAIL mirror-background: the primary did not die"
+		cat "$dying_log"
+		ok=1
+	fi
+	expect_console mirror-background "page server 10.0.2.2:$dying_port does not answer: a fetcher goes on with 10.0.2.2:$mirror" || ok=1
+	expect mirror-background "^servers: *10.0.2.2:$dying_port ([0-9]* transfers, [1-9][0-9]* failovers), 10.0.2.2:$mirror ([1-9][0-9]* transfers" || ok=1
+	expect mirror-background "LAZYRESUME-VERDICT: PASS resumed" || ok=1
+
+	# (c) Both dead before the jump: the primary dies in the middle of
+	# pageset1, the mirror's port has no server: a normal boot.
+	dying_up c || exit 1
+	nowhere=$(free_udp_port)
+	p=$(free_tcp_port)
+	guest mirror-none "lrmode=client lrimage=$image lrserver=10.0.2.2:$dying_port lrmirror=10.0.2.2:$nowhere" \
+		--mac 52:54:00:00:00:83 --hostfwd "tcp:127.0.0.1:$p-:7000"
+	g=$guest_pid
+	python3 "$client" "$p" wait-ready 900 verify 600 quit || ok=1
+	wait_guest "$g" 600 || ok=1
+	dying_down
+	cat "$(guest_dir mirror-none)/result.log"
+	expect mirror-none "not resuming image $image: cannot fetch $image/pageset1 from 10.0.2.2:$nowhere" || ok=1
+	expect mirror-none LAZYRESUME-FALLBACK || ok=1
+	expect mirror-none "LAZYRESUME-VERDICT: PASS cold" || ok=1
+
+	# (d) Both stopped after a resume, background off, policy sigbus:
+	# the workload dies of its first fault, as with one server.
+	primary_up
+	echo "lazyresume policy sigbus:1000" >"$images/$image/clients/525400000084"
+	p=$(free_tcp_port)
+	guest mirror-down "lrmode=client lrimage=$image lrserver=10.0.2.2:$primary_port lrmirror=10.0.2.2:$mirror lrbackground=off" \
+		--mac 52:54:00:00:00:84 --hostfwd "tcp:127.0.0.1:$p-:7000"
+	g=$guest_pid
+	python3 "$client" "$p" wait-ready 900 || ok=1
+	hook_done mirror-down 180 || ok=1
+	primary_down
+	image_server_down
+	srv=
+	python3 "$client" "$p" verify-dies 120 expect-dead 10 || ok=1
+	rc=0
+	wait_guest "$g" 300 || rc=$?
+	[ "$rc" -ge 124 ] && ok=1
+	cat "$(guest_dir mirror-down)/result.log"
+	expect mirror-down "LAZYRESUME-VERDICT: FAIL resumed: workload exited with 135" || ok=1
 	exit "$ok"
 	;;
 *)

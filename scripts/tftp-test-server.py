@@ -17,11 +17,19 @@ when the requested name starts with a directive:
                      again late), then serve the new request; a client
                      that keeps its socket must refuse it (ERROR 5).
 
+With --die-after PATTERN:N the server dies for good once it sent N
+blocks of the files whose path under ROOT (asked for without a
+directive) matches PATTERN (fnmatch: a file name, or a glob for the
+blocks of several files and transfers together): it sends nothing more,
+for that transfer or any other, as a server that crashed or lost its
+network in the middle of a transfer (the failover tests).
+
 Each transfer runs in its own thread and ends after 10 s without an ACK;
 the server itself exits after --lifetime seconds (default 3600).
 """
 
 import argparse
+import fnmatch
 import os
 import socket
 import struct
@@ -47,6 +55,14 @@ class Late:
         self.sock = None
         self.end = 0.0
 
+
+# Set once the server "died" (--die-after): nothing is sent any more.
+DEAD = threading.Event()
+# --die-after PATTERN:N as (PATTERN, N), or None, and the blocks sent of
+# the files it matches.
+DIE_AFTER = None
+DIE_SENT = [0]
+DIE_LOCK = threading.Lock()
 
 # The last late/ transfer of each client address.
 LATE = {}
@@ -121,6 +137,15 @@ def serve(root, client, name, options, late):
         if die_after is not None and block > die_after:
             log(f"{name}: dying after {die_after} blocks")
             return
+        if DIE_AFTER is not None and fnmatch.fnmatchcase(name, DIE_AFTER[0]):
+            with DIE_LOCK:
+                if DIE_SENT[0] >= DIE_AFTER[1] and not DEAD.is_set():
+                    log(f"{name}: sent {DIE_AFTER[1]} blocks of {DIE_AFTER[0]}, "
+                        "the server dies now")
+                    DEAD.set()
+                DIE_SENT[0] += 1
+        if DEAD.is_set():
+            return
         pkt = struct.pack("!HH", OP_DATA, block & 0xFFFF) + chunk
         if stranger and block == 3:
             intruder = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -146,6 +171,8 @@ def serve(root, client, name, options, late):
 
 def send_until_ack(sock, client, pkt, block):
     for _ in range(10):
+        if DEAD.is_set():
+            return False
         sock.sendto(pkt, client)
         try:
             while True:
@@ -166,8 +193,14 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--lifetime", type=float, default=3600)
+    ap.add_argument("--die-after", metavar="PATTERN:N",
+                    help="die for good after N blocks of the files PATTERN matches")
     ap.add_argument("root")
     args = ap.parse_args()
+    if args.die_after:
+        global DIE_AFTER
+        path, _, n = args.die_after.rpartition(":")
+        DIE_AFTER = (path, int(n))
     root = os.path.realpath(args.root)
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.bind(("127.0.0.1", args.port))
@@ -180,6 +213,9 @@ def main():
         except socket.timeout:
             continue
         if len(pkt) < 4 or struct.unpack("!H", pkt[:2])[0] != OP_RRQ:
+            continue
+        if DEAD.is_set():
+            log("request ignored: the server is dead")
             continue
         fields = pkt[2:].split(b"\0")
         name = fields[0].decode(errors="replace")

@@ -2,7 +2,7 @@
 /*
  * The /dev/lazyresume control device: version query, unknown ioctls,
  * bad user pointers and the debugfs statistics that count them; the
- * timeline's read and marks.
+ * timeline's read and marks; the mirrors' checks.
  *
  * Needs the test module lazyresume_test.ko (loaded with modprobe if it is
  * not; skips when the kernel has none or the production module is loaded).
@@ -271,6 +271,55 @@ TEST_F(dev, timeline_read_and_marks)
 		EXPECT_EQ((long long)t.mark_ns, t.event_ns[LAZYRESUME_TL_HOOK_DONE]);
 	t.op = 7;
 	EXPECT_EQ(EINVAL, timeline_errno(self->fd, &t));
+}
+
+static int mirrors_errno(int fd, struct lazyresume_mirrors *m)
+{
+	errno = 0;
+	return ioctl(fd, LAZYRESUME_IOC_MIRRORS, m) ? errno : 0;
+}
+
+TEST_F(dev, mirrors_set_checked_get_counts)
+{
+	struct lazyresume_mirrors m;
+	int i;
+
+	/* Four mirrors at most, unicast, reserved fields zero. */
+	memset(&m, 0, sizeof(m));
+	m.op = LAZYRESUME_MIRRORS_SET;
+	for (i = 0; i < LAZYRESUME_SERVERS_MAX; i++) {
+		m.server[i].addr[0] = 10;
+		m.server[i].addr[3] = i + 1;
+		m.server[i].port = 6900 + i;
+	}
+	m.count = LAZYRESUME_MIRRORS_MAX + 1;
+	EXPECT_EQ(EINVAL, mirrors_errno(self->fd, &m));
+	m.count = 2;
+	m.server[1].addr[0] = 224;
+	EXPECT_EQ(EINVAL, mirrors_errno(self->fd, &m));
+	m.server[1].addr[0] = 10;
+	m.server[1].reserved = 1;
+	EXPECT_EQ(EINVAL, mirrors_errno(self->fd, &m));
+	m.server[1].reserved = 0;
+	memset(m.server[0].addr, 0, 4);
+	EXPECT_EQ(EINVAL, mirrors_errno(self->fd, &m));
+	m.server[0].addr[0] = 10;
+	m.count = LAZYRESUME_MIRRORS_MAX;
+	EXPECT_EQ(0, mirrors_errno(self->fd, &m));
+	/* Cleared again: the list applies to the next resume only. */
+	m.count = 0;
+	EXPECT_EQ(0, mirrors_errno(self->fd, &m));
+
+	/* The servers of the page store: as many as GET says, counters
+	 * that only grow. */
+	memset(&m, 0, sizeof(m));
+	m.op = LAZYRESUME_MIRRORS_GET;
+	ASSERT_EQ(0, mirrors_errno(self->fd, &m));
+	EXPECT_GE((__u32)LAZYRESUME_SERVERS_MAX, m.count);
+	for (i = m.count; i < LAZYRESUME_SERVERS_MAX; i++)
+		EXPECT_EQ(0, m.server[i].port);
+	m.op = 9;
+	EXPECT_EQ(EINVAL, mirrors_errno(self->fd, &m));
 }
 
 TEST(open_needs_root_only_mode)

@@ -76,6 +76,8 @@ TEST_F(tftp, read_back_from_the_server)
 	const unsigned long pages = 32;
 	unsigned char *p = map_filled(pages, 1);
 	long long served, fetched, remote, memory;
+	struct lazyresume_mirrors m = { .op = LAZYRESUME_MIRRORS_GET };
+	unsigned long long answered;
 
 	ASSERT_NE(NULL, p);
 	/* An eviction may empty the store first: the baselines are after it. */
@@ -91,6 +93,12 @@ TEST_F(tftp, read_back_from_the_server)
 	EXPECT_EQ(pages, lazy_pages(p, pages));
 	TH_LOG("%llu pages uploaded in %llu ms", self->req.pages,
 	       self->req.elapsed_ns / 1000000);
+	/* One server, no mirror: the one of the request. */
+	ASSERT_EQ(0, ioctl(self->fd, LAZYRESUME_IOC_MIRRORS, &m));
+	EXPECT_EQ(1u, m.count);
+	EXPECT_EQ(0, memcmp(m.server[0].addr, self->req.server, 4));
+	EXPECT_EQ(self->req.port ? self->req.port : 69, m.server[0].port);
+	answered = m.transfers[0];
 
 	served = stat_value("fault_served");
 	EXPECT_EQ(-1, check(p, pages, 1));
@@ -100,6 +108,10 @@ TEST_F(tftp, read_back_from_the_server)
 	/* The uploads, then one fetch per page. */
 	EXPECT_LE(fetched + self->req.pages + pages,
 		  stat_value("tftp_completed"));
+	/* Each fetch counts for the server that answered it. */
+	ASSERT_EQ(0, ioctl(self->fd, LAZYRESUME_IOC_MIRRORS, &m));
+	EXPECT_LE(answered + pages, m.transfers[0]);
+	EXPECT_EQ(0, m.failovers[0]);
 	munmap(p, pages * page_size);
 }
 

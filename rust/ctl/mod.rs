@@ -41,12 +41,18 @@ pub(crate) struct Context {
     engine: Arc<Engine>,
     /// The filler of lazy entries, which holds the policy.
     filler: Arc<LazyFiller>,
+    /// The mirrors of the next resume.
+    mirrors: resume::Mirrors,
 }
 
 impl Context {
     /// The context of the pages of `engine`, filled by `filler`.
     pub(crate) fn new(engine: Arc<Engine>, filler: Arc<LazyFiller>) -> Self {
-        Self { engine, filler }
+        Self {
+            engine,
+            filler,
+            mirrors: resume::Mirrors::new(),
+        }
     }
 
     /// The filler of lazy entries.
@@ -96,6 +102,7 @@ impl MiscDevice for Context {
             abi::IOC_SET_BACKGROUND => set_background(self, arg),
             abi::IOC_WORKINGSET => workingset(self, arg),
             abi::IOC_TIMELINE => timeline(self, arg),
+            abi::IOC_MIRRORS => mirrors(self, arg),
             _ => {
                 // The requests of the tests, in lazyresume_test.ko only:
                 // lazyresume.ko refuses them like any unknown request.
@@ -205,7 +212,7 @@ fn resume(ctx: &Context, arg: UserPtr) -> Result<isize> {
     let mut req: abi::Resume = reader.read()?;
     let server = unicast_server(req.id.server, req.id.port)?;
     let mut reason = resume::Reason::new();
-    match resume::resume(ctx.engine(), &req, server, &mut reason) {
+    match resume::resume(ctx.engine(), &req, server, &ctx.mirrors, &mut reason) {
         Ok(loaded) => {
             req.manifest_bytes = loaded.manifest_bytes;
             req.pageset1_bytes = loaded.pageset1_bytes;
@@ -465,6 +472,58 @@ fn timeline(ctx: &Context, arg: UserPtr) -> Result<isize> {
         _ => return Err(EINVAL),
     }
     engine.timeline().fill(&mut req);
+    writer.write(&req)?;
+    Ok(0)
+}
+
+/// `LAZYRESUME_IOC_MIRRORS`: sets the mirrors of the next resume, or
+/// reports the servers pages come from and their counters.
+fn mirrors(ctx: &Context, arg: UserPtr) -> Result<isize> {
+    let (mut reader, mut writer) = UserSlice::new(arg, abi::MIRRORS_SIZE).reader_writer();
+    let mut req: abi::Mirrors = reader.read()?;
+    match req.op {
+        abi::MIRRORS_SET => {
+            if !sys_admin() || !net_admin() {
+                return Err(EPERM);
+            }
+            let n = req.count as usize;
+            let given = req.server.get(..n).ok_or(EINVAL)?;
+            if n > abi::MIRRORS_MAX || given.iter().any(|s| s.reserved != 0) {
+                return Err(EINVAL);
+            }
+            let mut list = [SockAddrV4 {
+                addr: [0; 4],
+                port: 0,
+            }; abi::MIRRORS_MAX];
+            for (dst, s) in list.iter_mut().zip(given) {
+                *dst = unicast_server(s.addr, s.port)?;
+            }
+            ctx.mirrors.set(&list[..n])?;
+        }
+        abi::MIRRORS_GET => {
+            let fs = &fetch::STATS;
+            let remote = ctx.store().remote();
+            let servers = remote.as_ref().map_or(&[][..], |r| r.servers());
+            req.count = servers.len() as u32;
+            req.server = [abi::Server::default(); abi::SERVERS_MAX];
+            for (dst, s) in req.server.iter_mut().zip(servers) {
+                dst.addr = s.addr;
+                dst.port = s.port;
+            }
+            for (k, (t, f)) in fs
+                .server_transfers
+                .iter()
+                .zip(&fs.server_failovers)
+                .enumerate()
+            {
+                if let (Some(dt), Some(df)) = (req.transfers.get_mut(k), req.failovers.get_mut(k)) {
+                    *dt = t.get();
+                    *df = f.get();
+                }
+            }
+        }
+        _ => return Err(EINVAL),
+    }
     writer.write(&req)?;
     Ok(0)
 }

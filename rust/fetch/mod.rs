@@ -58,6 +58,7 @@ use crate::sys::debugfs::SeqBuf;
 use crate::sys::kthread::{should_stop, Kthread, Worker};
 use crate::sys::lazy_entry::{self, Folio, LocalFill};
 use crate::sys::lz4;
+use crate::sys::net::SockAddrV4;
 use crate::sys::page::OwnedPage;
 use crate::sys::sha256;
 use crate::sys::wait::{Sleep, WaitKey, WaitQueue, Woken};
@@ -153,6 +154,9 @@ enum Outcome {
     Bad { kept: u64, len: usize },
     /// No answer (or no memory): try again later.
     Retry,
+    /// The fetcher's server did not answer, and it goes on with the next
+    /// one: try again at once.
+    Failover,
     /// The file cannot be had.
     Failed,
 }
@@ -763,10 +767,30 @@ impl Engine {
         let Some(max_len) = source.max_file_len() else {
             return Outcome::Failed;
         };
+        let server = io.server;
         let Ok((endpoint, buf)) = io.prepare(source.blksize(), max_len, source.lz4()) else {
             return Outcome::Retry;
         };
-        match source.fetch_chunk(endpoint, file, buf, WINDOWSIZE, TRANSFER_DEADLINE_MS) {
+        let r = source.fetch_chunk(
+            endpoint,
+            server,
+            file,
+            buf,
+            WINDOWSIZE,
+            TRANSFER_DEADLINE_MS,
+        );
+        match r {
+            Err(FetchError::Unreachable) => {
+                return if io.failover(source.servers()) {
+                    Outcome::Retry
+                } else {
+                    Outcome::Failover
+                };
+            }
+            Err(FetchError::NoMemory) => {}
+            _ => io.answered(source.servers()),
+        }
+        match r {
             Ok(len) => {
                 let kept = if source.lz4() {
                     self.keep_encoded(first, len, pages, io)
@@ -876,6 +900,7 @@ impl Engine {
             }
         };
         let since = f.since;
+        let pause = matches!(outcome, Outcome::Retry);
         let (kept, len) = match outcome {
             Outcome::Arrived { kept, len } => {
                 f.stage = Stage::Arrived;
@@ -897,7 +922,7 @@ impl Engine {
                 }
                 (kept, len)
             }
-            Outcome::Retry => {
+            Outcome::Retry | Outcome::Failover => {
                 STATS.unreachable.inc();
                 if lane == Lane::Urgent {
                     f.stage = Stage::Urgent;
@@ -906,10 +931,13 @@ impl Engine {
                     f.stage = Stage::Absent;
                     st.cursor = file;
                 }
-                st.retry_at = Some(Ktime::from_raw(
-                    now.to_ns() + i64::from(st.retry_ms) * 1_000_000,
-                ));
-                st.retry_ms = (st.retry_ms * 2).min(RETRY_MAX_MS);
+                // A fetcher that moved to another server tries it at once.
+                if pause {
+                    st.retry_at = Some(Ktime::from_raw(
+                        now.to_ns() + i64::from(st.retry_ms) * 1_000_000,
+                    ));
+                    st.retry_ms = (st.retry_ms * 2).min(RETRY_MAX_MS);
+                }
                 (0, 0)
             }
             Outcome::Failed => {
@@ -1093,6 +1121,11 @@ struct Io {
     out: KVVec<u8>,
     /// What is needed of each page of the file.
     wanted: KVec<Want>,
+    /// The server this fetcher asks: an index into the page store's
+    /// servers (taken modulo their number), kept while it answers.
+    server: usize,
+    /// Transfers that found no answer since the last one that did.
+    silent: usize,
 }
 
 impl Io {
@@ -1118,6 +1151,42 @@ impl Io {
         let endpoint = self.endpoint.as_mut().ok_or(ENOMEM)?;
         Ok((endpoint, &mut self.buf))
     }
+
+    /// The server of `servers` this fetcher asks, and its index.
+    fn server(&self, servers: &[SockAddrV4]) -> (usize, Option<SockAddrV4>) {
+        let k = self.server % servers.len().max(1);
+        (k, servers.get(k).copied())
+    }
+
+    /// The fetcher's server answered a transfer.
+    fn answered(&mut self, servers: &[SockAddrV4]) {
+        let (k, _) = self.server(servers);
+        if let Some(c) = STATS.server_transfers.get(k) {
+            c.inc();
+        }
+        self.silent = 0;
+    }
+
+    /// The fetcher's server did not answer a transfer: it goes on with the
+    /// next of `servers` (a mirror of the same image, whose pages are
+    /// checked as any). Returns whether every server went silent since
+    /// the last answer: then the fetchers pause, as with one server.
+    fn failover(&mut self, servers: &[SockAddrV4]) -> bool {
+        let n = servers.len().max(1);
+        let (k, from) = self.server(servers);
+        self.silent += 1;
+        if n > 1 {
+            if let Some(c) = STATS.server_failovers.get(k) {
+                c.inc();
+            }
+            self.server = (k + 1) % n;
+            // Once until a server answers again, not at every try.
+            if let (1, Some(from), Some(to)) = (self.silent, from, servers.get(self.server)) {
+                pr_warn!("page server {from} does not answer: a fetcher goes on with {to}\n");
+            }
+        }
+        self.silent % n == 0
+    }
 }
 
 /// The thread that runs the transfers.
@@ -1125,6 +1194,9 @@ struct Fetcher {
     engine: Arc<Engine>,
     /// Serves the urgent lane only.
     urgent_only: bool,
+    /// The server it asks first (an index into the page store's
+    /// servers, modulo their number): the fetchers spread over them.
+    first_server: usize,
 }
 
 impl Worker for Fetcher {
@@ -1137,6 +1209,8 @@ impl Worker for Fetcher {
             stage: KVVec::new(),
             out: KVVec::new(),
             wanted: KVec::new(),
+            server: self.first_server,
+            silent: 0,
         };
         while !should_stop() {
             let seen = e.work.load(Ordering::Acquire);
@@ -1235,6 +1309,7 @@ impl Threads {
             let fetcher = Fetcher {
                 engine: engine.clone(),
                 urgent_only: i == 0,
+                first_server: i,
             };
             let fetcher = Arc::new(fetcher, GFP_KERNEL)?;
             fetchers.push(

@@ -5,6 +5,7 @@
 
 use core::fmt::Write;
 
+use crate::shared::abi::SERVERS_MAX;
 use crate::sys::counter::{Counter, Latency};
 use crate::sys::debugfs::SeqBuf;
 
@@ -44,6 +45,12 @@ pub(crate) struct FetchStats {
     pub(crate) install_passes: Counter,
     /// Pages the install passes put into page tables.
     pub(crate) installed: Counter,
+    /// Per server (in the page store's order): transfers it answered
+    /// (files, the loading set, the stream).
+    pub(crate) server_transfers: [Counter; SERVERS_MAX],
+    /// Per server: transfers that found no answer, after which the
+    /// fetcher went on with the next server.
+    pub(crate) server_failovers: [Counter; SERVERS_MAX],
 }
 
 /// The fetch engine's statistics.
@@ -64,6 +71,8 @@ pub(crate) static STATS: FetchStats = FetchStats {
     undecodable: Counter::new(),
     install_passes: Counter::new(),
     installed: Counter::new(),
+    server_transfers: [const { Counter::new() }; SERVERS_MAX],
+    server_failovers: [const { Counter::new() }; SERVERS_MAX],
 };
 
 impl FetchStats {
@@ -118,6 +127,16 @@ impl FetchStats {
         writeln!(out, "fetch_failed_files {}", self.failed_files.get())?;
         writeln!(out, "fetch_undecodable_files {}", self.undecodable.get())?;
         writeln!(out, "fetch_install_passes {}", self.install_passes.get())?;
-        writeln!(out, "fetch_installed {}", self.installed.get())
+        writeln!(out, "fetch_installed {}", self.installed.get())?;
+        for (k, (t, f)) in self
+            .server_transfers
+            .iter()
+            .zip(&self.server_failovers)
+            .enumerate()
+        {
+            writeln!(out, "fetch_server{k}_transfers {}", t.get())?;
+            writeln!(out, "fetch_server{k}_failovers {}", f.get())?;
+        }
+        Ok(())
     }
 }

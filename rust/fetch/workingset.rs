@@ -47,7 +47,6 @@ use crate::store::Want;
 use crate::sys::errno;
 use crate::sys::kthread::should_stop;
 use crate::sys::lz4;
-use crate::sys::net::SockAddrV4;
 use crate::sys::sha256;
 use crate::tftp::client::{Sink, TransferOptions};
 
@@ -56,8 +55,12 @@ use crate::tftp::client::{Sink, TransferOptions};
 const LOADSET_DEADLINE_MS: u32 = 600_000;
 /// Initial retransmission timeout of the loading set's transfer.
 const LOADSET_RTO_MS: u32 = 200;
-/// Attempts at a loading set that finds no answer.
+/// Attempts at a loading set that finds no answer, per server.
 const LOADSET_TRIES: u32 = 3;
+/// With mirrors, a transfer the server leaves without progress this long
+/// goes on from the next server (from its start: TFTP cannot resume a
+/// transfer) rather than wait for the deadline.
+const FAILOVER_SILENCE_MS: u32 = 5000;
 /// Pages of the loading set kept at once (one LZ4 block of 4 KiB pages).
 const KEEP_BATCH: usize = 32;
 /// A fault waits for a page the loading set brings if it is at most this
@@ -71,8 +74,6 @@ pub(super) const STALL_MS: u32 = 200;
 /// A file of pages in the loading set's format that a resumed client is
 /// to fetch: the loading set, or the stream.
 pub(crate) struct Loadset {
-    /// The image's server.
-    pub(crate) server: SockAddrV4,
     /// `<image>/loadset` or `<image>/stream`.
     pub(crate) name: KVec<u8>,
     /// SHA-256 of the image's manifest, and its header.
@@ -359,7 +360,7 @@ impl Engine {
     /// background lane) with `io`, and notes how it went.
     pub(super) fn transfer_sequential(&self, which: Sequential, io: &mut Io) {
         let what = which.what();
-        let (server, name, manifest_sha256, header) = {
+        let (name, manifest_sha256, header) = {
             let ws = self.ws.lock();
             let Some(ls) = ws.files[which.slot()].file.as_ref() else {
                 drop(ws);
@@ -369,18 +370,23 @@ impl Engine {
             let mut name = KVec::new();
             if name.extend_from_slice(&ls.name, GFP_KERNEL).is_err() {
                 drop(ws);
-                self.sequential_retry(which);
+                self.sequential_retry(which, 1);
                 return;
             }
-            (ls.server, name, ls.manifest_sha256, ls.header)
+            (name, ls.manifest_sha256, ls.header)
         };
         let text = core::str::from_utf8(&name).unwrap_or("?");
-        let (blksize, max_len) = match self.store.remote_files() {
-            Some((s, _)) => (s.blksize(), s.max_file_len().unwrap_or(PAGE_SIZE)),
-            None => return self.sequential_end(which, abi::LOADSET_NONE),
+        // From the fetcher's server, which the store knows with its mirrors.
+        let Some((source, _)) = self.store.remote_files() else {
+            return self.sequential_end(which, abi::LOADSET_NONE);
+        };
+        let servers = source.servers();
+        let (blksize, max_len) = (source.blksize(), source.max_file_len().unwrap_or(PAGE_SIZE));
+        let (_, Some(server)) = io.server(servers) else {
+            return self.sequential_end(which, abi::LOADSET_NONE);
         };
         if io.prepare(blksize, max_len, true).is_err() {
-            return self.sequential_retry(which);
+            return self.sequential_retry(which, servers.len());
         }
         let Io {
             endpoint: Some(endpoint),
@@ -389,10 +395,10 @@ impl Engine {
             ..
         } = io
         else {
-            return self.sequential_retry(which);
+            return self.sequential_retry(which, servers.len());
         };
         let Ok(page) = KVVec::from_elem(0u8, PAGE_SIZE, GFP_KERNEL) else {
-            return self.sequential_retry(which);
+            return self.sequential_retry(which, servers.len());
         };
         let mut feed = Feed {
             stream: Stream::new(sha256::digest, manifest_sha256, header),
@@ -408,6 +414,11 @@ impl Engine {
             windowsize: WINDOWSIZE,
             rto_ms: LOADSET_RTO_MS,
             deadline_ms: LOADSET_DEADLINE_MS,
+            silence_ms: if servers.len() > 1 {
+                FAILOVER_SILENCE_MS
+            } else {
+                0
+            },
             log_failures: false,
             pool_port: true,
         };
@@ -417,6 +428,10 @@ impl Engine {
         let kept = feed.pages.kept;
         let bytes = feed.pages.bytes;
         let ms = (Ktime::ktime_get() - start).to_ms();
+        let silent = matches!(r, Err(e) if errno::is_transient_net(e))
+            && feed.error.is_none()
+            && !feed.pages.met
+            && !feed.stopped;
         match (r, feed.error) {
             (_, Some(e)) => {
                 pr_err!(
@@ -455,9 +470,16 @@ impl Engine {
                 self.sequential_end(which, abi::LOADSET_STOPPED);
             }
             (Err(e), None) => {
-                pr_warn!("{what} {text}: transfer failed ({e:?})\n");
-                self.sequential_retry(which);
+                pr_warn!("{what} {text}: transfer failed ({e:?}) from {server}\n");
+                self.sequential_retry(which, servers.len());
             }
+        }
+        // The next try of it, by whichever fetcher, starts over; this
+        // fetcher asks the next server from now on.
+        if silent {
+            io.failover(servers);
+        } else {
+            io.answered(servers);
         }
     }
 
@@ -510,18 +532,20 @@ impl Engine {
     }
 
     /// The transfer of the loading set or the stream found no answer:
-    /// again later, a few times (from its start: TFTP cannot resume a
-    /// transfer; the pages kept stay and are not kept twice).
-    fn sequential_retry(&self, which: Sequential) {
+    /// again later, a few times for each of `servers` servers (from its
+    /// start: TFTP cannot resume a transfer; the pages kept stay and are
+    /// not kept twice).
+    fn sequential_retry(&self, which: Sequential, servers: usize) {
         let mut ws = self.ws.lock();
         ws.coming = KVVec::new();
         let f = &mut ws.files[which.slot()];
         f.tries = f.tries.saturating_add(1);
-        let give_up = f.tries >= LOADSET_TRIES;
+        let most = LOADSET_TRIES.saturating_mul(u32::try_from(servers.max(1)).unwrap_or(1));
+        let give_up = f.tries >= most;
         drop(ws);
         if give_up {
             let what = which.what();
-            pr_err!("{what}: no answer {LOADSET_TRIES} times, going on without it\n");
+            pr_err!("{what}: no answer {most} times, going on without it\n");
             self.sequential_end(which, abi::LOADSET_REFUSED);
         } else {
             *which.stage(&mut self.state.lock()) = Stage::Urgent;

@@ -16,10 +16,19 @@
 //! jumps. Anything that fails before the jump gives the load up and says
 //! why; the system runs on as before.
 //!
+//! The image may be on mirrors of the primary server too
+//! (`LAZYRESUME_IOC_MIRRORS`). A transfer that finds no answer goes on
+//! from the next server: from the file's start, since TFTP cannot resume
+//! a transfer, and for `pageset1` skipping the segments already checked
+//! and loaded. Whatever the server, everything is checked as above, so a
+//! mirror cannot change what is restored. The hand-off carries the list
+//! to the restored kernel, whose fetchers spread over it.
+//!
 //! `resume` uses `store` (to point it at the client's server), `tftp` and
 //! `sys`.
 
 use core::fmt::{self, Write};
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use kernel::alloc::KVVec;
 use kernel::page::PAGE_SIZE;
@@ -27,7 +36,7 @@ use kernel::prelude::*;
 use kernel::time::Ktime;
 
 use crate::fetch::{self, timeline, Engine};
-use crate::shared::abi::{self, REASON_LEN};
+use crate::shared::abi::{self, MIRRORS_MAX, REASON_LEN, SERVERS_MAX, SERVER_SIZE};
 use crate::shared::image::{
     self, Encoding, FormatError, Manifest, SegmentChecker, SegmentError, SegmentSums,
     KERNEL_ID_LEN, SEGMENT_LEN,
@@ -35,7 +44,7 @@ use crate::shared::image::{
 use crate::shared::image_blocks::{DecodeError, Decoder, BLOCK_LEN};
 use crate::shared::image_loadset;
 use crate::sys::abi::{as_bytes, read_from_bytes};
-use crate::sys::errno::{ebadmsg, ekeyrejected, enokey, estale, etimedout};
+use crate::sys::errno::{ebadmsg, ekeyrejected, enokey, estale, etimedout, is_transient_net};
 use crate::sys::hibernate::{self, Loader};
 use crate::sys::lz4;
 use crate::sys::net::SockAddrV4;
@@ -54,6 +63,9 @@ const DEFAULT_RTO_MS: u32 = 500;
 /// more seconds per MiB of pageset1 (slow debug kernels under emulation).
 const DEFAULT_DEADLINE_MS: u32 = 60_000;
 const DEFAULT_DEADLINE_MS_PER_MIB: u64 = 2000;
+/// With mirrors, a transfer the server leaves without progress this long
+/// goes on from the next server rather than wait for its deadline.
+const FAILOVER_SILENCE_MS: u32 = 5000;
 
 /// First bytes of a hand-off written by this module.
 const HANDOFF_MAGIC: [u8; 8] = *b"LZRHANDO";
@@ -68,7 +80,185 @@ const HANDOFF_MANIFEST_END: usize = HANDOFF_END + image::MANIFEST_LEN;
 /// Then the boot kernel's events of the timeline, the time-stamp counter
 /// at the jump and its rate (`fetch::timeline`).
 const HANDOFF_TIMELINE_END: usize = HANDOFF_MANIFEST_END + timeline::HANDOFF_LEN;
-const _: () = assert!(HANDOFF_TIMELINE_END <= PAGE_SIZE);
+/// Then the mirrors: their number and the index of the server the boot
+/// kernel fetched from last (two `u32`s), and [`MIRRORS_MAX`] `struct
+/// lazyresume_server`s. A hand-off without (zeros) has none.
+const HANDOFF_MIRRORS: usize = HANDOFF_TIMELINE_END + 8;
+const HANDOFF_MIRRORS_END: usize = HANDOFF_MIRRORS + MIRRORS_MAX * SERVER_SIZE;
+const _: () = assert!(HANDOFF_MIRRORS_END <= PAGE_SIZE);
+
+/// The mirrors of the next resume (`LAZYRESUME_IOC_MIRRORS`): set by the
+/// control device before the resume, read by it. The device's context
+/// owns them.
+pub(crate) struct Mirrors {
+    /// Each as [`pack`] makes it.
+    slots: [AtomicU64; MIRRORS_MAX],
+    /// How many of `slots` count.
+    count: AtomicUsize,
+}
+
+impl Mirrors {
+    /// None.
+    pub(crate) const fn new() -> Self {
+        Self {
+            slots: [const { AtomicU64::new(0) }; MIRRORS_MAX],
+            count: AtomicUsize::new(0),
+        }
+    }
+
+    /// Names the mirrors of the primary server of the next resume (at
+    /// most [`MIRRORS_MAX`], checked unicast by the caller); none clears
+    /// them.
+    pub(crate) fn set(&self, list: &[SockAddrV4]) -> Result {
+        if list.len() > MIRRORS_MAX {
+            return Err(EINVAL);
+        }
+        // A resume that reads meanwhile sees no mirrors or these.
+        self.count.store(0, Ordering::Release);
+        for (slot, m) in self.slots.iter().zip(list) {
+            slot.store(pack(*m), Ordering::Relaxed);
+        }
+        self.count.store(list.len(), Ordering::Release);
+        Ok(())
+    }
+}
+
+/// A server as one word: its address, then its port.
+fn pack(s: SockAddrV4) -> u64 {
+    (u64::from(u32::from_be_bytes(s.addr)) << 16) | u64::from(s.port)
+}
+
+/// The server [`pack`] made `v` of.
+fn unpack(v: u64) -> SockAddrV4 {
+    SockAddrV4 {
+        addr: ((v >> 16) as u32).to_be_bytes(),
+        port: v as u16,
+    }
+}
+
+/// The servers of a resume, the primary first, and the one its
+/// transfers go to now.
+struct Servers {
+    list: [SockAddrV4; SERVERS_MAX],
+    count: usize,
+    at: usize,
+}
+
+impl Servers {
+    /// `primary` and the `mirrors` set for this resume.
+    fn new(primary: SockAddrV4, mirrors: &Mirrors) -> Self {
+        let mut list = [primary; SERVERS_MAX];
+        let n = mirrors.count.load(Ordering::Acquire).min(MIRRORS_MAX);
+        for (dst, src) in list[1..].iter_mut().zip(&mirrors.slots[..n]) {
+            *dst = unpack(src.load(Ordering::Relaxed));
+        }
+        Self {
+            list,
+            count: n + 1,
+            at: 0,
+        }
+    }
+
+    /// `primary` and the mirrors of the hand-off's bytes `b` (from its
+    /// mirror count on), the current one the boot kernel's last.
+    fn from_handoff(primary: SockAddrV4, b: &[u8]) -> Self {
+        let mut list = [primary; SERVERS_MAX];
+        let word = |at: usize| {
+            b.get(at..)
+                .and_then(|w| w.first_chunk::<4>())
+                .map_or(0, |c| u32::from_ne_bytes(*c) as usize)
+        };
+        let n = word(0).min(MIRRORS_MAX);
+        let at = word(4).min(n);
+        let slots = b.get(8..).unwrap_or(&[]).chunks_exact(SERVER_SIZE);
+        for (dst, src) in list[1..=n].iter_mut().zip(slots) {
+            if let Some(m) = read_from_bytes::<abi::Server>(src) {
+                *dst = SockAddrV4 {
+                    addr: m.addr,
+                    port: m.port,
+                };
+            }
+        }
+        Self {
+            list,
+            count: n + 1,
+            at,
+        }
+    }
+
+    /// The servers from the current one on, then those before it, and
+    /// how many: the restored kernel's fetchers start on the first ones,
+    /// so after a failover of the boot kernel they start on the server
+    /// that answered rather than wait for the silent one again.
+    fn current_first(&self) -> ([SockAddrV4; SERVERS_MAX], usize) {
+        let mut out = self.list;
+        for (k, dst) in out[..self.count].iter_mut().enumerate() {
+            *dst = self.list[(self.at + k) % self.count];
+        }
+        (out, self.count)
+    }
+
+    /// The server transfers go to now.
+    fn current(&self) -> SockAddrV4 {
+        self.list[self.at]
+    }
+
+    /// The mirrors, for the hand-off.
+    fn mirrors(&self) -> &[SockAddrV4] {
+        &self.list[1..self.count]
+    }
+
+    /// `opts` with a silence limit if there is a server to go on with.
+    fn options(&self, opts: &TransferOptions) -> TransferOptions {
+        TransferOptions {
+            silence_ms: if self.count > 1 {
+                FAILOVER_SILENCE_MS
+            } else {
+                0
+            },
+            ..*opts
+        }
+    }
+
+    /// Fetches `name` into `sink` from the current server. A transfer
+    /// that finds no answer (not one the server or the sink refused) goes
+    /// on from the next server, once `restart` made the sink ready for
+    /// the file from its start (it says `false` if it cannot), until
+    /// every server had its turn.
+    fn fetch<S: Sink>(
+        &mut self,
+        name: &[u8],
+        opts: &TransferOptions,
+        sink: &mut S,
+        mut restart: impl FnMut(&mut S) -> bool,
+    ) -> Result<client::Report> {
+        let opts = self.options(opts);
+        let mut tries = 1;
+        loop {
+            let server = self.current();
+            let e = match client::fetch(server, name, &opts, sink) {
+                Ok(report) => return Ok(report),
+                Err(e) => e,
+            };
+            if !no_answer(e) || tries >= self.count || !restart(sink) {
+                return Err(e);
+            }
+            tries += 1;
+            self.at = (self.at + 1) % self.count;
+            pr_warn!(
+                "{}: no answer from {server}; going on from {}\n",
+                text(name),
+                self.current()
+            );
+        }
+    }
+}
+
+/// Whether a transfer failed for lack of an answer: another server may
+/// give one.
+fn no_answer(e: Error) -> bool {
+    is_transient_net(e) && e != EINTR
+}
 
 /// Why a resume failed, for the log and the caller; truncated to what
 /// `struct lazyresume_resume` holds.
@@ -161,6 +351,14 @@ struct VecSink {
     limit: usize,
 }
 
+impl VecSink {
+    /// Drops what came, for the file from its start.
+    fn restart(&mut self) -> bool {
+        self.data = KVVec::new();
+        true
+    }
+}
+
 impl Sink for VecSink {
     fn write(&mut self, offset: u64, data: &[u8]) -> Result {
         if offset != self.data.len() as u64 || self.data.len() + data.len() > self.limit {
@@ -199,6 +397,9 @@ struct LoaderSink<'a> {
     checker: SegmentChecker<'a>,
     segment: KVVec<u8>,
     len: u64,
+    /// Bytes of a restarted transfer already checked and loaded from an
+    /// earlier one: skipped.
+    skip: u64,
     /// Bytes the manifest announces: more is refused.
     expected: u64,
     /// The decoder of an LZ4-encoded `pageset1`, `None` for a raw one.
@@ -211,12 +412,34 @@ struct LoaderSink<'a> {
     segment_error: Option<SegmentError<Error>>,
 }
 
+impl LoaderSink<'_> {
+    /// Makes ready for the file from its start, from another server: the
+    /// segments checked and loaded stay, and are skipped when they come
+    /// again; the bytes of the one not complete are dropped. `false` if
+    /// the transfer ended for something else than a silent server.
+    fn restart(&mut self) -> bool {
+        if self.load_error.is_some() || self.decode_error.is_some() || self.segment_error.is_some()
+        {
+            return false;
+        }
+        self.skip = self.checker.restart();
+        self.len = 0;
+        true
+    }
+}
+
 impl Sink for LoaderSink<'_> {
     fn write(&mut self, offset: u64, data: &[u8]) -> Result {
         if offset != self.len || self.len + data.len() as u64 > self.expected {
             return Err(EFBIG);
         }
         self.len += data.len() as u64;
+        // Loaded already, from the server before.
+        let seen = usize::try_from(self.skip.saturating_sub(offset)).unwrap_or(usize::MAX);
+        let data = data.get(seen.min(data.len())..).unwrap_or(&[]);
+        if data.is_empty() {
+            return Ok(());
+        }
         let Self {
             loader,
             checker,
@@ -264,7 +487,7 @@ impl Sink for LoaderSink<'_> {
 /// the key), as is a network error: an image that cannot be fetched is
 /// not resumed.
 fn check_signature(
-    server: SockAddrV4,
+    servers: &mut Servers,
     image: &[u8],
     opts: &TransferOptions,
     manifest: &[u8],
@@ -277,7 +500,7 @@ fn check_signature(
         data: KVVec::new(),
         limit: image::MAX_SIGNATURE_LEN,
     };
-    let (error, problem) = match client::fetch(server, &name, opts, &mut sig) {
+    let (error, problem) = match servers.fetch(&name, opts, &mut sig, VecSink::restart) {
         Ok(_) => match signature::verify(manifest, &sig.data) {
             Ok(()) => return Ok(true),
             Err(rejection) => refusal(rejection),
@@ -295,7 +518,12 @@ fn check_signature(
             return Err(fail(
                 r,
                 e,
-                format_args!("cannot fetch {} from {server}: {}", text(&name), why(e)),
+                format_args!(
+                    "cannot fetch {} from {}: {}",
+                    text(&name),
+                    servers.current(),
+                    why(e)
+                ),
             ))
         }
     };
@@ -358,6 +586,7 @@ pub(crate) fn resume(
     engine: &Engine,
     req: &abi::Resume,
     server: SockAddrV4,
+    mirrors: &Mirrors,
     r: &mut Reason,
 ) -> Result<Loaded> {
     let start = Ktime::ktime_get();
@@ -379,6 +608,7 @@ pub(crate) fn resume(
         ));
     }
     let opts = options(req, r)?;
+    let mut servers = Servers::new(server, mirrors);
 
     // The manifest.
     let name = file_name(image, image::MANIFEST_NAME)
@@ -387,13 +617,20 @@ pub(crate) fn resume(
         data: KVVec::new(),
         limit: MAX_MANIFEST,
     };
-    client::fetch(server, &name, &opts, &mut manifest).map_err(|e| {
-        fail(
-            r,
-            e,
-            format_args!("cannot fetch {} from {server}: {}", text(&name), why(e)),
-        )
-    })?;
+    servers
+        .fetch(&name, &opts, &mut manifest, VecSink::restart)
+        .map_err(|e| {
+            fail(
+                r,
+                e,
+                format_args!(
+                    "cannot fetch {} from {}: {}",
+                    text(&name),
+                    servers.current(),
+                    why(e)
+                ),
+            )
+        })?;
     timeline.mark(abi::TL_MANIFEST_FETCHED);
     let m = Manifest::parse(&manifest.data, sha256::digest)
         .map_err(|e: FormatError| fail(r, EINVAL, format_args!("{}: {e}", text(&name))))?;
@@ -401,7 +638,7 @@ pub(crate) fn resume(
     // The signature first: nothing else of the manifest is acted on
     // before it is known to come from a trusted key.
     let verified = check_signature(
-        server,
+        &mut servers,
         image,
         &opts,
         &manifest.data,
@@ -471,7 +708,8 @@ pub(crate) fn resume(
         data: KVVec::new(),
         limit: sums_len,
     };
-    client::fetch(server, &name, &opts, &mut sums).map_err(|e| {
+    let fetched = servers.fetch(&name, &opts, &mut sums, VecSink::restart);
+    fetched.map_err(|e| {
         if e == EFBIG {
             fail(
                 r,
@@ -485,7 +723,12 @@ pub(crate) fn resume(
             fail(
                 r,
                 e,
-                format_args!("cannot fetch {} from {server}: {}", text(&name), why(e)),
+                format_args!(
+                    "cannot fetch {} from {}: {}",
+                    text(&name),
+                    servers.current(),
+                    why(e)
+                ),
             )
         }
     })?;
@@ -515,13 +758,14 @@ pub(crate) fn resume(
         checker: SegmentChecker::new(sums),
         segment,
         len: 0,
+        skip: 0,
         expected: h.pageset1_len,
         blocks,
         load_error: None,
         decode_error: None,
         segment_error: None,
     };
-    if let Err(e) = client::fetch(server, &name, &opts, &mut sink) {
+    if let Err(e) = servers.fetch(&name, &opts, &mut sink, LoaderSink::restart) {
         return Err(match sink.load_error {
             Some(l) if l == ENOMEM => fail(
                 r,
@@ -545,7 +789,12 @@ pub(crate) fn resume(
                 (None, None) => fail(
                     r,
                     e,
-                    format_args!("cannot fetch {} from {server}: {}", text(&name), why(e)),
+                    format_args!(
+                        "cannot fetch {} from {}: {}",
+                        text(&name),
+                        servers.current(),
+                        why(e)
+                    ),
                 ),
             },
         });
@@ -605,10 +854,26 @@ pub(crate) fn resume(
         }
         // The jump is now: nothing but the log line below is left.
         page[HANDOFF_MANIFEST_END..HANDOFF_TIMELINE_END].copy_from_slice(&timeline.to_handoff());
+        let mirrors = servers.mirrors();
+        page[HANDOFF_TIMELINE_END..HANDOFF_TIMELINE_END + 4]
+            .copy_from_slice(&(mirrors.len() as u32).to_ne_bytes());
+        page[HANDOFF_TIMELINE_END + 4..HANDOFF_MIRRORS]
+            .copy_from_slice(&(servers.at as u32).to_ne_bytes());
+        for (slot, m) in page[HANDOFF_MIRRORS..HANDOFF_MIRRORS_END]
+            .chunks_exact_mut(SERVER_SIZE)
+            .zip(mirrors)
+        {
+            let m = abi::Server {
+                addr: m.addr,
+                port: m.port,
+                reserved: 0,
+            };
+            slot.copy_from_slice(as_bytes(&m));
+        }
     })
     .map_err(|e| fail(r, e, format_args!("hand-off page busy")))?;
     pr_info!(
-        "resuming image {} generation {} ({}) from {server} ({} MiB of pageset1, {} MiB fetched)\n",
+        "resuming image {} generation {} ({}) from {} ({} MiB of pageset1, {} MiB fetched)\n",
         text(image),
         h.generation,
         if verified {
@@ -616,6 +881,7 @@ pub(crate) fn resume(
         } else {
             "NOT signed"
         },
+        servers.current(),
         h.snapshot_len >> 20,
         len >> 20
     );
@@ -635,6 +901,7 @@ pub(crate) fn resume(
 pub(crate) fn adopt(engine: &Engine) -> Result<abi::Adopt> {
     let mut manifest = [0u8; image::MANIFEST_LEN];
     let mut events = [0u8; timeline::HANDOFF_LEN];
+    let mut mirrors = [0u8; HANDOFF_MIRRORS_END - HANDOFF_TIMELINE_END];
     let (magic_ok, id, adopt) = hibernate::with_handoff(|page| {
         let magic_ok = page[..HANDOFF_ID] == HANDOFF_MAGIC;
         let mut id = [0u8; KERNEL_ID_LEN];
@@ -643,6 +910,7 @@ pub(crate) fn adopt(engine: &Engine) -> Result<abi::Adopt> {
         let adopt: Option<abi::Adopt> = read_from_bytes(&page[HANDOFF_ADOPT..HANDOFF_END]);
         manifest.copy_from_slice(&page[HANDOFF_END..HANDOFF_MANIFEST_END]);
         events.copy_from_slice(&page[HANDOFF_MANIFEST_END..HANDOFF_TIMELINE_END]);
+        mirrors.copy_from_slice(&page[HANDOFF_TIMELINE_END..HANDOFF_MIRRORS_END]);
         // Taken once: a second call finds nothing.
         page.fill(0);
         (magic_ok, id, adopt)
@@ -666,13 +934,15 @@ pub(crate) fn adopt(engine: &Engine) -> Result<abi::Adopt> {
     let image = abi::c_str_bytes(&adopt.image).ok_or(EINVAL)?;
     // "<image>/p2-": the image may have been renamed since the capture.
     let prefix = file_name(image, image::CHUNK_PREFIX)?;
-    engine.store().retarget(
+    let servers = Servers::from_handoff(
         SockAddrV4 {
             addr: adopt.id.server,
             port,
         },
-        &prefix,
-    )?;
+        &mirrors,
+    );
+    let (order, n) = servers.current_first();
+    engine.store().retarget(&order[..n], &prefix)?;
     // The timeline: the boot kernel's events, this kernel's from now on
     // (the adoption's time is the resume's, `since_resume_ns`), and the
     // lanes sampled until complete.
@@ -691,10 +961,6 @@ pub(crate) fn adopt(engine: &Engine) -> Result<abi::Adopt> {
     if let Ok(m) = Manifest::parse(&manifest, sha256::digest) {
         let file = |name| -> Result<fetch::Loadset> {
             Ok(fetch::Loadset {
-                server: SockAddrV4 {
-                    addr: adopt.id.server,
-                    port,
-                },
                 name: file_name(image, name)?,
                 manifest_sha256: sha256::digest(&manifest),
                 header: m.header,
@@ -705,16 +971,14 @@ pub(crate) fn adopt(engine: &Engine) -> Result<abi::Adopt> {
         engine.set_stream(file(image_loadset::STREAM_NAME)?);
     }
     pr_info!(
-        "resumed image {}: identity {}.{}.{}.{}, pages from {}.{}.{}.{}:{port}\n",
+        "resumed image {}: identity {}.{}.{}.{}, pages from {} and {} more servers\n",
         text(abi::c_str_bytes(&adopt.image).unwrap_or(b"")),
         adopt.id.addr[0],
         adopt.id.addr[1],
         adopt.id.addr[2],
         adopt.id.addr[3],
-        adopt.id.server[0],
-        adopt.id.server[1],
-        adopt.id.server[2],
-        adopt.id.server[3],
+        servers.current(),
+        servers.count - 1,
     );
     Ok(adopt)
 }

@@ -476,12 +476,12 @@ impl PageStore {
         Ok((moved, ns))
     }
 
-    /// Fetches pages of the `tftp` backend from `server`, under `prefix`,
-    /// from now on (the restored kernel of a client, whose server and
-    /// image the boot kernel named).
-    pub(crate) fn retarget(&self, server: SockAddrV4, prefix: &[u8]) -> Result {
+    /// Fetches pages of the `tftp` backend from `servers` (the primary
+    /// first), under `prefix`, from now on (the restored kernel of a
+    /// client, whose servers and image the boot kernel named).
+    pub(crate) fn retarget(&self, servers: &[SockAddrV4], prefix: &[u8]) -> Result {
         if let Some(r) = &mut self.store.lock().remote {
-            r.retarget(server, prefix)?;
+            r.retarget(servers, prefix)?;
         }
         Ok(())
     }

@@ -9,6 +9,11 @@
 //! (an image's chunk file, `Documentation/image-format.rst`) only the
 //! pages that are not zero, in LZ4 blocks, and a file of zeros is not
 //! there at all. Pages of zeros are never fetched (nor uploaded).
+//!
+//! The files may be on several servers that hold the same image: a
+//! primary and its mirrors. Each transfer names the server it asks
+//! (the fetch engine's fetchers each keep one, and move to the next when
+//! it stops answering); uploads go to the first (a capture has one).
 
 use core::fmt::Write;
 use core::num::NonZeroU64;
@@ -17,7 +22,7 @@ use kernel::page::PAGE_SIZE;
 use kernel::prelude::*;
 
 use super::FetchError;
-use crate::shared::abi::TFTP_PREFIX_LEN;
+use crate::shared::abi::{SERVERS_MAX, TFTP_PREFIX_LEN};
 use crate::shared::image_blocks::max_encoded_len;
 use crate::sys::errno::is_transient_net;
 use crate::sys::net::SockAddrV4;
@@ -42,10 +47,19 @@ const UPLOAD_DEADLINE_MS: u32 = 10_000;
 /// Length of a page's file name: the prefix and 16 hex digits.
 const NAME_LEN: usize = TFTP_PREFIX_LEN + 16;
 
+/// An unset slot of [`TftpSource::servers`].
+const NO_SERVER: SockAddrV4 = SockAddrV4 {
+    addr: [0; 4],
+    port: 0,
+};
+
 /// Where the pages are, and how to fetch them.
 #[derive(Clone, PartialEq, Eq)]
 pub(crate) struct TftpSource {
-    server: SockAddrV4,
+    /// The servers, the first where the fetchers start; `count` of
+    /// them, at least one.
+    servers: [SockAddrV4; SERVERS_MAX],
+    count: usize,
     prefix: [u8; TFTP_PREFIX_LEN],
     prefix_len: usize,
     blksize: u16,
@@ -72,8 +86,11 @@ impl TftpSource {
         p.get_mut(..prefix.len())
             .ok_or(EINVAL)?
             .copy_from_slice(prefix);
+        let mut servers = [NO_SERVER; SERVERS_MAX];
+        servers[0] = server;
         Ok(Self {
-            server,
+            servers,
+            count: 1,
             prefix: p,
             prefix_len: prefix.len(),
             blksize,
@@ -83,21 +100,36 @@ impl TftpSource {
         })
     }
 
-    /// Fetches from `server`, under `prefix`, from now on.
-    pub(crate) fn retarget(&mut self, server: SockAddrV4, prefix: &[u8]) -> Result {
+    /// Fetches from `servers` (at most [`SERVERS_MAX`]; the first is
+    /// where the fetchers start, uploads go to it), under `prefix`, from
+    /// now on.
+    pub(crate) fn retarget(&mut self, servers: &[SockAddrV4], prefix: &[u8]) -> Result {
         let mut p = [0u8; TFTP_PREFIX_LEN];
         p.get_mut(..prefix.len())
             .ok_or(EINVAL)?
             .copy_from_slice(prefix);
-        self.server = server;
+        if servers.is_empty() {
+            return Err(EINVAL);
+        }
+        let mut list = [NO_SERVER; SERVERS_MAX];
+        list.get_mut(..servers.len())
+            .ok_or(EINVAL)?
+            .copy_from_slice(servers);
+        self.servers = list;
+        self.count = servers.len();
         self.prefix = p;
         self.prefix_len = prefix.len();
         Ok(())
     }
 
-    /// The server.
+    /// The first server (the primary, or where a resume found an answer).
     pub(crate) fn server(&self) -> SockAddrV4 {
-        self.server
+        self.servers[0]
+    }
+
+    /// The servers, the first where the fetchers start.
+    pub(crate) fn servers(&self) -> &[SockAddrV4] {
+        &self.servers[..self.count]
     }
 
     /// The page file prefix.
@@ -134,6 +166,8 @@ impl TftpSource {
             windowsize: 1,
             rto_ms: self.rto_ms,
             deadline_ms,
+            // The deadline is short already.
+            silence_ms: 0,
             // The engine logs its own, rate-limited, line.
             log_failures: false,
             pool_port: true,
@@ -158,12 +192,15 @@ impl TftpSource {
         self.blksize
     }
 
-    /// Fetches file `chunk` into `buf` with `endpoint`, asking for
-    /// `windowsize`, giving up after `deadline_ms`; returns its length,
-    /// which is whole pages in a raw file.
+    /// Fetches file `chunk` into `buf` from server `server` (an index
+    /// into [`Self::servers`], taken modulo their number) with
+    /// `endpoint`, asking for `windowsize`, giving up after
+    /// `deadline_ms`; returns its length, which is whole pages in a raw
+    /// file.
     pub(crate) fn fetch_chunk(
         &self,
         endpoint: &mut Endpoint,
+        server: usize,
         chunk: u64,
         buf: &mut [u8],
         windowsize: u16,
@@ -174,7 +211,12 @@ impl TftpSource {
             ..self.options(deadline_ms.min(FETCH_DEADLINE_MS))
         };
         let r = self.with_name(chunk, |name| {
-            endpoint.fetch(self.server, name, &opts, &mut SliceSink(buf))
+            endpoint.fetch(
+                self.servers[server % self.count],
+                name,
+                &opts,
+                &mut SliceSink(buf),
+            )
         });
         let length = match r {
             Ok(report) => report.length,
@@ -197,7 +239,7 @@ impl TftpSource {
         let mut source = SliceSource(page);
         self.with_name(index, |name| {
             client::upload(
-                self.server,
+                self.server(),
                 name,
                 &TransferOptions {
                     log_failures: true,

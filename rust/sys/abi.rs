@@ -91,6 +91,8 @@ plain_bytes! {
     Timeline {
         op, event, mark_ns, samples, count, total, period_ms, flags, known, event_ns,
     }
+    Server { addr, port, reserved }
+    Mirrors { op, count, server, transfers, failovers }
 }
 
 /// The bytes of `v`, as `UserSliceWriter::write` copies them (the

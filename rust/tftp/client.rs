@@ -50,6 +50,10 @@ pub(crate) struct TransferOptions {
     pub(crate) rto_ms: u32,
     /// Deadline for the whole transfer.
     pub(crate) deadline_ms: u32,
+    /// Gives up (`ETIMEDOUT`) once the server has not made the transfer
+    /// progress for this long, 0 for never: where another server can
+    /// take over, a silent one is left sooner than at the deadline.
+    pub(crate) silence_ms: u32,
     /// Log a line naming server, file and reason when the transfer fails
     /// (callers that log their own summary turn it off).
     pub(crate) log_failures: bool,
@@ -115,6 +119,7 @@ impl TransferOptions {
             windowsize: req.windowsize.max(1),
             rto_ms: or(req.rto_ms, defaults.rto_ms),
             deadline_ms: or(req.deadline_ms, defaults.deadline_ms),
+            silence_ms: 0,
             log_failures: true,
             pool_port: false,
         })
@@ -245,6 +250,9 @@ struct Transport<'a> {
     /// When the retransmission timer was last restarted (by progress or a
     /// retransmission): it measures time without progress.
     last_progress_ms: u64,
+    /// When the server last made the transfer progress (not restarted by
+    /// retransmissions): for [`TransferOptions::silence_ms`].
+    answered_ms: u64,
     retransmits: u32,
     /// When the last packet to the server that asks for an answer left
     /// (nanoseconds since `start`, 0 for none): the start of a round-trip
@@ -274,6 +282,7 @@ impl<'a> Transport<'a> {
             start: Ktime::ktime_get(),
             rto_ms: RTT.rto_ms(opts.rto_ms, MAX_RTO_MS),
             last_progress_ms: 0,
+            answered_ms: 0,
             retransmits: 0,
             sent_ns: core::cell::Cell::new(0),
             retransmitted: false,
@@ -343,6 +352,7 @@ impl<'a> Transport<'a> {
         }
         self.retransmitted = false;
         self.last_progress_ms = now_ns / 1_000_000;
+        self.answered_ms = self.last_progress_ms;
         self.rto_ms = RTT.rto_ms(self.opts.rto_ms, MAX_RTO_MS);
     }
 
@@ -381,6 +391,16 @@ impl<'a> Transport<'a> {
                     self.retransmits
                 );
             }
+            let silence_ms = u64::from(self.opts.silence_ms);
+            if silence_ms != 0 && now_ms.saturating_sub(self.answered_ms) >= silence_ms {
+                fail!(
+                    self,
+                    etimedout(),
+                    "no answer for {} ms ({} retransmits)",
+                    silence_ms,
+                    self.retransmits
+                );
+            }
             let timer_ms = self.last_progress_ms + u64::from(self.rto_ms);
             if now_ms >= timer_ms {
                 self.retransmits = self.retransmits.saturating_add(1);
@@ -394,7 +414,11 @@ impl<'a> Transport<'a> {
                 self.last_progress_ms = now_ms;
                 return Ok(Wait::Timeout);
             }
-            let wait_ms = (timer_ms.min(deadline_ms) - now_ms) as u32;
+            let mut until_ms = timer_ms.min(deadline_ms);
+            if silence_ms != 0 {
+                until_ms = until_ms.min(self.answered_ms + silence_ms);
+            }
+            let wait_ms = (until_ms - now_ms) as u32;
             match self.sock.recv_from(buf, msecs_to_jiffies(wait_ms)) {
                 Ok((n, from)) => return Ok(Wait::Packet(n, from)),
                 Err(e) if e == EAGAIN => continue,

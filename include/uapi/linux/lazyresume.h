@@ -18,7 +18,7 @@
 #include <linux/types.h>
 
 #define LAZYRESUME_ABI_MAJOR 3
-#define LAZYRESUME_ABI_MINOR 2
+#define LAZYRESUME_ABI_MINOR 3
 
 /* ioctl type byte, see Documentation/userspace-api/ioctl/ioctl-number.rst */
 #define LAZYRESUME_IOC_MAGIC 0xB9
@@ -589,5 +589,58 @@ struct lazyresume_timeline {
 
 #define LAZYRESUME_IOC_TIMELINE \
 	_IOWR(LAZYRESUME_IOC_MAGIC, 0x10, struct lazyresume_timeline)
+
+/* lazyresume_mirrors.op (ABI 3.3) */
+#define LAZYRESUME_MIRRORS_SET 0 /* the mirrors of the next resume */
+#define LAZYRESUME_MIRRORS_GET 1 /* the servers in use, and their counters */
+#define LAZYRESUME_MIRRORS_MAX 4 /* mirrors besides the primary server */
+#define LAZYRESUME_SERVERS_MAX 5 /* the primary and its mirrors */
+
+/**
+ * struct lazyresume_server - a TFTP server
+ * @addr:     IPv4 address, most significant byte first
+ * @port:     UDP port, 0 means 69
+ * @reserved: must be zero
+ */
+struct lazyresume_server {
+	__u8 addr[4];
+	__u16 port;
+	__u16 reserved;
+};
+
+/**
+ * struct lazyresume_mirrors - argument of LAZYRESUME_IOC_MIRRORS (ABI 3.3):
+ * the servers that hold the same image as the primary one
+ * @op:        LAZYRESUME_MIRRORS_*
+ * @count:     SET: in, mirrors in @server (at most LAZYRESUME_MIRRORS_MAX);
+ *             GET: out, servers in use (first the one the boot
+ *             kernel fetched pageset1 from: the primary, unless it
+ *             failed over; then the others in their order; 0 if pages
+ *             come from no server)
+ * @server:    SET: in, the mirrors; GET: out, the servers
+ * @transfers: GET: out, page transfers each server answered
+ * @failovers: GET: out, transfers of each server that found no answer,
+ *             after which the fetcher went on with the next server
+ *
+ * SET (CAP_SYS_ADMIN and CAP_NET_ADMIN) names the mirrors of the primary
+ * server of the next LAZYRESUME_IOC_RESUME (@id.server): a transfer of
+ * the manifest or pageset1 that finds no answer goes on from the next
+ * server; the restored kernel fetches pageset2 from all of them, and a
+ * fetcher whose server stops answering moves to the next.  What a
+ * server sends is checked as before (signature and hashes), whichever
+ * it is.  Count 0 clears the list.  EINVAL for more than
+ * LAZYRESUME_MIRRORS_MAX mirrors, an address that is not unicast or a
+ * reserved field that is not zero.  GET needs no privilege.
+ */
+struct lazyresume_mirrors {
+	__u32 op;
+	__u32 count;
+	struct lazyresume_server server[LAZYRESUME_SERVERS_MAX];
+	__u64 transfers[LAZYRESUME_SERVERS_MAX];
+	__u64 failovers[LAZYRESUME_SERVERS_MAX];
+};
+
+#define LAZYRESUME_IOC_MIRRORS \
+	_IOWR(LAZYRESUME_IOC_MAGIC, 0x11, struct lazyresume_mirrors)
 
 #endif /* _UAPI_LINUX_LAZYRESUME_H */

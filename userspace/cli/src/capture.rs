@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use lazyresume_abi as abi;
 use lazyresume_image::{Encoding, Header, Manifest, HASH_LEN};
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, SocketAddrV4};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -438,6 +438,32 @@ fn put_pageset2(
     Ok(())
 }
 
+/// The servers pages come from but `server`, for the hook: ADDRESS:PORT,
+/// comma-separated (empty without mirrors, or before ABI 3.3).
+fn mirrors_env(dev: &Device, server: SocketAddrV4) -> String {
+    let mut m = abi::Mirrors {
+        op: abi::MIRRORS_GET,
+        ..Default::default()
+    };
+    if dev.mirrors(&mut m).is_err() {
+        return String::new();
+    }
+    let n = (m.count as usize).min(abi::SERVERS_MAX);
+    // The module lists first the server the boot kernel found answering,
+    // which need not be the one the hook asks first; port 0 is 69.
+    let server = match server.port() {
+        0 => SocketAddrV4::new(*server.ip(), 69),
+        _ => server,
+    };
+    m.server[..n]
+        .iter()
+        .map(|s| SocketAddrV4::new(Ipv4Addr::from(s.addr), s.port))
+        .filter(|&s| s != server)
+        .map(|s| s.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// In a client that resumed the image: take over its identity, thaw user
 /// space, run the hook.
 fn resumed(dev: &Device, mut snap: Snapshot, hook: Option<&Path>) -> Result<()> {
@@ -480,7 +506,14 @@ fn resumed(dev: &Device, mut snap: Snapshot, hook: Option<&Path>) -> Result<()> 
             .env("LAZYRESUME_MAC", netconf::mac_text(&a.id.mac))
             .env("LAZYRESUME_ADDR", Ipv4Addr::from(a.id.addr).to_string())
             .env("LAZYRESUME_SERVER", Ipv4Addr::from(a.id.server).to_string())
-            .env("LAZYRESUME_PORT", a.id.port.to_string());
+            .env("LAZYRESUME_PORT", a.id.port.to_string())
+            .env(
+                "LAZYRESUME_MIRRORS",
+                mirrors_env(
+                    dev,
+                    SocketAddrV4::new(Ipv4Addr::from(a.id.server), a.id.port),
+                ),
+            );
         }
         let st = cmd
             .status()

@@ -199,6 +199,12 @@ impl Device {
         }
     }
 
+    /// `LAZYRESUME_IOC_MIRRORS`: `req` comes back with the out fields
+    /// (`ENOTTY` from a module older than ABI 3.3).
+    pub fn mirrors(&self, req: &mut abi::Mirrors) -> std::io::Result<()> {
+        self.call(abi::IOC_MIRRORS, req)
+    }
+
     /// `LAZYRESUME_IOC_STATUS`.
     pub fn status(&self) -> Result<abi::Status> {
         let mut s = abi::Status::new_zeroed();

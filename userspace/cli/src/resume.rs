@@ -25,6 +25,13 @@ pub struct ResumeArgs {
     /// named (/proc/net/pnp), else the default gateway.
     #[arg(long)]
     server: Option<String>,
+    /// A mirror of the server (ADDRESS[:PORT], port 69 by default): a
+    /// server with the same image, which the transfers go on from when
+    /// the server stops answering, before and after the resume; the
+    /// resumed system spreads its transfers over them. Repeat it, or give
+    /// several separated by commas, up to four.
+    #[arg(long = "mirror", value_name = "ADDRESS[:PORT]", value_delimiter = ',')]
+    mirrors: Vec<String>,
     /// The interface whose identity the resumed system takes over.
     #[arg(long, default_value = "eth0")]
     iface: String,
@@ -74,13 +81,47 @@ fn pnp_bootserver() -> Option<Ipv4Addr> {
         .filter(|a: &Ipv4Addr| !a.is_unspecified())
 }
 
+/// A server given as ADDRESS[:PORT], port 69 by default.
+pub fn parse_server(s: &str) -> Result<SocketAddrV4> {
+    let s = s.trim();
+    if let Ok(a) = s.parse::<SocketAddrV4>() {
+        return Ok(a);
+    }
+    let ip = s
+        .parse::<Ipv4Addr>()
+        .with_context(|| format!("'{s}' is not ADDRESS[:PORT]"))?;
+    Ok(SocketAddrV4::new(ip, 69))
+}
+
+/// The mirrors of `--mirror`, as `LAZYRESUME_IOC_MIRRORS` takes them.
+fn mirrors_request(list: &[String]) -> Result<abi::Mirrors> {
+    let mut req = abi::Mirrors {
+        op: abi::MIRRORS_SET,
+        ..Default::default()
+    };
+    if list.len() > abi::MIRRORS_MAX {
+        anyhow::bail!("--mirror: at most {} mirrors", abi::MIRRORS_MAX);
+    }
+    for (slot, m) in req.server.iter_mut().zip(list) {
+        let a = parse_server(m).context("--mirror")?;
+        if a.ip().is_unspecified() || a.ip().is_broadcast() || a.ip().is_multicast() {
+            anyhow::bail!("--mirror: {a} is not a unicast address");
+        }
+        slot.addr = a.ip().octets();
+        slot.port = a.port();
+    }
+    req.count = list.len() as u32;
+    Ok(req)
+}
+
 /// `lazyresume resume`: returns only if the image was not resumed.
 pub fn run(device: &Path, args: &ResumeArgs) -> Result<()> {
+    let mut mirrors = mirrors_request(&args.mirrors)?;
     let (server, port) = match &args.server {
-        Some(s) => match s.parse::<SocketAddrV4>() {
-            Ok(a) => (*a.ip(), a.port()),
-            Err(_) => (s.parse::<Ipv4Addr>().context("--server")?, 69),
-        },
+        Some(s) => {
+            let a = parse_server(s).context("--server")?;
+            (*a.ip(), a.port())
+        }
         None => {
             let id = netconf::read_identity(&args.iface, Ipv4Addr::UNSPECIFIED, 0)?;
             let s = pnp_bootserver().unwrap_or(Ipv4Addr::from(id.gateway));
@@ -106,6 +147,16 @@ pub fn run(device: &Path, args: &ResumeArgs) -> Result<()> {
     let id = netconf::read_identity(&args.iface, server, port)?;
     let dev = Device::open(device)?;
     dev.version()?;
+    // Always set, so that none given clears what an earlier call set; a
+    // module without mirrors (before ABI 3.3) is fine without any.
+    match dev.mirrors(&mut mirrors) {
+        Ok(()) => {}
+        Err(e) if mirrors.count == 0 && e.raw_os_error() == Some(libc::ENOTTY) => {}
+        Err(e) => return Err(e).context("LAZYRESUME_IOC_MIRRORS"),
+    }
+    if mirrors.count > 0 {
+        println!("resume: mirrors {}", servers_text(&mirrors, false));
+    }
     let mut req = abi::Resume::new(id, args.image.as_bytes());
     req.blksize = args.blksize;
     req.windowsize = args.windowsize;
@@ -165,11 +216,43 @@ fn dry_run_line(req: &abi::Resume) -> String {
 
 /// `lazyresume status`.
 pub fn status(device: &Path) -> Result<()> {
-    let s = Device::open(device)?.status()?;
-    for line in status_lines(&s) {
+    let dev = Device::open(device)?;
+    let s = dev.status()?;
+    let mut lines = status_lines(&s);
+    // The servers with their counters, when there are mirrors (a module
+    // before ABI 3.3 has none).
+    let mut m = abi::Mirrors {
+        op: abi::MIRRORS_GET,
+        ..Default::default()
+    };
+    if dev.mirrors(&mut m).is_ok() && m.count > 1 {
+        lines.insert(3, format!("servers:            {}", servers_text(&m, true)));
+    }
+    for line in lines {
         println!("{line}");
     }
     Ok(())
+}
+
+/// The servers of `m`, comma-separated; `counters`: with the transfers
+/// each answered and the failovers away from it.
+fn servers_text(m: &abi::Mirrors, counters: bool) -> String {
+    let n = (m.count as usize).min(abi::SERVERS_MAX);
+    (0..n)
+        .map(|k| {
+            let s = m.server[k];
+            let addr = SocketAddrV4::new(Ipv4Addr::from(s.addr), s.port);
+            if counters {
+                format!(
+                    "{addr} ({} transfers, {} failovers)",
+                    m.transfers[k], m.failovers[k]
+                )
+            } else {
+                addr.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Nanoseconds as seconds with one decimal.
@@ -259,6 +342,56 @@ fn status_lines(s: &abi::Status) -> Vec<String> {
 mod tests {
     use super::*;
     use lazyresume_abi::FromZeros;
+
+    #[test]
+    fn servers_and_mirrors_parse() {
+        assert_eq!(
+            parse_server("10.0.2.2").unwrap(),
+            "10.0.2.2:69".parse().unwrap()
+        );
+        assert_eq!(
+            parse_server(" 10.0.2.2:6970").unwrap(),
+            "10.0.2.2:6970".parse().unwrap()
+        );
+        assert!(parse_server("server.example").is_err());
+        assert!(parse_server("10.0.2.2:70000").is_err());
+        let list: Vec<String> = ["10.0.2.2:6970", "192.168.1.9"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let m = mirrors_request(&list).unwrap();
+        assert_eq!(m.op, abi::MIRRORS_SET);
+        assert_eq!(m.count, 2);
+        assert_eq!(m.server[0].addr, [10, 0, 2, 2]);
+        assert_eq!(m.server[0].port, 6970);
+        assert_eq!(m.server[1].addr, [192, 168, 1, 9]);
+        assert_eq!(m.server[1].port, 69);
+        assert_eq!(servers_text(&m, false), "10.0.2.2:6970, 192.168.1.9:69");
+        assert_eq!(mirrors_request(&[]).unwrap().count, 0);
+        let five: Vec<String> = (1..=5).map(|i| format!("10.0.0.{i}")).collect();
+        assert!(mirrors_request(&five).is_err());
+        assert!(mirrors_request(&["224.0.0.1".to_string()]).is_err());
+        assert!(mirrors_request(&["0.0.0.0:69".to_string()]).is_err());
+    }
+
+    #[test]
+    fn servers_line_counts_transfers_and_failovers() {
+        let mut m = abi::Mirrors {
+            op: abi::MIRRORS_GET,
+            count: 2,
+            ..Default::default()
+        };
+        m.server[0].addr = [10, 0, 2, 2];
+        m.server[0].port = 69;
+        m.server[1].addr = [10, 0, 2, 2];
+        m.server[1].port = 6970;
+        m.transfers = [12, 40, 0, 0, 0];
+        m.failovers = [1, 0, 0, 0, 0];
+        assert_eq!(
+            servers_text(&m, true),
+            "10.0.2.2:69 (12 transfers, 1 failovers), 10.0.2.2:6970 (40 transfers, 0 failovers)"
+        );
+    }
 
     #[test]
     fn units() {

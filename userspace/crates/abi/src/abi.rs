@@ -27,7 +27,7 @@ use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 /// Major ABI version: changes on any incompatible change.
 pub const ABI_MAJOR: u32 = 3;
 /// Minor ABI version: grows when ioctls or fields are added.
-pub const ABI_MINOR: u32 = 2;
+pub const ABI_MINOR: u32 = 3;
 
 /// The ioctl type byte of lazyresume.
 pub const IOC_MAGIC: u32 = 0xB9;
@@ -996,3 +996,65 @@ pub const TIMELINE_SIZE: usize = core::mem::size_of::<Timeline>();
 /// `LAZYRESUME_IOC_TIMELINE`: the resume as a timeline (events and the
 /// pages per lane over time).
 pub const IOC_TIMELINE: u32 = iowr(0x10, TIMELINE_SIZE);
+
+/// [`Mirrors::op`]: the mirrors of the next resume (ABI 3.3).
+pub const MIRRORS_SET: u32 = 0;
+/// [`Mirrors::op`]: the servers in use and their counters.
+pub const MIRRORS_GET: u32 = 1;
+/// Mirrors besides the primary server, at most.
+pub const MIRRORS_MAX: usize = 4;
+/// The primary server and its mirrors, at most.
+pub const SERVERS_MAX: usize = MIRRORS_MAX + 1;
+
+/// `struct lazyresume_server`: a TFTP server.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "zerocopy",
+    derive(FromBytes, IntoBytes, Immutable, KnownLayout)
+)]
+pub struct Server {
+    /// IPv4 address, most significant byte first.
+    pub addr: [u8; 4],
+    /// UDP port; 0 means 69.
+    pub port: u16,
+    /// Must be zero.
+    pub reserved: u16,
+}
+
+/// Size of [`Server`] in bytes.
+pub const SERVER_SIZE: usize = core::mem::size_of::<Server>();
+
+/// `struct lazyresume_mirrors`: the argument of [`IOC_MIRRORS`] (ABI
+/// 3.3), the servers that hold the same image as the primary one.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "zerocopy",
+    derive(FromBytes, IntoBytes, Immutable, KnownLayout)
+)]
+pub struct Mirrors {
+    /// `MIRRORS_*` operation.
+    pub op: u32,
+    /// [`MIRRORS_SET`]: in, mirrors in `server` (at most
+    /// [`MIRRORS_MAX`]); [`MIRRORS_GET`]: out, servers in use, first
+    /// the one the boot kernel fetched pageset1 from (the primary unless
+    /// it failed over), then the others in their order (0: pages come
+    /// from no server).
+    pub count: u32,
+    /// [`MIRRORS_SET`]: the mirrors; [`MIRRORS_GET`]: the servers.
+    pub server: [Server; SERVERS_MAX],
+    /// [`MIRRORS_GET`]: page transfers each server answered.
+    pub transfers: [u64; SERVERS_MAX],
+    /// [`MIRRORS_GET`]: transfers of each server that found no answer,
+    /// after which the fetcher went on with the next server.
+    pub failovers: [u64; SERVERS_MAX],
+}
+
+/// Size of [`Mirrors`] in bytes.
+pub const MIRRORS_SIZE: usize = core::mem::size_of::<Mirrors>();
+
+/// `LAZYRESUME_IOC_MIRRORS`: set the mirrors of the primary server before
+/// [`IOC_RESUME`] (`CAP_SYS_ADMIN` and `CAP_NET_ADMIN`), or get the
+/// servers pages come from and their counters (anyone).
+pub const IOC_MIRRORS: u32 = iowr(0x11, MIRRORS_SIZE);

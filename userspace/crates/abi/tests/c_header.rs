@@ -181,6 +181,16 @@ int main(void)
 	OF(lazyresume_timeline, flags); OF(lazyresume_timeline, known);
 	OF(lazyresume_timeline, event_ns);
 	printf("IOC_TIMELINE %lu\n", (unsigned long)LAZYRESUME_IOC_TIMELINE);
+	printf("MIRRORS_SET %u\n", LAZYRESUME_MIRRORS_SET);
+	printf("MIRRORS_GET %u\n", LAZYRESUME_MIRRORS_GET);
+	printf("MIRRORS_MAX %u\n", LAZYRESUME_MIRRORS_MAX);
+	printf("SERVERS_MAX %u\n", LAZYRESUME_SERVERS_MAX);
+	SZ("SERVER_SIZE", lazyresume_server);
+	OF(lazyresume_server, port); OF(lazyresume_server, reserved);
+	SZ("MIRRORS_SIZE", lazyresume_mirrors);
+	OF(lazyresume_mirrors, count); OF(lazyresume_mirrors, server);
+	OF(lazyresume_mirrors, transfers); OF(lazyresume_mirrors, failovers);
+	printf("IOC_MIRRORS %lu\n", (unsigned long)LAZYRESUME_IOC_MIRRORS);
 	return 0;
 }
 "#;
@@ -584,6 +594,19 @@ fn c_header_matches_rust_abi() {
         ("lazyresume_timeline.known", of!(Timeline, known)),
         ("lazyresume_timeline.event_ns", of!(Timeline, event_ns)),
         ("IOC_TIMELINE", u64::from(abi::IOC_TIMELINE)),
+        ("MIRRORS_SET", u64::from(abi::MIRRORS_SET)),
+        ("MIRRORS_GET", u64::from(abi::MIRRORS_GET)),
+        ("MIRRORS_MAX", abi::MIRRORS_MAX as u64),
+        ("SERVERS_MAX", abi::SERVERS_MAX as u64),
+        ("SERVER_SIZE", abi::SERVER_SIZE as u64),
+        ("lazyresume_server.port", of!(Server, port)),
+        ("lazyresume_server.reserved", of!(Server, reserved)),
+        ("MIRRORS_SIZE", abi::MIRRORS_SIZE as u64),
+        ("lazyresume_mirrors.count", of!(Mirrors, count)),
+        ("lazyresume_mirrors.server", of!(Mirrors, server)),
+        ("lazyresume_mirrors.transfers", of!(Mirrors, transfers)),
+        ("lazyresume_mirrors.failovers", of!(Mirrors, failovers)),
+        ("IOC_MIRRORS", u64::from(abi::IOC_MIRRORS)),
     ];
     let got = c_values();
     assert_eq!(got.len(), expected.len(), "probe printed {got:?}");

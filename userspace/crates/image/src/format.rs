@@ -978,6 +978,19 @@ impl<'a> SegmentChecker<'a> {
         self.received
     }
 
+    /// Starts the file over, as a transfer that restarts from its first
+    /// byte (TFTP cannot resume one, from the same server or another)
+    /// hands it on again: drops the bytes of the segment not whole yet
+    /// and returns how many bytes were handed on (whole segments, each
+    /// checked). The caller skips that many bytes of the restarted file
+    /// and feeds the rest; what it skips is never used, so a server that
+    /// sends other bytes there changes nothing.
+    pub fn restart(&mut self) -> u64 {
+        self.received = self.received.saturating_sub(self.fill as u64);
+        self.fill = 0;
+        self.received
+    }
+
     /// Checks that the file, now at its end, was whole (its last segment,
     /// then, was checked and handed on).
     pub fn finish<E>(&self) -> Result<(), SegmentError<E>> {

@@ -189,6 +189,42 @@ proptest! {
     }
 
     #[test]
+    fn restarted_file_goes_through_whole_once(
+        len in 1usize..4 * SEGMENT_LEN + 10,
+        stop in any::<usize>(),
+        cuts in prop::collection::vec(any::<usize>(), 0..12),
+    ) {
+        // A transfer that dies after `stop` bytes and starts over from
+        // another server: what went on before is skipped, not handed on
+        // twice, and the whole file reaches the sink once, in order.
+        let p1 = file(len, 13);
+        let sums = sums_of(&p1);
+        let h = header(len as u64, &sums);
+        let s = SegmentSums::parse(&h, &sums, sha256).unwrap();
+        let stop = stop % (len + 1);
+        let mut checker = SegmentChecker::new(s);
+        let mut buf = vec![0u8; SEGMENT_LEN];
+        let mut out = Vec::new();
+        let mut sink = |seg: &[u8]| {
+            out.extend_from_slice(seg);
+            Ok::<(), ()>(())
+        };
+        checker.feed(&p1[..stop], &mut buf, sha256, &mut sink).unwrap();
+        let skip = checker.restart() as usize;
+        // The last segment may be short: whole at the file's end.
+        let whole = if stop == len { len } else { stop / SEGMENT_LEN * SEGMENT_LEN };
+        prop_assert_eq!(skip, whole);
+        let mut at: Vec<usize> = cuts.iter().map(|&c| skip + c % (len - skip + 1)).collect();
+        at.extend([skip, len]);
+        at.sort_unstable();
+        for w in at.windows(2) {
+            checker.feed(&p1[w[0]..w[1]], &mut buf, sha256, &mut sink).unwrap();
+        }
+        prop_assert_eq!(checker.finish::<()>(), Ok(()));
+        prop_assert_eq!(out, p1);
+    }
+
+    #[test]
     fn any_flipped_byte_is_caught_before_its_segment_goes_on(
         len in 1usize..4 * SEGMENT_LEN + 10,
         at in any::<usize>(),
