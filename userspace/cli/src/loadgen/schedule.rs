@@ -182,7 +182,9 @@ impl Scheduler {
         self.left
     }
 
-    /// Whether nothing is left to fetch.
+    /// Whether nothing is left to fetch. Unlike the module, whose client
+    /// may be complete while its stream still runs, the replay also waits
+    /// for the stream's transfer to end: its bytes are load on the server.
     pub fn complete(&self) -> bool {
         self.left == 0 && self.loadset_done() && self.stream != Loadset::InFlight
     }
