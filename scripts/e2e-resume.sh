@@ -771,7 +771,11 @@ SETTINGS
 	wait_guest "$g" 600 || ok=1
 	cat "$(guest_dir mirror-after)/result.log"
 	expect mirror-after "^settings: the primary no longer answers" || ok=1
-	expect mirror-after "^servers: *10.0.2.2:$primary_port ([0-9]* transfers, [1-9][0-9]* failovers), 10.0.2.2:$mirror ([1-9][0-9]* transfers" || ok=1
+	# Every page after the primary left came from the mirror. Whether a
+	# fetcher already noted the primary's silence by then depends on the
+	# timing (one may still wait out the silence on the image's stream
+	# there while the other completes): its failovers are not judged.
+	expect mirror-after "^servers: *10.0.2.2:$primary_port ([0-9]* transfers, [0-9]* failovers), 10.0.2.2:$mirror ([1-9][0-9]* transfers" || ok=1
 	expect mirror-after "LAZYRESUME-VERDICT: PASS resumed" || ok=1
 
 	# (e) The primary dies in the middle of the background lane: a
