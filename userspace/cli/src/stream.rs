@@ -161,16 +161,10 @@ fn loadset_pages(file: &[u8], manifest: &[u8], h: &Header) -> HashSet<u64> {
             return HashSet::new();
         }
     };
-    let index = usize::try_from(l.pages.saturating_mul(8))
-        .ok()
-        .and_then(|n| file.get(LOADSET_HEADER_LEN..LOADSET_HEADER_LEN.checked_add(n)?));
-    match index {
-        Some(index) if sha256(index) == l.index_sha256 => index
-            .chunks_exact(8)
-            .map(|e| u64::from_le_bytes(e.try_into().unwrap_or([0xff; 8])))
-            .collect(),
-        _ => {
-            eprintln!("make-stream: {LOADSET_NAME} is damaged: the stream holds every page");
+    match l.index::<()>(file, sha256, h) {
+        Ok(pages) => pages.collect(),
+        Err(e) => {
+            eprintln!("make-stream: {LOADSET_NAME} is damaged ({e}): the stream holds every page");
             HashSet::new()
         }
     }

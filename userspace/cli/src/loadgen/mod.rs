@@ -25,7 +25,7 @@ use anyhow::{bail, ensure, Context, Result};
 use clap::Args;
 use lazyresume_image::blocks::BLOCK_LEN;
 use lazyresume_image::loadset::{
-    LoadsetHeader, LoadsetSink, Stream, INDEX_LEN, LOADSET_HEADER_LEN, LOADSET_NAME, STREAM_NAME,
+    LoadsetHeader, LoadsetSink, Stream, INDEX_LEN, LOADSET_NAME, STREAM_NAME,
 };
 use lazyresume_image::{
     self as image, chunk_name, is_zero_page_hash, Manifest, PageHashes, CHUNK_NAME_LEN, HASH_LEN,
@@ -214,13 +214,9 @@ fn plan(dir: &Path, name: Option<&str>) -> Result<Plan> {
         let file = std::fs::read(dir.join(LOADSET_NAME))?;
         let lh = LoadsetHeader::parse::<()>(&file, sha256, &sha256(&manifest), &h)
             .map_err(|e| anyhow::anyhow!("loadset: {e}"))?;
-        let end = LOADSET_HEADER_LEN + lh.pages as usize * INDEX_LEN;
-        let index = file
-            .get(LOADSET_HEADER_LEN..end)
-            .context("loadset: truncated")?;
-        let pages: HashSet<u64> = index
-            .chunks(INDEX_LEN)
-            .map(|b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8])))
+        let pages: HashSet<u64> = lh
+            .index::<()>(&file, sha256, &h)
+            .map_err(|e| anyhow::anyhow!("loadset: {e}"))?
             .collect();
         for c in 0..chunks {
             let count = h.chunk_page_count(c).unwrap_or(0);

@@ -202,6 +202,43 @@ impl LoadsetHeader {
         self.pages.checked_mul(u64::from(self.page_size))
     }
 
+    /// The pageset2 pages the file `file` (this header's) holds, in its
+    /// order, once its index list is whole and matches its SHA-256; pages
+    /// past `image`'s last are refused as the [`Stream`] refuses them.
+    pub fn index<'a, E>(
+        &self,
+        file: &'a [u8],
+        sha256: Sha256Fn,
+        image: &Header,
+    ) -> Result<impl Iterator<Item = u64> + 'a, LoadsetError<E>> {
+        let end = self
+            .index_len()
+            .and_then(|n| usize::try_from(n).ok())
+            .and_then(|n| n.checked_add(LOADSET_HEADER_LEN))
+            .ok_or(LoadsetError::BadIndex)?;
+        let list = file
+            .get(LOADSET_HEADER_LEN..end)
+            .ok_or(LoadsetError::BadLength {
+                expected: end as u64,
+                actual: file.len() as u64,
+            })?;
+        if sha256(list) != self.index_sha256 {
+            return Err(LoadsetError::BadIndex);
+        }
+        let entries = list.chunks_exact(INDEX_LEN).map(index_at);
+        if let Some((entry, page)) = entries
+            .clone()
+            .enumerate()
+            .find(|(_, p)| *p >= image.pageset2_pages)
+        {
+            return Err(LoadsetError::IndexOutOfRange {
+                entry: entry as u64,
+                page,
+            });
+        }
+        Ok(entries)
+    }
+
     /// The header's bytes, its checksum made with `sha256`.
     pub fn encode(&self, sha256: Sha256Fn) -> [u8; LOADSET_HEADER_LEN] {
         let mut b = [0u8; LOADSET_HEADER_LEN];

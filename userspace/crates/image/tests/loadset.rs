@@ -180,6 +180,28 @@ proptest! {
     }
 
     #[test]
+    fn the_index_is_the_order_and_a_changed_byte_in_it_is_caught(
+        (pages, o) in order(), at in any::<prop::sample::Index>(), flip in 1u8..=255,
+    ) {
+        let mut f = build(&o);
+        let h = LoadsetHeader::parse::<()>(&f, sha256, &MANIFEST_SHA, &image(pages)).unwrap();
+        let got: Vec<u64> = h.index::<()>(&f, sha256, &image(pages)).unwrap().collect();
+        prop_assert_eq!(&got, &o);
+        // The header was read already: a changed byte of the list is
+        // caught by the list's own SHA-256.
+        let i = LOADSET_HEADER_LEN + at.index(o.len() * INDEX_LEN);
+        f[i] ^= flip;
+        prop_assert_eq!(
+            h.index::<()>(&f, sha256, &image(pages)).map(|_| ()),
+            Err(LoadsetError::BadIndex)
+        );
+        let cut = &f[..i];
+        let truncated = h.index::<()>(cut, sha256, &image(pages)).map(|_| ());
+        let is_short = matches!(truncated, Err(LoadsetError::BadLength { .. }));
+        prop_assert!(is_short, "{:?}", truncated);
+    }
+
+    #[test]
     fn truncation_is_caught((pages, o) in order(), cut in any::<prop::sample::Index>()) {
         let f = build(&o);
         let n = cut.index(f.len());
@@ -218,6 +240,11 @@ fn pages_past_the_image_are_refused() {
     let (c, r) = read(&f, 1 << 16, 5, MANIFEST_SHA);
     assert_eq!(r, Err(LoadsetError::IndexOutOfRange { entry: 2, page: 9 }));
     assert!(c.pages.is_empty());
+    let h = LoadsetHeader::parse::<()>(&f, sha256, &MANIFEST_SHA, &image(5)).unwrap();
+    assert_eq!(
+        h.index::<()>(&f, sha256, &image(5)).map(|_| ()),
+        Err(LoadsetError::IndexOutOfRange { entry: 2, page: 9 })
+    );
 }
 
 #[test]
