@@ -44,7 +44,10 @@
 # first touches as that copy's loading set (not timed).  The lazy modes
 # also report "demand faults before the first answer": page files their
 # faults had to fetch (fetch_urgent_files), read once the client's faults
-# were quiet for 10 s after its first answer, before the verify.
+# were quiet for 10 s after its first answer, before the verify. With
+# lazy-ws, one more client (not timed) replays the loading set while it
+# records what it touches, and `lazyresume workingset compare` says how
+# much of the loading set it never touched.
 # Every image is signed on the host right after its capture
 # (scripts/sign-image.sh), and the clients resume signed images.  Mode
 # "lazy-unsigned" (not in the default list) is "lazy" from an unsigned
@@ -296,6 +299,32 @@ $(python3 "$client" "$port" verify 3000 quit)"
 		"fetched_pages=${pages:-0} fetched_bytes=${bytes:-0} faults=${faults:-0}" >>"$raw"
 done
 
+# lazy-ws: the pages of the loading set that a replaying client never
+# touches. One more client (not timed) replays the loading set while it
+# records its first touches (background lane off, as a recording wants),
+# until its faults are quiet, as the recording client did; its recording
+# is then compared with the loading set on the host.
+case " $modes " in *" lazy-ws "*)
+	mkdir -p "$images/lazy-ws-touch"
+	chmod 0777 "$images/lazy-ws-touch"
+	echo "$quiet; lazyresume workingset stop --upload tftp://$server/lazy-ws-touch" \
+		>"$images/lazy-ws/clients/5254000001a5"
+	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	touch "$out/touch.stamp"
+	qemu touch "lrmode=client lrimage=lazy-ws lrserver=$server lrbackground=off lrrecord=1" \
+		--mac 52:54:00:00:01:a5 --hostfwd "tcp:127.0.0.1:$port-:7000" >"$out/touch.run" &
+	vm=$!
+	python3 "$client" "$port" wait-ready 900 $poll | sed 's/^/[touch] /'
+	wait_line touch "$out/touch.stamp" "^workingset: loading set tftp://"
+	python3 "$client" "$port" quit >/dev/null
+	wait "$vm" || true
+	compared=$("$tool" workingset compare "$images/lazy-ws" "$images/lazy-ws-touch/loadset")
+	echo "$compared" | sed 's/^/[lazy-ws] /'
+	untouched=$(echo "$compared" | sed -n 's/^never touched: .*, \([0-9.]*\) %)$/\1/p')
+	echo "bench resume loadset mib=$mib untouched_pct=${untouched:-nan}" >>"$raw"
+	;;
+esac
+
 python3 - "$raw" <<'PY'
 import statistics
 import sys
@@ -321,6 +350,10 @@ for mode in dict.fromkeys(r['mode'] for r in rows):
           f"{med(rs, 'urgent_p50_us')} {med(rs, 'urgent_p99_us', 9)} "
           f"{med(rs, 'memfree_mib', 12)} {med(rs, 'anon_mib', 9)} "
           f"{med(rs, 'demand_faults', 38)}")
+for l in open(sys.argv[1]):
+    if l.startswith("bench resume loadset "):
+        kv = dict(x.split("=", 1) for x in l.split()[3:] if "=" in x)
+        print(f"loading set pages the replaying client never touched: {kv['untouched_pct']} %")
 if len(rows) > 4:
     print("(medians; every run is in " + sys.argv[1] + ")")
 PY

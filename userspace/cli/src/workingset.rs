@@ -13,7 +13,7 @@ use lazyresume_image::{
     self as image, chunk_name, is_zero_page_hash, Encoding, Header, Manifest, PageHashes,
     CHUNK_NAME_LEN, HASH_LEN,
 };
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::path::{Path, PathBuf};
 
@@ -54,13 +54,24 @@ pub enum Command {
     },
     /// Show the recording and the loading set of this client.
     Show,
+    /// Compare the loading set of IMAGE (a directory) with the pages a
+    /// client touched, recorded into OTHER (a loading set of the same
+    /// image): how many of the loading set's pages it never touched.
+    /// Needs no device.
+    Compare {
+        /// The image directory whose loading set is compared.
+        image: PathBuf,
+        /// The loading set a client recorded (`workingset stop --out`).
+        touched: PathBuf,
+    },
 }
 
 /// Runs `lazyresume workingset COMMAND`.
 pub fn run(device: &Path, cmd: &Command) -> Result<()> {
-    let dev = Device::open(device)?;
+    let open = || Device::open(device);
     match cmd {
         Command::Start { max_pages, max_ms } => {
+            let dev = open()?;
             let mut req = abi::Workingset {
                 op: abi::WORKINGSET_START,
                 max_pages: *max_pages,
@@ -72,6 +83,7 @@ pub fn run(device: &Path, cmd: &Command) -> Result<()> {
             Ok(())
         }
         Command::Stop { save, upload, out } => {
+            let dev = open()?;
             let mut req = abi::Workingset {
                 op: abi::WORKINGSET_STOP,
                 ..Default::default()
@@ -105,13 +117,74 @@ pub fn run(device: &Path, cmd: &Command) -> Result<()> {
         }
         Command::Show => {
             let mut req = abi::Workingset::default();
-            dev.workingset(&mut req)?;
+            open()?.workingset(&mut req)?;
             for line in show_lines(&req) {
                 println!("{line}");
             }
             Ok(())
         }
+        Command::Compare { image, touched } => {
+            for line in compare(image, touched)? {
+                println!("{line}");
+            }
+            Ok(())
+        }
     }
+}
+
+/// The pages of the loading set `file` of the image whose manifest is
+/// `manifest`, in its order.
+fn loadset_pages(file: &[u8], manifest: &[u8], h: &Header) -> Result<Vec<u64>> {
+    let l = LoadsetHeader::parse::<()>(file, sha256, &sha256(manifest), h)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(l.index::<()>(file, sha256, h)
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .collect())
+}
+
+/// `workingset compare`'s lines: of `image`'s loading set, the pages the
+/// recording `touched` does not hold (brought for nothing), and the
+/// touched pages the loading set lacks (left to faults).
+fn compare(image: &Path, touched: &Path) -> Result<Vec<String>> {
+    let read = |p: &Path| std::fs::read(p).with_context(|| format!("reading {}", p.display()));
+    let manifest = read(&image.join(image::MANIFEST_NAME))?;
+    let h = Manifest::parse(&manifest, sha256)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", image::MANIFEST_NAME))?
+        .header;
+    let path = image.join(LOADSET_NAME);
+    let set = loadset_pages(&read(&path)?, &manifest, &h)
+        .with_context(|| format!("{}", path.display()))?;
+    let seen: HashSet<u64> = loadset_pages(&read(touched)?, &manifest, &h)
+        .with_context(|| format!("{}", touched.display()))?
+        .into_iter()
+        .collect();
+    let mine: HashSet<u64> = set.iter().copied().collect();
+    let untouched = set.iter().filter(|p| !seen.contains(p)).count();
+    let missed = seen.iter().filter(|p| !mine.contains(p)).count();
+    let mib = |n: usize| n as f64 * f64::from(h.page_size) / 1048576.0;
+    let pct = |n: usize, of: usize| 100.0 * n as f64 / of.max(1) as f64;
+    Ok(vec![
+        format!(
+            "loading set:   {} pages ({:.1} MiB)",
+            set.len(),
+            mib(set.len())
+        ),
+        format!(
+            "touched:       {} pages ({:.1} MiB)",
+            seen.len(),
+            mib(seen.len())
+        ),
+        format!(
+            "never touched: {untouched} pages of the loading set ({:.1} MiB, {:.1} %)",
+            mib(untouched),
+            pct(untouched, set.len())
+        ),
+        format!(
+            "not in it:     {missed} touched pages ({:.1} MiB, {:.1} % of those touched)",
+            mib(missed),
+            pct(missed, seen.len())
+        ),
+    ])
 }
 
 /// The lines `workingset show` prints for `req`.

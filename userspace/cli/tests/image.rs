@@ -337,6 +337,41 @@ fn inspect_and_verify_check_the_loading_set() {
     assert!(t.contains("refused: header checksum mismatch"), "{t}");
 }
 
+#[test]
+fn workingset_compare_counts_the_pages_never_touched() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = make_image(dir.path());
+    fs::write(img.join("loadset"), loadset(&img, &[5, 2, 9, 0], None)).unwrap();
+    // A client touched 2 and 5 of them, and 7, which the set lacks.
+    let touched = dir.path().join("touched");
+    fs::write(&touched, loadset(&img, &[7, 2, 5], None)).unwrap();
+    let args = ["workingset", "compare", img.to_str().unwrap()];
+    let o = tool(&[&args[..], &[touched.to_str().unwrap()]].concat());
+    assert!(o.status.success(), "{}", text(&o));
+    let t = text(&o);
+    assert!(t.contains("loading set:   4 pages (0.0 MiB)"), "{t}");
+    assert!(
+        t.contains("never touched: 2 pages of the loading set (0.0 MiB, 50.0 %)"),
+        "{t}"
+    );
+    assert!(
+        t.contains("not in it:     1 touched pages (0.0 MiB, 33.3 % of those touched)"),
+        "{t}"
+    );
+    // A recording of another image is refused, with the file named.
+    let other = dir.path().join("other");
+    let mut f = loadset(&img, &[1], None);
+    f[40] ^= 0xff;
+    fs::write(&other, &f).unwrap();
+    let o = tool(&[&args[..], &[other.to_str().unwrap()]].concat());
+    assert!(!o.status.success());
+    assert!(
+        text(&o).contains("other") && text(&o).contains("header checksum mismatch"),
+        "{}",
+        text(&o)
+    );
+}
+
 /// The page indexes of the loading-set-format file `f` (its index list).
 fn index_list(f: &[u8]) -> Vec<u64> {
     let n = u64::from_le_bytes(f[24..32].try_into().unwrap()) as usize;
