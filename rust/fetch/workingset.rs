@@ -48,7 +48,7 @@ use crate::sys::errno;
 use crate::sys::kthread::should_stop;
 use crate::sys::lz4;
 use crate::sys::sha256;
-use crate::tftp::client::{Sink, TransferOptions};
+use crate::tftp::client::{Sink, TransferOptions, FAILOVER_SILENCE_MS};
 
 /// Deadline of the loading set's or the stream's transfer: they may be
 /// large (the stream of a 4 GiB image at 8 MiB/s).
@@ -57,10 +57,6 @@ const LOADSET_DEADLINE_MS: u32 = 600_000;
 const LOADSET_RTO_MS: u32 = 200;
 /// Attempts at a loading set that finds no answer, per server.
 const LOADSET_TRIES: u32 = 3;
-/// With mirrors, a transfer the server leaves without progress this long
-/// goes on from the next server (from its start: TFTP cannot resume a
-/// transfer) rather than wait for the deadline.
-const FAILOVER_SILENCE_MS: u32 = 5000;
 /// Pages of the loading set kept at once (one LZ4 block of 4 KiB pages).
 const KEEP_BATCH: usize = 32;
 /// A fault waits for a page the loading set brings if it is at most this

@@ -63,9 +63,11 @@ const DEFAULT_RTO_MS: u32 = 500;
 /// more seconds per MiB of pageset1 (slow debug kernels under emulation).
 const DEFAULT_DEADLINE_MS: u32 = 60_000;
 const DEFAULT_DEADLINE_MS_PER_MIB: u64 = 2000;
-/// With mirrors, a transfer the server leaves without progress this long
-/// goes on from the next server rather than wait for its deadline.
-const FAILOVER_SILENCE_MS: u32 = 5000;
+/// With mirrors, the last server to try is left after this long without
+/// progress (the others after [`client::FAILOVER_SILENCE_MS`]): when it
+/// is left too, the resume fails and the boot goes on as without an
+/// image, so it gets more patience.
+const LAST_SERVER_SILENCE_MS: u32 = 5000;
 
 /// First bytes of a hand-off written by this module.
 const HANDOFF_MAGIC: [u8; 8] = *b"LZRHANDO";
@@ -208,13 +210,14 @@ impl Servers {
         &self.list[1..self.count]
     }
 
-    /// `opts` with a silence limit if there is a server to go on with.
-    fn options(&self, opts: &TransferOptions) -> TransferOptions {
+    /// `opts` for try `tries` (from 1) of a file: with mirrors, a silence
+    /// limit, short while other servers remain to try.
+    fn options(&self, opts: &TransferOptions, tries: usize) -> TransferOptions {
         TransferOptions {
-            silence_ms: if self.count > 1 {
-                FAILOVER_SILENCE_MS
-            } else {
-                0
+            silence_ms: match self.count {
+                1 => 0,
+                n if tries < n => client::FAILOVER_SILENCE_MS,
+                _ => LAST_SERVER_SILENCE_MS,
             },
             ..*opts
         }
@@ -232,11 +235,10 @@ impl Servers {
         sink: &mut S,
         mut restart: impl FnMut(&mut S) -> bool,
     ) -> Result<client::Report> {
-        let opts = self.options(opts);
         let mut tries = 1;
         loop {
             let server = self.current();
-            let e = match client::fetch(server, name, &opts, sink) {
+            let e = match client::fetch(server, name, &self.options(opts, tries), sink) {
                 Ok(report) => return Ok(report),
                 Err(e) => e,
             };
