@@ -299,6 +299,21 @@ fn fail(reason: &mut Reason, error: Error, args: fmt::Arguments<'_>) -> Error {
     error
 }
 
+/// Sets `reason` to say that `name` could not be fetched from the
+/// current server of `servers`, and why; returns `error`.
+fn fetch_failed(reason: &mut Reason, error: Error, name: &[u8], servers: &Servers) -> Error {
+    fail(
+        reason,
+        error,
+        format_args!(
+            "cannot fetch {} from {}: {}",
+            text(name),
+            servers.current(),
+            why(error)
+        ),
+    )
+}
+
 /// The identity of this kernel build, as image manifests record it.
 fn kernel_id() -> [u8; KERNEL_ID_LEN] {
     let (release, version) = hibernate::build_release_version();
@@ -516,18 +531,7 @@ fn check_signature(
         }
         Err(e) if e == ENOENT => (enokey(), "image not signed (no manifest.sig)"),
         Err(e) if e == EFBIG => (ebadmsg(), "manifest.sig: too large"),
-        Err(e) => {
-            return Err(fail(
-                r,
-                e,
-                format_args!(
-                    "cannot fetch {} from {}: {}",
-                    text(&name),
-                    servers.current(),
-                    why(e)
-                ),
-            ))
-        }
+        Err(e) => return Err(fetch_failed(r, e, &name, servers)),
     };
     Err(fail(r, error, format_args!("{problem}")))
 }
@@ -621,18 +625,7 @@ pub(crate) fn resume(
     };
     servers
         .fetch(&name, &opts, &mut manifest, VecSink::restart)
-        .map_err(|e| {
-            fail(
-                r,
-                e,
-                format_args!(
-                    "cannot fetch {} from {}: {}",
-                    text(&name),
-                    servers.current(),
-                    why(e)
-                ),
-            )
-        })?;
+        .map_err(|e| fetch_failed(r, e, &name, &servers))?;
     timeline.mark(abi::TL_MANIFEST_FETCHED);
     let m = Manifest::parse(&manifest.data, sha256::digest)
         .map_err(|e: FormatError| fail(r, EINVAL, format_args!("{}: {e}", text(&name))))?;
@@ -722,16 +715,7 @@ pub(crate) fn resume(
                 ),
             )
         } else {
-            fail(
-                r,
-                e,
-                format_args!(
-                    "cannot fetch {} from {}: {}",
-                    text(&name),
-                    servers.current(),
-                    why(e)
-                ),
-            )
+            fetch_failed(r, e, &name, &servers)
         }
     })?;
     let sums = SegmentSums::parse(&h, &sums.data, sha256::digest)
@@ -788,16 +772,7 @@ pub(crate) fn resume(
             None => match (sink.segment_error, sink.decode_error) {
                 (Some(s), _) => fail(r, ebadmsg(), format_args!("pageset1 corrupted: {s}")),
                 (None, Some(d)) => fail(r, ebadmsg(), format_args!("pageset1 corrupted: {d}")),
-                (None, None) => fail(
-                    r,
-                    e,
-                    format_args!(
-                        "cannot fetch {} from {}: {}",
-                        text(&name),
-                        servers.current(),
-                        why(e)
-                    ),
-                ),
+                (None, None) => fetch_failed(r, e, &name, &servers),
             },
         });
     }
