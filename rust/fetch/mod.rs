@@ -69,7 +69,7 @@ pub(crate) mod timeline;
 mod workingset;
 
 pub(crate) use stats::STATS;
-pub(crate) use workingset::Loadset;
+pub(crate) use workingset::SeqFile;
 use workingset::{Sequential, WorkingSet};
 
 /// Fetcher threads, each running one transfer at a time. The first serves

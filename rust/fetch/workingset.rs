@@ -52,11 +52,13 @@ use crate::tftp::client::{Sink, TransferOptions, FAILOVER_SILENCE_MS};
 
 /// Deadline of the loading set's or the stream's transfer: they may be
 /// large (the stream of a 4 GiB image at 8 MiB/s).
-const LOADSET_DEADLINE_MS: u32 = 600_000;
-/// Initial retransmission timeout of the loading set's transfer.
-const LOADSET_RTO_MS: u32 = 200;
-/// Attempts at a loading set that finds no answer, per server.
-const LOADSET_TRIES: u32 = 3;
+const SEQUENTIAL_DEADLINE_MS: u32 = 600_000;
+/// Initial retransmission timeout of the loading set's or the stream's
+/// transfer.
+const SEQUENTIAL_RTO_MS: u32 = 200;
+/// Attempts at a loading set or a stream that finds no answer, per
+/// server.
+const SEQUENTIAL_TRIES: u32 = 3;
 /// Pages of the loading set kept at once (one LZ4 block of 4 KiB pages).
 const KEEP_BATCH: usize = 32;
 /// A fault waits for a page the loading set brings if it is at most this
@@ -69,7 +71,7 @@ pub(super) const STALL_MS: u32 = 200;
 
 /// A file of pages in the loading set's format that a resumed client is
 /// to fetch: the loading set, or the stream.
-pub(crate) struct Loadset {
+pub(crate) struct SeqFile {
     /// `<image>/loadset` or `<image>/stream`.
     pub(crate) name: KVec<u8>,
     /// SHA-256 of the image's manifest, and its header.
@@ -129,16 +131,16 @@ impl Sequential {
 }
 
 /// A file of pages fetched in one transfer, and how that went.
-struct SeqFile {
+struct SeqState {
     /// To fetch, until it is fetched.
-    file: Option<Loadset>,
+    file: Option<SeqFile>,
     /// `LOADSET_*`.
     state: u32,
     /// Transfers of it that found no answer.
     tries: u32,
 }
 
-impl SeqFile {
+impl SeqState {
     /// Nothing to fetch.
     const fn none() -> Self {
         Self {
@@ -161,7 +163,7 @@ pub(crate) struct WorkingSet {
     /// ... or at this time.
     until: Option<Ktime>,
     /// The loading set and the stream ([`Sequential::slot`]).
-    files: [SeqFile; 2],
+    files: [SeqState; 2],
     /// While the loading set or the stream comes in (never both): for
     /// each pageset2 page, its place in the file plus one (0: not in it).
     coming: KVVec<u32>,
@@ -179,7 +181,7 @@ impl WorkingSet {
             seen: KVVec::new(),
             max_pages: 0,
             until: None,
-            files: [SeqFile::none(), SeqFile::none()],
+            files: [SeqState::none(), SeqState::none()],
             coming: KVVec::new(),
             at: 0,
             progress_at: Ktime::from_raw(0),
@@ -320,20 +322,20 @@ impl Engine {
     }
 
     /// After a resume: the loading set `ls` is to be fetched first.
-    pub(crate) fn set_loadset(&self, ls: Loadset) {
+    pub(crate) fn set_loadset(&self, ls: SeqFile) {
         self.set_sequential(Sequential::Loadset, ls);
     }
 
     /// After a resume: the stream `ls` is what the background lane fetches
     /// first.
-    pub(crate) fn set_stream(&self, ls: Loadset) {
+    pub(crate) fn set_stream(&self, ls: SeqFile) {
         self.set_sequential(Sequential::Stream, ls);
     }
 
     /// `ls` is the file `which` to fetch, from now on.
-    fn set_sequential(&self, which: Sequential, ls: Loadset) {
+    fn set_sequential(&self, which: Sequential, ls: SeqFile) {
         let mut ws = self.ws.lock();
-        ws.files[which.slot()] = SeqFile {
+        ws.files[which.slot()] = SeqState {
             file: Some(ls),
             state: abi::LOADSET_PENDING,
             tries: 0,
@@ -408,8 +410,8 @@ impl Engine {
         let opts = TransferOptions {
             blksize,
             windowsize: WINDOWSIZE,
-            rto_ms: LOADSET_RTO_MS,
-            deadline_ms: LOADSET_DEADLINE_MS,
+            rto_ms: SEQUENTIAL_RTO_MS,
+            deadline_ms: SEQUENTIAL_DEADLINE_MS,
             silence_ms: if servers.len() > 1 {
                 FAILOVER_SILENCE_MS
             } else {
@@ -497,7 +499,7 @@ impl Engine {
 
     /// The index list `list` of the loading set or the stream checked out:
     /// its pages are coming, in this order.
-    fn loadset_coming(&self, list: &[u8]) -> Result {
+    fn sequential_coming(&self, list: &[u8]) -> Result {
         let (_, remote, _) = self.store.pages();
         let mut coming = KVVec::from_elem(0u32, remote, GFP_KERNEL)?;
         for (k, e) in list.chunks_exact(8).enumerate() {
@@ -521,7 +523,7 @@ impl Engine {
     }
 
     /// Entries `..at` of the loading set or the stream arrived.
-    fn loadset_at(&self, at: u64) {
+    fn sequential_at(&self, at: u64) {
         let mut ws = self.ws.lock();
         ws.at = at;
         ws.progress_at = Ktime::ktime_get();
@@ -536,7 +538,7 @@ impl Engine {
         ws.coming = KVVec::new();
         let f = &mut ws.files[which.slot()];
         f.tries = f.tries.saturating_add(1);
-        let most = LOADSET_TRIES.saturating_mul(u32::try_from(servers.max(1)).unwrap_or(1));
+        let most = SEQUENTIAL_TRIES.saturating_mul(u32::try_from(servers.max(1)).unwrap_or(1));
         let give_up = f.tries >= most;
         drop(ws);
         if give_up {
@@ -567,7 +569,7 @@ impl Engine {
     /// Marks arrived every absent page file in `files` (first pages) that
     /// has no page left to fetch: the loading set or the stream brought
     /// them all.
-    fn loadset_files_done(&self, files: &[u64], wanted: &mut [Want]) {
+    fn sequential_files_done(&self, files: &[u64], wanted: &mut [Want]) {
         let per = wanted.len() as u64;
         for &file in files {
             let (needed, _) = self.store.wanted(file.saturating_mul(per), wanted);
@@ -630,10 +632,10 @@ impl<'a> Pages<'a> {
             self.kept = self.kept.saturating_add(n);
             self.which.count_pages(n);
             self.engine
-                .loadset_files_done(&self.files, &mut self.wanted);
+                .sequential_files_done(&self.files, &mut self.wanted);
             self.files = KVec::new();
         }
-        self.engine.loadset_at(self.entries);
+        self.engine.sequential_at(self.entries);
         // A quiet spell for the installer starts now; faults waiting for a
         // file of these pages look again.
         self.engine.state.lock().last_arrival = Ktime::ktime_get();
@@ -671,7 +673,7 @@ impl LoadsetSink for Pages<'_> {
     fn page(&mut self, entry: u64, page: u64, bytes: &[u8]) -> Result {
         // The index list checked out before the first page.
         if entry == 0 {
-            self.engine.loadset_coming(&self.index)?;
+            self.engine.sequential_coming(&self.index)?;
         }
         let per = self.wanted.len().max(1) as u64;
         let file = page.checked_div(per).unwrap_or(page);

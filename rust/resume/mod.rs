@@ -936,8 +936,8 @@ pub(crate) fn adopt(engine: &Engine) -> Result<abi::Adopt> {
         engine.start_recording(0, 0)?;
     }
     if let Ok(m) = Manifest::parse(&manifest, sha256::digest) {
-        let file = |name| -> Result<fetch::Loadset> {
-            Ok(fetch::Loadset {
+        let file = |name| -> Result<fetch::SeqFile> {
+            Ok(fetch::SeqFile {
                 name: file_name(image, name)?,
                 manifest_sha256: sha256::digest(&manifest),
                 header: m.header,
