@@ -99,6 +99,23 @@ free_tcp_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
+# flip_byte FILE OFFSET [MASK]: XOR the byte at OFFSET of FILE (negative:
+# from its end; "mid": its middle) with MASK (default 1), in place.
+flip_byte() {
+	python3 - "$@" <<'PY'
+import os, sys
+path, at = sys.argv[1], sys.argv[2]
+mask = int(sys.argv[3], 0) if len(sys.argv) > 3 else 1
+size = os.path.getsize(path)
+at = size // 2 if at == "mid" else int(at) % size
+with open(path, "r+b") as f:
+    f.seek(at)
+    b = f.read(1)[0]
+    f.seek(at)
+    f.write(bytes([b ^ mask]))
+PY
+}
+
 free_udp_port() {
 	python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
@@ -126,6 +143,27 @@ guest() {
 		--append "ip=dhcp lrmib=$mib $append" "$@" \
 		>"$e2e/$name.out" 2>&1 &
 	guest_pid=$!
+}
+
+# client_up NAME APPEND MAC: boot client NAME (kernel command line APPEND,
+# MAC address MAC) with its workload's port forwarded, and wait for the
+# workload's first answer; sets $client_port and $client_pid.
+client_up() {
+	client_port=$(free_tcp_port)
+	guest "$1" "$2" --mac "$3" --hostfwd "tcp:127.0.0.1:$client_port-:7000"
+	client_pid=$guest_pid
+	python3 "$client" "$client_port" wait-ready 900
+}
+
+# client_verify NAME: the workload of client NAME (of client_up) checks
+# every byte and quits; wait for the guest and print what it said.
+client_verify() {
+	local rc=0
+	python3 "$client" "$client_port" verify 1200 quit >"$e2e/$1.talk" 2>&1 || rc=1
+	cat "$e2e/$1.talk"
+	wait_guest "$client_pid" 600 || rc=1
+	cat "$(guest_dir "$1")/result.log"
+	return "$rc"
 }
 
 # wait_guest PID SECS: wait for a guest, at most SECS seconds, and return
@@ -253,14 +291,7 @@ signatures)
 	sign_image "$images/$image-unsigned" --name "$image-unsigned"
 	rm "$images/$image-unsigned/manifest.sig"
 	sign_image "$images/$image-tampered" --name "$image-tampered"
-	python3 - "$images/$image-tampered/manifest.sig" <<'PY'
-import os, sys
-with open(sys.argv[1], "r+b") as f:
-    f.seek(os.path.getsize(sys.argv[1]) - 16)
-    b = f.read(1)
-    f.seek(-1, 1)
-    f.write(bytes([b[0] ^ 0x01]))
-PY
+	flip_byte "$images/$image-tampered/manifest.sig" -16
 	sign_image "$images/$image-foreign" --name "$image-foreign"
 	cp --remove-destination "$images/$image/manifest.sig" "$images/$image-foreign/manifest.sig"
 	# A key of the same kind as the trusted one (RSA-2048, code signing),
@@ -315,14 +346,7 @@ PY
 	altered=${chunks[${#chunks[@]} / 2]}
 	cp --remove-destination "$altered" "$altered.new"
 	mv "$altered.new" "$altered"
-	python3 - "$altered" <<'PY'
-import os, sys
-with open(sys.argv[1], "r+b") as f:
-    f.seek(os.path.getsize(sys.argv[1]) // 2)
-    b = f.read(1)
-    f.seek(-1, 1)
-    f.write(bytes([b[0] ^ 0x01]))
-PY
+	flip_byte "$altered" mid
 	sign_image "$images/$image-altered" --name "$image-altered" >/dev/null
 	p=$(free_tcp_port)
 	guest altered "lrmode=client lrimage=$image-altered lrserver=10.0.2.2:$HPA_PORT" \
@@ -391,26 +415,12 @@ fallback)
 	sign_image "$images/corrupt" --name corrupt
 	sign_image "$images/bad-sums" --name bad-sums
 	# One changed byte in the segment sums: refused before pageset1.
-	python3 - "$images/bad-sums/pageset1.sums" <<'PY'
-import sys
-with open(sys.argv[1], "r+b") as f:
-    f.seek(40)
-    b = f.read(1)
-    f.seek(40)
-    f.write(bytes([b[0] ^ 1]))
-PY
+	flip_byte "$images/bad-sums/pageset1.sums" 40
 	# Flip the bits of one byte in the middle of pageset1: its segment's
 	# SHA-256 (pageset1.sums) refuses it before the decoder sees it.
 	p1_len=$(stat -c %s "$images/corrupt/pageset1")
 	bad_segment=$((p1_len / 2 / (128 << 10)))
-	python3 - "$images/corrupt/pageset1" <<'PY'
-import os, sys
-with open(sys.argv[1], "r+b") as f:
-    f.seek(os.path.getsize(sys.argv[1]) // 2)
-    b = f.read(1)
-    f.seek(-1, 1)
-    f.write(bytes([b[0] ^ 0xFF]))
-PY
+	flip_byte "$images/corrupt/pageset1" mid 0xff
 	# A first LZ4 frame that announces a stored block of one byte, in an
 	# image whose hashes (pageset1's, its segments', the manifest's) are
 	# made again and which is signed as it is: its segment matches, and
@@ -515,14 +525,7 @@ complete)
 	image_copy "$images/$image" "$images/$streamed"
 	"$tool" make-stream "$images/$streamed"
 	image_copy "$images/$streamed" "$images/$damaged"
-	python3 - "$images/$damaged/stream" <<'PY'
-import os, sys
-with open(sys.argv[1], "r+b") as f:
-    f.seek(140)
-    b = f.read(1)
-    f.seek(-1, 1)
-    f.write(bytes([b[0] ^ 0x01]))
-PY
+	flip_byte "$images/$damaged/stream" 140
 	sign_image "$images/$streamed" --name "$streamed"
 	sign_image "$images/$damaged" --name "$damaged"
 	# The second also gets a loading set of another image: the first's
@@ -532,24 +535,17 @@ PY
 	# then the server stops and verify of every byte passes; it says what
 	# became of the stream.
 	complete_client() {
-		local name=$1 img=$2 mac=$3 p g rc=0
+		local name=$1 img=$2 mac=$3 rc=0
 		mkdir -p "$images/$img/clients"
 		# In the background, so that the hook ends (hook_done) first.
 		echo "(lazyresume wait-complete --timeout 900 && lazyresume workingset show && { dmesg | grep -a ' stream \\|loading set ' || true; } && lazyresume status --timeline /tmp/timeline.csv && sed 's/^/timeline-csv: /' /tmp/timeline.csv) &" \
 			>"$images/$img/clients/$(echo "$mac" | tr -d :)"
 		image_server_up
-		p=$(free_tcp_port)
-		guest "$name" "lrmode=client lrimage=$img lrserver=10.0.2.2:$HPA_PORT" \
-			--mac "$mac" --hostfwd "tcp:127.0.0.1:$p-:7000"
-		g=$guest_pid
-		python3 "$client" "$p" wait-ready 900 || rc=1
+		client_up "$name" "lrmode=client lrimage=$img lrserver=10.0.2.2:$HPA_PORT" "$mac" || rc=1
 		wait_log "$name" "^complete [0-9.]* s after the resume" 900 || rc=1
 		# Nothing needs the server any more.
 		image_server_down
-		python3 "$client" "$p" verify 1200 quit >"$e2e/$name.talk" 2>&1 || rc=1
-		cat "$e2e/$name.talk"
-		wait_guest "$g" 600 || rc=1
-		cat "$(guest_dir "$name")/result.log"
+		client_verify "$name" || rc=1
 		expect "$name" "^complete: *yes" || rc=1
 		expect "$name" "LAZYRESUME-VERDICT: PASS resumed" || rc=1
 		return "$rc"
@@ -719,17 +715,11 @@ mirrors)
 	dying_up a || exit 1
 	echo "lazyresume wait-complete --timeout 900 && lazyresume status" \
 		>"$images/$image/clients/525400000081"
-	p=$(free_tcp_port)
-	guest mirror-boot "lrmode=client lrimage=$image lrserver=10.0.2.2:$dying_port lrmirror=10.0.2.2:$mirror" \
-		--mac 52:54:00:00:00:81 --hostfwd "tcp:127.0.0.1:$p-:7000"
-	g=$guest_pid
-	python3 "$client" "$p" wait-ready 900 || ok=1
+	client_up mirror-boot "lrmode=client lrimage=$image lrserver=10.0.2.2:$dying_port lrmirror=10.0.2.2:$mirror" \
+		52:54:00:00:00:81 || ok=1
 	wait_log mirror-boot "^complete: *yes" 900 || ok=1
-	python3 "$client" "$p" verify 1200 quit >"$e2e/mirror-boot.talk" 2>&1 || ok=1
-	cat "$e2e/mirror-boot.talk"
-	wait_guest "$g" 600 || ok=1
+	client_verify mirror-boot || ok=1
 	dying_down
-	cat "$(guest_dir mirror-boot)/result.log"
 	if grep -q "the server dies now" "$dying_log"; then
 		echo "ok   mirror-boot: the primary died after $((p1_blocks / 2)) blocks of pageset1"
 	else
@@ -758,18 +748,12 @@ done
 echo "settings: the primary no longer answers"
 lazyresume background full && lazyresume wait-complete --timeout 900 && lazyresume status
 SETTINGS
-	p=$(free_tcp_port)
-	guest mirror-after "lrmode=client lrimage=$image lrserver=10.0.2.2:$primary_port lrmirror=10.0.2.2:$mirror lrbackground=off" \
-		--mac 52:54:00:00:00:82 --hostfwd "tcp:127.0.0.1:$p-:7000"
-	g=$guest_pid
-	python3 "$client" "$p" wait-ready 900 || ok=1
+	client_up mirror-after "lrmode=client lrimage=$image lrserver=10.0.2.2:$primary_port lrmirror=10.0.2.2:$mirror lrbackground=off" \
+		52:54:00:00:00:82 || ok=1
 	hook_done mirror-after 180 || ok=1
 	primary_down
 	wait_log mirror-after "^complete: *yes" 900 || ok=1
-	python3 "$client" "$p" verify 1200 quit >"$e2e/mirror-after.talk" 2>&1 || ok=1
-	cat "$e2e/mirror-after.talk"
-	wait_guest "$g" 600 || ok=1
-	cat "$(guest_dir mirror-after)/result.log"
+	client_verify mirror-after || ok=1
 	expect mirror-after "^settings: the primary no longer answers" || ok=1
 	# Every page after the primary left came from the mirror. Whether a
 	# fetcher already noted the primary's silence by then depends on the
@@ -790,17 +774,11 @@ SETTINGS
 	echo "lazyresume wait-complete --timeout 900 && lazyresume workingset show && lazyresume status" \
 		>"$images/$streamed/clients/525400000085"
 	dying_up e "$streamed/[ps][2t][-r]*:40" || exit 1
-	p=$(free_tcp_port)
-	guest mirror-background "lrmode=client lrimage=$streamed lrserver=10.0.2.2:$dying_port lrmirror=10.0.2.2:$mirror" \
-		--mac 52:54:00:00:00:85 --hostfwd "tcp:127.0.0.1:$p-:7000"
-	g=$guest_pid
-	python3 "$client" "$p" wait-ready 900 || ok=1
+	client_up mirror-background "lrmode=client lrimage=$streamed lrserver=10.0.2.2:$dying_port lrmirror=10.0.2.2:$mirror" \
+		52:54:00:00:00:85 || ok=1
 	wait_log mirror-background "^complete: *yes" 900 || ok=1
-	python3 "$client" "$p" verify 1200 quit >"$e2e/mirror-background.talk" 2>&1 || ok=1
-	cat "$e2e/mirror-background.talk"
-	wait_guest "$g" 600 || ok=1
+	client_verify mirror-background || ok=1
 	dying_down
-	cat "$(guest_dir mirror-background)/result.log"
 	if grep -q "the server dies now" "$dying_log"; then
 		echo "ok   mirror-background: the primary died after 40 blocks of pageset2"
 	else
