@@ -1,6 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! SHA-256 through the kernel's crypto library (`lib/crypto/sha256.c`).
+//!
+//! Not through the crypto API (`crypto_shash`): its x86 drivers are slower
+//! than the library under emulation, and upstream's library has since taken
+//! over the same x86 code (`Documentation/performance.rst`, *SHA-256: the
+//! library against the crypto API*; `scripts/bench-sha256.sh`).
 
 use kernel::bindings;
 
