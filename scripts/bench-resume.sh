@@ -155,6 +155,23 @@ wait_line() {
 	return 1
 }
 
+# recording_client NAME MAC: boot a client of lazy-ws (MAC address MAC)
+# that records its first touches (background lane off), let it answer
+# once, and wait until its settings (clients/MAC, which the caller wrote)
+# saved what it recorded as a loading set.
+recording_client() {
+	local name=$1 mac=$2 port vm
+	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	touch "$out/$name.stamp"
+	qemu "$name" "lrmode=client lrimage=lazy-ws lrserver=$server lrbackground=off lrrecord=1" \
+		--mac "$mac" --hostfwd "tcp:127.0.0.1:$port-:7000" >"$out/$name.run" &
+	vm=$!
+	python3 "$client" "$port" wait-ready 900 $poll | sed "s/^/[$name] /"
+	wait_line "$name" "$out/$name.stamp" "^workingset: loading set tftp://"
+	python3 "$client" "$port" quit >/dev/null
+	wait "$vm" || true
+}
+
 # lazy-ws: a copy of the lazy image, whose loading set a recording client
 # makes (not timed).
 case " $modes " in *" lazy-ws "*)
@@ -165,15 +182,7 @@ case " $modes " in *" lazy-ws "*)
 	echo "$quiet; lazyresume workingset stop --save" >"$images/lazy-ws/clients/5254000001a3"
 	echo "$quiet; lazyresume workingset show; lazyresume wait-complete --timeout 3000 && $timeline" \
 		>"$images/lazy-ws/clients/5254000001a4"
-	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-	touch "$out/record.stamp"
-	qemu record "lrmode=client lrimage=lazy-ws lrserver=$server lrbackground=off lrrecord=1" \
-		--mac 52:54:00:00:01:a3 --hostfwd "tcp:127.0.0.1:$port-:7000" >"$out/record.run" &
-	vm=$!
-	python3 "$client" "$port" wait-ready 900 $poll | sed 's/^/[record] /'
-	wait_line record "$out/record.stamp" "^workingset: loading set tftp://"
-	python3 "$client" "$port" quit >/dev/null
-	wait "$vm" || true
+	recording_client record 52:54:00:00:01:a3
 	grep -a "^demand faults: \|^workingset: " "$(tail -1 "$out/record.run")/result.log" | sed 's/^/[record] /'
 	# The stream again, without the pages the loading set brings.
 	if [ -e "$images/lazy-ws/stream" ]; then
@@ -309,15 +318,7 @@ case " $modes " in *" lazy-ws "*)
 	chmod 0777 "$images/lazy-ws-touch"
 	echo "$quiet; lazyresume workingset stop --upload tftp://$server/lazy-ws-touch" \
 		>"$images/lazy-ws/clients/5254000001a5"
-	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-	touch "$out/touch.stamp"
-	qemu touch "lrmode=client lrimage=lazy-ws lrserver=$server lrbackground=off lrrecord=1" \
-		--mac 52:54:00:00:01:a5 --hostfwd "tcp:127.0.0.1:$port-:7000" >"$out/touch.run" &
-	vm=$!
-	python3 "$client" "$port" wait-ready 900 $poll | sed 's/^/[touch] /'
-	wait_line touch "$out/touch.stamp" "^workingset: loading set tftp://"
-	python3 "$client" "$port" quit >/dev/null
-	wait "$vm" || true
+	recording_client touch 52:54:00:00:01:a5
 	compared=$("$tool" workingset compare "$images/lazy-ws" "$images/lazy-ws-touch/loadset")
 	echo "$compared" | sed 's/^/[lazy-ws] /'
 	untouched=$(echo "$compared" | sed -n 's/^never touched: .*, \([0-9.]*\) %)$/\1/p')

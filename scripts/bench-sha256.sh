@@ -51,13 +51,8 @@ if grep -q 'warning' "$log"; then
 	echo "bench-sha256: module build has warnings" >&2
 	exit 1
 fi
-marker='~Module signature appended~'
-for ko in "$mods/sha256-ssse3.ko" "$mods/sha256_bench.ko"; do
-	if ! tail -c 28 "$ko" | grep -qF "$marker"; then
-		"$k/scripts/sign-file" sha256 "$k/certs/signing_key.pem" \
-			"$k/certs/signing_key.x509" "$ko"
-	fi
-done
+. "$here/scripts/sign-modules.sh"
+sign_modules "$k" "$mods/sha256-ssse3.ko" "$mods/sha256_bench.ko"
 
 root="$bench/root"
 rm -rf "$root"

@@ -46,13 +46,6 @@ if grep -q 'warning' "$log"; then
 	echo "build-module: $flavour module build has warnings" >&2
 	exit 1
 fi
-# sign-file appends a signature: a module Kbuild did not relink is
-# signed already and must not get a second one.
-marker='~Module signature appended~'
-for ko in "$out/rust/lazyresume.ko" "$out/rust/lazyresume_test.ko"; do
-	if ! tail -c 28 "$ko" | grep -qF "$marker"; then
-		"$kdir/scripts/sign-file" sha256 "$kdir/certs/signing_key.pem" \
-			"$kdir/certs/signing_key.x509" "$ko"
-	fi
-done
+. "$here/scripts/sign-modules.sh"
+sign_modules "$kdir" "$out/rust/lazyresume.ko" "$out/rust/lazyresume_test.ko"
 echo "build-module: $out/rust/lazyresume.ko $out/rust/lazyresume_test.ko"
