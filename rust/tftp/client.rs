@@ -50,10 +50,10 @@ pub(crate) struct TransferOptions {
     pub(crate) rto_ms: u32,
     /// Deadline for the whole transfer.
     pub(crate) deadline_ms: u32,
-    /// Gives up (`ETIMEDOUT`) once the server has not made the transfer
-    /// progress and sent nothing for this long and [`SILENT_RETRANSMITS`]
-    /// retransmissions in a row went unanswered, 0 for never: where another server can
-    /// take over, a silent one is left sooner than at the deadline
+    /// Gives up (`ETIMEDOUT`) once the server has sent nothing for this
+    /// long and [`SILENT_RETRANSMITS`] retransmissions in a row went
+    /// unanswered, 0 for never: where another server can take over, a
+    /// silent one is left sooner than at the deadline
     /// ([`FAILOVER_SILENCE_MS`]).
     pub(crate) silence_ms: u32,
     /// Log a line naming server, file and reason when the transfer fails
