@@ -218,7 +218,7 @@ sampler() {
 		cpu=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6 }' /proc/stat)
 		busy=nan
 		if [ -n "$prev" ]; then
-			busy=$(echo "$prev $cpu" | awk '{ b = $3 - $1; t = b + $4 - $2; print t > 0 ? int(100 * b / t) : "nan" }')
+			busy=$(echo "$prev $cpu" | awk '{ b = $3 - $1; t = b + $4 - $2; print (t > 0 ? int(100 * b / t) : "nan") }')
 		fi
 		prev=$cpu
 		line="t=$(date +%s.%N) load1=$(cut -d' ' -f1 /proc/loadavg) busy_pct=$busy"
