@@ -10,7 +10,9 @@ directly, as in the diskless lab of scripts/lab/) runs each ACTION in order and 
                    first page and the workload's hot set, --hot-mib);
                    prints ready_s, the time from the start of this script
                    (the harness starts it with QEMU) to the first correct
-                   answer.  Each attempt waits READY_POLL_S for its answer:
+                   answer, and ready_at, that answer's wall-clock time
+                   (seconds since the epoch: for a harness that timed
+                   QEMU's start itself, as scripts/lab/lab-bench.sh).  Each attempt waits READY_POLL_S for its answer:
                    QEMU's host forward accepts at once and a SYN it sends
                    while the guest's network is not up yet is lost, so a
                    long wait would only measure slirp's retransmission.
@@ -98,7 +100,7 @@ def wait_ready(port, limit, poll_s=READY_POLL_S):
     last answer)."""
     lock = threading.Lock()
     done = threading.Event()
-    state = {"ready": None, "last": None}
+    state = {"ready": None, "last": None, "at": None}
 
     def attempt():
         answer = ask_until(port, "ready", poll_s, done)
@@ -106,6 +108,7 @@ def wait_ready(port, limit, poll_s=READY_POLL_S):
             state["last"] = answer
             if answer == "ok" and state["ready"] is None:
                 state["ready"] = time.monotonic() - START
+                state["at"] = time.time()
                 done.set()
 
     while time.monotonic() - START < limit and not done.is_set():
@@ -115,7 +118,7 @@ def wait_ready(port, limit, poll_s=READY_POLL_S):
     # was answered).
     done.wait(min(poll_s, READY_POLL_S))
     with lock:
-        return state["ready"], state["last"]
+        return state["ready"], state["last"], state["at"]
 
 
 def main():
@@ -131,9 +134,10 @@ def main():
             poll_s = READY_POLL_S
             if args and args[0].replace(".", "", 1).isdigit():
                 poll_s, args = float(args[0]), args[1:]
-            ready, last = wait_ready(port, limit, poll_s)
+            ready, last, at = wait_ready(port, limit, poll_s)
             if ready is not None:
                 print(f"ready_s={ready:.2f}")
+                print(f"ready_at={at:.3f}")
             else:
                 print(f"ready=timeout last={last}")
                 return 1

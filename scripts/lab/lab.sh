@@ -252,17 +252,37 @@ lab_down() {
 	rm -f "$LAB_DIR"/*.pid
 }
 
-# lab_capture KERNEL INITRD IMAGES NAME MIB: a golden VM with the test
-# workload of MIB MiB captures image NAME into IMAGES, through the
-# end-to-end tests' path (QEMU user networking, tftpd-hpa on 127.0.0.1):
-# the image depends on the kernel and the workload only, not on the
-# network it was captured on, and that path is the tested one.  Signed
-# on the host right after the capture.  Kept while KERNEL, INITRD and MIB
-# are the same (LAB_RECAPTURE=1 forces it); a kept image not signed yet is
-# signed.
+# lab_capture KERNEL INITRD IMAGES NAME MIB [KIND [ARG...]]: a golden VM
+# with the test workload of MIB MiB captures image NAME into IMAGES,
+# through the end-to-end tests' path (QEMU user networking, tftpd-hpa on
+# 127.0.0.1): the image depends on the kernel and the workload only, not
+# on the network it was captured on, and that path is the tested one.
+# KIND: "lazy" (the default: every user page in pageset2), "stream" (lazy,
+# then the host writes the image's stream, lazyresume make-stream, as
+# scripts/bench-resume.sh does) or "eager" (lreager=1: nothing in
+# pageset2).  ARGs go on the golden VM's command line (e.g. quiet).  The
+# golden VM has LAB_MEM MiB (1024), as lab_boot's clients: a restore
+# needs the memory map of the capture.  Signed on the host right after
+# the capture.  Kept while KERNEL, INITRD, MIB, KIND, the ARGs and
+# LAB_MEM are the same (LAB_RECAPTURE=1 forces it); a kept image not
+# signed yet is signed.
 lab_capture() {
-	local kernel=$1 initrd=$2 images=$3 name=$4 mib=$5 stamp srv rc=0 run
+	local kernel=$1 initrd=$2 images=$3 name=$4 mib=$5 kind=${6:-lazy} stamp srv rc=0 run
+	local mem=${LAB_MEM:-1024} opts=''
+	local args="${*:7}"
+	case "$kind" in
+	lazy | stream) ;;
+	eager) opts=lreager=1 ;;
+	*)
+		echo "lab: unknown capture kind $kind (lazy, stream, eager)" >&2
+		return 1
+		;;
+	esac
 	stamp="$(sha256sum "$kernel" "$initrd" | cut -d' ' -f1 | tr '\n' ' ')mib=$mib"
+	# The stamp of a default capture is what it always was.
+	if [ "$kind" != lazy ] || [ -n "$args" ] || [ "$mem" != 1024 ]; then
+		stamp="$stamp kind=$kind mem=$mem args=$args"
+	fi
 	if [ "${LAB_RECAPTURE:-0}" != 1 ] && [ -r "$images/$name/manifest" ] &&
 		[ "$(cat "$images/$name.stamp" 2>/dev/null)" = "$stamp" ]; then
 		echo "lab: image $name in $images is current"
@@ -278,9 +298,9 @@ lab_capture() {
 	"$here/scripts/tftp-servers.sh" start-hpa "$images" "$srv"
 	# shellcheck source=/dev/null
 	. "$srv/servers.env"
-	"$here/scripts/qemu-run.sh" --name lab-golden --timeout 900 --mem 1024 \
+	"$here/scripts/qemu-run.sh" --name lab-golden --timeout 900 --mem "$mem" \
 		--kernel "$kernel" --initrd "$initrd" --mac 52:54:00:77:00:10 \
-		--append "ip=dhcp lrmib=$mib lrmode=golden lrimage=$name lrserver=10.0.2.2:$HPA_PORT" \
+		--append "ip=dhcp $args lrmib=$mib lrmode=golden lrimage=$name lrserver=10.0.2.2:$HPA_PORT $opts" \
 		>"$srv/golden.out" 2>&1 || rc=$?
 	"$here/scripts/tftp-servers.sh" stop "$srv"
 	run=$(tail -1 "$srv/golden.out")
@@ -291,6 +311,12 @@ lab_capture() {
 		return 1
 	fi
 	grep -a '^capture: image' "$run/result.log"
+	# The stream, on the host as an admin host would, before the
+	# signature (bench-resume.sh's order).
+	if [ "$kind" = stream ]; then
+		"$here/build/userspace/x86_64-unknown-linux-gnu/release/lazyresume" make-stream \
+			"$images/$name" || return 1
+	fi
 	# Signed here, never in the golden VM.
 	sign_image "$images/$name" || return 1
 	"$here/build/userspace/x86_64-unknown-linux-gnu/release/lazyresume" verify "$images/$name" \
