@@ -52,7 +52,8 @@ pub(crate) struct TransferOptions {
     pub(crate) deadline_ms: u32,
     /// Gives up (`ETIMEDOUT`) once the server has sent nothing for this
     /// long and [`SILENT_RETRANSMITS`] retransmissions in a row went
-    /// unanswered, 0 for never: where another server can take over, a
+    /// unanswered ([`SILENT_REQUESTS`] before the server answered the
+    /// request), 0 for never: where another server can take over, a
     /// silent one is left sooner than at the deadline
     /// ([`FAILOVER_SILENCE_MS`]).
     pub(crate) silence_ms: u32,
@@ -80,6 +81,14 @@ pub(crate) const FAILOVER_SILENCE_MS: u32 = 1000;
 /// goes unanswered only if it is lost itself (at 5 % loss one time in
 /// 20, four in a row about once in 10^5).
 pub(crate) const SILENT_RETRANSMITS: u32 = 4;
+
+/// The same for a server that has not answered the transfer's request
+/// yet: before any round trip is measured, the request is sent again
+/// after the caller's initial timeout (500 ms at boot), which doubles,
+/// so that four retries would take 7.5 s. Two unanswered requests lose
+/// a live server one transfer in a hundred at 5 % loss (the request or
+/// its answer lost twice), which costs that transfer a failover.
+pub(crate) const SILENT_REQUESTS: u32 = 2;
 
 /// The local ports of [`TransferOptions::pool_port`]: just above Linux's
 /// default ephemeral range (32768-60999).
@@ -411,7 +420,12 @@ impl<'a> Transport<'a> {
                 );
             }
             let silence_ms = u64::from(self.opts.silence_ms);
-            let silent = silence_ms != 0 && self.unanswered >= SILENT_RETRANSMITS;
+            let retries = if self.tid.is_none() {
+                SILENT_REQUESTS
+            } else {
+                SILENT_RETRANSMITS
+            };
+            let silent = silence_ms != 0 && self.unanswered >= retries;
             if silent && now_ms.saturating_sub(self.answered_ms) >= silence_ms {
                 fail!(
                     self,
