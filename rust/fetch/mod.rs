@@ -767,6 +767,7 @@ impl Engine {
         let Some(max_len) = source.max_file_len() else {
             return Outcome::Failed;
         };
+        io.place(source.answering());
         let server = io.server;
         let Ok((endpoint, buf)) = io.prepare(source.blksize(), max_len, source.lz4()) else {
             return Outcome::Retry;
@@ -1124,6 +1125,8 @@ struct Io {
     /// The server this fetcher asks: an index into the page store's
     /// servers (taken modulo their number), kept while it answers.
     server: usize,
+    /// [`Io::place`] ran.
+    placed: bool,
     /// Transfers that found no answer since the last one that did.
     silent: usize,
 }
@@ -1150,6 +1153,16 @@ impl Io {
         }
         let endpoint = self.endpoint.as_mut().ok_or(ENOMEM)?;
         Ok((endpoint, &mut self.buf))
+    }
+
+    /// Before its first transfer: a fetcher that would start on a server
+    /// the boot kernel found silent (past the first `answering` of the
+    /// page store's servers) starts on one that answered it.
+    fn place(&mut self, answering: usize) {
+        if !self.placed {
+            self.placed = true;
+            self.server %= answering.max(1);
+        }
     }
 
     /// The server of `servers` this fetcher asks, and its index.
@@ -1210,6 +1223,7 @@ impl Worker for Fetcher {
             out: KVVec::new(),
             wanted: KVec::new(),
             server: self.first_server,
+            placed: false,
             silent: 0,
         };
         while !should_stop() {

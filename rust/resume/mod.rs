@@ -919,7 +919,11 @@ pub(crate) fn adopt(engine: &Engine) -> Result<abi::Adopt> {
         &mirrors,
     );
     let (order, n) = servers.current_first();
-    engine.store().retarget(&order[..n], &prefix)?;
+    // The servers before the boot kernel's last, now at the end, were
+    // silent to it: no fetcher starts there.
+    engine
+        .store()
+        .retarget(&order[..n], n - servers.at, &prefix)?;
     // The timeline: the boot kernel's events, this kernel's from now on
     // (the adoption's time is the resume's, `since_resume_ns`), and the
     // lanes sampled until complete.

@@ -478,10 +478,16 @@ impl PageStore {
 
     /// Fetches pages of the `tftp` backend from `servers` (the primary
     /// first), under `prefix`, from now on (the restored kernel of a
-    /// client, whose servers and image the boot kernel named).
-    pub(crate) fn retarget(&self, servers: &[SockAddrV4], prefix: &[u8]) -> Result {
+    /// client, whose servers and image the boot kernel named); the
+    /// fetchers start on the first `answering`.
+    pub(crate) fn retarget(
+        &self,
+        servers: &[SockAddrV4],
+        answering: usize,
+        prefix: &[u8],
+    ) -> Result {
         if let Some(r) = &mut self.store.lock().remote {
-            r.retarget(servers, prefix)?;
+            r.retarget(servers, answering, prefix)?;
         }
         Ok(())
     }

@@ -60,6 +60,9 @@ pub(crate) struct TftpSource {
     /// them, at least one.
     servers: [SockAddrV4; SERVERS_MAX],
     count: usize,
+    /// The first this many answered the boot kernel (the others it found
+    /// silent): where the fetchers start.
+    answering: usize,
     prefix: [u8; TFTP_PREFIX_LEN],
     prefix_len: usize,
     blksize: u16,
@@ -91,6 +94,7 @@ impl TftpSource {
         Ok(Self {
             servers,
             count: 1,
+            answering: 1,
             prefix: p,
             prefix_len: prefix.len(),
             blksize,
@@ -100,10 +104,16 @@ impl TftpSource {
         })
     }
 
-    /// Fetches from `servers` (at most [`SERVERS_MAX`]; the first is
-    /// where the fetchers start, uploads go to it), under `prefix`, from
-    /// now on.
-    pub(crate) fn retarget(&mut self, servers: &[SockAddrV4], prefix: &[u8]) -> Result {
+    /// Fetches from `servers` (at most [`SERVERS_MAX`]; uploads go to the
+    /// first), under `prefix`, from now on; the fetchers start on the
+    /// first `answering` (at least one), the others having been found
+    /// silent.
+    pub(crate) fn retarget(
+        &mut self,
+        servers: &[SockAddrV4],
+        answering: usize,
+        prefix: &[u8],
+    ) -> Result {
         let mut p = [0u8; TFTP_PREFIX_LEN];
         p.get_mut(..prefix.len())
             .ok_or(EINVAL)?
@@ -117,6 +127,7 @@ impl TftpSource {
             .copy_from_slice(servers);
         self.servers = list;
         self.count = servers.len();
+        self.answering = answering.clamp(1, servers.len());
         self.prefix = p;
         self.prefix_len = prefix.len();
         Ok(())
@@ -130,6 +141,12 @@ impl TftpSource {
     /// The servers, the first where the fetchers start.
     pub(crate) fn servers(&self) -> &[SockAddrV4] {
         &self.servers[..self.count]
+    }
+
+    /// How many of [`Self::servers`], from the first, the fetchers start
+    /// on: those that answered the boot kernel.
+    pub(crate) fn answering(&self) -> usize {
+        self.answering
     }
 
     /// The page file prefix.
