@@ -201,6 +201,10 @@ job_e2e_release() {
 	# The diskless lab: a PXE client (dnsmasq, iPXE) at 100 Mbit with 5 %
 	# loss resumes lazily and verifies every byte (about 100 s).
 	check lab-pxe-loss-release scripts/lab/lab-test.sh release
+	# Two image servers in the lab: the primary goes silent after a
+	# client's resume, or before another boots; both finish from the
+	# mirror and verify every byte (two PXE clients, about 90 s).
+	check lab-mirror-release scripts/lab/lab-mirror-test.sh release
 }
 # The kernel's own mm selftests (a subset) give the same results on the
 # patched kernel as on the unpatched one, and leave a clean kernel log.

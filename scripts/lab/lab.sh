@@ -38,6 +38,7 @@
 LAB_NET=10.77.0
 LAB_DHCP_ADDR=$LAB_NET.1
 LAB_IMAGE_ADDR=$LAB_NET.2
+LAB_MIRROR_ADDR=$LAB_NET.3
 
 # lab_init NAME: set LAB_NAME, LAB_NS and LAB_DIR for lab NAME.
 lab_init() {
@@ -128,11 +129,7 @@ lab_up() {
 		--pid-file="$LAB_DIR/dnsmasq.pid" </dev/null >>"$LAB_DIR/dnsmasq.log" 2>&1 &
 	echo $! >"$LAB_DIR/dnsmasq.pid"
 	lab_wait_udp "$LAB_DHCP_ADDR" 69 || return 1
-	lab_ns "$here/build/servers/tftpd-hpa/usr/sbin/in.tftpd" --listen \
-		--address "$LAB_IMAGE_ADDR:69" --user nobody --secure \
-		--blocksize 65464 --pidfile "$LAB_DIR/hpa.pid" \
-		"$LAB_IMAGES" >"$LAB_DIR/hpa.log" 2>&1
-	lab_wait_udp "$LAB_IMAGE_ADDR" 69 || return 1
+	lab_hpa "$LAB_IMAGE_ADDR" hpa || return 1
 	# The loss is on the bridge, as on a wire: a drop in the IP output
 	# hook would fail the server's send() with EPERM, and tftpd-hpa and
 	# dnsmasq abort a transfer whose send fails.
@@ -143,6 +140,35 @@ lab_up() {
 	}
 	NFT
 	echo "lab: $LAB_NS up: bridge br0, dnsmasq $LAB_DHCP_ADDR, tftpd-hpa $LAB_IMAGE_ADDR, state in $LAB_DIR"
+}
+
+# lab_hpa ADDR NAME: tftpd-hpa serving LAB_IMAGES on ADDR:69 (an address
+# of br0), its pid and log LAB_DIR/NAME.pid and .log.
+# LAB_HPA_RETRANSMIT_US: its retransmission timeout (tftpd-hpa's own
+# default, 1 s, when unset): a lockstep server resends a lost block only
+# on its timer, whatever the client does (Documentation/lab.rst).
+lab_hpa() {
+	lab_ns "$here/build/servers/tftpd-hpa/usr/sbin/in.tftpd" --listen \
+		--address "$1:69" --user nobody --secure \
+		--blocksize 65464 --pidfile "$LAB_DIR/$2.pid" \
+		${LAB_HPA_RETRANSMIT_US:+--retransmit "$LAB_HPA_RETRANSMIT_US"} \
+		"$LAB_IMAGES" >"$LAB_DIR/$2.log" 2>&1
+	lab_wait_udp "$1" 69
+}
+
+# lab_mirror_up: a second image server, the mirror, on
+# LAB_MIRROR_ADDR:69 with the same images (after lab_up).  The loss rule
+# spares it.
+lab_mirror_up() {
+	lab_ns ip addr add "$LAB_MIRROR_ADDR/24" dev br0
+	lab_hpa "$LAB_MIRROR_ADDR" hpa-mirror
+}
+
+# lab_image_server_gone: the image server (not the mirror) falls silent
+# for good, as one that lost its network: its address leaves br0, so
+# nothing it sends leaves and nothing reaches it.
+lab_image_server_gone() {
+	lab_ns ip addr del "$LAB_IMAGE_ADDR/24" dev br0
 }
 
 # lab_script ARGS...: (re)write the iPXE script: the kernel command line
