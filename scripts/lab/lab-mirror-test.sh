@@ -26,15 +26,10 @@ mib=${LAB_MIB:-32}
 lab_init "${LAB_NAME:-mirror-$flavour-$(printf %s "$here" | sha256sum | cut -c1-6)}"
 trap lab_down EXIT
 
-boot="$here/build/lab/boot-$flavour"
-mkdir -p "$boot"
-cp "$here/build/kernel/$flavour/arch/x86/boot/bzImage" "$boot/bzImage"
-cp "$here/build/initramfs/$flavour.cpio.gz" "$boot/initrd.cpio.gz"
-images="$here/build/lab/images-$flavour"
-lab_capture "$boot/bzImage" "$boot/initrd.cpio.gz" "$images" golden "$mib"
-lab_up "$boot/bzImage" "$boot/initrd.cpio.gz" "$images"
+lab_golden "$flavour" "$mib"
+lab_up "$LAB_KERNEL" "$LAB_INITRD" "$LAB_GOLDEN_IMAGES"
 lab_mirror_up
-gen=$(image_generation "$images/golden")
+gen=$(image_generation "$LAB_GOLDEN_IMAGES/golden")
 primary=$LAB_IMAGE_ADDR:69 mirror=$LAB_MIRROR_ADDR:69
 lab_script "lrmode=client lrimage=golden lrserver=$primary lrmirror=$mirror lrmib=$mib lrmingen=$gen lrbackground=off"
 LAB_RATE=

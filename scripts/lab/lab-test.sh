@@ -26,19 +26,14 @@ addr=$LAB_NET.101
 lab_init "${LAB_NAME:-test-$flavour-$(printf %s "$here" | sha256sum | cut -c1-6)}"
 trap lab_down EXIT
 
-boot="$here/build/lab/boot-$flavour"
-mkdir -p "$boot"
-cp "$here/build/kernel/$flavour/arch/x86/boot/bzImage" "$boot/bzImage"
-cp "$here/build/initramfs/$flavour.cpio.gz" "$boot/initrd.cpio.gz"
-images="$here/build/lab/images-$flavour"
 t0=$(date +%s)
-lab_capture "$boot/bzImage" "$boot/initrd.cpio.gz" "$images" golden "$mib"
+lab_golden "$flavour" "$mib"
 t1=$(date +%s)
 
-lab_up "$boot/bzImage" "$boot/initrd.cpio.gz" "$images"
+lab_up "$LAB_KERNEL" "$LAB_INITRD" "$LAB_GOLDEN_IMAGES"
 # The boot configuration refuses an image older than this one (rollback).
-gen=$(image_generation "$images/golden")
-[ -n "$gen" ] || { echo "lab-test: no generation in $images/golden" >&2; exit 1; }
+gen=$(image_generation "$LAB_GOLDEN_IMAGES/golden")
+[ -n "$gen" ] || { echo "lab-test: no generation in $LAB_GOLDEN_IMAGES/golden" >&2; exit 1; }
 lab_script "lrmode=client lrimage=golden lrserver=$LAB_IMAGE_ADDR:69 lrmib=$mib lrmingen=$gen"
 LAB_RATE=
 lab_client_tap 1 "$mac" "$addr"

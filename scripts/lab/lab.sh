@@ -278,6 +278,21 @@ lab_down() {
 	rm -f "$LAB_DIR"/*.pid
 }
 
+# lab_golden FLAVOUR MIB: the boot files of the FLAVOUR kernel, copied
+# for the PXE root, and image golden of the test workload (MIB MiB)
+# captured for them (lab_capture, kept while they stay the same); sets
+# LAB_KERNEL, LAB_INITRD and LAB_GOLDEN_IMAGES (the images directory).
+lab_golden() {
+	local boot="$here/build/lab/boot-$1"
+	mkdir -p "$boot"
+	cp "$here/build/kernel/$1/arch/x86/boot/bzImage" "$boot/bzImage"
+	cp "$here/build/initramfs/$1.cpio.gz" "$boot/initrd.cpio.gz"
+	LAB_KERNEL=$boot/bzImage
+	LAB_INITRD=$boot/initrd.cpio.gz
+	LAB_GOLDEN_IMAGES=$here/build/lab/images-$1
+	lab_capture "$LAB_KERNEL" "$LAB_INITRD" "$LAB_GOLDEN_IMAGES" golden "$2"
+}
+
 # lab_capture KERNEL INITRD IMAGES NAME MIB [KIND [ARG...]]: a golden VM
 # with the test workload of MIB MiB captures image NAME into IMAGES,
 # through the end-to-end tests' path (QEMU user networking, tftpd-hpa on
