@@ -72,7 +72,7 @@ src_key=$( {
 } | hash_of)
 
 # Bump when the way the kernel is configured or built below changes.
-recipe=2
+recipe=3
 targets=(bzImage modules)
 build_key=$( {
 	echo "$src_key $flavour recipe $recipe ${targets[*]}"
@@ -99,7 +99,10 @@ unpack_source() {
 	ksrc_git -C "$dir" diff --name-only --diff-filter=d lazyresume-base HEAD
 }
 
-kmake() { make -C "$src" O="$out" LLVM=1 ARCH=x86_64 "$@"; }
+# LOCALVERSION set, even empty, keeps scripts/setlocalversion from
+# appending "+" for a source tree in git past its tag: the release is
+# the Debian source's own, 6.12.N.
+kmake() { make -C "$src" O="$out" LLVM=1 ARCH=x86_64 LOCALVERSION= "$@"; }
 
 # build_kernel DIR: configure and build this flavour out of tree in DIR;
 # prints the files that prove the entry intact.

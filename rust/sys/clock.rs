@@ -5,19 +5,14 @@
 //! clocks start anew: the boot kernel's at its boot, the restored kernel's
 //! where the image's kernel left it).
 
-/// The time-stamp counter (`rdtsc`), or `None` on an architecture this
-/// module does not read one on.
+use kernel::bindings;
+
+/// The architecture's cycle counter (`get_cycles()`: the time-stamp
+/// counter on x86), or `None` where the architecture has none.
 pub(crate) fn cycles() -> Option<u64> {
-    #[cfg(target_arch = "x86_64")]
-    {
-        // SAFETY: `rdtsc` reads a counter and has no other effect; the
-        // kernel runs at CPL 0, where it is always allowed.
-        #[allow(unused_unsafe)]
-        let c = unsafe { core::arch::x86_64::_rdtsc() };
-        Some(c)
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        None
-    }
+    // SAFETY: `get_cycles()` reads a counter and has no other effect; it
+    // may be called from any context.
+    let c = unsafe { bindings::get_cycles() };
+    // The architectures without a counter return 0 (`<asm-generic/timex.h>`).
+    (c != 0).then_some(c)
 }
