@@ -64,7 +64,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 mib=${1:?usage: bench-resume.sh MIB [STARTUP_SECS]}
 startup=${2:-0}
 kernel="$here/build/kernel/release/arch/x86/boot/bzImage"
-initrd="$here/build/initramfs/release.cpio.gz"
+initrd="$here/build/initramfs/release-client.cpio.gz"
 # Room for the workload, its snapshot copy (eager) and the system; every
 # VM of a run has the same memory (a restore needs the same memory map).
 mem=$((mib * 3 + 512))

@@ -9,8 +9,15 @@
 # of lazyresume and the mm regression subset.  The baseline flavour (the
 # unpatched kernel) has no module.
 #
+# The release and debug flavours also get build/initramfs/FLAVOUR-client.cpio.gz,
+# the archive of the machines that capture and resume (the end-to-end
+# scenarios, the lab, the demo and the resume benchmarks): the same
+# without lazyresume_test.ko, the kselftests and the benchmarks, as a
+# diskless client's would be, so that what they test is the production
+# module alone.
+#
 # The release and debug flavours also get build/initramfs/FLAVOUR-redis.cpio.gz
-# for lrapp=redis (scripts/bench-app.sh): the same archive followed by a
+# for lrapp=redis (scripts/bench-app.sh): the client archive followed by a
 # second one (the kernel unpacks both) with redis-server and redis-cli
 # from Debian's packages (installed by scripts/setup.sh), the shared
 # libraries they need and the dynamic loader: 18 MiB unpacked, 7 MiB
@@ -58,6 +65,10 @@ install -m 0755 "$here/scripts/guest/timeout" "$root/usr/bin/timeout"
 install -m 0755 "$tool" "$root/usr/bin/lazyresume"
 install -m 0755 "$workload" "$root/usr/bin/lazyresume-workload"
 install -D -m 0755 "$here/scripts/guest/post-resume.sh" "$root/etc/lazyresume/post-resume.sh"
+# The kernel log check of every guest run, with the KTAP helpers it
+# sources (the kselftests have their own copy in /ktests).
+install -D -m 0755 "$here/tests/kernel_log_clean.sh" "$root/usr/libexec/lazyresume/kernel_log_clean.sh"
+install -m 0644 "$ksrc/tools/testing/selftests/kselftest/ktap_helpers.sh" "$root/usr/libexec/lazyresume/"
 install -D -m 0755 "$here/scripts/guest/bench-tftp.sh" "$root/bench/tftp.sh"
 cc -O2 -Wall -Werror -static -I"$here/include/uapi" \
 	-o "$root/bench/fault_latency" "$here/bench/fault_latency.c"
@@ -80,10 +91,21 @@ cp "$ksrc/tools/testing/selftests/run_kselftest.sh" "$kt/"
 cp "$ksrc/tools/testing/selftests/kselftest/runner.sh" \
 	"$ksrc/tools/testing/selftests/kselftest/ktap_helpers.sh" "$kt/kselftest/"
 
+# pack OUT [FIND-ARGS...]: the files of $root that FIND-ARGS select (all
+# by default) into the archive OUT.
+pack() {
+	local out=$1
+	shift
+	(cd "$root" && find . "$@" | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet | gzip -9n) >"$out.tmp"
+	mv "$out.tmp" "$out"
+	echo "build-initramfs: $out ($(du -k "$out" | cut -f1) KiB, kernel $kver)"
+}
 out="$here/build/initramfs/$flavour.cpio.gz"
-(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet | gzip -9n) >"$out.tmp"
-mv "$out.tmp" "$out"
-echo "build-initramfs: $out ($(du -k "$out" | cut -f1) KiB, kernel $kver)"
+pack "$out"
+if [ -n "$ko" ]; then
+	pack "$here/build/initramfs/$flavour-client.cpio.gz" \
+		\( -path ./ktests -o -path ./bench -o -name lazyresume_test.ko \) -prune -o -print
+fi
 
 # redis (lrapp=redis), in its own archive: the programs under their own
 # names (redis-server is a symlink to redis-check-rdb, and the program acts
@@ -104,7 +126,7 @@ if [ ${#redis[@]} -gt 0 ]; then
 	done
 	app_out="$here/build/initramfs/$flavour-redis.cpio.gz"
 	{
-		cat "$out"
+		cat "$here/build/initramfs/$flavour-client.cpio.gz"
 		(cd "$app" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet | gzip -9n)
 	} >"$app_out.tmp"
 	mv "$app_out.tmp" "$app_out"

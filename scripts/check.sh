@@ -114,6 +114,14 @@ check build-userspace make -s userspace
 for f in release debug; do
 	check "build-initramfs-$f" make -s initramfs-$f
 done
+# The clients' archive holds the production module and no test hook:
+# no lazyresume_test.ko, kselftests or benchmarks.
+for f in release debug; do
+	check "initramfs-client-$f-has-no-test-hooks" bash -c "
+		list=\$(gzip -dc build/initramfs/$f-client.cpio.gz | cpio -t --quiet) &&
+		grep -q '/extra/lazyresume.ko\$' <<<\"\$list\" &&
+		! grep -E 'lazyresume_test\.ko|^\./(ktests|bench)(/|\$)' <<<\"\$list\""
+done
 # The unpatched debug kernel: the reference of the mm regression check.
 check build-initramfs-baseline make -s initramfs-baseline
 # Every patch of the series builds on its own (git rebase --exec; cached
