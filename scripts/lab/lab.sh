@@ -6,14 +6,16 @@
 # root).  One network namespace of its own holds everything:
 #
 #   br0        a Linux bridge, 10.77.0.1/24 (dnsmasq) and 10.77.0.2/24
-#              (tftpd-hpa, the image server); no default route, nothing
-#              else: no address of it leaves the namespace
+#              (tftpd-hpa, the image server), and fd77::1/64 for the
+#              router advertisements; no default route, nothing else: no
+#              address of it leaves the namespace
 #   lrtapN     one tap per client VM, a port of br0, with a tbf qdisc for
 #              the link rate (lab_rate)
 #   dnsmasq    DHCP (fixed addresses per MAC, no router option, no DNS)
 #              and PXE: a client whose firmware is iPXE gets the boot file
 #              lab.ipxe, served by dnsmasq's own TFTP with the kernel and
-#              the initramfs
+#              the initramfs; and a second dnsmasq that only answers
+#              IPv6 router solicitations (below)
 #   tftpd-hpa  the image server: LAB_IMAGES, read-only, blksize 65464
 #   nftables   table bridge lazyresume_lab: packet loss (lab_loss) on the
 #              image server's datagrams, both directions, numgen random
@@ -39,6 +41,8 @@ LAB_NET=10.77.0
 LAB_DHCP_ADDR=$LAB_NET.1
 LAB_IMAGE_ADDR=$LAB_NET.2
 LAB_MIRROR_ADDR=$LAB_NET.3
+# The lab's IPv6 prefix (unique local), for router advertisements only.
+LAB_PREFIX6=fd77::
 
 # lab_init NAME: set LAB_NAME, LAB_NS and LAB_DIR for lab NAME.
 lab_init() {
@@ -81,6 +85,7 @@ lab_up() {
 		echo "lab: namespace $LAB_NS exists already (scripts/lab/lab-down $LAB_NAME)" >&2
 		return 1
 	fi
+	mkdir -p "$(dirname "$LAB_DIR")"
 	if ! ip netns add "$LAB_NS" 2>"$LAB_DIR.err"; then
 		echo "lab: cannot create network namespace $LAB_NS: $(cat "$LAB_DIR.err")" \
 			"(the lab needs root and CAP_NET_ADMIN)" >&2
@@ -96,6 +101,7 @@ lab_up() {
 	lab_ns ip link add br0 type bridge
 	lab_ns ip addr add "$LAB_DHCP_ADDR/24" dev br0
 	lab_ns ip addr add "$LAB_IMAGE_ADDR/24" dev br0
+	lab_ns ip -6 addr add "${LAB_PREFIX6}1/64" dev br0 nodad
 	lab_ns ip link set br0 up
 	# The boot files, served by dnsmasq's TFTP.
 	cp "$kernel" "$LAB_DIR/pxe/bzImage"
@@ -118,6 +124,10 @@ lab_up() {
 	# iPXE; the lab's clients need not.)
 	dhcp-userclass=set:ipxe,iPXE
 	dhcp-boot=tag:ipxe,lab.ipxe
+	# iPXE's option 175.176, no-pxedhcp: this offer is all there is, so
+	# iPXE requests it at once instead of waiting 2 s for a ProxyDHCP
+	# offer (its DHCP_DISC_PROXY_TIMEOUT_SEC).
+	dhcp-option=tag:ipxe,encap:175,176,1
 	enable-tftp
 	tftp-root=$LAB_DIR/pxe
 	user=root
@@ -129,6 +139,17 @@ lab_up() {
 		--pid-file="$LAB_DIR/dnsmasq.pid" </dev/null >>"$LAB_DIR/dnsmasq.log" 2>&1 &
 	echo $! >"$LAB_DIR/dnsmasq.pid"
 	lab_wait_udp "$LAB_DHCP_ADDR" 69 || return 1
+	# iPXE configures IPv6 beside DHCP and boots only once both are done:
+	# with no router advertisement it solicits one for 13 s (every PXE
+	# boot waited that long, measured with tcpdump on br0).  A second
+	# dnsmasq answers on br0 with RAs of the lab's prefix, no default
+	# route (lifetime 0) and nothing else (no DNS, no DHCP): the first
+	# one cannot, because RAs need interface=br0, which would also bind
+	# its TFTP to the image servers' addresses.
+	lab_ns dnsmasq --port=0 --interface=br0 --bind-interfaces --enable-ra \
+		--dhcp-range="$LAB_PREFIX6,ra-only" --ra-param=br0,60,0 --user=root \
+		--log-facility="$LAB_DIR/ra.log" --pid-file="$LAB_DIR/ra.pid" </dev/null ||
+		return 1
 	lab_hpa "$LAB_IMAGE_ADDR" hpa || return 1
 	# The loss is on the bridge, as on a wire: a drop in the IP output
 	# hook would fail the server's send() with EPERM, and tftpd-hpa and
@@ -286,7 +307,7 @@ lab_golden() {
 	local boot="$here/build/lab/boot-$1"
 	mkdir -p "$boot"
 	cp "$here/build/kernel/$1/arch/x86/boot/bzImage" "$boot/bzImage"
-	cp "$here/build/initramfs/$1.cpio.gz" "$boot/initrd.cpio.gz"
+	cp "$here/build/initramfs/$1-client.cpio.gz" "$boot/initrd.cpio.gz"
 	LAB_KERNEL=$boot/bzImage
 	LAB_INITRD=$boot/initrd.cpio.gz
 	LAB_GOLDEN_IMAGES=$here/build/lab/images-$1
