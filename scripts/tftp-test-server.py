@@ -191,6 +191,8 @@ def send_until_ack(sock, client, pkt, block):
 
 def main():
     ap = argparse.ArgumentParser()
+    ap.add_argument("--address", default="127.0.0.1",
+                    help="the address to serve on (127.0.0.1 by default)")
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--lifetime", type=float, default=3600)
     ap.add_argument("--die-after", metavar="PATTERN:N",
@@ -203,8 +205,8 @@ def main():
         DIE_AFTER = (path, int(n))
     root = os.path.realpath(args.root)
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", args.port))
-    log(f"serving {root} on 127.0.0.1:{args.port}")
+    sock.bind((args.address, args.port))
+    log(f"serving {root} on {args.address}:{args.port}")
     end = time.monotonic() + args.lifetime
     sock.settimeout(1.0)
     while time.monotonic() < end:

@@ -14,6 +14,16 @@
 #   cold   the normal network boot: the same kernel and initramfs boot
 #          and start the workload themselves (lrmode=cold), which spends
 #          LAB_BENCH_STARTUP seconds (0) on its own start-up work first
+#   primary, failover
+#          a failover at the link's rate: the lazy image from the test
+#          TFTP server (scripts/tftp-test-server.py) on the image
+#          server's address, port 1069, with tftpd-hpa on the mirror's
+#          address as the mirror (lrmirror=).  In failover the primary
+#          dies for good after half of pageset1's blocks, so the boot
+#          kernel waits out its silence and fetches pageset1 again from
+#          the mirror; primary is the same with a primary that answers
+#          everything.  The difference of their times to interactive is
+#          what the failover costs.
 # LAB_BENCH_RUNS=N (1) boots each mode N times; the table gives medians.
 #
 # lab-bench.sh storm MIB [N...]: the boot storm (issue 18, item 4(a)): N
@@ -40,7 +50,7 @@
 # map of the capture), and kept while the kernel, the initramfs and MIB
 # are the same.  LAB_BENCH_KERNEL and LAB_BENCH_INITRD pick the boot files
 # (build/kernel/release/arch/x86/boot/bzImage and
-# build/initramfs/release.cpio.gz).  Every VM gets `quiet` on its command
+# build/initramfs/release-client.cpio.gz).  Every VM gets `quiet` on its command
 # line, as in bench-resume.sh.  LAB_BENCH_STOP=FILE: once FILE exists, no
 # further VM is booted; the table is printed for what ran.  Needs root
 # (the lab's namespace); the lab is taken down on exit.  Not part of
@@ -51,7 +61,7 @@ here=$(cd "$(dirname "$0")/../.." && pwd)
 . "$here/scripts/lab/lab.sh"
 
 usage() {
-	echo "usage: lab-bench.sh resume MIB [lazy|eager|cold ...] | storm MIB [N ...]" >&2
+	echo "usage: lab-bench.sh resume MIB [lazy|eager|cold|primary|failover ...] | storm MIB [N ...]" >&2
 	exit 2
 }
 what=${1:-}
@@ -64,7 +74,7 @@ startup=${LAB_BENCH_STARTUP:-0}
 runs=${LAB_BENCH_RUNS:-1}
 stop=${LAB_BENCH_STOP:-}
 kernel=${LAB_BENCH_KERNEL:-$here/build/kernel/release/arch/x86/boot/bzImage}
-initrd=${LAB_BENCH_INITRD:-$here/build/initramfs/release.cpio.gz}
+initrd=${LAB_BENCH_INITRD:-$here/build/initramfs/release-client.cpio.gz}
 tool=$here/build/userspace/x86_64-unknown-linux-gnu/release/lazyresume
 client=$here/scripts/workload-client.py
 out=$here/build/bench
@@ -79,7 +89,7 @@ limit=1800
 if [ "$what" = resume ]; then
 	modes=${*:-lazy eager cold}
 	for m in $modes; do
-		case "$m" in lazy | eager | cold) ;; *) usage ;; esac
+		case "$m" in lazy | eager | cold | primary | failover) ;; *) usage ;; esac
 	done
 	raw=$out/lab-resume-$mib.raw
 else
@@ -120,11 +130,18 @@ stopped() {
 # The boot files, copied: the lab serves these, the captures use these.
 cp "$kernel" "$boot/bzImage"
 cp "$initrd" "$boot/initrd.cpio.gz"
-for m in $modes; do
+# image_of MODE: the image a client of MODE resumes (none for cold).
+image_of() {
+	case "$1" in
+	lazy | primary | failover) echo lazy ;;
+	eager) echo eager ;;
+	esac
+}
+# shellcheck disable=SC2086 # $modes: a list of words
+for m in $(for x in $modes; do image_of "$x"; done | sort -u); do
 	case "$m" in
 	lazy) kind=stream ;;
 	eager) kind=eager ;;
-	*) continue ;;
 	esac
 	stopped && exit 0
 	t0=$(date +%s.%N)
@@ -133,6 +150,10 @@ for m in $modes; do
 done
 
 lab_up "$boot/bzImage" "$boot/initrd.cpio.gz" "$images"
+case " $modes " in *" primary "* | *" failover "*) lab_mirror_up ;; esac
+# The failover modes' primary: the test server, on port 1069 of the image
+# server's address.
+test_port=1069
 # Every client on its own tap: MAC 52:54:00:77:00:0I, address .10I.
 maxn=1
 # shellcheck disable=SC2086 # $counts: a list of numbers
@@ -158,6 +179,13 @@ append() {
 	local gen
 	case "$1" in
 	cold) echo "quiet lrmode=cold lrmib=$mib lrstartup=$startup" ;;
+	primary | failover)
+		# loglevel=5: the failover's warning on the console.
+		gen=$(image_generation "$images/lazy$mib")
+		echo "quiet loglevel=5 lrmode=client lrimage=lazy$mib" \
+			"lrserver=$LAB_IMAGE_ADDR:$test_port lrmirror=$LAB_MIRROR_ADDR:69" \
+			"lrmib=$mib lrmingen=$gen"
+		;;
 	*)
 		gen=$(image_generation "$images/$1$mib")
 		echo "quiet lrmode=client lrimage=$1$mib lrserver=$LAB_IMAGE_ADDR:69 lrmib=$mib lrmingen=$gen"
@@ -235,8 +263,18 @@ sampler() {
 # if a client did not resume (or boot) and answer correctly.
 round() {
 	local n=$1 mode=$2 tag=$3 i name t0 pids=() vms=() ok=0 run status before after
-	local samples='' sp=''
+	local samples='' sp='' primary='' die=() blocks
 	lab_script "$(append "$mode")"
+	if [ "$mode" = primary ] || [ "$mode" = failover ]; then
+		blocks=$(($(stat -c %s "$images/lazy$mib/pageset1") / 65464))
+		[ "$mode" = failover ] && die=(--die-after "lazy$mib/pageset1:$((blocks / 2))")
+		lab_ns python3 "$here/scripts/tftp-test-server.py" --address "$LAB_IMAGE_ADDR" \
+			--port "$test_port" --lifetime "$limit" ${die[@]+"${die[@]}"} "$images" \
+			>"$LAB_DIR/$tag-primary.log" 2>&1 &
+		primary=$!
+		helpers+=("$primary")
+		lab_wait_udp "$LAB_IMAGE_ADDR" "$test_port" || return 1
+	fi
 	if [ "$what" = storm ]; then
 		samples=$out/lab-storm-$mib-$n.samples
 		rm -f "$samples" "$samples.end"
@@ -265,21 +303,30 @@ round() {
 		touch "$samples.end"
 		wait "$sp" || true
 	fi
+	if [ -n "$primary" ]; then
+		kill "$primary" 2>/dev/null || true
+		wait "$primary" 2>/dev/null || true
+	fi
 	for i in $(seq "$n"); do
 		name=$what-$mib-$tag-c$i
 		run=$(tail -1 "$LAB_DIR/$name.out")
 		status=$(tr -d '\r' <"$run/result.log" 2>/dev/null || true)
 		local s ready complete verify resumed=yes pxe sent p1=0 after_resume wire
+		local image failed_over=no
+		image=$(image_of "$mode")
 		s=$(cat "$LAB_DIR/$name.session" 2>/dev/null || true)
 		t0=$(cat "$LAB_DIR/$name.t0")
 		ready=$(echo "$s" | sed -n 's/^ready=//p')
 		complete=$(echo "$s" | sed -n 's/^complete=//p')
 		verify=$(echo "$s" | sed -n 's/^verify=ok .* verify_s=//p')
 		if [ "$mode" != cold ] && ! echo "$status" |
-			grep -q "^resume: image $mode$mib resumed as $LAB_NET.10$i (52:54:00:77:00:0$i)"; then
+			grep -q "^resume: image $image$mib resumed as $LAB_NET.10$i (52:54:00:77:00:0$i)"; then
 			resumed=no
 		fi
+		grep -aq "lazy$mib/pageset1: no answer from $LAB_IMAGE_ADDR:$test_port; going on from" \
+			"$run/console.log" 2>/dev/null && failed_over=yes
 		if [ -z "$ready" ] || [ -z "$verify" ] || [ "$resumed" = no ] ||
+			{ [ "$mode" = failover ] && [ "$failed_over" = no ]; } ||
 			! echo "$status" | grep -q '^LAZYRESUME-VERDICT: PASS'; then
 			echo "$s"
 			echo "$status" | tail -40
@@ -294,7 +341,7 @@ round() {
 			pxe=$(echo "$(date -d "$sent" +%s) - $t0" | bc)
 		fi
 		if [ "$mode" != cold ]; then
-			p1=$("$tool" inspect "$images/$mode$mib" |
+			p1=$("$tool" inspect "$images/$image$mib" |
 				sed -n 's/^pageset1: *\([0-9]*\) bytes.*/\1/p')
 			p1=$((p1 >> 20))
 		fi
@@ -316,7 +363,7 @@ round() {
 			"link_bytes=$((${after%% *} - ${before%% *}))" \
 			"link_overlimits=$(($(echo "$after" | cut -d' ' -f3) - $(echo "$before" | cut -d' ' -f3)))" \
 			"link_drops=$(($(echo "$after" | cut -d' ' -f2) - $(echo "$before" | cut -d' ' -f2)))" \
-			"resumed=$resumed run=$run" | tee -a "$raw" >>"$LAB_DIR/lines"
+			"resumed=$resumed failed_over=$failed_over run=$run" | tee -a "$raw" >>"$LAB_DIR/lines"
 	done
 	return "$ok"
 }
@@ -376,7 +423,7 @@ def rate(r):
     t = r.get("complete_after_resume_s", "nan")
     return None if t in ("", "nan") or float(t) == 0 else float(r["mib_after_resume"]) / float(t)
 if sys.argv[2] == "resume":
-    print(f"{'mode':<6} {'MiB':>5} {'runs':>4} {'interactive s':>14} {'PXE done s':>11} "
+    print(f"{'mode':<8} {'MiB':>5} {'runs':>4} {'interactive s':>14} {'PXE done s':>11} "
           f"{'complete s':>11} {'(after resume)':>15} {'pageset1 MiB':>13} {'MiB after':>10} "
           f"{'MiB/s after':>12}")
     for mode in dict.fromkeys(r["mode"] for r in rows):
@@ -384,7 +431,7 @@ if sys.argv[2] == "resume":
         for r in rs:
             r["rate"] = rate(r)
         rates = [r["rate"] for r in rs if r["rate"] is not None]
-        print(f"{mode:<6} {rs[0]['mib']:>5} {len(rs):>4} {med(rs, 'ready_s', 14)} "
+        print(f"{mode:<8} {rs[0]['mib']:>5} {len(rs):>4} {med(rs, 'ready_s', 14)} "
               f"{med(rs, 'pxe_s', 11)} {med(rs, 'complete_s', 11)} "
               f"{med(rs, 'complete_after_resume_s', 15)} {rs[0]['pageset1_mib']:>13} "
               f"{med(rs, 'mib_after_resume', 10)} "
