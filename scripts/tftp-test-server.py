@@ -61,6 +61,8 @@ DEAD = threading.Event()
 # --die-after PATTERN:N as (PATTERN, N), or None, and the blocks sent of
 # the files it matches.
 DIE_AFTER = None
+# The address the server and its transfers' sockets are bound to.
+ADDRESS = "127.0.0.1"
 DIE_SENT = [0]
 DIE_LOCK = threading.Lock()
 
@@ -109,7 +111,7 @@ def transfer(root, client, name, options):
 
 def serve(root, client, name, options, late):
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
+    sock.bind((ADDRESS, 0))
     sock.settimeout(1.0)
     die_after = None
     stranger = False
@@ -149,7 +151,7 @@ def serve(root, client, name, options, late):
         pkt = struct.pack("!HH", OP_DATA, block & 0xFFFF) + chunk
         if stranger and block == 3:
             intruder = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            intruder.bind(("127.0.0.1", 0))
+            intruder.bind((ADDRESS, 0))
             intruder.settimeout(2.0)
             intruder.sendto(struct.pack("!HH", OP_DATA, 3) + b"intruder", client)
             try:
@@ -203,6 +205,8 @@ def main():
         global DIE_AFTER
         path, _, n = args.die_after.rpartition(":")
         DIE_AFTER = (path, int(n))
+    global ADDRESS
+    ADDRESS = args.address
     root = os.path.realpath(args.root)
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.bind((args.address, args.port))

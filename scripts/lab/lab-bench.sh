@@ -268,7 +268,9 @@ round() {
 	if [ "$mode" = primary ] || [ "$mode" = failover ]; then
 		blocks=$(($(stat -c %s "$images/lazy$mib/pageset1") / 65464))
 		[ "$mode" = failover ] && die=(--die-after "lazy$mib/pageset1:$((blocks / 2))")
-		lab_ns python3 "$here/scripts/tftp-test-server.py" --address "$LAB_IMAGE_ADDR" \
+		# Not through lab_ns: $! must be the server's own pid (ip netns
+		# exec execs it).
+		ip netns exec "$LAB_NS" python3 "$here/scripts/tftp-test-server.py" --address "$LAB_IMAGE_ADDR" \
 			--port "$test_port" --lifetime "$limit" ${die[@]+"${die[@]}"} "$images" \
 			>"$LAB_DIR/$tag-primary.log" 2>&1 &
 		primary=$!
@@ -323,7 +325,7 @@ round() {
 			grep -q "^resume: image $image$mib resumed as $LAB_NET.10$i (52:54:00:77:00:0$i)"; then
 			resumed=no
 		fi
-		grep -aq "lazy$mib/pageset1: no answer from $LAB_IMAGE_ADDR:$test_port; going on from" \
+		grep -aq "pageset1: no answer from $LAB_IMAGE_ADDR:$test_port; going on from" \
 			"$run/console.log" 2>/dev/null && failed_over=yes
 		if [ -z "$ready" ] || [ -z "$verify" ] || [ "$resumed" = no ] ||
 			{ [ "$mode" = failover ] && [ "$failed_over" = no ]; } ||
