@@ -86,6 +86,7 @@ impl debugfs::Show for ctl::Context {
         tftp::stats::STATS.render(out)?;
         fault::render_stats(out)?;
         fetch::render_stats(self.engine(), out)?;
+        resume::STATS.render(out)?;
         store::render_stats(self.store(), out)?;
         fault::render_policy(self.filler(), out)
     }

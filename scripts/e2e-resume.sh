@@ -70,7 +70,9 @@
 #                 completes from the mirror and verifies every byte; the
 #                 primary dies after 40 blocks of the background lane (a
 #                 copy with a stream): the client completes from the
-#                 mirror and verifies every byte; both
+#                 mirror and verifies every byte; the primary stops
+#                 after the resume and comes back: a fetcher that left it
+#                 goes back to it, and pages come from it again; both
 #                 dead in the middle of pageset1: a normal boot; both
 #                 stopped after a resume, with the sigbus policy: only
 #                 the faulting workload dies (no timing is judged)
@@ -712,9 +714,15 @@ mirrors)
 	# goes on from the mirror (pageset1 from its start, the segments
 	# loaded already skipped); after the resume every fetcher starts on
 	# the mirror (none on a server the boot kernel left), so no page
-	# comes from the primary and no fetcher has to leave it.
+	# comes from the primary and no fetcher has to leave it.  The boot
+	# kernel's transfers and failover count in the restored kernel's
+	# counters (the resume_* lines are its share): the primary left
+	# once, pageset1 from the mirror.  (A fetcher may try the primary
+	# again 10 s after the resume, in vain and without a log line: the
+	# primary's failovers are not judged beyond the boot kernel's.)
 	dying_up a || exit 1
-	echo "lazyresume wait-complete --timeout 900 && lazyresume status" \
+	echo "lazyresume wait-complete --timeout 900 && lazyresume status &&
+grep '^\(fetch\|resume\)_server[01]_' /sys/kernel/debug/lazyresume/stats" \
 		>"$images/$image/clients/525400000081"
 	client_up mirror-boot "lrmode=client lrimage=$image lrserver=10.0.2.2:$dying_port lrmirror=10.0.2.2:$mirror" \
 		52:54:00:00:00:81 || ok=1
@@ -738,8 +746,13 @@ mirrors)
 	else
 		echo "ok   mirror-boot: no fetcher of the restored kernel started on the primary"
 	fi
-	# The server that answered the boot kernel comes first after it.
-	expect mirror-boot "^servers: *10.0.2.2:$mirror ([1-9][0-9]* transfers, 0 failovers), 10.0.2.2:$dying_port (0 transfers, 0 failovers)" || ok=1
+	# The server that answered the boot kernel comes first after it; the
+	# primary answered the manifest, its signature and the sums.
+	expect mirror-boot "^servers: *10.0.2.2:$mirror ([1-9][0-9]* transfers, 0 failovers, 0 returns), 10.0.2.2:$dying_port (3 transfers, [1-9][0-9]* failovers, 0 returns)" || ok=1
+	expect mirror-boot "^resume_server0_transfers 1[^0-9]*$" || ok=1
+	expect mirror-boot "^resume_server0_failovers 0[^0-9]*$" || ok=1
+	expect mirror-boot "^resume_server1_transfers 3[^0-9]*$" || ok=1
+	expect mirror-boot "^resume_server1_failovers 1[^0-9]*$" || ok=1
 	expect mirror-boot "LAZYRESUME-VERDICT: PASS resumed" || ok=1
 
 	# (b) The primary stops after the resume: the client's settings
@@ -765,7 +778,7 @@ SETTINGS
 	# fetcher already noted the primary's silence by then depends on the
 	# timing (one may still wait out the silence on the image's stream
 	# there while the other completes): its failovers are not judged.
-	expect mirror-after "^servers: *10.0.2.2:$primary_port ([0-9]* transfers, [0-9]* failovers), 10.0.2.2:$mirror ([1-9][0-9]* transfers" || ok=1
+	expect mirror-after "^servers: *10.0.2.2:$primary_port ([0-9]* transfers, [0-9]* failovers, [0-9]* returns), 10.0.2.2:$mirror ([1-9][0-9]* transfers" || ok=1
 	expect mirror-after "LAZYRESUME-VERDICT: PASS resumed" || ok=1
 
 	# (e) The primary dies in the middle of the background lane: a
@@ -793,8 +806,64 @@ SETTINGS
 		ok=1
 	fi
 	expect_console mirror-background "page server 10.0.2.2:$dying_port does not answer: a fetcher goes on with 10.0.2.2:$mirror" || ok=1
-	expect mirror-background "^servers: *10.0.2.2:$dying_port ([0-9]* transfers, [1-9][0-9]* failovers), 10.0.2.2:$mirror ([1-9][0-9]* transfers" || ok=1
+	expect mirror-background "^servers: *10.0.2.2:$dying_port ([0-9]* transfers, [1-9][0-9]* failovers, [0-9]* returns), 10.0.2.2:$mirror ([1-9][0-9]* transfers" || ok=1
 	expect mirror-background "LAZYRESUME-VERDICT: PASS resumed" || ok=1
+
+	# (f) The primary stops after the resume and comes back: the
+	# client's settings start the background lane (1 MiB/s, so that it
+	# still runs when the primary is back) once the primary no longer
+	# answers; the host starts the primary again, on its port, once a
+	# fetcher left it.  A fetcher tries it again after 10 s and the
+	# fetchers whose server it is go back to it: pages come from the
+	# primary again.
+	primary_up
+	port=$primary_port
+	cat >"$images/$image/clients/525400000086" <<'SETTINGS'
+stat() { v=$(sed -n "s/^$1 //p" /sys/kernel/debug/lazyresume/stats); echo "${v:-0}"; }
+for i in $(seq 120); do
+	tftp -g -r "$LAZYRESUME_IMAGE/manifest" -l /tmp/probe "$LAZYRESUME_SERVER" "$LAZYRESUME_PORT" 2>/dev/null || break
+	sleep 1
+done
+echo "settings: the primary no longer answers"
+lazyresume background full --rate 1
+for i in $(seq 240); do
+	[ "$(stat fetch_server0_failovers)" -gt 0 ] && break
+	sleep 0.5
+done
+echo "settings: left the primary after $(stat fetch_server0_transfers) transfers"
+for i in $(seq 240); do
+	[ "$(stat fetch_server0_returns)" -gt 0 ] && break
+	sleep 0.5
+done
+echo "settings: $(stat fetch_server0_returns) returns to the primary"
+lazyresume background full && lazyresume wait-complete --timeout 900 && lazyresume status
+grep '^fetch_server[01]_' /sys/kernel/debug/lazyresume/stats
+SETTINGS
+	client_up mirror-return "lrmode=client lrimage=$image lrserver=10.0.2.2:$port lrmirror=10.0.2.2:$mirror lrbackground=off" \
+		52:54:00:00:00:86 || ok=1
+	hook_done mirror-return 180 || ok=1
+	primary_down
+	wait_log mirror-return "^settings: left the primary" 300 || ok=1
+	primary=$(mktemp -d "$here/build/runs/primary-server.XXXX")
+	"$here/scripts/tftp-servers.sh" start-hpa "$images" "$primary" "$port"
+	wait_log mirror-return "^complete: *yes" 900 || ok=1
+	client_verify mirror-return || ok=1
+	primary_down
+	expect mirror-return "^settings: [1-9][0-9]* returns to the primary" || ok=1
+	expect_console mirror-return "page server 10.0.2.2:$port does not answer: a fetcher goes on with 10.0.2.2:$mirror" || ok=1
+	expect_console mirror-return "page server 10.0.2.2:$port answers again" || ok=1
+	expect mirror-return "^servers: *10.0.2.2:$port ([1-9][0-9]* transfers, [1-9][0-9]* failovers, [1-9][0-9]* returns), 10.0.2.2:$mirror ([1-9][0-9]* transfers" || ok=1
+	# Transfers from the primary after the fetchers left it.
+	log="$(guest_dir mirror-return)/result.log"
+	left=$(sed -n 's/^settings: left the primary after \([0-9]*\) transfers.*/\1/p' "$log" | head -1)
+	last=$(sed -n 's/^fetch_server0_transfers \([0-9]*\).*/\1/p' "$log" | tail -1)
+	if [ -n "$left" ] && [ -n "$last" ] && [ "$last" -gt "$left" ]; then
+		echo "ok   mirror-return: $((last - left)) transfers from the primary after it came back"
+	else
+		echo "FAIL mirror-return: no transfer from the primary after it came back (${left:-?} then ${last:-?})"
+		ok=1
+	fi
+	expect mirror-return "LAZYRESUME-VERDICT: PASS resumed" || ok=1
 
 	# (c) Both dead before the jump: the primary dies in the middle of
 	# pageset1, the mirror's port has no server: a normal boot.

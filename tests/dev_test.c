@@ -298,9 +298,9 @@ TEST_F(dev, mirrors_set_checked_get_counts)
 	m.server[1].addr[0] = 224;
 	EXPECT_EQ(EINVAL, mirrors_errno(self->fd, &m));
 	m.server[1].addr[0] = 10;
-	m.server[1].reserved = 1;
+	m.server[1].returns = 1;
 	EXPECT_EQ(EINVAL, mirrors_errno(self->fd, &m));
-	m.server[1].reserved = 0;
+	m.server[1].returns = 0;
 	memset(m.server[0].addr, 0, 4);
 	EXPECT_EQ(EINVAL, mirrors_errno(self->fd, &m));
 	m.server[0].addr[0] = 10;
@@ -316,8 +316,23 @@ TEST_F(dev, mirrors_set_checked_get_counts)
 	m.op = LAZYRESUME_MIRRORS_GET;
 	ASSERT_EQ(0, mirrors_errno(self->fd, &m));
 	EXPECT_GE((__u32)LAZYRESUME_SERVERS_MAX, m.count);
-	for (i = m.count; i < LAZYRESUME_SERVERS_MAX; i++)
+	for (i = m.count; i < LAZYRESUME_SERVERS_MAX; i++) {
 		EXPECT_EQ(0, m.server[i].port);
+		EXPECT_EQ(0, m.server[i].returns);
+	}
+	/* Each server's counters in debugfs too, the boot kernel's apart. */
+	if (stat_value("fetch_server0_transfers") >= 0) {
+		for (i = 0; i < LAZYRESUME_SERVERS_MAX; i++) {
+			char name[64];
+
+			snprintf(name, sizeof(name), "fetch_server%d_returns", i);
+			EXPECT_LE(0, stat_value(name));
+			snprintf(name, sizeof(name), "resume_server%d_failovers", i);
+			EXPECT_LE(0, stat_value(name));
+			snprintf(name, sizeof(name), "resume_server%d_transfers", i);
+			EXPECT_LE(0, stat_value(name));
+		}
+	}
 	m.op = 9;
 	EXPECT_EQ(EINVAL, mirrors_errno(self->fd, &m));
 }

@@ -112,6 +112,9 @@ TEST_F(tftp, read_back_from_the_server)
 	ASSERT_EQ(0, ioctl(self->fd, LAZYRESUME_IOC_MIRRORS, &m));
 	EXPECT_LE(answered + pages, m.transfers[0]);
 	EXPECT_EQ(0, m.failovers[0]);
+	/* One server: no fetcher ever left it, none came back to it. */
+	EXPECT_EQ(0, m.server[0].returns);
+	EXPECT_EQ(0, stat_value("fetch_server0_returns"));
 	munmap(p, pages * page_size);
 }
 

@@ -488,7 +488,7 @@ fn mirrors(ctx: &Context, arg: UserPtr) -> Result<isize> {
             }
             let n = req.count as usize;
             let given = req.server.get(..n).ok_or(EINVAL)?;
-            if n > abi::MIRRORS_MAX || given.iter().any(|s| s.reserved != 0) {
+            if n > abi::MIRRORS_MAX || given.iter().any(|s| s.returns != 0) {
                 return Err(EINVAL);
             }
             let mut list = [SockAddrV4 {
@@ -506,9 +506,10 @@ fn mirrors(ctx: &Context, arg: UserPtr) -> Result<isize> {
             let servers = remote.as_ref().map_or(&[][..], |r| r.servers());
             req.count = servers.len() as u32;
             req.server = [abi::Server::default(); abi::SERVERS_MAX];
-            for (dst, s) in req.server.iter_mut().zip(servers) {
+            for ((dst, s), r) in req.server.iter_mut().zip(servers).zip(&fs.server_returns) {
                 dst.addr = s.addr;
                 dst.port = s.port;
+                dst.returns = u16::try_from(r.get()).unwrap_or(u16::MAX);
             }
             for (k, (t, f)) in fs
                 .server_transfers

@@ -53,6 +53,7 @@ use kernel::time::Ktime;
 
 use crate::shared::abi;
 use crate::shared::image_blocks::{decode_chunk, DecodeError, BLOCK_LEN};
+use crate::store::tftp::Patience;
 use crate::store::{FetchError, Found, Inject, PageStore, Want};
 use crate::sys::debugfs::SeqBuf;
 use crate::sys::kthread::{should_stop, Kthread, Worker};
@@ -62,7 +63,7 @@ use crate::sys::net::SockAddrV4;
 use crate::sys::page::OwnedPage;
 use crate::sys::sha256;
 use crate::sys::wait::{Sleep, WaitKey, WaitQueue, Woken};
-use crate::tftp::client::Endpoint;
+use crate::tftp::client::{Endpoint, FAILOVER_SILENCE_MS};
 
 mod stats;
 pub(crate) mod timeline;
@@ -101,6 +102,15 @@ const INSTALL_BATCH: usize = 16384;
 const INSTALL_QUIET_MS: i64 = 100;
 /// How long an idle worker sleeps before it looks again on its own.
 const IDLE_POLL_MS: u32 = 1000;
+/// A server left for silence may be tried again this long after, by a
+/// fetcher that started on it; each try that finds it silent again
+/// doubles the wait, up to the second value. A try of a server still
+/// silent costs one background transfer about 1 s (the quick silence
+/// rule), so a dead server costs a tenth of one fetcher at first and
+/// under 2 % once the wait is at its cap; a server restarted after
+/// maintenance is used again within a minute at worst.
+const RETURN_MIN_MS: u32 = 10_000;
+const RETURN_MAX_MS: u32 = 60_000;
 
 /// Where a file is.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -206,6 +216,47 @@ impl Queue {
     }
 }
 
+/// What the fetchers know of a server of the page store.
+#[derive(Clone, Copy)]
+struct Health {
+    /// Left for silence (or found silent by the boot kernel), and no
+    /// answer from it since.
+    silent: bool,
+    /// When a fetcher may try it again (`CLOCK_MONOTONIC` ms).
+    retry_at_ms: i64,
+    /// The wait after the last try that found it silent.
+    backoff_ms: u32,
+    /// A fetcher tries it now: one at a time.
+    probing: bool,
+}
+
+impl Health {
+    /// A server that answers, as far as anyone knows.
+    const ANSWERS: Self = Self {
+        silent: false,
+        retry_at_ms: 0,
+        backoff_ms: RETURN_MIN_MS,
+        probing: false,
+    };
+
+    /// Found silent at `now_ms`: tried again after the shortest wait.
+    fn left(&mut self, now_ms: i64) {
+        self.silent = true;
+        self.backoff_ms = RETURN_MIN_MS;
+        self.retry_at_ms = now_ms + i64::from(RETURN_MIN_MS);
+    }
+}
+
+/// What a fetcher's last transfer found of its server.
+#[derive(Clone, Copy)]
+struct Heard {
+    /// The server, an index into the page store's servers.
+    server: usize,
+    answered: bool,
+    /// It was a try of the fetcher's own server, which it had left.
+    tried_again: bool,
+}
+
 /// What the engine's lock protects.
 struct State {
     /// The map of files; empty until [`Engine::reset`].
@@ -248,6 +299,12 @@ struct State {
     loadset: Stage,
     /// The same for the image's stream, in the background lane.
     stream: Stage,
+    /// The page store's servers at the reset, and how many of them, from
+    /// the first, answered the boot kernel.
+    servers: usize,
+    answering: usize,
+    /// What the fetchers know of each server.
+    health: [Health; abi::SERVERS_MAX],
 }
 
 impl State {
@@ -372,6 +429,9 @@ impl Engine {
                 zeros_pending: false,
                 loadset: Stage::Arrived,
                 stream: Stage::Arrived,
+                servers: 1,
+                answering: 1,
+                health: [Health::ANSWERS; abi::SERVERS_MAX],
             }),
             progress: AtomicU64::new(0),
             work: AtomicU64::new(0),
@@ -405,10 +465,10 @@ impl Engine {
     /// `stream` (a resume) or if the user set its mode since the last
     /// reset; then, so are the pages of zeros to install.
     pub(crate) fn reset(&self, stream: bool) -> Result {
-        let (n, per) = self
-            .store
-            .remote_files()
-            .map_or((0, 1), |(s, n)| (n, s.chunk_pages().get()));
+        let (n, per, servers, answering) =
+            self.store.remote_files().map_or((0, 1, 1, 1), |(s, n)| {
+                (n, s.chunk_pages().get(), s.servers().len(), s.answering())
+            });
         let mut files = KVVec::with_capacity(n as usize, GFP_KERNEL)?;
         let now = Ktime::ktime_get();
         for _ in 0..n {
@@ -445,6 +505,16 @@ impl Engine {
         st.complete_at = None;
         st.rate_since = now;
         st.rate_bytes = 0;
+        // The servers the boot kernel found silent count as left now:
+        // tried again after the shortest wait, as any left server.
+        let servers = servers.clamp(1, abi::SERVERS_MAX);
+        let answering = answering.clamp(1, servers);
+        st.servers = servers;
+        st.answering = answering;
+        st.health = [Health::ANSWERS; abi::SERVERS_MAX];
+        for h in &mut st.health[answering..servers] {
+            h.left(now.to_ms());
+        }
         drop(st);
         self.kick();
         Ok(())
@@ -617,11 +687,29 @@ impl Engine {
         }
     }
 
-    /// What a fetcher does next; marks the file it returns in flight.
-    fn next(&self, urgent_only: bool) -> Next {
+    /// What a fetcher does next, with `io` its own; marks the file it
+    /// returns in flight. Between two transfers, so at a file boundary:
+    /// notes what the fetcher's last transfer found of its server, and
+    /// sends the fetcher back to its own server if that answers again,
+    /// or to try it if it was left long enough ago and the transfer is
+    /// a background file (never one a fault waits for).
+    fn next(&self, urgent_only: bool, io: &mut Io) -> Next {
         let now = Ktime::ktime_get();
         let mut st = self.state.lock();
         let st = &mut *st;
+        io.settle(st, now.to_ms());
+        let next = self.pick(st, urgent_only, now);
+        match next {
+            Next::Fetch(_, lane, _) => io.go_home(st, now.to_ms(), lane == Lane::Background),
+            Next::Sequential(_) => io.go_home(st, now.to_ms(), false),
+            Next::Wait(_) => {}
+        }
+        next
+    }
+
+    /// What a fetcher does next, in `st`; marks the file it returns in
+    /// flight.
+    fn pick(&self, st: &mut State, urgent_only: bool, now: Ktime) -> Next {
         if let Some(at) = st.retry_at {
             let ms = (at - now).to_ms();
             if ms > 0 {
@@ -767,8 +855,14 @@ impl Engine {
         let Some(max_len) = source.max_file_len() else {
             return Outcome::Failed;
         };
-        io.place(source.answering());
         let server = io.server;
+        // A try of a server left for silence is left as quickly as the
+        // boot kernel leaves one.
+        let silence_ms = if io.returning.is_some() {
+            FAILOVER_SILENCE_MS
+        } else {
+            0
+        };
         let Ok((endpoint, buf)) = io.prepare(source.blksize(), max_len, source.lz4()) else {
             return Outcome::Retry;
         };
@@ -778,7 +872,10 @@ impl Engine {
             file,
             buf,
             WINDOWSIZE,
-            TRANSFER_DEADLINE_MS,
+            Patience {
+                deadline_ms: TRANSFER_DEADLINE_MS,
+                silence_ms,
+            },
         );
         match r {
             Err(FetchError::Unreachable) => {
@@ -1125,10 +1222,23 @@ struct Io {
     /// The server this fetcher asks: an index into the page store's
     /// servers (taken modulo their number), kept while it answers.
     server: usize,
-    /// [`Io::place`] ran.
-    placed: bool,
+    /// The server it starts on, [`Fetcher::first_server`], and its own
+    /// server: that modulo the number of servers, where it goes back
+    /// once that answers again after it left it.
+    first: usize,
+    home: usize,
+    /// The map it was placed for ([`State::generation`]).
+    generation: u64,
     /// Transfers that found no answer since the last one that did.
     silent: usize,
+    /// While it tries its own server again, or another left for
+    /// silence: the server it came from, where it goes back at once if
+    /// the one it tries is still silent.
+    returning: Option<usize>,
+    /// The server whose [`Health::probing`] it holds.
+    probing: Option<usize>,
+    /// What its last transfer found, for [`Io::settle`].
+    heard: Option<Heard>,
 }
 
 impl Io {
@@ -1155,13 +1265,76 @@ impl Io {
         Ok((endpoint, &mut self.buf))
     }
 
-    /// Before its first transfer: a fetcher that would start on a server
-    /// the boot kernel found silent (past the first `answering` of the
-    /// page store's servers) starts on one that answered it.
-    fn place(&mut self, answering: usize) {
-        if !self.placed {
-            self.placed = true;
-            self.server %= answering.max(1);
+    /// With the engine's lock held, before the fetcher looks for work:
+    /// after a reset, places it (a fetcher whose own server the boot
+    /// kernel found silent, past the first `answering` of the page
+    /// store's servers, starts on one that answered it); then notes what
+    /// its last transfer found of its server in `st`'s [`Health`].
+    fn settle(&mut self, st: &mut State, now_ms: i64) {
+        if self.generation != st.generation {
+            self.generation = st.generation;
+            self.home = self.first % st.servers.max(1);
+            self.server = self.home % st.answering.max(1);
+            self.silent = 0;
+            self.returning = None;
+            // The reset made every `Health` anew.
+            self.probing = None;
+            self.heard = None;
+            return;
+        }
+        if let Some(h) = self.probing.take().and_then(|k| st.health.get_mut(k)) {
+            h.probing = false;
+        }
+        // Sent to its own server, but no transfer told anything of it
+        // (nothing to fetch in the file, no memory): back where it was.
+        if let Some(back) = self.returning.take() {
+            self.server = back;
+        }
+        let Some(heard) = self.heard.take() else {
+            return;
+        };
+        let Some(h) = st.health.get_mut(heard.server) else {
+            return;
+        };
+        if heard.answered {
+            *h = Health::ANSWERS;
+        } else if !h.silent {
+            h.left(now_ms);
+        } else if heard.tried_again {
+            h.backoff_ms = (h.backoff_ms.saturating_mul(2)).min(RETURN_MAX_MS);
+            h.retry_at_ms = now_ms + i64::from(h.backoff_ms);
+        }
+    }
+
+    /// With the engine's lock held, before a transfer: a fetcher away
+    /// from its own server goes back to it if it answers (someone heard
+    /// it since it was left); otherwise, if `may_try` (a background file:
+    /// no fault waits for it), it tries a server left for silence whose
+    /// wait is over and that no other fetcher tries, its own first: so a
+    /// server whose only fetcher serves faults is tried too.
+    fn go_home(&mut self, st: &mut State, now_ms: i64, may_try: bool) {
+        let n = st.servers.clamp(1, abi::SERVERS_MAX);
+        let at = self.server % n;
+        let home_answers = st.health.get(self.home).is_some_and(|h| !h.silent);
+        if at != self.home && home_answers {
+            self.returning = Some(at);
+            self.server = self.home;
+            return;
+        }
+        if !may_try {
+            return;
+        }
+        for k in Iterator::chain(core::iter::once(self.home), 0..n) {
+            let Some(h) = st.health.get_mut(k) else {
+                continue;
+            };
+            if k != at && h.silent && !h.probing && now_ms >= h.retry_at_ms {
+                h.probing = true;
+                self.probing = Some(k);
+                self.returning = Some(at);
+                self.server = k;
+                return;
+            }
         }
     }
 
@@ -1173,25 +1346,62 @@ impl Io {
 
     /// The fetcher's server answered a transfer.
     fn answered(&mut self, servers: &[SockAddrV4]) {
-        let (k, _) = self.server(servers);
+        let (k, addr) = self.server(servers);
         if let Some(c) = STATS.server_transfers.get(k) {
             c.inc();
         }
+        let back = self.returning.take();
+        let tried_again = back.is_some();
+        match (back, addr) {
+            (Some(_), Some(addr)) if k == self.home => {
+                if let Some(c) = STATS.server_returns.get(k) {
+                    c.inc();
+                }
+                pr_info!("page server {addr} answers again: a fetcher is back on it\n");
+            }
+            // Another fetcher's server: they go back to it, this one
+            // goes back to where it was.
+            (Some(back), Some(addr)) => {
+                pr_info!("page server {addr} answers again\n");
+                self.server = back;
+            }
+            _ => {}
+        }
+        self.heard = Some(Heard {
+            server: k,
+            answered: true,
+            tried_again,
+        });
         self.silent = 0;
     }
 
     /// The fetcher's server did not answer a transfer: it goes on with the
     /// next of `servers` (a mirror of the same image, whose pages are
-    /// checked as any). Returns whether every server went silent since
-    /// the last answer: then the fetchers pause, as with one server.
+    /// checked as any), or, if it was trying a server it had left (its
+    /// own, or another's), back to the one it came from. Returns whether every server went silent
+    /// since the last answer: then the fetchers pause, as with one server.
     fn failover(&mut self, servers: &[SockAddrV4]) -> bool {
         let n = servers.len().max(1);
         let (k, from) = self.server(servers);
-        self.silent += 1;
+        let back = self.returning.take();
+        self.heard = Some(Heard {
+            server: k,
+            answered: false,
+            tried_again: back.is_some(),
+        });
         if n > 1 {
             if let Some(c) = STATS.server_failovers.get(k) {
                 c.inc();
             }
+        }
+        if let Some(back) = back {
+            // Still silent: no line (there was one when it was left), and
+            // the server it came from answered last.
+            self.server = back;
+            return false;
+        }
+        self.silent += 1;
+        if n > 1 {
             self.server = (k + 1) % n;
             // Once until a server answers again, not at every try.
             if let (1, Some(from), Some(to)) = (self.silent, from, servers.get(self.server)) {
@@ -1223,12 +1433,18 @@ impl Worker for Fetcher {
             out: KVVec::new(),
             wanted: KVec::new(),
             server: self.first_server,
-            placed: false,
+            first: self.first_server,
+            home: 0,
+            // Placed by the first look for work.
+            generation: u64::MAX,
             silent: 0,
+            returning: None,
+            probing: None,
+            heard: None,
         };
         while !should_stop() {
             let seen = e.work.load(Ordering::Acquire);
-            match e.next(self.urgent_only) {
+            match e.next(self.urgent_only, &mut io) {
                 Next::Fetch(file, lane, generation) => e.transfer(file, lane, generation, &mut io),
                 Next::Sequential(which) => {
                     e.transfer_sequential(which, &mut io);

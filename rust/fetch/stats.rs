@@ -49,8 +49,12 @@ pub(crate) struct FetchStats {
     /// (files, the loading set, the stream).
     pub(crate) server_transfers: [Counter; SERVERS_MAX],
     /// Per server: transfers that found no answer, after which the
-    /// fetcher went on with the next server.
+    /// fetcher went on with the next server (or back to the one it came
+    /// from, when it tried its own server again).
     pub(crate) server_failovers: [Counter; SERVERS_MAX],
+    /// Per server: a fetcher that had left it for silence came back to
+    /// it and it answered.
+    pub(crate) server_returns: [Counter; SERVERS_MAX],
 }
 
 /// The fetch engine's statistics.
@@ -73,6 +77,7 @@ pub(crate) static STATS: FetchStats = FetchStats {
     installed: Counter::new(),
     server_transfers: [const { Counter::new() }; SERVERS_MAX],
     server_failovers: [const { Counter::new() }; SERVERS_MAX],
+    server_returns: [const { Counter::new() }; SERVERS_MAX],
 };
 
 impl FetchStats {
@@ -128,14 +133,16 @@ impl FetchStats {
         writeln!(out, "fetch_undecodable_files {}", self.undecodable.get())?;
         writeln!(out, "fetch_install_passes {}", self.install_passes.get())?;
         writeln!(out, "fetch_installed {}", self.installed.get())?;
-        for (k, (t, f)) in self
+        for (k, ((t, f), r)) in self
             .server_transfers
             .iter()
             .zip(&self.server_failovers)
+            .zip(&self.server_returns)
             .enumerate()
         {
             writeln!(out, "fetch_server{k}_transfers {}", t.get())?;
             writeln!(out, "fetch_server{k}_failovers {}", f.get())?;
+            writeln!(out, "fetch_server{k}_returns {}", r.get())?;
         }
         Ok(())
     }

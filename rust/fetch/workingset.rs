@@ -380,7 +380,6 @@ impl Engine {
         };
         let servers = source.servers();
         let (blksize, max_len) = (source.blksize(), source.max_file_len().unwrap_or(PAGE_SIZE));
-        io.place(source.answering());
         let (_, Some(server)) = io.server(servers) else {
             return self.sequential_end(which, abi::LOADSET_NONE);
         };

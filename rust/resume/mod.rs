@@ -52,6 +52,9 @@ use crate::sys::sha256;
 use crate::sys::signature::{self, Rejection};
 use crate::tftp::client::{self, Requested, Sink, TransferOptions, MAX_WINDOWSIZE};
 
+mod stats;
+pub(crate) use stats::STATS;
+
 /// Largest manifest read. A valid one is `image::MANIFEST_LEN` bytes; the
 /// room above lets the parser say what is wrong with another file (an
 /// image of format version 1, for one).
@@ -87,7 +90,12 @@ const HANDOFF_TIMELINE_END: usize = HANDOFF_MANIFEST_END + timeline::HANDOFF_LEN
 /// lazyresume_server`s. A hand-off without (zeros) has none.
 const HANDOFF_MIRRORS: usize = HANDOFF_TIMELINE_END + 8;
 const HANDOFF_MIRRORS_END: usize = HANDOFF_MIRRORS + MIRRORS_MAX * SERVER_SIZE;
-const _: () = assert!(HANDOFF_MIRRORS_END <= PAGE_SIZE);
+/// Then the boot kernel's counters per server, the primary first:
+/// [`SERVERS_MAX`] `u32`s of transfers each answered, then as many of
+/// transfers that found no answer from it (after which it went on from
+/// the next). A hand-off without (zeros) counts none.
+const HANDOFF_COUNTS_END: usize = HANDOFF_MIRRORS_END + 2 * SERVERS_MAX * 4;
+const _: () = assert!(HANDOFF_COUNTS_END <= PAGE_SIZE);
 
 /// The mirrors of the next resume (`LAZYRESUME_IOC_MIRRORS`): set by the
 /// control device before the resume, read by it. The device's context
@@ -144,6 +152,10 @@ struct Servers {
     list: [SockAddrV4; SERVERS_MAX],
     count: usize,
     at: usize,
+    /// Per server of `list`: transfers it answered, and transfers that
+    /// found no answer from it.
+    transfers: [u32; SERVERS_MAX],
+    failovers: [u32; SERVERS_MAX],
 }
 
 impl Servers {
@@ -158,6 +170,8 @@ impl Servers {
             list,
             count: n + 1,
             at: 0,
+            transfers: [0; SERVERS_MAX],
+            failovers: [0; SERVERS_MAX],
         }
     }
 
@@ -181,11 +195,35 @@ impl Servers {
                 };
             }
         }
+        let counts = b
+            .get(HANDOFF_MIRRORS_END - HANDOFF_TIMELINE_END..)
+            .unwrap_or(&[]);
+        let mut transfers = [0; SERVERS_MAX];
+        let mut failovers = [0; SERVERS_MAX];
+        let words = counts
+            .chunks_exact(4)
+            .map(|w| w.first_chunk::<4>().map_or(0, |c| u32::from_ne_bytes(*c)));
+        for (dst, w) in Iterator::chain(transfers.iter_mut(), &mut failovers).zip(words) {
+            *dst = w;
+        }
         Self {
             list,
             count: n + 1,
             at,
+            transfers,
+            failovers,
         }
+    }
+
+    /// The boot kernel's counters in the order of [`Self::current_first`]:
+    /// per server, transfers answered and transfers that found no answer.
+    fn counts_current_first(&self) -> [(u32, u32); SERVERS_MAX] {
+        let mut out = [(0, 0); SERVERS_MAX];
+        for (k, dst) in out[..self.count].iter_mut().enumerate() {
+            let j = (self.at + k) % self.count;
+            *dst = (self.transfers[j], self.failovers[j]);
+        }
+        out
     }
 
     /// The servers from the current one on, then those before it, and
@@ -239,12 +277,16 @@ impl Servers {
         loop {
             let server = self.current();
             let e = match client::fetch(server, name, &self.options(opts, tries), sink) {
-                Ok(report) => return Ok(report),
+                Ok(report) => {
+                    self.transfers[self.at] = self.transfers[self.at].saturating_add(1);
+                    return Ok(report);
+                }
                 Err(e) => e,
             };
             if !no_answer(e) || tries >= self.count || !restart(sink) {
                 return Err(e);
             }
+            self.failovers[self.at] = self.failovers[self.at].saturating_add(1);
             tries += 1;
             self.at = (self.at + 1) % self.count;
             pr_warn!(
@@ -843,9 +885,16 @@ pub(crate) fn resume(
             let m = abi::Server {
                 addr: m.addr,
                 port: m.port,
-                reserved: 0,
+                returns: 0,
             };
             slot.copy_from_slice(as_bytes(&m));
+        }
+        let counts = Iterator::chain(servers.transfers.iter(), &servers.failovers);
+        for (slot, c) in page[HANDOFF_MIRRORS_END..HANDOFF_COUNTS_END]
+            .chunks_exact_mut(4)
+            .zip(counts)
+        {
+            slot.copy_from_slice(&c.to_ne_bytes());
         }
     })
     .map_err(|e| fail(r, e, format_args!("hand-off page busy")))?;
@@ -878,7 +927,7 @@ pub(crate) fn resume(
 pub(crate) fn adopt(engine: &Engine) -> Result<abi::Adopt> {
     let mut manifest = [0u8; image::MANIFEST_LEN];
     let mut events = [0u8; timeline::HANDOFF_LEN];
-    let mut mirrors = [0u8; HANDOFF_MIRRORS_END - HANDOFF_TIMELINE_END];
+    let mut mirrors = [0u8; HANDOFF_COUNTS_END - HANDOFF_TIMELINE_END];
     let (magic_ok, id, adopt) = hibernate::with_handoff(|page| {
         let magic_ok = page[..HANDOFF_ID] == HANDOFF_MAGIC;
         let mut id = [0u8; KERNEL_ID_LEN];
@@ -887,7 +936,7 @@ pub(crate) fn adopt(engine: &Engine) -> Result<abi::Adopt> {
         let adopt: Option<abi::Adopt> = read_from_bytes(&page[HANDOFF_ADOPT..HANDOFF_END]);
         manifest.copy_from_slice(&page[HANDOFF_END..HANDOFF_MANIFEST_END]);
         events.copy_from_slice(&page[HANDOFF_MANIFEST_END..HANDOFF_TIMELINE_END]);
-        mirrors.copy_from_slice(&page[HANDOFF_TIMELINE_END..HANDOFF_MIRRORS_END]);
+        mirrors.copy_from_slice(&page[HANDOFF_TIMELINE_END..HANDOFF_COUNTS_END]);
         // Taken once: a second call finds nothing.
         page.fill(0);
         (magic_ok, id, adopt)
@@ -924,6 +973,12 @@ pub(crate) fn adopt(engine: &Engine) -> Result<abi::Adopt> {
     engine
         .store()
         .retarget(&order[..n], n - servers.at, &prefix)?;
+    // The boot kernel's transfers and failovers count in the restored
+    // kernel's, server by server in its order; its own lines say how
+    // many were the boot kernel's.
+    for (k, (t, f)) in servers.counts_current_first()[..n].iter().enumerate() {
+        STATS.note_boot(k, u64::from(*t), u64::from(*f));
+    }
     // The timeline: the boot kernel's events, this kernel's from now on
     // (the adoption's time is the resume's, `since_resume_ns`), and the
     // lanes sampled until complete.

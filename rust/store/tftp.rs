@@ -12,8 +12,9 @@
 //!
 //! The files may be on several servers that hold the same image: a
 //! primary and its mirrors. Each transfer names the server it asks
-//! (the fetch engine's fetchers each keep one, and move to the next when
-//! it stops answering); uploads go to the first (a capture has one).
+//! (the fetch engine's fetchers each keep one, move to the next when it
+//! stops answering, and go back to it once it answers again); uploads go
+//! to the first (a capture has one).
 
 use core::fmt::Write;
 use core::num::NonZeroU64;
@@ -52,6 +53,16 @@ const NO_SERVER: SockAddrV4 = SockAddrV4 {
     addr: [0; 4],
     port: 0,
 };
+
+/// How long a fetch of a file waits for it.
+#[derive(Clone, Copy)]
+pub(crate) struct Patience {
+    /// At most this long in all.
+    pub(crate) deadline_ms: u32,
+    /// At most this long without a packet from the server (0: no limit,
+    /// see `TransferOptions::silence_ms`).
+    pub(crate) silence_ms: u32,
+}
 
 /// Where the pages are, and how to fetch them.
 #[derive(Clone, PartialEq, Eq)]
@@ -144,7 +155,8 @@ impl TftpSource {
     }
 
     /// How many of [`Self::servers`], from the first, the fetchers start
-    /// on: those that answered the boot kernel.
+    /// on: those that answered the boot kernel (the others count as left
+    /// for silence at the resume).
     pub(crate) fn answering(&self) -> usize {
         self.answering
     }
@@ -211,9 +223,8 @@ impl TftpSource {
 
     /// Fetches file `chunk` into `buf` from server `server` (an index
     /// into [`Self::servers`], taken modulo their number) with
-    /// `endpoint`, asking for `windowsize`, giving up after
-    /// `deadline_ms`; returns its length, which is whole pages in a raw
-    /// file.
+    /// `endpoint`, asking for `windowsize`, giving up as `patience`
+    /// says; returns its length, which is whole pages in a raw file.
     pub(crate) fn fetch_chunk(
         &self,
         endpoint: &mut Endpoint,
@@ -221,11 +232,12 @@ impl TftpSource {
         chunk: u64,
         buf: &mut [u8],
         windowsize: u16,
-        deadline_ms: u32,
+        patience: Patience,
     ) -> Result<usize, FetchError> {
         let opts = TransferOptions {
             windowsize,
-            ..self.options(deadline_ms.min(FETCH_DEADLINE_MS))
+            silence_ms: patience.silence_ms,
+            ..self.options(patience.deadline_ms.min(FETCH_DEADLINE_MS))
         };
         let r = self.with_name(chunk, |name| {
             endpoint.fetch(

@@ -91,7 +91,7 @@ plain_bytes! {
     Timeline {
         op, event, mark_ns, samples, count, total, period_ms, flags, known, event_ns,
     }
-    Server { addr, port, reserved }
+    Server { addr, port, returns }
     Mirrors { op, count, server, transfers, failovers }
 }
 

@@ -18,7 +18,7 @@
 #include <linux/types.h>
 
 #define LAZYRESUME_ABI_MAJOR 3
-#define LAZYRESUME_ABI_MINOR 3
+#define LAZYRESUME_ABI_MINOR 4
 
 /* ioctl type byte, see Documentation/userspace-api/ioctl/ioctl-number.rst */
 #define LAZYRESUME_IOC_MAGIC 0xB9
@@ -600,12 +600,15 @@ struct lazyresume_timeline {
  * struct lazyresume_server - a TFTP server
  * @addr:     IPv4 address, most significant byte first
  * @port:     UDP port, 0 means 69
- * @reserved: must be zero
+ * @returns:  LAZYRESUME_MIRRORS_SET: must be zero (it was @reserved
+ *            before ABI 3.4); LAZYRESUME_MIRRORS_GET (ABI 3.4): times a
+ *            fetcher that had left this server for silence came back to
+ *            it and it answered, saturating at 65535
  */
 struct lazyresume_server {
 	__u8 addr[4];
 	__u16 port;
-	__u16 reserved;
+	__u16 returns;
 };
 
 /**
@@ -618,9 +621,11 @@ struct lazyresume_server {
  *             failed over; then the others in their order; 0 if pages
  *             come from no server)
  * @server:    SET: in, the mirrors; GET: out, the servers
- * @transfers: GET: out, page transfers each server answered
+ * @transfers: GET: out, transfers each server answered during this
+ *             resume, the boot kernel's included (ABI 3.4)
  * @failovers: GET: out, transfers of each server that found no answer,
- *             after which the fetcher went on with the next server
+ *             after which the fetcher (or the boot kernel, ABI 3.4) went
+ *             on with the next server
  *
  * SET (CAP_SYS_ADMIN and CAP_NET_ADMIN) names the mirrors of the primary
  * server of the next LAZYRESUME_IOC_RESUME (@id.server): a transfer of

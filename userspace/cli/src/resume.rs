@@ -235,7 +235,9 @@ pub fn status(device: &Path) -> Result<()> {
 }
 
 /// The servers of `m`, comma-separated; `counters`: with the transfers
-/// each answered and the failovers away from it.
+/// each answered and the failovers away from it during the resume (the
+/// boot kernel's included), and the returns to it of fetchers that had
+/// left it.
 fn servers_text(m: &abi::Mirrors, counters: bool) -> String {
     let n = (m.count as usize).min(abi::SERVERS_MAX);
     (0..n)
@@ -244,8 +246,8 @@ fn servers_text(m: &abi::Mirrors, counters: bool) -> String {
             let addr = SocketAddrV4::new(Ipv4Addr::from(s.addr), s.port);
             if counters {
                 format!(
-                    "{addr} ({} transfers, {} failovers)",
-                    m.transfers[k], m.failovers[k]
+                    "{addr} ({} transfers, {} failovers, {} returns)",
+                    m.transfers[k], m.failovers[k], s.returns
                 )
             } else {
                 addr.to_string()
@@ -387,10 +389,13 @@ mod tests {
         m.server[1].port = 6970;
         m.transfers = [12, 40, 0, 0, 0];
         m.failovers = [1, 0, 0, 0, 0];
+        m.server[0].returns = 1;
         assert_eq!(
             servers_text(&m, true),
-            "10.0.2.2:69 (12 transfers, 1 failovers), 10.0.2.2:6970 (40 transfers, 0 failovers)"
+            "10.0.2.2:69 (12 transfers, 1 failovers, 1 returns), \
+             10.0.2.2:6970 (40 transfers, 0 failovers, 0 returns)"
         );
+        assert_eq!(servers_text(&m, false), "10.0.2.2:69, 10.0.2.2:6970");
     }
 
     #[test]

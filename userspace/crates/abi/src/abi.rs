@@ -27,7 +27,7 @@ use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 /// Major ABI version: changes on any incompatible change.
 pub const ABI_MAJOR: u32 = 3;
 /// Minor ABI version: grows when ioctls or fields are added.
-pub const ABI_MINOR: u32 = 3;
+pub const ABI_MINOR: u32 = 4;
 
 /// The ioctl type byte of lazyresume.
 pub const IOC_MAGIC: u32 = 0xB9;
@@ -1018,8 +1018,10 @@ pub struct Server {
     pub addr: [u8; 4],
     /// UDP port; 0 means 69.
     pub port: u16,
-    /// Must be zero.
-    pub reserved: u16,
+    /// [`MIRRORS_SET`]: must be zero; [`MIRRORS_GET`] (ABI 3.4): times
+    /// a fetcher that had left this server for silence came back to it
+    /// and it answered (saturating at `u16::MAX`; 0 from a 3.3 module).
+    pub returns: u16,
 }
 
 /// Size of [`Server`] in bytes.
@@ -1044,10 +1046,12 @@ pub struct Mirrors {
     pub count: u32,
     /// [`MIRRORS_SET`]: the mirrors; [`MIRRORS_GET`]: the servers.
     pub server: [Server; SERVERS_MAX],
-    /// [`MIRRORS_GET`]: page transfers each server answered.
+    /// [`MIRRORS_GET`]: transfers each server answered during this
+    /// resume, the boot kernel's included (ABI 3.4).
     pub transfers: [u64; SERVERS_MAX],
     /// [`MIRRORS_GET`]: transfers of each server that found no answer,
-    /// after which the fetcher went on with the next server.
+    /// after which the fetcher (or the boot kernel, ABI 3.4) went on
+    /// with the next server.
     pub failovers: [u64; SERVERS_MAX],
 }
 

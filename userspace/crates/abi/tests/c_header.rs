@@ -186,7 +186,7 @@ int main(void)
 	printf("MIRRORS_MAX %u\n", LAZYRESUME_MIRRORS_MAX);
 	printf("SERVERS_MAX %u\n", LAZYRESUME_SERVERS_MAX);
 	SZ("SERVER_SIZE", lazyresume_server);
-	OF(lazyresume_server, port); OF(lazyresume_server, reserved);
+	OF(lazyresume_server, port); OF(lazyresume_server, returns);
 	SZ("MIRRORS_SIZE", lazyresume_mirrors);
 	OF(lazyresume_mirrors, count); OF(lazyresume_mirrors, server);
 	OF(lazyresume_mirrors, transfers); OF(lazyresume_mirrors, failovers);
@@ -600,7 +600,7 @@ fn c_header_matches_rust_abi() {
         ("SERVERS_MAX", abi::SERVERS_MAX as u64),
         ("SERVER_SIZE", abi::SERVER_SIZE as u64),
         ("lazyresume_server.port", of!(Server, port)),
-        ("lazyresume_server.reserved", of!(Server, reserved)),
+        ("lazyresume_server.returns", of!(Server, returns)),
         ("MIRRORS_SIZE", abi::MIRRORS_SIZE as u64),
         ("lazyresume_mirrors.count", of!(Mirrors, count)),
         ("lazyresume_mirrors.server", of!(Mirrors, server)),
