@@ -5,7 +5,13 @@
 #                          4b): N = 1, 4, 16, 64 clients against 1 and 2
 #                          tftpd-hpa servers; prints a table
 # bench-storm.sh --smoke   the check of `make check`: 2 clients, 2 servers,
-#                          every file's SHA-256 checked against the image
+#                          every file's SHA-256 checked against the image,
+#                          once unlimited and once on 100 Mbit/s links
+#
+# STORM_CLIENT_RATE=MBIT gives every replayed client a link of its own of
+# MBIT Mbit/s (`lazyresume loadgen --client-rate`: a model, the client
+# paces what it takes; the servers stay on the loopback); unset or empty:
+# unlimited, nothing but the servers limits a client.
 #
 # A test image of MIB MiB of pageset2 (64 by default) and MIB/8 of
 # pageset1 is made without a VM (`lazyresume image-create`: one chunk of
@@ -21,7 +27,8 @@
 # is bounded (STORM_TIMEOUT, 300 s each; a run that misses it is reported
 # with its incomplete clients and the others go on).  Raw lines in
 # build/bench/storm.raw, the table in build/bench/storm.tsv and its plot
-# in build/bench/storm.svg (scripts/plot-storm.py).
+# in build/bench/storm.svg (scripts/plot-storm.py); with STORM_CLIENT_RATE,
+# build/bench/storm-MBITmbit.{raw,tsv,svg}.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -36,6 +43,16 @@ mib=${1:-64}
 timeout=${STORM_TIMEOUT:-300}
 clients=${STORM_CLIENTS:-1 4 16 64}
 servers=${STORM_SERVERS:-1 2}
+rate=${STORM_CLIENT_RATE:-}
+if [ -n "$rate" ]; then
+	rate_args=(--client-rate "$rate")
+	rate_words="client links $rate Mbit/s each (modelled)"
+	out_name=storm-${rate}mbit
+else
+	rate_args=()
+	rate_words="client links unlimited"
+	out_name=storm
+fi
 
 if [ ! -x "$tool" ] || [ -z "$smoke" ]; then
 	make -s -C "$here" userspace >/dev/null
@@ -111,12 +128,26 @@ loadgen() {
 	args=(--server "127.0.0.1:${ports[0]}")
 	[ "$s" = 2 ] && args+=(--server "127.0.0.1:${ports[1]}")
 	timeout $((timeout + 30)) "$tool" loadgen --image "${img:-$root/$name}" \
-		"${args[@]}" --clients "$n" --timeout "$timeout" --machine "$@"
+		"${args[@]}" --clients "$n" --timeout "$timeout" --machine \
+		${rate_args[@]+"${rate_args[@]}"} "$@"
 }
 
 if [ -n "$smoke" ]; then
+	# The smoke test sets its rates itself.
+	rate_args=()
 	"$tool" verify "$root/$name" >/dev/null
 	loadgen 2 2 --verify
+	# On 100 Mbit/s links: no client can be interactive before its link
+	# carried pageset1 and the loading set (a bound, not a timing).
+	out=$(loadgen 2 2 --verify --client-rate 100)
+	floor=$(stat -c %s "$root/$name/pageset1" "$root/$name/loadset" |
+		awk '{ s += $1 } END { printf "%.4f", s * 8 / 100e6 }')
+	tti=$(sed -n 's/^storm .* tti_med=\([^ ]*\).* client_mbit=100$/\1/p' <<<"$out")
+	if [ -z "$tti" ] || ! awk -v t="$tti" -v f="$floor" 'BEGIN { exit !(t >= f) }'; then
+		echo "$out" >&2
+		echo "bench-storm: on 100 Mbit/s links, interactive after '$tti' s, the link needs $floor s" >&2
+		exit 1
+	fi
 	# The check must catch a file that differs: the servers serve the
 	# image, the loadgen compares with a copy whose one chunk file and
 	# loading set have a byte flipped.
@@ -141,10 +172,10 @@ open(p, "wb").write(b)' "$f"
 fi
 
 mkdir -p "$here/build/bench"
-raw="$here/build/bench/storm.raw"
-tsv="$here/build/bench/storm.tsv"
-: >"$raw"
-printf 'servers\tclients\ttti_med\ttti_p90\ttti_max\tdone_med\tdone_max\tMiB\twall\tMiB/s\tretransmits\twrong\tfault_p50_ms\tfault_p90_ms\tincomplete\n' >"$tsv"
+raw="$here/build/bench/$out_name.raw"
+tsv="$here/build/bench/$out_name.tsv"
+echo "# bench-storm: $mib MiB image, $rate_words" >"$raw"
+printf 'servers\tclients\ttti_med\ttti_p90\ttti_max\tdone_med\tdone_max\tMiB\twall\tMiB/s\tretransmits\twrong\tfault_p50_ms\tfault_p90_ms\tincomplete\tclient_mbit\n' >"$tsv"
 for s in $servers; do
 	for n in $clients; do
 		echo "bench-storm: $n clients, $s server(s)" >&2
@@ -152,15 +183,15 @@ for s in $servers; do
 		echo "$out" >>"$raw"
 		line=$(grep '^storm ' <<<"$out")
 		v() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$line"; }
-		printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$s" "$n" \
+		printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$s" "$n" \
 			"$(v tti_med)" "$(v tti_p90)" "$(v tti_max)" "$(v done_med)" \
 			"$(v done_max)" "$(v mib)" "$(v wall)" "$(v mibps)" \
 			"$(v retransmits)" "$(v wrong)" "$(v fault_wait_med_ms)" "$(v fault_wait_p90_ms)" \
-			"$(v incomplete)" >>"$tsv"
+			"$(v incomplete)" "$(v client_mbit)" >>"$tsv"
 	done
 done
 
-echo "Boot storm, $mib MiB image, $(nproc) cores, $(date -u +%F):"
+echo "Boot storm, $mib MiB image, $rate_words, $(nproc) cores, $(date -u +%F):"
 column -t -s "$(printf '\t')" "$tsv"
 
-"$here/scripts/plot-storm.py" "$tsv" "$here/build/bench/storm.svg"
+"$here/scripts/plot-storm.py" "$tsv" "$here/build/bench/$out_name.svg"

@@ -5,7 +5,8 @@
 TSV is the table scripts/bench-storm.sh writes (a header line, then one
 line per run: servers, clients, tti_med, ..., done_med, ...).  The plot
 has the median time to interactive and to complete against the number of
-clients, one line per number of servers, both axes logarithmic.  Uses
+clients, one line per number of servers, both axes logarithmic; the
+title gives the replayed clients' link rate (the client_mbit column).  Uses
 Debian's python3-matplotlib (scripts/setup.sh installs it), as
 scripts/plot-timeline.py does.
 """
@@ -18,6 +19,7 @@ def main():
         sys.exit(__doc__.splitlines()[0])
     tsv, out = sys.argv[1:]
     runs = {}
+    rates = set()
     with open(tsv, newline="") as f:
         for row in csv.DictReader(f, delimiter="\t"):
             try:
@@ -26,6 +28,7 @@ def main():
             except (KeyError, ValueError):
                 continue  # a run that failed has empty fields
             runs.setdefault(int(row["servers"]), []).append(point)
+            rates.add(row.get("client_mbit") or "unlimited")
     if not runs:
         sys.exit(f"plot-storm: no complete run in {tsv}")
 
@@ -46,7 +49,10 @@ def main():
     ax.set_yscale("log")
     ax.set_xlabel("clients")
     ax.set_ylabel("seconds (log scale)")
-    ax.set_title("Boot storm replayed from the host")
+    links = ", ".join(sorted(rates))
+    if links != "unlimited":
+        links += " Mbit/s each (modelled)"
+    ax.set_title(f"Boot storm replayed from the host, client links {links}")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(loc="upper left", fontsize="small")
     fig.tight_layout()

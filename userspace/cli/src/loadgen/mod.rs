@@ -18,7 +18,12 @@
 //! start; overall, the bytes per second the servers gave. With
 //! `--verify` every file's SHA-256 is checked against the image
 //! directory's copy.
+//!
+//! On the loopback nothing limits a client but the server; with
+//! `--client-rate` each client receives through a link of its own of that
+//! rate, a model of its switch port (`link.rs`).
 
+mod link;
 mod schedule;
 
 use anyhow::{bail, ensure, Context, Result};
@@ -30,6 +35,7 @@ use lazyresume_image::loadset::{
 use lazyresume_image::{
     self as image, chunk_name, is_zero_page_hash, Manifest, PageHashes, CHUNK_NAME_LEN, HASH_LEN,
 };
+use link::Link;
 use schedule::{Fault, Next, Requested, Scheduler};
 use sha2::{Digest, Sha256};
 use std::collections::HashSet;
@@ -77,6 +83,13 @@ pub struct LoadgenArgs {
     /// Start client i i * MS after the first (0: all at once, a storm).
     #[arg(long, default_value_t = 0, value_name = "MS")]
     stagger_ms: u64,
+    /// Each client receives through a link of its own of this rate (a
+    /// model of its switch port: it takes, and acknowledges, every block
+    /// only once the link would have carried it; Ethernet, IPv4, UDP and
+    /// TFTP headers counted). Without it, nothing but the servers limits a
+    /// client.
+    #[arg(long, value_name = "MBIT", value_parser = link::parse_mbit)]
+    client_rate: Option<u64>,
     /// Check every fetched file's SHA-256 against the image directory.
     #[arg(long)]
     verify: bool,
@@ -332,55 +345,6 @@ struct Got {
     retransmits: u32,
 }
 
-/// Fetches `f` from `server`; checks its length, and with `verify` its
-/// SHA-256. A missing file that `must` not be there is fine.
-fn fetch(
-    server: SocketAddrV4,
-    f: &FileSpec,
-    must: bool,
-    opts: &Options,
-    rtt: &Mutex<Rtt>,
-    endpoint: Option<&mut Endpoint>,
-    verify: bool,
-) -> Result<Got> {
-    let mut hasher = Sha256::new();
-    let mut len = 0u64;
-    let mut sink = |off: u64, b: &[u8]| {
-        len = off + b.len() as u64;
-        if verify {
-            hasher.update(b);
-        }
-        Ok(())
-    };
-    let r = match endpoint {
-        Some(ep) => ep.fetch(server, &f.path, opts, Some(rtt), &mut sink),
-        None => tftp_download::fetch_adaptive(server, &f.path, opts, Some(rtt), &mut sink),
-    };
-    let report = match r {
-        Ok(r) => r,
-        Err(e) if !must && e.downcast_ref::<NotFound>().is_some() => {
-            return Ok(Got {
-                bytes: 0,
-                retransmits: 0,
-            })
-        }
-        Err(e) => return Err(e),
-    };
-    if len != f.len {
-        return Err(Corrupt(format!("{}: {len} bytes, the image has {}", f.path, f.len)).into());
-    }
-    if verify {
-        let d: [u8; HASH_LEN] = hasher.finalize().into();
-        if d != f.sha256 {
-            return Err(Corrupt(format!("{}: SHA-256 differs from the image's", f.path)).into());
-        }
-    }
-    Ok(Got {
-        bytes: len,
-        retransmits: report.retransmits,
-    })
-}
-
 /// One client's results; times from its start.
 #[derive(Clone, Debug, Default)]
 struct ClientResult {
@@ -424,9 +388,79 @@ struct Client<'a> {
     /// The client's round-trip estimate, which all its transfers share
     /// as the module's do.
     rtt: Mutex<Rtt>,
+    /// The client's own link (`--client-rate`), which all its transfers
+    /// share; `None`: unlimited.
+    link: Option<Link>,
 }
 
 impl Client<'_> {
+    /// Fetches `f` from the client's server through its link; checks its
+    /// length, and with `verify` its SHA-256. A missing file that `must`
+    /// not be there is fine.
+    fn fetch(
+        &self,
+        f: &FileSpec,
+        must: bool,
+        opts: &Options,
+        endpoint: Option<&mut Endpoint>,
+    ) -> Result<Got> {
+        let mut hasher = Sha256::new();
+        let mut len = 0u64;
+        let mut sink = |off: u64, b: &[u8]| {
+            self.receive(b.len());
+            len = off + b.len() as u64;
+            if self.verify {
+                hasher.update(b);
+            }
+            Ok(())
+        };
+        let r = match endpoint {
+            Some(ep) => ep.fetch(self.server, &f.path, opts, Some(&self.rtt), &mut sink),
+            None => tftp_download::fetch_adaptive(
+                self.server,
+                &f.path,
+                opts,
+                Some(&self.rtt),
+                &mut sink,
+            ),
+        };
+        let report = match r {
+            Ok(r) => r,
+            Err(e) if !must && e.downcast_ref::<NotFound>().is_some() => {
+                return Ok(Got {
+                    bytes: 0,
+                    retransmits: 0,
+                })
+            }
+            Err(e) => return Err(e),
+        };
+        if len != f.len {
+            return Err(
+                Corrupt(format!("{}: {len} bytes, the image has {}", f.path, f.len)).into(),
+            );
+        }
+        if self.verify {
+            let d: [u8; HASH_LEN] = hasher.finalize().into();
+            if d != f.sha256 {
+                return Err(
+                    Corrupt(format!("{}: SHA-256 differs from the image's", f.path)).into(),
+                );
+            }
+        }
+        Ok(Got {
+            bytes: len,
+            retransmits: report.retransmits,
+        })
+    }
+
+    /// A block of `data` bytes arrived: returns once the client's link, if
+    /// it has one, would have carried it.
+    fn receive(&self, data: usize) {
+        if let Some(l) = &self.link {
+            l.receive(data);
+        }
+    }
+
     fn record(&self, r: &Result<Got>, res: &mut ClientResult) {
         res.transfers += 1;
         match r {
@@ -495,14 +529,11 @@ impl Client<'_> {
                     let Some(f) = &self.plan.chunk_files[c as usize] else {
                         unreachable!("the scheduler fetches only chunks with a file")
                     };
-                    let r = fetch(
-                        self.server,
+                    let r = self.fetch(
                         f,
                         true,
                         &self.chunk_opts(),
-                        &self.rtt,
                         self.keep_sockets.then_some(&mut ep),
-                        self.verify,
                     );
                     let ok = r.is_ok();
                     let mut st = self.state.lock().unwrap();
@@ -546,15 +577,7 @@ impl Client<'_> {
                     };
                     let mut ok = false;
                     for _ in 0..LOADSET_TRIES {
-                        let r = fetch(
-                            self.server,
-                            f,
-                            true,
-                            &opts,
-                            &self.rtt,
-                            self.keep_sockets.then_some(&mut ep),
-                            self.verify,
-                        );
+                        let r = self.fetch(f, true, &opts, self.keep_sockets.then_some(&mut ep));
                         ok = r.is_ok();
                         self.record(&r, &mut self.state.lock().unwrap().res);
                         if ok {
@@ -591,6 +614,7 @@ impl Client<'_> {
         let mut len = 0u64;
         let mut met = false;
         let mut sink = |off: u64, b: &[u8]| -> Result<()> {
+            self.receive(b.len());
             len = off + b.len() as u64;
             if self.verify {
                 hasher.update(b);
@@ -724,6 +748,7 @@ fn run_client(
         }),
         changed: Condvar::new(),
         rtt: Mutex::new(Rtt::default()),
+        link: args.client_rate.map(Link::new),
     };
     // What the resuming kernel fetches, one file after the other.
     for (f, must) in &plan.boot {
@@ -739,7 +764,7 @@ fn run_client(
             if Instant::now() >= deadline {
                 break;
             }
-            let r = fetch(server, f, *must, &opts, &client.rtt, None, args.verify);
+            let r = client.fetch(f, *must, &opts, None);
             // A socket per transfer, as the resume's.
             res.sockets += 1;
             ok = r.is_ok();
@@ -783,6 +808,11 @@ fn run_client(
     }
     st.res.server = s;
     st.res
+}
+
+/// `bits_per_second` in Mbit/s, as few digits as it needs.
+fn mbit(bits_per_second: u64) -> String {
+    format!("{}", bits_per_second as f64 / 1e6)
 }
 
 fn secs(d: Option<Duration>) -> String {
@@ -847,6 +877,13 @@ pub fn run(args: &LoadgenArgs) -> Result<()> {
         faults.first().map_or(0, Vec::len),
         if traces.is_empty() { "derived" } else { "recorded" },
     );
+    match args.client_rate {
+        Some(r) => println!(
+            "client links: {} Mbit/s each (a model: each client paces what it receives; the servers are on the loopback)",
+            mbit(r)
+        ),
+        None => println!("client links: unlimited (nothing but the servers limits a client)"),
+    }
     let t0 = Instant::now() + Duration::from_millis(50);
     let deadline = t0 + Duration::from_secs(args.timeout);
     let results: Vec<ClientResult> = std::thread::scope(|sc| {
@@ -971,7 +1008,7 @@ fn report(args: &LoadgenArgs, results: &[ClientResult]) -> Result<()> {
     if args.machine {
         let p = |v: &[f64], q| schedule::percentile(v, q).unwrap_or(f64::NAN);
         println!(
-            "storm clients={} servers={} tti_med={:.3} tti_p90={:.3} tti_max={:.3} done_med={:.3} done_p90={:.3} done_max={:.3} mib={:.1} wall={:.3} mibps={:.1} retransmits={} failed={} wrong={} fault_wait_med_ms={:.1} fault_wait_p90_ms={:.1} incomplete={}",
+            "storm clients={} servers={} tti_med={:.3} tti_p90={:.3} tti_max={:.3} done_med={:.3} done_p90={:.3} done_max={:.3} mib={:.1} wall={:.3} mibps={:.1} retransmits={} failed={} wrong={} fault_wait_med_ms={:.1} fault_wait_p90_ms={:.1} incomplete={} client_mbit={}",
             args.clients,
             args.servers.len(),
             p(&tti, 50.0),
@@ -989,6 +1026,7 @@ fn report(args: &LoadgenArgs, results: &[ClientResult]) -> Result<()> {
             schedule::percentile(&waits, 50.0).unwrap_or(0.0),
             schedule::percentile(&waits, 90.0).unwrap_or(0.0),
             results.iter().filter(|r| r.complete.is_none()).count(),
+            args.client_rate.map_or("unlimited".into(), mbit),
         );
     }
     // A client fails if a file never arrived intact; a transfer that
