@@ -1378,8 +1378,9 @@ impl Io {
     /// The fetcher's server did not answer a transfer: it goes on with the
     /// next of `servers` (a mirror of the same image, whose pages are
     /// checked as any), or, if it was trying a server it had left (its
-    /// own, or another's), back to the one it came from. Returns whether every server went silent
-    /// since the last answer: then the fetchers pause, as with one server.
+    /// own, or another's), back to the one it came from. Returns whether
+    /// every server went silent since the last answer: then the fetchers
+    /// pause, as with one server.
     fn failover(&mut self, servers: &[SockAddrV4]) -> bool {
         let n = servers.len().max(1);
         let (k, from) = self.server(servers);

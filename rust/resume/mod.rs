@@ -94,7 +94,9 @@ const HANDOFF_MIRRORS_END: usize = HANDOFF_MIRRORS + MIRRORS_MAX * SERVER_SIZE;
 /// [`SERVERS_MAX`] `u32`s of transfers each answered, then as many of
 /// transfers that found no answer from it (after which it went on from
 /// the next). A hand-off without (zeros) counts none.
-const HANDOFF_COUNTS_END: usize = HANDOFF_MIRRORS_END + 2 * SERVERS_MAX * 4;
+const HANDOFF_COUNTS_LEN: usize = size_of::<[u32; SERVERS_MAX]>();
+const HANDOFF_FAILOVERS: usize = HANDOFF_MIRRORS_END + HANDOFF_COUNTS_LEN;
+const HANDOFF_COUNTS_END: usize = HANDOFF_FAILOVERS + HANDOFF_COUNTS_LEN;
 const _: () = assert!(HANDOFF_COUNTS_END <= PAGE_SIZE);
 
 /// The mirrors of the next resume (`LAZYRESUME_IOC_MIRRORS`): set by the
@@ -195,17 +197,15 @@ impl Servers {
                 };
             }
         }
-        let counts = b
-            .get(HANDOFF_MIRRORS_END - HANDOFF_TIMELINE_END..)
-            .unwrap_or(&[]);
-        let mut transfers = [0; SERVERS_MAX];
-        let mut failovers = [0; SERVERS_MAX];
-        let words = counts
-            .chunks_exact(4)
-            .map(|w| w.first_chunk::<4>().map_or(0, |c| u32::from_ne_bytes(*c)));
-        for (dst, w) in Iterator::chain(transfers.iter_mut(), &mut failovers).zip(words) {
-            *dst = w;
-        }
+        // `b` starts at the hand-off's mirror count.
+        let counts = |at: usize| {
+            let at = at - HANDOFF_TIMELINE_END;
+            b.get(at..at + HANDOFF_COUNTS_LEN)
+                .and_then(read_from_bytes)
+                .unwrap_or([0; SERVERS_MAX])
+        };
+        let transfers = counts(HANDOFF_MIRRORS_END);
+        let failovers = counts(HANDOFF_FAILOVERS);
         Self {
             list,
             count: n + 1,
@@ -889,13 +889,8 @@ pub(crate) fn resume(
             };
             slot.copy_from_slice(as_bytes(&m));
         }
-        let counts = Iterator::chain(servers.transfers.iter(), &servers.failovers);
-        for (slot, c) in page[HANDOFF_MIRRORS_END..HANDOFF_COUNTS_END]
-            .chunks_exact_mut(4)
-            .zip(counts)
-        {
-            slot.copy_from_slice(&c.to_ne_bytes());
-        }
+        page[HANDOFF_MIRRORS_END..HANDOFF_FAILOVERS].copy_from_slice(as_bytes(&servers.transfers));
+        page[HANDOFF_FAILOVERS..HANDOFF_COUNTS_END].copy_from_slice(as_bytes(&servers.failovers));
     })
     .map_err(|e| fail(r, e, format_args!("hand-off page busy")))?;
     pr_info!(
